@@ -1,0 +1,96 @@
+"""The three roles of SPEC §2, as Django groups with model permissions.
+
+A user's role is the group they belong to (superusers count as admins). Ownership rules
+(a manager edits only their own portfolio) are not model permissions: they live in the
+selectors and services that scope querysets by owner.
+"""
+
+from enum import StrEnum
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class Role(StrEnum):
+    ADMIN = "Admin"
+    MANAGER = "Customer manager"
+    SUPPORT = "Support staff"
+
+
+# Permission codenames per role, as "app_label.codename". Admins get every permission of
+# the project's apps (see accounts.migrations.0001_roles).
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.MANAGER: [
+        "customers.view_customer",
+        "customers.add_customer",
+        "customers.change_customer",
+        "customers.view_customer_money",
+        "interactions.view_interaction",
+        "interactions.add_interaction",
+        "interactions.change_interaction",
+        "interactions.view_orderline",
+        "offerings.view_offering",
+        "offerings.view_category",
+        "offerings.view_partner",
+        "offerings.view_component",
+    ],
+    Role.SUPPORT: [
+        "customers.view_customer",
+        "interactions.view_interaction",
+        "interactions.add_interaction",
+        "interactions.change_interaction",
+        "interactions.view_orderline",
+        "offerings.view_offering",
+        "offerings.view_category",
+        "offerings.view_partner",
+        "offerings.view_component",
+    ],
+}
+ADMIN_APPS = ["accounts", "customers", "interactions", "offerings", "auth", "authtoken"]
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    # Cached on the user object: the navigation asks on every page.
+    cached = getattr(user, "_crm_role", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = next((role for role in Role if role.value in names), "")
+        user._crm_role = cached
+    return cached or None
+
+
+def is_admin(user) -> bool:
+    return role_of(user) == Role.ADMIN
+
+
+def is_manager(user) -> bool:
+    return role_of(user) == Role.MANAGER
+
+
+def is_support(user) -> bool:
+    return role_of(user) == Role.SUPPORT
+
+
+def can_see_money(user) -> bool:
+    """Support staff see value tiers, never money figures (SPEC §2)."""
+    return user.is_authenticated and user.has_perm("customers.view_customer_money")
+
+
+def role_groups_sync(*, group_model, permission_model) -> None:
+    """Create the role groups and give each exactly its permissions. Idempotent.
+
+    Takes the model classes so that the data migration can pass its historical models.
+    """
+
+    def permission(dotted: str):
+        app_label, codename = dotted.split(".")
+        return permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+
+    admin, _ = group_model.objects.get_or_create(name=Role.ADMIN.value)
+    admin.permissions.set(permission_model.objects.filter(content_type__app_label__in=ADMIN_APPS))
+    for role, dotted_names in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role.value)
+        group.permissions.set([permission(name) for name in dotted_names])

@@ -1,0 +1,17 @@
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from customers import api as customers_api
+from interactions import api as interactions_api
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("customers/", customers_api.CustomerListApi.as_view(), name="api-customers"),
+    path("customers/<int:pk>/", customers_api.CustomerDetailApi.as_view(), name="api-customer"),
+    path("interactions/", interactions_api.InteractionListApi.as_view(), name="api-interactions"),
+    path(
+        "interactions/<int:pk>/",
+        interactions_api.InteractionDetailApi.as_view(),
+        name="api-interaction",
+    ),
+]

@@ -1,0 +1,29 @@
+"""Send Celery tasks only once the surrounding transaction has committed.
+
+A task sent before the commit can run before its data is visible (or for data that is then
+rolled back). A task that cannot be sent because the broker is down must not fail the
+request that already committed: the failure is logged, and the stale-figures sweeper
+(``customers.tasks.customers_recompute_stale``) finds the work again from the database.
+"""
+
+import logging
+
+from celery import Task
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
+
+# Fail fast when the broker is away: the database remembers the work, so there is no need to
+# keep the user waiting while Kombu retries.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+
+
+def enqueue_on_commit(task: Task, *args: int, **options) -> None:
+    def send() -> None:
+        try:
+            task.apply_async(args=args, retry_policy=PUBLISH_RETRY_POLICY, **options)
+        except (OperationalError, OSError):
+            logger.exception("could not send %s%r; the sweeper will pick it up", task.name, args)
+
+    transaction.on_commit(send)

@@ -1,0 +1,17 @@
+"""Tests: the real PostgreSQL and Redis of this machine unless the environment names others."""
+
+from .base import *  # noqa: F403
+from .base import CELERY_BROKER_URL, DATABASE_URL, database_from_url
+
+# The defaults match CI and the developer machines (trust auth on 127.0.0.1). Redis database
+# 15 keeps test tasks apart from any other use of the same Redis.
+DATABASES = {"default": database_from_url(DATABASE_URL or "postgres://postgres@127.0.0.1:5432/crm")}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+CELERY_BROKER_URL = CELERY_BROKER_URL or "redis://127.0.0.1:6379/15"
+SECRET_KEY = "test-only-key"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,138 @@
+"""Customers API (SPEC §10): thin views over the selectors and services."""
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from accounts.roles import Role, role_of
+
+from . import selectors, services
+from .models import Customer
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "external_ref",
+            "kind",
+            "name",
+            "email",
+            "phone",
+            "owner",
+            "status",
+            "acquired_on",
+            "acquisition_source",
+            "referred_by",
+            "preferred_channel",
+            "wallet_annual",
+            "wallet_source",
+            "interaction_count",
+            "last_contact_at",
+            "metrics_computed_at",
+        ]
+        read_only_fields = fields
+
+
+class CustomerInputSerializer(serializers.ModelSerializer):
+    external_ref = serializers.CharField(
+        max_length=100, required=False, allow_null=True, allow_blank=True
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "external_ref",
+            "kind",
+            "name",
+            "email",
+            "phone",
+            "owner",
+            "status",
+            "acquired_on",
+            "acquisition_source",
+            "referred_by",
+            "preferred_channel",
+            "wallet_annual",
+            "wallet_source",
+        ]
+
+    def validate_external_ref(self, value):
+        value = value or None
+        others = Customer.objects.filter(external_ref=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if value and others.exists():
+            raise serializers.ValidationError("A customer with this external_ref already exists.")
+        return value
+
+
+class CustomerFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search")
+    owner = django_filters.CharFilter(field_name="owner__username")
+
+    class Meta:
+        model = Customer
+        fields = ["owner", "status", "kind"]
+
+    def filter_search(self, queryset, name, value):
+        return selectors.customer_search(customers=queryset, query=value)
+
+
+class CustomerListApi(GenericAPIView):
+    serializer_class = CustomerOutputSerializer
+    filterset_class = CustomerFilter
+
+    def get_queryset(self):
+        return selectors.customers_visible_to(self.request.user).order_by("name", "id")
+
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(CustomerOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=CustomerInputSerializer, responses={201: CustomerOutputSerializer})
+    def post(self, request):
+        role = role_of(request.user)
+        if role not in (Role.ADMIN, Role.MANAGER):
+            raise PermissionDenied("Only admins and customer managers create customers.")
+        serializer = CustomerInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if role == Role.MANAGER:
+            # A manager's new customers join their own portfolio; assigning is an admin's job.
+            if data.get("owner") not in (None, request.user):
+                raise PermissionDenied("Customer managers cannot assign customers to others.")
+            data["owner"] = request.user
+        customer = services.customer_create(**data)
+        return Response(CustomerOutputSerializer(customer).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerDetailApi(GenericAPIView):
+    serializer_class = CustomerOutputSerializer
+
+    def get_queryset(self):
+        return selectors.customers_visible_to(self.request.user)
+
+    def get(self, request, pk: int):
+        customer = get_object_or_404(self.get_queryset(), pk=pk)
+        return Response(CustomerOutputSerializer(customer).data)
+
+    @extend_schema(request=CustomerInputSerializer, responses={200: CustomerOutputSerializer})
+    def patch(self, request, pk: int):
+        customer = get_object_or_404(self.get_queryset(), pk=pk)
+        if not selectors.customers_editable_by(request.user).filter(pk=pk).exists():
+            raise PermissionDenied("You may not edit this customer.")
+        serializer = CustomerInputSerializer(customer, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "owner" in data and role_of(request.user) != Role.ADMIN:
+            raise PermissionDenied("Only admins reassign customers.")
+        customer = services.customer_update(customer=customer, data=data)
+        return Response(CustomerOutputSerializer(customer).data)

@@ -1,0 +1,29 @@
+from django.core.management.base import BaseCommand
+
+from customers.demo import demo_data_seed
+
+
+class Command(BaseCommand):
+    help = "Create demo users (one per role), offerings, customers and two years of history."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=300)
+        parser.add_argument("--days", type=int, default=730, help="Length of the history.")
+        parser.add_argument(
+            "--seed", type=int, default=7, help="Random seed (same seed, same data)."
+        )
+
+    def handle(self, *args, customers, days, seed, **options):
+        summary = demo_data_seed(customers=customers, days=days, seed=seed)
+        if summary.skipped:
+            self.stdout.write("Customers already exist: demo history left as it is.")
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Created {summary.customers} customers, {summary.interactions} interactions, "
+                    f"{summary.order_lines} order lines."
+                )
+            )
+        self.stdout.write("Demo sign-ins (local use only):")
+        for username, password, role in summary.users:
+            self.stdout.write(f"  {username:<8} {password:<22} {role}")

@@ -1,0 +1,60 @@
+"""Reads of customers, scoped to what the asking user may see (SPEC §2)."""
+
+from datetime import timedelta
+
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from accounts.roles import Role, role_of
+
+from .models import Customer
+
+
+def customers_visible_to(user) -> QuerySet[Customer]:
+    """Customers whose profile the user may open: managers their own portfolio, others all."""
+    role = role_of(user)
+    customers = Customer.objects.select_related("owner")
+    if role in (Role.ADMIN, Role.SUPPORT):
+        return customers
+    if role == Role.MANAGER:
+        return customers.filter(owner=user)
+    return customers.none()
+
+
+def customers_editable_by(user) -> QuerySet[Customer]:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return Customer.objects.all()
+    if role == Role.MANAGER:
+        return Customer.objects.filter(owner=user)
+    return Customer.objects.none()
+
+
+def customer_search(*, customers: QuerySet[Customer], query: str) -> QuerySet[Customer]:
+    query = query.strip()
+    if not query:
+        return customers
+    return customers.filter(
+        Q(name__icontains=query) | Q(email__icontains=query) | Q(external_ref__iexact=query)
+    )
+
+
+def customer_portfolio(*, manager, filters: dict | None = None) -> QuerySet[Customer]:
+    filters = filters or {}
+    customers = Customer.objects.filter(owner=manager)
+    if filters.get("status"):
+        customers = customers.filter(status=filters["status"])
+    return customer_search(customers=customers, query=filters.get("search", ""))
+
+
+def customers_with_stale_figures(*, older_than: timedelta) -> QuerySet[Customer]:
+    """Customers whose figures lag their data for longer than a recompute normally takes."""
+    cutoff = timezone.now() - older_than
+    return Customer.objects.filter(
+        figures_computed_version__lt=F("figures_version"), figures_requested_at__lt=cutoff
+    )
+
+
+def customers_visible_to_all() -> QuerySet[Customer]:
+    """The whole base, for duplicate checks that reveal only names and owners."""
+    return Customer.objects.all()

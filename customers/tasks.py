@@ -1,0 +1,49 @@
+"""Celery tasks for customers: thin, by id, idempotent (docs/architecture.md)."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from crm.dispatch import PUBLISH_RETRY_POLICY
+
+from . import selectors, services
+
+logger = logging.getLogger(__name__)
+
+# Only errors that can pass (a dropped or busy database connection) are retried, with
+# exponential backoff and a cap; anything else is a bug and fails loudly.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=8,
+    retry_jitter=True,
+)
+def customer_recompute_figures(customer_id: int) -> None:
+    services.customer_figures_recompute(customer_id=customer_id)
+
+
+# A recompute normally lands within a second; one still missing after this long was lost
+# (broker down at save time, worker killed) and is sent again.
+STALE_AFTER = timedelta(seconds=30)
+
+
+@shared_task
+def customers_recompute_stale() -> int:
+    customer_ids = list(
+        selectors.customers_with_stale_figures(older_than=STALE_AFTER).values_list("pk", flat=True)[
+            :10_000
+        ]
+    )
+    for customer_id in customer_ids:
+        customer_recompute_figures.apply_async(
+            args=(customer_id,), retry_policy=PUBLISH_RETRY_POLICY
+        )
+    if customer_ids:
+        logger.warning("re-sent %d lost recomputes", len(customer_ids))
+    return len(customer_ids)

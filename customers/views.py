@@ -1,0 +1,115 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.shortcuts import get_object_or_404, redirect, render
+
+from accounts.roles import Role, role_of
+from interactions import selectors as interaction_selectors
+
+from . import selectors, services
+from .forms import CustomerAdminForm, CustomerForm
+from .models import LifecycleStatus
+
+PAGE_SIZE = 25
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@login_required
+def portfolio(request):
+    if role_of(request.user) != Role.MANAGER:
+        return redirect("customers:list")
+    filters = {"search": request.GET.get("q", ""), "status": request.GET.get("status", "")}
+    customers = selectors.customer_portfolio(manager=request.user, filters=filters)
+    totals = selectors.customer_portfolio(manager=request.user).aggregate(
+        interactions=Sum("interaction_count")
+    )
+    return render(
+        request,
+        "customers/portfolio.html",
+        {
+            "page": _page(request, customers.order_by("-last_contact_at", "id")),
+            "filters": filters,
+            "statuses": LifecycleStatus.choices,
+            "portfolio_size": selectors.customer_portfolio(manager=request.user).count(),
+            "totals": totals,
+        },
+    )
+
+
+@login_required
+def customer_list(request):
+    query = request.GET.get("q", "")
+    visible = selectors.customers_visible_to(request.user)
+    customers = selectors.customer_search(customers=visible, query=query)
+    # Managers search the whole base by name or e-mail to avoid creating duplicates, but
+    # only see that a match exists and whose portfolio it is in (SPEC §2).
+    elsewhere = []
+    if query and role_of(request.user) == Role.MANAGER:
+        elsewhere = (
+            selectors.customer_search(customers=selectors.customers_visible_to_all(), query=query)
+            .exclude(owner=request.user)
+            .values("name", "owner__username")[:20]
+        )
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "page": _page(request, customers.order_by("name", "id")),
+            "query": query,
+            "elsewhere": elsewhere,
+            "can_create": role_of(request.user) in (Role.ADMIN, Role.MANAGER),
+        },
+    )
+
+
+@login_required
+def customer_detail(request, customer_id: int):
+    customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=customer_id)
+    timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
+    return render(
+        request,
+        "customers/detail.html",
+        {
+            "customer": customer,
+            "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
+            "timeline": timeline[:50],
+            "can_edit": selectors.customers_editable_by(request.user)
+            .filter(pk=customer.pk)
+            .exists(),
+        },
+    )
+
+
+def _form_class(user):
+    return CustomerAdminForm if role_of(user) == Role.ADMIN else CustomerForm
+
+
+@login_required
+def customer_create(request):
+    role = role_of(request.user)
+    if role not in (Role.ADMIN, Role.MANAGER):
+        raise PermissionDenied("Only admins and customer managers create customers.")
+    form = _form_class(request.user)(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        owner = data.pop("owner", None) if role == Role.ADMIN else request.user
+        customer = services.customer_create(owner=owner, **data)
+        messages.success(request, f"{customer.name} was added.")
+        return redirect("customers:detail", customer_id=customer.pk)
+    return render(request, "customers/form.html", {"form": form, "customer": None})
+
+
+@login_required
+def customer_edit(request, customer_id: int):
+    customer = get_object_or_404(selectors.customers_editable_by(request.user), pk=customer_id)
+    form = _form_class(request.user)(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        services.customer_update(customer=customer, data=form.cleaned_data)
+        messages.success(request, "Profile saved.")
+        return redirect("customers:detail", customer_id=customer.pk)
+    return render(request, "customers/form.html", {"form": form, "customer": customer})

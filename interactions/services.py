@@ -1,0 +1,91 @@
+"""Writes on interactions. Logging an interaction is the start of the learning loop (SPEC §4)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crm.dispatch import enqueue_on_commit
+from customers.models import Customer
+from customers.tasks import customer_recompute_figures
+
+from .choices import Direction, InteractionType
+from .models import Interaction, OrderLine
+
+NEEDS_RESPONSE_BY_DEFAULT = {InteractionType.INQUIRY, InteractionType.COMPLAINT}
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    offering_id: int
+    quantity: Decimal
+    unit_price: Decimal
+    unit_cost: Decimal
+    discount: Decimal = Decimal("0")
+
+
+@transaction.atomic
+def interaction_log(
+    *,
+    customer: Customer,
+    logged_by,
+    channel: str,
+    direction: str,
+    type: str,
+    subject: str,
+    notes: str = "",
+    occurred_at: datetime | None = None,
+    requires_response: bool | None = None,
+    thread: Interaction | None = None,
+    satisfaction: int | None = None,
+    next_step: str = "",
+    next_step_due: date | None = None,
+    lines: Iterable[OrderLineInput] = (),
+) -> Interaction:
+    """Record an interaction with its order lines, and queue the customer's recompute.
+
+    Everything is written in one transaction; the recompute is sent only after it commits.
+    """
+    if requires_response is None:
+        requires_response = direction == Direction.INBOUND and type in NEEDS_RESPONSE_BY_DEFAULT
+    interaction = Interaction(
+        customer=customer,
+        logged_by=logged_by,
+        channel=channel,
+        direction=direction,
+        type=type,
+        subject=subject,
+        notes=notes,
+        occurred_at=occurred_at or timezone.now(),
+        requires_response=requires_response,
+        thread=thread,
+        satisfaction=satisfaction,
+        next_step=next_step,
+        next_step_due=next_step_due,
+    )
+    interaction.full_clean()
+    interaction.save()
+    order_lines = [
+        OrderLine(
+            interaction=interaction,
+            offering_id=line.offering_id,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            unit_cost=line.unit_cost,
+            discount=line.discount,
+        )
+        for line in lines
+    ]
+    for line in order_lines:
+        line.full_clean(exclude=["interaction"])
+    OrderLine.objects.bulk_create(order_lines)
+    # The figures are now stale: record it with the data, so a lost task is found again.
+    Customer.objects.filter(pk=customer.pk).update(
+        figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
+    )
+    enqueue_on_commit(customer_recompute_figures, customer.pk)
+    return interaction

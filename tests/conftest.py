@@ -1,0 +1,54 @@
+"""Shared fixtures. The named users follow healthchecks' alice/bob/charlie convention:
+
+- alice and bob are customer managers, each with their own portfolio,
+- charlie is support staff, ada is an admin.
+"""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from accounts.roles import Role, role_groups_sync
+
+from .factories import CustomerFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
+# same thread are still synchronous and safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def roles(db):
+    # Transactional tests flush every table, the role groups included: make sure they exist.
+    role_groups_sync(group_model=Group, permission_model=Permission)
+
+
+@pytest.fixture
+def ada(roles):
+    return UserFactory(username="ada", role=Role.ADMIN)
+
+
+@pytest.fixture
+def alice(roles):
+    return UserFactory(username="alice", first_name="Alice", role=Role.MANAGER)
+
+
+@pytest.fixture
+def bob(roles):
+    return UserFactory(username="bob", first_name="Bob", role=Role.MANAGER)
+
+
+@pytest.fixture
+def charlie(roles):
+    return UserFactory(username="charlie", first_name="Charlie", role=Role.SUPPORT)
+
+
+@pytest.fixture
+def alices_customer(alice):
+    return CustomerFactory(name="Anna Keller", owner=alice, email="anna@example.net")
+
+
+@pytest.fixture
+def bobs_customer(bob):
+    return CustomerFactory(name="Bruno Rossi", owner=bob, email="bruno@example.net")
