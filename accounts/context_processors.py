@@ -1,8 +1,14 @@
-from .roles import Role, can_see_money, role_of
+from .roles import can_see_money, role_of
 
 
 def role(request):
+    """The user's role for templates: `role` (its label) and `role_key` (admin/manager/support)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"role": None, "Role": Role}
-    return {"role": role_of(user), "Role": Role, "can_see_money": can_see_money(user)}
+    current = role_of(user) if user is not None else None
+    if current is None:
+        return {"role": None, "role_key": "", "can_see_money": False}
+    return {
+        "role": current.value,
+        "role_key": current.name.lower(),
+        "can_see_money": can_see_money(user),
+    }

@@ -93,6 +93,7 @@ class CustomerListApi(GenericAPIView):
     def get_queryset(self):
         return selectors.customers_visible_to(self.request.user).order_by("name", "id")
 
+    @extend_schema(operation_id="customers_list", responses=CustomerOutputSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(CustomerOutputSerializer(page, many=True).data)

@@ -284,7 +284,9 @@ def _catalogue() -> list[Offering]:
 
 def _at(day: date, rng: random.Random) -> datetime:
     moment = datetime.combine(day, time(hour=rng.randint(8, 18), minute=rng.randint(0, 59)))
-    return timezone.make_aware(moment, timezone.get_current_timezone())
+    # Today's events happen before now, never later today.
+    latest = timezone.now() - timedelta(minutes=rng.randint(5, 90))
+    return min(timezone.make_aware(moment), latest)
 
 
 @transaction.atomic
@@ -303,6 +305,7 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
         return summary
 
     rng = random.Random(seed)
+    now = timezone.now()
     today = timezone.localdate()
     start = today - timedelta(days=days)
     channel_weights = [
@@ -390,6 +393,8 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
             preferred=preferred,
             **extra,
         ):
+            if when > now:
+                return  # follow-ups of today's orders have not happened yet
             interactions.append(
                 Interaction(
                     customer=customer,

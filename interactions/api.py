@@ -101,6 +101,9 @@ class InteractionListApi(GenericAPIView):
             .order_by("-occurred_at", "-id")
         )
 
+    @extend_schema(
+        operation_id="interactions_list", responses=InteractionOutputSerializer(many=True)
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(InteractionOutputSerializer(page, many=True).data)

@@ -159,6 +159,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "Channel": "interactions.choices.Channel",
+        "InteractionType": "interactions.choices.InteractionType",
+        "Direction": "interactions.choices.Direction",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------

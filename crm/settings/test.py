@@ -1,7 +1,7 @@
 """Tests: the real PostgreSQL and Redis of this machine unless the environment names others."""
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, DATABASE_URL, database_from_url
+from .base import CELERY_BROKER_URL, DATABASE_URL, STATIC_ROOT, database_from_url
 
 # The defaults match CI and the developer machines (trust auth on 127.0.0.1). Redis database
 # 15 keeps test tasks apart from any other use of the same Redis.
@@ -15,3 +15,4 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise looks for it at start-up

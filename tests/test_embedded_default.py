@@ -1,0 +1,91 @@
+"""The embedded default of `bin/run`: SQLite, Kombu's filesystem broker and a real worker.
+
+Everything runs in separate processes, as on a newcomer's machine: migrate, a worker, and a
+web-side process that logs an interaction and then sees the worker's figures.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crm.celery import app as test_app
+
+from .worker import ROOT, celery_worker, wait_for
+
+pytestmark = pytest.mark.worker
+
+LOG_AN_INTERACTION = """
+from django.contrib.auth import get_user_model
+from customers.services import customer_create
+from interactions.services import interaction_log
+from crm.celery import app
+user = get_user_model().objects.create_user("sam", password="x")
+customer = customer_create(name="Embedded Customer", owner=user)
+interaction_log(customer=customer, logged_by=user, channel="chat", direction="inbound",
+                type="inquiry", subject="Hello from SQLite")
+print(customer.pk)
+"""
+
+READ_FIGURES = """
+import json
+from customers.models import Customer
+c = Customer.objects.get(pk={pk})
+print(json.dumps([c.interaction_count, c.figures_stale]))
+"""
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="crm.settings.local", CRM_VAR_DIR=str(tmp_path))
+    return env
+
+
+def manage(env, *args) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_it_runs_the_loop_on_sqlite_and_the_filesystem_broker(embedded_env, tmp_path):
+    manage(embedded_env, "migrate", "--noinput")
+    assert (tmp_path / "crm.sqlite3").exists()
+
+    # The test process pings the worker through the same filesystem broker it uses.
+    ping_app = test_app.__class__("ping")
+    ping_app.conf.broker_url = "filesystem://"
+    ping_app.conf.broker_transport_options = {
+        "data_folder_in": str(tmp_path / "broker" / "queue"),
+        "data_folder_out": str(tmp_path / "broker" / "queue"),
+        "control_folder": str(tmp_path / "broker" / "control"),
+    }
+    with celery_worker(env=embedded_env, ping_app=ping_app) as worker:
+        pk = manage(embedded_env, "shell", "-c", LOG_AN_INTERACTION).splitlines()[-1]
+        assert wait_for(
+            lambda: (
+                json.loads(
+                    manage(embedded_env, "shell", "-c", READ_FIGURES.format(pk=pk)).splitlines()[-1]
+                )
+                == [1, False]
+            ),
+            timeout=60,
+            interval=0.5,
+        )
+    # The figures were written by the worker process, not inline in the web process.
+    assert "customers.tasks.customer_recompute_figures" in worker.log()
+    assert "succeeded" in worker.log()

@@ -1,0 +1,69 @@
+"""seed_demo gives every screen something real to show, and is safe to run twice."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+
+from accounts.roles import Role, role_of
+from customers.demo import demo_password
+from customers.models import Customer
+from interactions.models import Interaction, OrderLine
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_creates_a_believable_business_and_can_run_twice(roles, capsys):
+    call_command("seed_demo", customers=120)
+    printed = capsys.readouterr().out
+
+    # Users for every role, who can sign in with the printed local-only passwords.
+    for username, role in [
+        ("admin", Role.ADMIN),
+        ("alice", Role.MANAGER),
+        ("charlie", Role.SUPPORT),
+    ]:
+        assert demo_password(username) in printed
+        assert role_of(authenticate(username=username, password=demo_password(username))) == role
+
+    # Customers spread over the managers' portfolios, in every lifecycle stage.
+    per_owner = Customer.objects.values("owner__username").annotate(n=Count("id"))
+    assert {row["owner__username"] for row in per_owner} == {"alice", "bob", "dana"}
+    assert set(Customer.objects.values_list("status", flat=True)) >= {
+        "prospect",
+        "active",
+        "lapsed",
+    }
+
+    # Years of history with repeat purchases, complaints and open inquiries.
+    span = Interaction.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    assert span["last"] - span["first"] > timedelta(days=365)
+    repeat_buyers = (
+        Interaction.objects.filter(type="order")
+        .values("customer")
+        .annotate(n=Count("id"))
+        .filter(n__gte=3)
+        .count()
+    )
+    assert repeat_buyers >= 10
+    assert Interaction.objects.filter(type="complaint").exists()
+    assert Interaction.objects.filter(requires_response=True, resolved_at__isnull=True).exists()
+    assert OrderLine.objects.count() >= Interaction.objects.filter(type="order").count()
+    assert not Interaction.objects.filter(occurred_at__gt=timezone.now()).exists()
+
+    # Figures are computed for everyone, without one task per customer.
+    assert not Customer.objects.filter(metrics_computed_at__isnull=True).exists()
+    busiest = Customer.objects.order_by("-interaction_count").first()
+    assert busiest.interaction_count == busiest.interactions.count()
+
+    counts = (Customer.objects.count(), Interaction.objects.count(), OrderLine.objects.count())
+    call_command("seed_demo", customers=120)
+    assert (
+        Customer.objects.count(),
+        Interaction.objects.count(),
+        OrderLine.objects.count(),
+    ) == counts
+    assert "already exist" in capsys.readouterr().out
