@@ -43,6 +43,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "crm")
 CURRENCY = os.environ.get("CRM_CURRENCY", "EUR")
+# Production redirects plain HTTP to HTTPS unless TLS ends in front of a private network.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 # ---------------------------------------------------------------------------------------------
 

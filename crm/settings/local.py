@@ -4,6 +4,7 @@ from .base import *  # noqa: F403
 from .base import CELERY_BROKER_URL, SECRET_KEY, VAR_DIR, filesystem_broker_options
 
 DEBUG = True
+SECURE_SSL_REDIRECT = False
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 if not SECRET_KEY:
     # Only ever used on a developer's machine; production refuses to start without one.

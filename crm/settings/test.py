@@ -10,6 +10,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 CELERY_BROKER_URL = CELERY_BROKER_URL or "redis://127.0.0.1:6379/15"
 SECRET_KEY = "test-only-key"
 DEBUG = False
+SECURE_SSL_REDIRECT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
