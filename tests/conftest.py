@@ -4,18 +4,12 @@
 - charlie is support staff, ada is an admin.
 """
 
-import os
-
 import pytest
 from django.contrib.auth.models import Group, Permission
 
 from accounts.roles import Role, role_groups_sync
 
 from .factories import CustomerFactory, UserFactory
-
-# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
-# same thread are still synchronous and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
