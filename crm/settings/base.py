@@ -61,10 +61,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "accounts",
     "customers",
     "interactions",
     "offerings",
+    # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
+    "accounts",
 ]
 
 MIDDLEWARE = [
