@@ -22,7 +22,6 @@ from interactions.models import Interaction, OrderLine
 from offerings.models import Category, Component, ComponentKind, Offering, Partner
 
 from .models import Customer, CustomerKind, LifecycleStatus, WalletSource
-from .services import customers_figures_recompute_bulk
 
 # Local-only demo accounts. The passwords are printed by seed_demo and listed in the README;
 # they must never exist on a production system.
@@ -514,7 +513,6 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
         for offering, qty, discount in items
     ]
     OrderLine.objects.bulk_create(order_lines, batch_size=2000)
-    customers_figures_recompute_bulk()
     summary.customers, summary.interactions, summary.order_lines = (
         len(created),
         len(saved),

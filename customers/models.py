@@ -24,6 +24,23 @@ class WalletSource(models.TextChoices):
     INFERRED = "inferred", "Inferred from similar customers"
 
 
+class ValueTier(models.TextChoices):
+    """SPEC §5 value tiers, each with its recommendation."""
+
+    MVC = "mvc", "Most valuable"
+    MGC = "mgc", "Most growable"
+    BELOW_ZERO = "below_zero", "Below zero"
+    MAINTAIN = "maintain", "Maintain"
+
+
+TIER_RECOMMENDATION = {
+    ValueTier.MVC: "keep",
+    ValueTier.MGC: "grow",
+    ValueTier.BELOW_ZERO: "shed or re-price",
+    ValueTier.MAINTAIN: "maintain",
+}
+
+
 class Customer(models.Model):
     kind = models.CharField(max_length=20, choices=CustomerKind, default=CustomerKind.PERSON)
     name = models.CharField(max_length=200)
@@ -63,9 +80,27 @@ class Customer(models.Model):
     )
     wallet_source = models.CharField(max_length=20, choices=WalletSource, blank=True)
 
-    # --- Figures, written only by the recompute worker (customers.services) ---
+    # --- Figures, written only by the recompute worker (valuation.services) ---
     interaction_count = models.PositiveIntegerField(default=0, editable=False)
     last_contact_at = models.DateTimeField(null=True, blank=True, editable=False)
+    tier = models.CharField(max_length=20, choices=ValueTier, blank=True, editable=False)
+    historic_value = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, editable=False
+    )
+    predicted_clv = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, editable=False
+    )
+    growth_potential = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, editable=False
+    )
+    revenue_12m = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, editable=False
+    )
+    p_alive = models.FloatField(null=True, blank=True, editable=False)
+    share_of_customer = models.FloatField(null=True, blank=True, editable=False)
+    share_of_needs = models.FloatField(null=True, blank=True, editable=False)
+    experience_score = models.FloatField(null=True, blank=True, editable=False)
+    valuation_method = models.CharField(max_length=20, blank=True, editable=False)
     metrics_computed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Every change that affects the figures bumps figures_version in its own transaction; the
     # recompute records the version it saw. A customer whose computed version lags is stale,
@@ -83,6 +118,8 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["owner", "name"]),
             models.Index(fields=["status"]),
+            models.Index(fields=["owner", "tier"]),
+            models.Index(fields=["owner", "-predicted_clv"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -97,3 +134,7 @@ class Customer(models.Model):
     @property
     def figures_stale(self) -> bool:
         return self.figures_computed_version < self.figures_version
+
+    @property
+    def recommendation(self) -> str:
+        return TIER_RECOMMENDATION.get(self.tier, "")

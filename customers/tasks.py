@@ -7,8 +7,9 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from crm.dispatch import PUBLISH_RETRY_POLICY
+from valuation import services as valuation_services
 
-from . import selectors, services
+from . import selectors
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
     retry_jitter=True,
 )
 def customer_recompute_figures(customer_id: int) -> None:
-    services.customer_figures_recompute(customer_id=customer_id)
+    valuation_services.customer_figures_recompute(customer_id=customer_id)
 
 
 # A recompute normally lands within a second; one still missing after this long was lost

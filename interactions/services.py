@@ -12,11 +12,17 @@ from django.utils import timezone
 from crm.dispatch import enqueue_on_commit
 from customers.models import Customer
 from customers.tasks import customer_recompute_figures
+from valuation.summary import summary_record_interaction
 
 from .choices import Direction, InteractionType
 from .models import Interaction, OrderLine
 
 NEEDS_RESPONSE_BY_DEFAULT = {InteractionType.INQUIRY, InteractionType.COMPLAINT}
+
+
+def channel_cost(channel: str) -> Decimal:
+    """Cost to serve one service contact on this channel (admin-set channel costs: issue 4)."""
+    return Decimal("0")
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,14 @@ def interaction_log(
     for line in order_lines:
         line.full_clean(exclude=["interaction"])
     OrderLine.objects.bulk_create(order_lines)
-    # The figures are now stale: record it with the data, so a lost task is found again.
+    # The figures are now stale: record it with the data, so a lost task is found again. The
+    # update also locks the customer's row until commit, so the running summary below folds
+    # concurrent interactions of one customer in one at a time.
     Customer.objects.filter(pk=customer.pk).update(
         figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
+    )
+    summary_record_interaction(
+        interaction=interaction, lines=order_lines, cost_to_serve=channel_cost(channel)
     )
     enqueue_on_commit(customer_recompute_figures, customer.pk)
     return interaction

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "customers",
     "interactions",
     "offerings",
+    "valuation",
     # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
     "accounts",
 ]

@@ -1,0 +1,196 @@
+"""A customer's figures from their summary, the population fit and the settings (SPEC §5).
+
+Plain NumPy over arrays of customers, no Django: the per-interaction recompute passes arrays of
+length one, the nightly recompute the whole base, so both compute exactly the same thing.
+Every intermediate value is returned too, because the customer page explains each figure.
+"""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .numerics import bgnbd, clv, experience, gamma_gamma, tiers
+
+DAYS_PER_MONTH = 30.4375
+
+
+@dataclass(frozen=True)
+class ValuationParams:
+    horizon_months: int = 36
+    annual_discount_rate: float = 0.10
+    target_share: float = 0.60
+    tenure_half_life_days: float = 365.0
+
+
+@dataclass(frozen=True)
+class PopulationFit:
+    """Stored parameters of a fit; bgnbd/gamma_gamma are None for the fallback estimate."""
+
+    time_unit_days: float
+    bgnbd: bgnbd.BgNbdParams | None
+    gamma_gamma: gamma_gamma.GammaGammaParams | None
+    clv_threshold: float | None = None
+    growth_threshold: float | None = None
+
+    @property
+    def uses_model(self) -> bool:
+        return self.bgnbd is not None and self.gamma_gamma is not None
+
+
+@dataclass(frozen=True)
+class FigureInputs:
+    """One entry per customer. Days are counted up to `today`; NaN marks unknown values."""
+
+    transaction_days: np.ndarray  # distinct days with an order
+    days_since_first: np.ndarray  # today - first transaction (NaN: none)
+    days_first_to_last: np.ndarray  # last - first transaction (NaN: none)
+    revenue_total: np.ndarray
+    margin_total: np.ndarray
+    first_day_revenue: np.ndarray
+    cost_to_serve_total: np.ndarray
+    revenue_12m: np.ndarray
+    cost_to_serve_12m: np.ndarray
+    wallet_annual: np.ndarray  # NaN: unknown
+    tenure_days: np.ndarray
+    own_rating: np.ndarray  # mean 1-5 rating the customer gave offerings they hold (NaN: none)
+    others_rating: np.ndarray  # mean 1-5 rating by other customers of those offerings
+    on_time_share: np.ndarray  # share of inquiries/complaints answered within target (NaN)
+    satisfaction: np.ndarray  # mean 1-5 satisfaction (NaN: none)
+    needs_met: np.ndarray  # needs met by us (NaN: no needs known)
+    needs_known: np.ndarray
+
+    @classmethod
+    def of(cls, **values) -> "FigureInputs":
+        return cls(**{f.name: np.asarray(values[f.name], dtype=float) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Figures:
+    historic_value: np.ndarray
+    p_alive: np.ndarray
+    expected_transactions: np.ndarray  # over the horizon
+    expected_spend: np.ndarray  # revenue per future transaction
+    margin_ratio: np.ndarray
+    margin_per_transaction: np.ndarray
+    gross_clv: np.ndarray  # discounted expected margin before cost to serve
+    expected_cost_to_serve: np.ndarray
+    predicted_clv: np.ndarray
+    share_of_customer: np.ndarray
+    share_of_needs: np.ndarray
+    growth_potential: np.ndarray
+    experience_score: np.ndarray
+    experience_terms: dict[str, np.ndarray]
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan
+        )
+
+
+def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationParams) -> Figures:
+    has_history = inputs.transaction_days > 0
+    frequency = np.maximum(inputs.transaction_days - 1, 0)
+    # Customers who never bought are not yet "born" in the purchase model: no transactions are
+    # predicted for them and they count as alive for the cost to serve.
+    unit = fit.time_unit_days
+    t_x = np.where(has_history, inputs.days_first_to_last, 0.0) / unit
+    T = np.where(has_history, inputs.days_since_first, 0.0) / unit
+
+    margin_ratio = np.nan_to_num(_ratio(inputs.margin_total, inputs.revenue_total))
+    repeat_value = _ratio(inputs.revenue_total - inputs.first_day_revenue, frequency)
+    repeat_value = np.where(frequency > 0, np.nan_to_num(repeat_value), 0.0)
+    horizon_units = params.horizon_months * DAYS_PER_MONTH / unit
+
+    if fit.uses_model:
+        p_alive = bgnbd.p_alive(fit.bgnbd, frequency, t_x, T)
+        expected_transactions = bgnbd.expected_transactions(
+            fit.bgnbd, horizon_units, frequency, t_x, T
+        )
+        expected_spend = gamma_gamma.conditional_expected_value(
+            fit.gamma_gamma, frequency, repeat_value
+        )
+        margin_per_transaction = expected_spend * margin_ratio
+        gross_clv = clv.predicted_clv(
+            fit.bgnbd,
+            frequency,
+            t_x,
+            T,
+            margin_per_transaction,
+            horizon_months=params.horizon_months,
+            annual_discount_rate=params.annual_discount_rate,
+            time_units_per_month=DAYS_PER_MONTH / unit,
+        )
+    else:
+        # Too few customers to fit: each customer's own average order, at their own rate.
+        expected_spend = np.nan_to_num(_ratio(inputs.revenue_total, inputs.transaction_days))
+        margin_per_transaction = expected_spend * margin_ratio
+        estimate = clv.simple_clv_estimate(
+            frequency, t_x, T, margin_per_transaction,
+            horizon_months=params.horizon_months,
+            annual_discount_rate=params.annual_discount_rate,
+            time_units_per_month=DAYS_PER_MONTH / unit,
+        )
+        p_alive, expected_transactions = estimate.p_alive, estimate.expected_transactions
+        gross_clv = estimate.clv
+    p_alive = np.where(has_history, p_alive, np.nan)
+    expected_transactions = np.where(has_history, expected_transactions, 0.0)
+    gross_clv = np.where(has_history, gross_clv, 0.0)
+
+    expected_cost = clv.expected_cost_to_serve(
+        inputs.cost_to_serve_12m,
+        np.where(has_history, p_alive, 1.0),
+        horizon_months=params.horizon_months,
+        annual_discount_rate=params.annual_discount_rate,
+    )
+    predicted = gross_clv - expected_cost
+    growth = clv.growth_potential(
+        inputs.wallet_annual,
+        params.target_share,
+        margin_ratio,
+        np.where(has_history, p_alive, 1.0),
+        predicted,
+        horizon_months=params.horizon_months,
+        annual_discount_rate=params.annual_discount_rate,
+    )
+    terms = {
+        "product_quality": experience.rating_to_unit(inputs.own_rating),
+        "interactive": experience.interactive_experience(
+            inputs.on_time_share, experience.rating_to_unit(inputs.satisfaction)
+        ),
+        "others_opinion": experience.rating_to_unit(inputs.others_rating),
+        "tenure": experience.tenure_factor(
+            inputs.tenure_days, half_life_days=params.tenure_half_life_days
+        ),
+    }
+    return Figures(
+        historic_value=inputs.margin_total - inputs.cost_to_serve_total,
+        p_alive=p_alive,
+        expected_transactions=expected_transactions,
+        expected_spend=expected_spend,
+        margin_ratio=margin_ratio,
+        margin_per_transaction=margin_per_transaction,
+        gross_clv=gross_clv,
+        expected_cost_to_serve=expected_cost,
+        predicted_clv=predicted,
+        share_of_customer=clv.share_of_customer(inputs.revenue_12m, inputs.wallet_annual),
+        share_of_needs=_ratio(inputs.needs_met, inputs.needs_known),
+        growth_potential=growth,
+        experience_score=experience.experience_score(
+            terms["product_quality"],
+            terms["interactive"],
+            terms["others_opinion"],
+            terms["tenure"],
+        ),
+        experience_terms=terms,
+    )
+
+
+def assign_tiers(figures: Figures, fit: PopulationFit) -> np.ndarray:
+    """Tiers by the thresholds of the latest fit; before any fit, by sign alone."""
+    clv_threshold = np.inf if fit.clv_threshold is None else fit.clv_threshold
+    growth_threshold = np.inf if fit.growth_threshold is None else fit.growth_threshold
+    return tiers.assign_tiers(
+        figures.predicted_clv, figures.growth_potential, clv_threshold, growth_threshold
+    )

@@ -1,0 +1,172 @@
+"""What the valuation engine stores: its settings, population fits, running summaries, snapshots.
+
+The numerics live apart in valuation.numerics (no Django); valuation.services feeds them.
+"""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class ValuationSettings(models.Model):
+    """The admin's valuation settings (SPEC §5). One row, created by migration."""
+
+    horizon_months = models.PositiveSmallIntegerField(
+        default=36, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
+    annual_discount_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.10"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="0.10 = 10 % a year; applied monthly.",
+    )
+    target_share_of_customer = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.60"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="The share of wallet growth potential is measured against.",
+    )
+    mvc_share = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.10"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Top share of customers by predicted CLV who are MVCs.",
+    )
+    mgc_share = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.20"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Top share by growth potential (not MVC) who are MGCs.",
+    )
+    min_customers_to_fit = models.PositiveIntegerField(
+        default=50, help_text="Below this many buying customers, use the simple estimate."
+    )
+    tenure_half_life_days = models.PositiveIntegerField(
+        default=365,
+        validators=[MinValueValidator(1)],
+        help_text="Tenure factor of the experience score: halfway to 1 after this many days.",
+    )
+
+    class Meta:
+        verbose_name = "valuation settings"
+        verbose_name_plural = "valuation settings"
+
+    def __str__(self) -> str:
+        return "Valuation settings"
+
+    @classmethod
+    def current(cls) -> "ValuationSettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class FitStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class FitMethod(models.TextChoices):
+    MODEL = "bgnbd_gg", "BG/NBD + Gamma-Gamma"
+    FALLBACK = "fallback", "Simple estimate (too few customers to fit)"
+
+
+class ModelFit(models.Model):
+    """One population fit of the purchase models, with its quality (SPEC §5, §10)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    fitted_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateField(help_text="Only transactions up to this date were used.")
+    status = models.CharField(max_length=20, choices=FitStatus, default=FitStatus.RUNNING)
+    method = models.CharField(max_length=20, choices=FitMethod, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    customers = models.PositiveIntegerField(default=0, help_text="Customers with a transaction.")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    time_unit_days = models.FloatField(default=7.0)
+    bgnbd_r = models.FloatField(null=True, blank=True)
+    bgnbd_alpha = models.FloatField(null=True, blank=True)
+    bgnbd_a = models.FloatField(null=True, blank=True)
+    bgnbd_b = models.FloatField(null=True, blank=True)
+    bgnbd_log_likelihood = models.FloatField(null=True, blank=True)
+    gg_p = models.FloatField(null=True, blank=True)
+    gg_q = models.FloatField(null=True, blank=True)
+    gg_gamma = models.FloatField(null=True, blank=True)
+    gg_log_likelihood = models.FloatField(null=True, blank=True)
+    gg_customers = models.PositiveIntegerField(default=0)
+    # Tier thresholds across the base at fit time; per-customer recomputes apply them.
+    clv_threshold = models.FloatField(null=True, blank=True)
+    growth_threshold = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "fitted_at"
+
+    def __str__(self) -> str:
+        return f"Fit {self.pk} as of {self.as_of} ({self.get_status_display()})"
+
+
+class CustomerSummary(models.Model):
+    """A customer's purchase history in a few numbers, kept current as interactions are logged.
+
+    The per-interaction recompute reads this one row instead of the whole history, so its cost
+    does not grow with the customer's age. Orders on the same calendar day are one transaction.
+    `valuation.summary.customer_summaries_rebuild` recomputes it from scratch.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="summary"
+    )
+    transaction_days = models.PositiveIntegerField(default=0)
+    first_transaction_on = models.DateField(null=True, blank=True)
+    last_transaction_on = models.DateField(null=True, blank=True)
+    revenue_total = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
+    margin_total = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
+    first_day_revenue = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
+    first_day_margin = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
+    interactions = models.PositiveIntegerField(default=0)
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    service_interactions = models.PositiveIntegerField(default=0)
+    cost_to_serve_total = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"))
+
+    class Meta:
+        verbose_name_plural = "customer summaries"
+
+    def __str__(self) -> str:
+        return f"Summary of customer {self.customer_id}"
+
+    @property
+    def frequency(self) -> int:
+        """Repeat transactions, as the BG/NBD model counts them."""
+        return max(self.transaction_days - 1, 0)
+
+
+class CustomerSnapshot(models.Model):
+    """A customer's figures on one day, for trend charts (SPEC §3 metric history)."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="snapshots"
+    )
+    taken_on = models.DateField()
+    computed_at = models.DateTimeField()
+    tier = models.CharField(max_length=20, blank=True)
+    historic_value = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    predicted_clv = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    growth_potential = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    p_alive = models.FloatField(null=True)
+    share_of_customer = models.FloatField(null=True)
+    share_of_needs = models.FloatField(null=True)
+    experience_score = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["-taken_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "taken_on"], name="one_snapshot_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} on {self.taken_on}"

@@ -1,0 +1,269 @@
+"""Reads that feed the valuation engine: settings, the current fit, and customers' inputs.
+
+`valuation_batch` loads the inputs of one customer or of the whole base in the same handful of
+queries (GROUP BY in the database, columns into NumPy): never one query per customer.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from customers.models import Customer
+from interactions.choices import SERVICE_TYPES, InteractionType
+from interactions.models import Interaction, OrderLine
+
+from .figures import FigureInputs, PopulationFit, ValuationParams
+from .models import FitMethod, FitStatus, ModelFit, ValuationSettings
+from .numerics import bgnbd, gamma_gamma
+from .summary import LINE_REVENUE
+
+YEAR = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class ValuationContext:
+    params: ValuationParams
+    fit: PopulationFit
+    model_fit: ModelFit | None
+    method: str
+
+
+def latest_fit() -> ModelFit | None:
+    return ModelFit.objects.filter(status=FitStatus.DONE).order_by("-fitted_at", "-id").first()
+
+
+def population_fit_of(model_fit: ModelFit | None) -> PopulationFit:
+    if model_fit is None or model_fit.method != FitMethod.MODEL:
+        return PopulationFit(
+            time_unit_days=7.0,
+            bgnbd=None,
+            gamma_gamma=None,
+            clv_threshold=model_fit.clv_threshold if model_fit else None,
+            growth_threshold=model_fit.growth_threshold if model_fit else None,
+        )
+    return PopulationFit(
+        time_unit_days=model_fit.time_unit_days,
+        bgnbd=bgnbd.BgNbdParams(
+            r=model_fit.bgnbd_r,
+            alpha=model_fit.bgnbd_alpha,
+            a=model_fit.bgnbd_a,
+            b=model_fit.bgnbd_b,
+        ),
+        gamma_gamma=gamma_gamma.GammaGammaParams(
+            p=model_fit.gg_p, q=model_fit.gg_q, gamma=model_fit.gg_gamma
+        ),
+        clv_threshold=model_fit.clv_threshold,
+        growth_threshold=model_fit.growth_threshold,
+    )
+
+
+def valuation_params(settings: ValuationSettings) -> ValuationParams:
+    return ValuationParams(
+        horizon_months=settings.horizon_months,
+        annual_discount_rate=float(settings.annual_discount_rate),
+        target_share=float(settings.target_share_of_customer),
+        tenure_half_life_days=float(settings.tenure_half_life_days),
+    )
+
+
+def valuation_context(*, fit: ModelFit | None = None) -> ValuationContext:
+    """Settings and the fit to apply (default: the latest completed fit). Two queries."""
+    settings = ValuationSettings.current()
+    model_fit = fit if fit is not None else latest_fit()
+    population = population_fit_of(model_fit)
+    method = FitMethod.MODEL if population.uses_model else FitMethod.FALLBACK
+    return ValuationContext(valuation_params(settings), population, model_fit, method)
+
+
+@dataclass(frozen=True)
+class ValuationBatch:
+    customer_ids: np.ndarray
+    versions: np.ndarray
+    interaction_count: np.ndarray
+    last_contact_at: list
+    inputs: FigureInputs
+
+
+def _floats(values) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def _days_between(later, earlier) -> np.ndarray:
+    later = np.array(later, dtype="datetime64[D]")
+    earlier = np.array(earlier, dtype="datetime64[D]")
+    days = (later - earlier).astype("timedelta64[D]").astype(float)
+    return np.where(np.isnat(later) | np.isnat(earlier), np.nan, days)
+
+
+def _spread(ids: np.ndarray, rows, column: str) -> np.ndarray:
+    """Place a per-customer column from a GROUP BY query at the positions of `ids`."""
+    out = np.full(len(ids), np.nan)
+    if rows:
+        keys = np.array([row["customer"] for row in rows], dtype=np.int64)
+        values = _floats(row[column] for row in rows)
+        positions = np.searchsorted(ids, keys)
+        out[positions] = values
+    return out
+
+
+def service_level_targets() -> dict[str, timedelta]:
+    """First-response targets by interaction type (SPEC §5 defaults)."""
+    return {
+        InteractionType.COMPLAINT: timedelta(hours=4),
+        InteractionType.INQUIRY: timedelta(hours=24),
+    }
+
+
+def channel_costs_decimal() -> dict[str, Decimal]:
+    """Cost per service contact by channel, set by the admin (support-desk issue)."""
+    return {}
+
+
+def channel_costs() -> dict[str, float]:
+    return {channel: float(cost) for channel, cost in channel_costs_decimal().items()}
+
+
+def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
+    """Inputs of the given customers (default: all), in five queries."""
+    customers = Customer.objects.all()
+    interactions = Interaction.objects.all()
+    lines = OrderLine.objects.all()
+    if customer_ids is not None:
+        customer_ids = list(customer_ids)
+        customers = customers.filter(pk__in=customer_ids)
+        interactions = interactions.filter(customer_id__in=customer_ids)
+        lines = lines.filter(interaction__customer_id__in=customer_ids)
+
+    # The versions are read with (and so before) the data below.
+    rows = list(
+        customers.order_by("pk").values_list(
+            "pk",
+            "figures_version",
+            "wallet_annual",
+            "acquired_on",
+            "created_at",
+            "summary__interactions",
+            "summary__last_contact_at",
+            "summary__transaction_days",
+            "summary__first_transaction_on",
+            "summary__last_transaction_on",
+            "summary__revenue_total",
+            "summary__margin_total",
+            "summary__first_day_revenue",
+            "summary__cost_to_serve_total",
+        )
+    )
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(14)]
+    (
+        ids,
+        versions,
+        wallet,
+        acquired_on,
+        created_at,
+        interaction_count,
+        last_contact,
+        transaction_days,
+        first_on,
+        last_on,
+        revenue,
+        margin,
+        first_day_revenue,
+        cost_total,
+    ) = columns
+    ids = np.array(ids, dtype=np.int64)
+    since = timezone.now() - YEAR
+
+    revenue_12m = list(
+        lines.filter(interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since)
+        .values(customer=F("interaction__customer_id"))
+        .annotate(total=Sum(LINE_REVENUE))
+        .order_by()
+    )
+    costs = channel_costs()
+    cost_rows = (
+        interactions.filter(type__in=SERVICE_TYPES, occurred_at__gte=since)
+        .values("channel", customer=F("customer_id"))
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    cost_12m = np.zeros(len(ids))
+    for row in cost_rows:
+        cost_12m[np.searchsorted(ids, row["customer"])] += row["n"] * costs.get(row["channel"], 0.0)
+
+    on_time = Q()
+    due = Q()
+    now = timezone.now()
+    for kind, target in service_level_targets().items():
+        on_time |= Q(type=kind, first_response_at__lte=F("occurred_at") + target)
+        # Counted when answered, or when still unanswered past its target (a breach).
+        due |= Q(type=kind) & (Q(first_response_at__isnull=False) | Q(occurred_at__lt=now - target))
+    service = list(
+        interactions.filter(requires_response=True)
+        .values(customer=F("customer_id"))
+        .annotate(on_time=Count("id", filter=on_time), due=Count("id", filter=due))
+        .order_by()
+    )
+    satisfaction_rows = list(
+        interactions.filter(satisfaction__isnull=False)
+        .values(customer=F("customer_id"))
+        .annotate(mean=Avg("satisfaction"))
+        .order_by()
+    )
+    on_time_count, due_count = _spread(ids, service, "on_time"), _spread(ids, service, "due")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        on_time_share = np.where(due_count > 0, on_time_count / due_count, np.nan)
+
+    first_seen = [
+        a if a is not None else c.date() for a, c in zip(acquired_on, created_at, strict=True)
+    ]
+    nan = np.full(len(ids), np.nan)
+    inputs = FigureInputs.of(
+        transaction_days=np.nan_to_num(_floats(transaction_days)),
+        days_since_first=_days_between([today] * len(ids), first_on),
+        days_first_to_last=_days_between(last_on, first_on),
+        revenue_total=np.nan_to_num(_floats(revenue)),
+        margin_total=np.nan_to_num(_floats(margin)),
+        first_day_revenue=np.nan_to_num(_floats(first_day_revenue)),
+        cost_to_serve_total=np.nan_to_num(_floats(cost_total)),
+        revenue_12m=np.nan_to_num(_spread(ids, revenue_12m, "total")),
+        cost_to_serve_12m=cost_12m,
+        wallet_annual=_floats(wallet),
+        tenure_days=np.maximum(_days_between([today] * len(ids), first_seen), 0),
+        own_rating=nan,
+        others_rating=nan,
+        on_time_share=on_time_share,
+        satisfaction=_spread(ids, satisfaction_rows, "mean"),
+        needs_met=nan,
+        needs_known=nan,
+    )
+    return ValuationBatch(
+        customer_ids=ids,
+        versions=np.array(versions, dtype=np.int64),
+        interaction_count=np.nan_to_num(_floats(interaction_count)).astype(int),
+        last_contact_at=list(last_contact),
+        inputs=inputs,
+    )
+
+
+def transactions_up_to(as_of: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer ids, days, revenue) of every transaction day up to `as_of`, in one query."""
+    rows = (
+        OrderLine.objects.filter(
+            interaction__type=InteractionType.ORDER,
+            interaction__occurred_at__date__lte=as_of,
+        )
+        .values_list("interaction__customer_id", TruncDate("interaction__occurred_at"))
+        .annotate(revenue=Sum(LINE_REVENUE))
+        .order_by()
+    )
+    columns = list(zip(*rows, strict=True)) if rows else [[], [], []]
+    return (
+        np.array(columns[0], dtype=np.int64),
+        np.array(columns[1], dtype="datetime64[D]"),
+        np.array(columns[2], dtype=float),
+    )

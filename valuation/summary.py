@@ -1,0 +1,193 @@
+"""The running purchase summary of each customer (valuation.models.CustomerSummary).
+
+`summary_record_interaction` folds one new interaction in, inside the transaction that logs it
+and under the customer's row lock (interaction_log bumps the customer's figures version first),
+so concurrent interactions for one customer fold in one after the other.
+`customer_summaries_rebuild` computes summaries from scratch in bulk; a recompute from the
+summary equals a recompute from the full history (tests/valuation/test_summary.py).
+"""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from interactions.choices import SERVICE_TYPES, InteractionType
+from interactions.models import Interaction, OrderLine
+
+from .models import CustomerSummary
+
+MONEY = DecimalField(max_digits=18, decimal_places=4)
+LINE_REVENUE = ExpressionWrapper(F("quantity") * F("unit_price") * (1 - F("discount")), MONEY)
+LINE_COST = ExpressionWrapper(F("quantity") * F("unit_cost"), MONEY)
+
+
+def order_totals(lines: Iterable) -> tuple[Decimal, Decimal]:
+    """Revenue and margin of an order's lines (SPEC §5), in Decimal."""
+    revenue = sum(
+        (line.quantity * line.unit_price * (1 - line.discount) for line in lines), Decimal("0")
+    )
+    cost = sum((line.quantity * line.unit_cost for line in lines), Decimal("0"))
+    return revenue, revenue - cost
+
+
+def summary_record_interaction(
+    *, interaction: Interaction, lines: Iterable, cost_to_serve: Decimal
+) -> CustomerSummary:
+    """Fold a newly logged interaction into its customer's summary. Caller holds the lock."""
+    summary, _ = CustomerSummary.objects.get_or_create(customer_id=interaction.customer_id)
+    summary.interactions += 1
+    if summary.last_contact_at is None or interaction.occurred_at > summary.last_contact_at:
+        summary.last_contact_at = interaction.occurred_at
+    if interaction.type in SERVICE_TYPES:
+        summary.service_interactions += 1
+        summary.cost_to_serve_total += cost_to_serve
+    if interaction.type == InteractionType.ORDER:
+        revenue, margin = order_totals(lines)
+        day = timezone.localdate(interaction.occurred_at)
+        same_day_before = (
+            Interaction.objects.filter(
+                customer_id=interaction.customer_id,
+                type=InteractionType.ORDER,
+                occurred_at__date=day,
+            )
+            .exclude(pk=interaction.pk)
+            .exists()
+        )
+        if not same_day_before:
+            summary.transaction_days += 1
+        first = summary.first_transaction_on
+        if first is None or day < first:
+            # A new (possibly back-dated) first day: the old first day becomes a repeat one.
+            summary.first_transaction_on = day
+            summary.first_day_revenue, summary.first_day_margin = revenue, margin
+        elif day == first:
+            summary.first_day_revenue += revenue
+            summary.first_day_margin += margin
+        if summary.last_transaction_on is None or day > summary.last_transaction_on:
+            summary.last_transaction_on = day
+        summary.revenue_total += revenue
+        summary.margin_total += margin
+    summary.save()
+    return summary
+
+
+def customer_summaries_rebuild(
+    *, customer_ids: Iterable[int] | None = None, channel_costs: dict[str, Decimal]
+) -> int:
+    """Recompute summaries from the full history with SQL aggregates. Returns how many."""
+    orders = OrderLine.objects.filter(interaction__type=InteractionType.ORDER)
+    services = Interaction.objects.filter(type__in=SERVICE_TYPES)
+    if customer_ids is not None:
+        customer_ids = list(customer_ids)
+        orders = orders.filter(interaction__customer_id__in=customer_ids)
+        services = services.filter(customer_id__in=customer_ids)
+    orders = orders.annotate(
+        customer=F("interaction__customer_id"), day=TruncDate("interaction__occurred_at")
+    )
+    totals = (
+        orders.values("customer")
+        .annotate(
+            days=Count("day", distinct=True),
+            first=Min("day"),
+            last=Max("day"),
+            revenue=Sum(LINE_REVENUE),
+            cost=Sum(LINE_COST),
+        )
+        .order_by()
+    )
+    first_day_of_customer = (
+        OrderLine.objects.filter(
+            interaction__type=InteractionType.ORDER,
+            interaction__customer_id=OuterRef("interaction__customer_id"),
+        )
+        .annotate(first=TruncDate("interaction__occurred_at"))
+        .order_by("first")
+        .values("first")[:1]
+    )
+    first_days = {
+        row["customer"]: row
+        for row in orders.filter(day=Subquery(first_day_of_customer))
+        .values("customer")
+        .annotate(revenue=Sum(LINE_REVENUE), cost=Sum(LINE_COST))
+        .order_by()
+    }
+    summaries = {
+        row["customer"]: CustomerSummary(
+            customer_id=row["customer"],
+            transaction_days=row["days"],
+            first_transaction_on=row["first"],
+            last_transaction_on=row["last"],
+            revenue_total=row["revenue"],
+            margin_total=row["revenue"] - row["cost"],
+            first_day_revenue=first_days[row["customer"]]["revenue"],
+            first_day_margin=first_days[row["customer"]]["revenue"]
+            - first_days[row["customer"]]["cost"],
+        )
+        for row in totals
+    }
+    contacts = Interaction.objects.all()
+    if customer_ids is not None:
+        contacts = contacts.filter(customer_id__in=customer_ids)
+    for row in (
+        contacts.values("customer_id").annotate(n=Count("id"), last=Max("occurred_at")).order_by()
+    ):
+        summary = summaries.setdefault(
+            row["customer_id"], CustomerSummary(customer_id=row["customer_id"])
+        )
+        summary.interactions, summary.last_contact_at = row["n"], row["last"]
+    for row in services.values("customer_id", "channel").annotate(n=Count("id")).order_by():
+        summary = summaries.setdefault(
+            row["customer_id"], CustomerSummary(customer_id=row["customer_id"])
+        )
+        summary.service_interactions += row["n"]
+        summary.cost_to_serve_total += row["n"] * channel_costs.get(row["channel"], Decimal("0"))
+
+    # Customers with no history left (e.g. interactions deleted) lose their summary.
+    outdated = CustomerSummary.objects.exclude(customer_id__in=list(summaries))
+    if customer_ids is not None:
+        outdated = outdated.filter(customer_id__in=customer_ids)
+    outdated.delete()
+    CustomerSummary.objects.bulk_create(
+        summaries.values(),
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=[
+            "interactions",
+            "last_contact_at",
+            "transaction_days",
+            "first_transaction_on",
+            "last_transaction_on",
+            "revenue_total",
+            "margin_total",
+            "first_day_revenue",
+            "first_day_margin",
+            "service_interactions",
+            "cost_to_serve_total",
+        ],
+    )
+    return len(summaries)
+
+
+# The order-line revenue of one customer's recent orders, for share of customer.
+def revenue_since(*, customer_id: int, since) -> Decimal:
+    total = OrderLine.objects.filter(
+        Q(interaction__customer_id=customer_id)
+        & Q(interaction__type=InteractionType.ORDER)
+        & Q(interaction__occurred_at__gte=since)
+    ).aggregate(total=Sum(LINE_REVENUE))["total"]
+    return total or Decimal("0")
