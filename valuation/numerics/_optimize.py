@@ -1,0 +1,42 @@
+"""Shared maximum-likelihood helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+
+def compress_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Collapse identical rows of the given columns into unique rows plus counts (weights)."""
+    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+    unique_rows, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [unique_rows[:, j] for j in range(unique_rows.shape[1])], counts.astype(np.float64)
+
+
+def maximise_log_params(value_and_gradient, initial: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Maximise a mean log-likelihood over log-parameters with L-BFGS-B and analytic gradient.
+
+    `value_and_gradient(params)` returns (mean log-likelihood, gradient w.r.t. params).
+    Returns the parameters and whether the optimiser reports convergence.
+    """
+
+    def objective(log_params):
+        params = np.exp(log_params)
+        value, gradient = value_and_gradient(params)
+        if not np.isfinite(value):
+            return np.inf, np.zeros_like(log_params)
+        return -value, -gradient * params
+
+    result = minimize(
+        objective,
+        np.log(initial),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-30.0, 30.0)] * initial.shape[0],
+        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+    )
+    # L-BFGS-B may stop on "abnormal termination in line search" at the optimum when the
+    # objective is flat to machine precision; judge convergence by the gradient instead.
+    _, gradient = objective(result.x)
+    converged = bool(result.success or np.max(np.abs(gradient)) < 1e-6)
+    return np.exp(result.x), converged

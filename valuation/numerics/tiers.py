@@ -1,0 +1,62 @@
+"""Value tiers: most valuable (MVC), most growable (MGC), below zero, maintain."""
+
+from __future__ import annotations
+
+import numpy as np
+
+TIERS = ("mvc", "mgc", "below_zero", "maintain")
+RECOMMENDATION = {
+    "mvc": "keep",
+    "mgc": "grow",
+    "below_zero": "shed or re-price",
+    "maintain": "maintain",
+}
+
+
+def _growth(growth_potential) -> np.ndarray:
+    growth = np.asarray(growth_potential, dtype=np.float64)
+    return np.where(np.isfinite(growth), growth, 0.0)
+
+
+def tier_thresholds(
+    predicted_clv, growth_potential, *, mvc_share: float = 0.10, mgc_share: float = 0.20
+) -> tuple[float, float]:
+    """(CLV threshold, growth threshold).
+
+    The CLV threshold is the (1 - mvc_share) quantile of predicted CLV (linear interpolation),
+    so about the top mvc_share of customers are at or above it; the growth threshold is the
+    (1 - mgc_share) quantile of growth potential (NaN as 0) among the customers that are not
+    MVC. +inf when there is nobody to rank (so nobody qualifies).
+    """
+    for name, share in (("mvc_share", mvc_share), ("mgc_share", mgc_share)):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1")
+    clv = np.asarray(predicted_clv, dtype=np.float64).ravel()
+    growth = _growth(growth_potential).ravel()
+    if clv.shape != growth.shape:
+        raise ValueError("predicted_clv and growth_potential must have the same length")
+    finite = np.isfinite(clv)
+    if not finite.any() or mvc_share == 0.0:
+        clv_threshold = np.inf
+    else:
+        clv_threshold = float(np.quantile(clv[finite], 1.0 - mvc_share))
+    not_mvc = ~(finite & (clv >= clv_threshold) & (clv > 0))
+    if not not_mvc.any() or mgc_share == 0.0:
+        growth_threshold = np.inf
+    else:
+        growth_threshold = float(np.quantile(growth[not_mvc], 1.0 - mgc_share))
+    return float(clv_threshold), float(growth_threshold)
+
+
+def assign_tiers(predicted_clv, growth_potential, clv_threshold, growth_threshold) -> np.ndarray:
+    """mvc if clv >= clv_threshold and clv > 0; else mgc if growth >= growth_threshold and
+    growth > 0; else below_zero if clv < 0; else maintain. NaN growth counts as 0."""
+    clv = np.asarray(predicted_clv, dtype=np.float64)
+    growth = _growth(growth_potential)
+    clv, growth = np.broadcast_arrays(clv, growth)
+    mvc = (clv >= clv_threshold) & (clv > 0)
+    mgc = (growth >= growth_threshold) & (growth > 0)
+    below = clv < 0
+    return np.select([mvc, mgc, below], ["mvc", "mgc", "below_zero"], default="maintain").astype(
+        object
+    )
