@@ -5,17 +5,23 @@ the commit, and a separate worker process updates the customer's figures.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.test import Client
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from crm.celery import app
 from customers.models import Customer
-from customers.tasks import customers_recompute_stale
+from customers.tasks import customer_recompute_figures, customers_recompute_stale
 from interactions.services import interaction_log
+from valuation.models import FitMethod, FitStatus, ModelFit, ValuationSettings
+from valuation.numerics import bgnbd, clv, gamma_gamma
 
-from .factories import CustomerFactory
+from .factories import CustomerFactory, OfferingFactory
+from .valuation.history import log_contact, log_order
 from .worker import celery_worker, wait_for, worker_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -70,18 +76,32 @@ def test_it_coalesces_a_burst_into_the_right_final_figures(alice, worker):
     assert not customer.figures_stale
 
 
-def test_it_recovers_a_recompute_whose_task_was_lost(alice, worker):
+def test_it_recovers_a_recompute_whose_task_was_lost(alice, worker, monkeypatch):
     customer = CustomerFactory(owner=alice)
-    # Simulate a save while the broker was unreachable: the data committed, no task was sent.
+
+    # The broker is unreachable when the interaction is saved: the save still succeeds.
+    def broker_down(*args, **kwargs):
+        raise OperationalError("broker unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(customer_recompute_figures, "apply_async", broker_down)
+        interaction = interaction_log(
+            customer=customer,
+            logged_by=alice,
+            channel="web",
+            direction="inbound",
+            type="inquiry",
+            subject="Lost in the post?",
+        )
+    customer.refresh_from_db()
+    assert customer.figures_stale
+    assert figures(customer) == (0, None)
+
+    # Later the sweeper finds the overdue recompute and sends it; the worker catches up.
     Customer.objects.filter(pk=customer.pk).update(
-        figures_version=1, figures_requested_at=timezone.now() - timedelta(minutes=5)
+        figures_requested_at=timezone.now() - timedelta(minutes=5)
     )
-    interaction = customer.interactions.create(
-        channel="web", direction="inbound", type="inquiry", subject="Lost in the post?"
-    )
-
     assert customers_recompute_stale() == 1
-
     wait_for(lambda: figures(customer) == (1, interaction.occurred_at))
 
 
@@ -92,3 +112,63 @@ def test_it_reports_the_worker_healthy_on_healthz(worker):
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"] == "ok"
     assert body["checks"]["worker"].startswith("ok")
+
+
+def test_it_values_a_customer_in_the_worker_as_the_pure_models_do(alice, worker):
+    # Given a stored population fit (the CDNOW parameters, weeks as time unit)...
+    fit = ModelFit.objects.create(
+        as_of=timezone.localdate(),
+        status=FitStatus.DONE,
+        method=FitMethod.MODEL,
+        fitted_at=timezone.now(),
+        customers=2357,
+        bgnbd_r=0.243,
+        bgnbd_alpha=4.414,
+        bgnbd_a=0.793,
+        bgnbd_b=2.426,
+        gg_p=6.25,
+        gg_q=3.74,
+        gg_gamma=15.44,
+    )
+    settings = ValuationSettings.current()
+    customer = CustomerFactory(owner=alice, wallet_annual=Decimal("600"), wallet_source="stated")
+    beans = OfferingFactory(price=Decimal("24.00"))
+
+    # ...when an order history and a complaint are logged through the service...
+    for days_ago, quantity in [(200, "2"), (120, "1"), (40, "3")]:
+        log_order(customer, beans, days_ago=days_ago, quantity=quantity)
+    log_contact(customer, days_ago=3, type="complaint")
+    wait_for(lambda: not Customer.objects.get(pk=customer.pk).figures_stale)
+
+    # ...the worker wrote exactly what the pure functions give for that history.
+    customer.refresh_from_db()
+    today = timezone.localdate()
+    days = sorted(
+        {timezone.localdate(i.occurred_at) for i in customer.interactions.filter(type="order")}
+    )
+    x = np.array([len(days) - 1.0])
+    t_x = np.array([(days[-1] - days[0]).days / 7])
+    T = np.array([(today - days[0]).days / 7])
+    params = bgnbd.BgNbdParams(fit.bgnbd_r, fit.bgnbd_alpha, fit.bgnbd_a, fit.bgnbd_b)
+    repeat_value = np.array([(24.0 * 1 + 24.0 * 3) / 2])
+    spend = gamma_gamma.conditional_expected_value(
+        gamma_gamma.GammaGammaParams(fit.gg_p, fit.gg_q, fit.gg_gamma), x, repeat_value
+    )
+    margin_ratio = (24.0 - 11.5) / 24.0
+    expected_clv = clv.predicted_clv(
+        params,
+        x,
+        t_x,
+        T,
+        spend * margin_ratio,
+        horizon_months=settings.horizon_months,
+        annual_discount_rate=float(settings.annual_discount_rate),
+        time_units_per_month=30.4375 / 7,
+    )[0]
+    assert customer.p_alive == pytest.approx(bgnbd.p_alive(params, x, t_x, T)[0], rel=1e-9)
+    assert float(customer.predicted_clv) == pytest.approx(expected_clv, abs=0.01)
+    assert customer.share_of_customer == pytest.approx(24.0 * (2 + 1 + 3) / 600)  # all < 12 m
+    assert float(customer.historic_value) == pytest.approx(6 * (24.0 - 11.5))
+    assert customer.interaction_count == 4
+    assert customer.valuation_method == FitMethod.MODEL
+    assert customer.snapshots.count() == 1

@@ -104,7 +104,7 @@ def _spread(ids: np.ndarray, rows, column: str) -> np.ndarray:
     """Place a per-customer column from a GROUP BY query at the positions of `ids`."""
     out = np.full(len(ids), np.nan)
     if rows:
-        keys = np.array([row["customer"] for row in rows], dtype=np.int64)
+        keys = np.array([row["cid"] for row in rows], dtype=np.int64)
         values = _floats(row[column] for row in rows)
         positions = np.searchsorted(ids, keys)
         out[positions] = values
@@ -180,20 +180,20 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
 
     revenue_12m = list(
         lines.filter(interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since)
-        .values(customer=F("interaction__customer_id"))
+        .values(cid=F("interaction__customer_id"))
         .annotate(total=Sum(LINE_REVENUE))
         .order_by()
     )
     costs = channel_costs()
     cost_rows = (
         interactions.filter(type__in=SERVICE_TYPES, occurred_at__gte=since)
-        .values("channel", customer=F("customer_id"))
+        .values("channel", cid=F("customer_id"))
         .annotate(n=Count("id"))
         .order_by()
     )
     cost_12m = np.zeros(len(ids))
     for row in cost_rows:
-        cost_12m[np.searchsorted(ids, row["customer"])] += row["n"] * costs.get(row["channel"], 0.0)
+        cost_12m[np.searchsorted(ids, row["cid"])] += row["n"] * costs.get(row["channel"], 0.0)
 
     on_time = Q()
     due = Q()
@@ -204,13 +204,13 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
         due |= Q(type=kind) & (Q(first_response_at__isnull=False) | Q(occurred_at__lt=now - target))
     service = list(
         interactions.filter(requires_response=True)
-        .values(customer=F("customer_id"))
+        .values(cid=F("customer_id"))
         .annotate(on_time=Count("id", filter=on_time), due=Count("id", filter=due))
         .order_by()
     )
     satisfaction_rows = list(
         interactions.filter(satisfaction__isnull=False)
-        .values(customer=F("customer_id"))
+        .values(cid=F("customer_id"))
         .annotate(mean=Avg("satisfaction"))
         .order_by()
     )

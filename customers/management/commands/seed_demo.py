@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from customers.demo import demo_data_seed
+from valuation.services import valuation_rebuild_everything
 
 
 class Command(BaseCommand):
@@ -18,6 +19,13 @@ class Command(BaseCommand):
         if summary.skipped:
             self.stdout.write("Customers already exist: demo history left as it is.")
         else:
+            # The history was bulk-inserted: summaries, a population fit and every customer's
+            # figures are computed in bulk once, not one task per interaction.
+            fit = valuation_rebuild_everything()
+            self.stdout.write(
+                f"Fitted the purchase models on {fit.customers} customers "
+                f"({fit.get_method_display()})."
+            )
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Created {summary.customers} customers, {summary.interactions} interactions, "

@@ -1,0 +1,239 @@
+"""The per-interaction recompute: the figures of one customer from their running summary."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.selectors import customers_with_stale_figures
+from interactions.services import interaction_log
+from valuation import services
+from valuation.models import CustomerSnapshot, CustomerSummary, FitMethod, ValuationSettings
+from valuation.numerics import bgnbd
+from valuation.summary import customer_summaries_rebuild
+
+from ..factories import CustomerFactory, OfferingFactory
+from .history import log_contact, log_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def beans():
+    return OfferingFactory(name="House blend", price=Decimal("24.00"))
+
+
+def summary_values(customer_id):
+    return CustomerSummary.objects.filter(customer_id=customer_id).values().get()
+
+
+def test_it_counts_interactions_and_finds_the_last_contact():
+    customer = CustomerFactory()
+    log_contact(customer, days_ago=32)
+    latest = log_contact(customer, days_ago=2)
+    log_contact(CustomerFactory(), days_ago=1)  # someone else's
+
+    assert services.customer_figures_recompute(customer_id=customer.pk)
+
+    customer.refresh_from_db()
+    assert customer.interaction_count == 2
+    assert customer.last_contact_at == latest.occurred_at
+    assert customer.metrics_computed_at is not None
+    assert customer.snapshots.count() == 1
+
+
+def test_it_keeps_the_running_summary_equal_to_a_rebuild_from_scratch(beans):
+    customer = CustomerFactory()
+    log_order(customer, beans, days_ago=40, quantity="2", discount="0.1")
+    log_order(customer, beans, days_ago=40, quantity="1")  # same day: one transaction
+    log_order(customer, beans, days_ago=10, quantity="3")
+    log_order(customer, beans, days_ago=90, quantity="1", price="30.00")  # back-dated first day
+    log_contact(customer, days_ago=5, type="complaint")
+    incremental = summary_values(customer.pk)
+
+    customer_summaries_rebuild(customer_ids=[customer.pk], channel_costs={})
+
+    assert summary_values(customer.pk) == incremental
+    assert incremental["transaction_days"] == 3
+    assert incremental["first_day_revenue"] == Decimal("30.0000")
+    # 2 × 24 × 0.9 + 24 + 3 × 24 + 30
+    assert incremental["revenue_total"] == Decimal("169.2000")
+    assert incremental["interactions"] == 5
+    assert incremental["service_interactions"] == 1
+
+
+def test_it_costs_the_same_queries_whatever_the_length_of_the_history(
+    beans, django_assert_num_queries
+):
+    short, long = CustomerFactory(), CustomerFactory()
+    for day in range(3):
+        log_order(short, beans, days_ago=day * 7 + 1)
+    for day in range(40):
+        log_order(long, beans, days_ago=day * 7 + 1)
+        log_contact(long, days_ago=day * 7 + 2)
+
+    ValuationSettings.current()  # created on first use
+    with CaptureQueriesContext(connection) as short_queries:
+        services.customer_figures_recompute(customer_id=short.pk)
+    # A small fixed number: version, settings, fit, five input queries, the writes.
+    assert len(short_queries) <= 12
+    with django_assert_num_queries(len(short_queries)):
+        services.customer_figures_recompute(customer_id=long.pk)
+
+
+def test_it_is_idempotent(beans):
+    customer = CustomerFactory(wallet_annual=Decimal("1000"), wallet_source="stated")
+    log_order(customer, beans, days_ago=100)
+    log_order(customer, beans, days_ago=20)
+    fields = [
+        "tier",
+        "predicted_clv",
+        "p_alive",
+        "share_of_customer",
+        "historic_value",
+        "growth_potential",
+        "experience_score",
+    ]
+
+    services.customer_figures_recompute(customer_id=customer.pk)
+    first = Customer.objects.values(*fields).get(pk=customer.pk)
+    services.customer_figures_recompute(customer_id=customer.pk)
+
+    assert Customer.objects.values(*fields).get(pk=customer.pk) == first
+    assert CustomerSnapshot.objects.filter(customer=customer).count() == 1
+
+
+def test_it_never_lets_an_older_recompute_overwrite_a_newer_one():
+    customer = CustomerFactory()
+    log_contact(customer, days_ago=1)
+    Customer.objects.filter(pk=customer.pk).update(figures_version=5, figures_computed_version=7)
+
+    assert services.customer_figures_recompute(customer_id=customer.pk) is False
+    customer.refresh_from_db()
+    assert customer.interaction_count == 0
+
+
+def test_it_ignores_a_customer_that_no_longer_exists():
+    assert services.customer_figures_recompute(customer_id=987654) is False
+
+
+def test_it_agrees_with_the_bulk_recompute(beans):
+    customer = CustomerFactory(wallet_annual=Decimal("500"), wallet_source="estimated")
+    for days in (300, 200, 120, 30):
+        log_order(customer, beans, days_ago=days, quantity="2")
+    log_contact(customer, days_ago=10, type="complaint")
+    fields = [
+        "tier",
+        "predicted_clv",
+        "p_alive",
+        "share_of_customer",
+        "historic_value",
+        "growth_potential",
+        "experience_score",
+        "interaction_count",
+        "revenue_12m",
+    ]
+
+    services.customer_figures_recompute(customer_id=customer.pk)
+    single = Customer.objects.values(*fields).get(pk=customer.pk)
+    services.customers_figures_recompute_all()
+
+    assert Customer.objects.values(*fields).get(pk=customer.pk) == single
+
+
+def test_it_computes_share_of_customer_only_with_a_known_wallet(beans):
+    known = CustomerFactory(wallet_annual=Decimal("200"), wallet_source="stated")
+    unknown = CustomerFactory()
+    big_spender = CustomerFactory(wallet_annual=Decimal("10"), wallet_source="estimated")
+    for customer in (known, unknown, big_spender):
+        log_order(customer, beans, days_ago=30, quantity="2")  # 48.00 in the last 12 months
+        log_order(customer, beans, days_ago=400, quantity="5")  # older than 12 months
+        services.customer_figures_recompute(customer_id=customer.pk)
+
+    for customer in (known, unknown, big_spender):
+        customer.refresh_from_db()
+    assert known.share_of_customer == pytest.approx(48 / 200)
+    assert known.revenue_12m == Decimal("48.00")
+    assert unknown.share_of_customer is None
+    assert unknown.growth_potential is None
+    assert big_spender.share_of_customer == 1.0  # capped
+
+
+def test_it_marks_the_figures_stale_until_they_are_recomputed(
+    alice, django_capture_on_commit_callbacks
+):
+    customer = CustomerFactory(owner=alice)
+    with django_capture_on_commit_callbacks(execute=False):
+        interaction_log(
+            customer=customer,
+            logged_by=alice,
+            channel="phone",
+            direction="inbound",
+            type="inquiry",
+            subject="Where is my order?",
+        )
+    customer.refresh_from_db()
+    assert customer.figures_stale
+
+    # A recompute that never arrived is found once it is overdue.
+    assert not customers_with_stale_figures(older_than=timedelta(minutes=1)).exists()
+    Customer.objects.filter(pk=customer.pk).update(
+        figures_requested_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert list(customers_with_stale_figures(older_than=timedelta(minutes=1))) == [customer]
+
+    services.customer_figures_recompute(customer_id=customer.pk)
+    customer.refresh_from_db()
+    assert not customer.figures_stale
+
+
+def test_it_uses_the_simple_estimate_below_the_minimum_to_fit(beans):
+    ValuationSettings.objects.update_or_create(pk=1, defaults={"min_customers_to_fit": 50})
+    customer = CustomerFactory()
+    log_order(customer, beans, days_ago=60)
+    log_order(customer, beans, days_ago=30)
+
+    fit = services.valuation_rebuild_everything()
+
+    customer.refresh_from_db()
+    assert fit.method == FitMethod.FALLBACK
+    assert fit.customers == 1
+    assert customer.valuation_method == FitMethod.FALLBACK
+    assert customer.predicted_clv > 0
+    assert 0 < customer.p_alive <= 1
+
+
+def test_it_applies_the_fitted_model_in_closed_form(beans):
+    ValuationSettings.objects.update_or_create(pk=1, defaults={"min_customers_to_fit": 20})
+    rng = np.random.default_rng(3)
+    customers = [CustomerFactory() for _ in range(40)]
+    for customer in customers:
+        first = int(rng.integers(100, 700))
+        for _ in range(int(rng.integers(1, 6))):
+            log_order(customer, beans, days_ago=float(rng.integers(1, first + 1)))
+        log_order(customer, beans, days_ago=first)
+
+    fit = services.valuation_rebuild_everything()
+
+    assert fit.method == FitMethod.MODEL
+    assert fit.customers == 40
+    assert fit.bgnbd_log_likelihood < 0
+    one = customers[0]
+    summary = CustomerSummary.objects.get(customer=one)
+    today = timezone.localdate()
+    x = summary.transaction_days - 1
+    t_x = (summary.last_transaction_on - summary.first_transaction_on).days / 7
+    T = (today - summary.first_transaction_on).days / 7
+    params = bgnbd.BgNbdParams(fit.bgnbd_r, fit.bgnbd_alpha, fit.bgnbd_a, fit.bgnbd_b)
+    expected = float(bgnbd.p_alive(params, np.array([x]), np.array([t_x]), np.array([T]))[0])
+    one.refresh_from_db()
+    assert one.p_alive == pytest.approx(expected, rel=1e-9)
+    # The tiers are drawn across the base: the top 10 % by CLV are the most valuable.
+    tiers = list(Customer.objects.values_list("tier", flat=True))
+    assert tiers.count("mvc") == 4
+    assert set(tiers) <= {"mvc", "mgc", "maintain", "below_zero"}
