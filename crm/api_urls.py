@@ -3,6 +3,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from customers import api as customers_api
 from interactions import api as interactions_api
+from valuation import api as valuation_api
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -13,5 +14,11 @@ urlpatterns = [
         "interactions/<int:pk>/",
         interactions_api.InteractionDetailApi.as_view(),
         name="api-interaction",
+    ),
+    path("valuation/fits/", valuation_api.FitListApi.as_view(), name="api-valuation-fits"),
+    path(
+        "customers/<int:pk>/metrics-history/",
+        customers_api.CustomerMetricsHistoryApi.as_view(),
+        name="api-customer-metrics-history",
     ),
 ]

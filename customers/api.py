@@ -8,13 +8,24 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from accounts.roles import Role, role_of
+from accounts.roles import Role, can_see_money, role_of
+from valuation.models import CustomerSnapshot
 
 from . import selectors, services
 from .models import Customer
 
+MONEY_FIELDS = (
+    "wallet_annual",
+    "historic_value",
+    "predicted_clv",
+    "growth_potential",
+    "revenue_12m",
+)
+
 
 class CustomerOutputSerializer(serializers.ModelSerializer):
+    """A customer with their figures. Money figures are left out for support staff (SPEC §2)."""
+
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -36,9 +47,27 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
             "wallet_source",
             "interaction_count",
             "last_contact_at",
+            "tier",
+            "historic_value",
+            "predicted_clv",
+            "p_alive",
+            "share_of_customer",
+            "share_of_needs",
+            "growth_potential",
+            "experience_score",
+            "revenue_12m",
+            "valuation_method",
             "metrics_computed_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not can_see_money(request.user):
+            for field in MONEY_FIELDS:
+                data.pop(field, None)
+        return data
 
 
 class CustomerInputSerializer(serializers.ModelSerializer):
@@ -96,7 +125,9 @@ class CustomerListApi(GenericAPIView):
     @extend_schema(operation_id="customers_list", responses=CustomerOutputSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(CustomerOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            CustomerOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(request=CustomerInputSerializer, responses={201: CustomerOutputSerializer})
     def post(self, request):
@@ -112,7 +143,10 @@ class CustomerListApi(GenericAPIView):
                 raise PermissionDenied("Customer managers cannot assign customers to others.")
             data["owner"] = request.user
         customer = services.customer_create(**data)
-        return Response(CustomerOutputSerializer(customer).data, status=status.HTTP_201_CREATED)
+        return Response(
+            CustomerOutputSerializer(customer, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class CustomerDetailApi(GenericAPIView):
@@ -123,7 +157,7 @@ class CustomerDetailApi(GenericAPIView):
 
     def get(self, request, pk: int):
         customer = get_object_or_404(self.get_queryset(), pk=pk)
-        return Response(CustomerOutputSerializer(customer).data)
+        return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
 
     @extend_schema(request=CustomerInputSerializer, responses={200: CustomerOutputSerializer})
     def patch(self, request, pk: int):
@@ -136,4 +170,46 @@ class CustomerDetailApi(GenericAPIView):
         if "owner" in data and role_of(request.user) != Role.ADMIN:
             raise PermissionDenied("Only admins reassign customers.")
         customer = services.customer_update(customer=customer, data=data)
-        return Response(CustomerOutputSerializer(customer).data)
+        return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
+
+
+class SnapshotOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerSnapshot
+        fields = [
+            "taken_on",
+            "computed_at",
+            "tier",
+            "historic_value",
+            "predicted_clv",
+            "growth_potential",
+            "p_alive",
+            "share_of_customer",
+            "share_of_needs",
+            "experience_score",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not can_see_money(self.context["request"].user):
+            for field in MONEY_FIELDS:
+                data.pop(field, None)
+        return data
+
+
+class CustomerMetricsHistoryApi(GenericAPIView):
+    """Dated snapshots of a customer's figures, newest first."""
+
+    serializer_class = SnapshotOutputSerializer
+    queryset = CustomerSnapshot.objects.none()  # for the schema; get() scopes by customer
+
+    @extend_schema(
+        operation_id="customers_metrics_history", responses=SnapshotOutputSerializer(many=True)
+    )
+    def get(self, request, pk: int):
+        customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
+        page = self.paginate_queryset(customer.snapshots.order_by("-taken_on"))
+        return self.get_paginated_response(
+            SnapshotOutputSerializer(page, many=True, context={"request": request}).data
+        )

@@ -346,7 +346,9 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
                 break
         wallet = None
         if purchases and rng.random() < 0.45:
-            wallet = Decimal(rng.randint(4, 60) * (100 if is_org else 25))
+            # Their yearly category spend: what they buy from us at their rate, and more elsewhere.
+            yearly_with_us = rate * 365 * (150 if is_org else 55)
+            wallet = Decimal(max(100, int(yearly_with_us * rng.uniform(1.2, 5) / 50) * 50))
         last_purchase = purchases[-1] if purchases else None
         if prospect:
             status = LifecycleStatus.PROSPECT

@@ -2,12 +2,12 @@
 
 from datetime import timedelta
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.roles import Role, role_of
 
-from .models import Customer
+from .models import Customer, ValueTier
 
 
 def customers_visible_to(user) -> QuerySet[Customer]:
@@ -44,6 +44,8 @@ def customer_portfolio(*, manager, filters: dict | None = None) -> QuerySet[Cust
     customers = Customer.objects.filter(owner=manager)
     if filters.get("status"):
         customers = customers.filter(status=filters["status"])
+    if filters.get("tier"):
+        customers = customers.filter(tier=filters["tier"])
     return customer_search(customers=customers, query=filters.get("search", ""))
 
 
@@ -58,3 +60,14 @@ def customers_with_stale_figures(*, older_than: timedelta) -> QuerySet[Customer]
 def customers_visible_to_all() -> QuerySet[Customer]:
     """The whole base, for duplicate checks that reveal only names and owners."""
     return Customer.objects.all()
+
+
+def portfolio_totals(*, manager) -> dict:
+    """Customer equity (sum of predicted CLV) and customers per tier, in one query."""
+    tiers = {f"tier_{value}": Count("id", filter=Q(tier=value)) for value in ValueTier.values}
+    return Customer.objects.filter(owner=manager).aggregate(
+        customers=Count("id"),
+        customer_equity=Sum("predicted_clv"),
+        interactions=Sum("interaction_count"),
+        **tiers,
+    )

@@ -2,17 +2,35 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Sum
+from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 
-from accounts.roles import Role, role_of
+from accounts.roles import Role, can_see_money, role_of
 from interactions import selectors as interaction_selectors
+from valuation import selectors as valuation_selectors
 
 from . import selectors, services
 from .forms import CustomerAdminForm, CustomerForm
-from .models import LifecycleStatus
+from .models import LifecycleStatus, ValueTier
 
 PAGE_SIZE = 25
+PORTFOLIO_COLUMNS = [
+    ("name", "Customer", False),
+    ("tier", "Tier", False),
+    ("predicted_clv", "Predicted CLV", True),
+    ("share_of_customer", "Share of customer", True),
+    ("p_alive", "P(active)", True),
+    ("last_contact_at", "Last contact", False),
+]
+PORTFOLIO_SORTS = {
+    "name",
+    "tier",
+    "predicted_clv",
+    "share_of_customer",
+    "p_alive",
+    "last_contact_at",
+    "growth_potential",
+}
 
 
 def _page(request, queryset):
@@ -23,20 +41,28 @@ def _page(request, queryset):
 def portfolio(request):
     if role_of(request.user) != Role.MANAGER:
         return redirect("customers:list")
-    filters = {"search": request.GET.get("q", ""), "status": request.GET.get("status", "")}
+    filters = {
+        "search": request.GET.get("q", ""),
+        "status": request.GET.get("status", ""),
+        "tier": request.GET.get("tier", ""),
+    }
+    sort = request.GET.get("sort", "-predicted_clv")
+    if sort.lstrip("-") not in PORTFOLIO_SORTS:
+        sort = "-predicted_clv"
+    field = F(sort.lstrip("-"))
+    ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
     customers = selectors.customer_portfolio(manager=request.user, filters=filters)
-    totals = selectors.customer_portfolio(manager=request.user).aggregate(
-        interactions=Sum("interaction_count")
-    )
     return render(
         request,
         "customers/portfolio.html",
         {
-            "page": _page(request, customers.order_by("-last_contact_at", "id")),
+            "page": _page(request, customers.order_by(ordering, "id")),
             "filters": filters,
+            "sort": sort,
             "statuses": LifecycleStatus.choices,
-            "portfolio_size": selectors.customer_portfolio(manager=request.user).count(),
-            "totals": totals,
+            "tiers": ValueTier.choices,
+            "columns": PORTFOLIO_COLUMNS,
+            "totals": selectors.portfolio_totals(manager=request.user),
         },
     )
 
@@ -71,11 +97,16 @@ def customer_list(request):
 def customer_detail(request, customer_id: int):
     customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=customer_id)
     timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
+    # Managers and admins see why each money figure is what it is; support sees the tier.
+    explanation = None
+    if can_see_money(request.user):
+        explanation = valuation_selectors.customer_valuation_explained(customer_id=customer.pk)
     return render(
         request,
         "customers/detail.html",
         {
             "customer": customer,
+            "explanation": explanation,
             "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
             "timeline": timeline[:50],
             "can_edit": selectors.customers_editable_by(request.user)

@@ -127,7 +127,10 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
         expected_spend = np.nan_to_num(_ratio(inputs.revenue_total, inputs.transaction_days))
         margin_per_transaction = expected_spend * margin_ratio
         estimate = clv.simple_clv_estimate(
-            frequency, t_x, T, margin_per_transaction,
+            frequency,
+            t_x,
+            T,
+            margin_per_transaction,
             horizon_months=params.horizon_months,
             annual_discount_rate=params.annual_discount_rate,
             time_units_per_month=DAYS_PER_MONTH / unit,

@@ -267,3 +267,67 @@ def transactions_up_to(as_of: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         np.array(columns[1], dtype="datetime64[D]"),
         np.array(columns[2], dtype=float),
     )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a customer's figures are what they are: the inputs, the model and its parameters."""
+
+    method: str
+    model_fit: ModelFit | None
+    params: ValuationParams
+    inputs: dict
+    intermediates: dict
+
+
+def customer_valuation_explained(*, customer_id: int) -> Explanation:
+    from .figures import compute_figures  # the same computation the worker ran
+
+    context = valuation_context()
+    batch = valuation_batch(customer_ids=[customer_id], today=timezone.localdate())
+    figures = compute_figures(batch.inputs, context.fit, context.params)
+
+    def first(values):
+        value = float(values[0])
+        return None if np.isnan(value) else value
+
+    inputs = {
+        name: first(getattr(batch.inputs, name))
+        for name in (
+            "transaction_days",
+            "days_since_first",
+            "days_first_to_last",
+            "revenue_total",
+            "margin_total",
+            "first_day_revenue",
+            "cost_to_serve_total",
+            "revenue_12m",
+            "cost_to_serve_12m",
+            "wallet_annual",
+            "tenure_days",
+            "own_rating",
+            "others_rating",
+            "on_time_share",
+            "satisfaction",
+        )
+    }
+    intermediates = {
+        name: first(getattr(figures, name))
+        for name in (
+            "p_alive",
+            "expected_transactions",
+            "expected_spend",
+            "margin_ratio",
+            "margin_per_transaction",
+            "gross_clv",
+            "expected_cost_to_serve",
+            "predicted_clv",
+            "growth_potential",
+            "share_of_customer",
+            "experience_score",
+        )
+    }
+    intermediates.update(
+        {f"experience_{name}": first(value) for name, value in figures.experience_terms.items()}
+    )
+    return Explanation(context.method, context.model_fit, context.params, inputs, intermediates)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -167,6 +168,8 @@ SPECTACULAR_SETTINGS = {
         "Channel": "interactions.choices.Channel",
         "InteractionType": "interactions.choices.InteractionType",
         "Direction": "interactions.choices.Direction",
+        "LifecycleStatus": "customers.models.LifecycleStatus",
+        "FitStatus": "valuation.models.FitStatus",
     },
 }
 
@@ -219,5 +222,10 @@ CELERY_BEAT_SCHEDULE = {
     "recompute-stale-customers": {
         "task": "customers.tasks.customers_recompute_stale",
         "schedule": 60.0,
+    },
+    # The population models are refitted nightly; per-interaction recomputes apply the fit.
+    "refit-valuation-models": {
+        "task": "valuation.tasks.valuation_nightly_refit",
+        "schedule": crontab(hour=2, minute=30),
     },
 }

@@ -1,0 +1,122 @@
+"""Valuation API (SPEC §10): population fits, newest first; POST starts a refit."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from accounts.roles import is_admin
+
+from . import services
+from .models import ModelFit
+
+
+class BgNbdSerializer(serializers.Serializer):
+    r = serializers.FloatField()
+    alpha = serializers.FloatField()
+    a = serializers.FloatField()
+    b = serializers.FloatField()
+    log_likelihood = serializers.FloatField()
+
+
+class GammaGammaSerializer(serializers.Serializer):
+    p = serializers.FloatField()
+    q = serializers.FloatField()
+    gamma = serializers.FloatField()
+    log_likelihood = serializers.FloatField()
+    customers = serializers.IntegerField()
+
+
+class FitOutputSerializer(serializers.ModelSerializer):
+    bgnbd = serializers.SerializerMethodField()
+    gamma_gamma = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelFit
+        fields = [
+            "id",
+            "status",
+            "method",
+            "fitted_at",
+            "as_of",
+            "customers",
+            "duration_ms",
+            "task_id",
+            "error",
+            "bgnbd",
+            "gamma_gamma",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(BgNbdSerializer(allow_null=True))
+    def get_bgnbd(self, fit) -> dict | None:
+        if fit.bgnbd_r is None:
+            return None
+        return {
+            "r": fit.bgnbd_r,
+            "alpha": fit.bgnbd_alpha,
+            "a": fit.bgnbd_a,
+            "b": fit.bgnbd_b,
+            "log_likelihood": fit.bgnbd_log_likelihood,
+        }
+
+    @extend_schema_field(GammaGammaSerializer(allow_null=True))
+    def get_gamma_gamma(self, fit) -> dict | None:
+        if fit.gg_p is None:
+            return None
+        return {
+            "p": fit.gg_p,
+            "q": fit.gg_q,
+            "gamma": fit.gg_gamma,
+            "log_likelihood": fit.gg_log_likelihood,
+            "customers": fit.gg_customers,
+        }
+
+
+class FitInputSerializer(serializers.Serializer):
+    as_of = serializers.DateField(required=False, help_text="Fit on transactions up to this date.")
+
+    def validate_as_of(self, value):
+        if value > timezone.localdate():
+            raise serializers.ValidationError("as_of cannot be in the future.")
+        return value
+
+
+class FitListApi(GenericAPIView):
+    serializer_class = FitOutputSerializer
+    queryset = ModelFit.objects.order_by("-created_at", "-id")
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if not is_admin(request.user):
+            raise PermissionDenied("Only admins see and start model fits.")
+
+    @extend_schema(operation_id="valuation_fits_list", responses=FitOutputSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(FitOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=FitInputSerializer,
+        responses={
+            202: inline_serializer(
+                "FitStarted",
+                {
+                    "id": serializers.IntegerField(),
+                    "task_id": serializers.CharField(),
+                    "status": serializers.CharField(),
+                    "as_of": serializers.DateField(),
+                },
+            )
+        },
+    )
+    def post(self, request):
+        serializer = FitInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fit = services.valuation_fit_request(as_of=serializer.validated_data.get("as_of"))
+        return Response(
+            {"id": fit.pk, "task_id": fit.task_id, "status": fit.status, "as_of": fit.as_of},
+            status=status.HTTP_202_ACCEPTED,
+        )
