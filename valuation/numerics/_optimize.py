@@ -22,8 +22,10 @@ def maximise_log_params(value_and_gradient, initial: np.ndarray) -> tuple[np.nda
 
     def objective(log_params):
         params = np.exp(log_params)
-        value, gradient = value_and_gradient(params)
-        if not np.isfinite(value):
+        # Trial points far from the optimum may overflow; they are rejected below.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            value, gradient = value_and_gradient(params)
+        if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
             return np.inf, np.zeros_like(log_params)
         return -value, -gradient * params
 
