@@ -65,13 +65,18 @@ def test_it_has_an_analytic_gradient_equal_to_finite_differences(cdnow_calibrati
     weights = np.ones_like(s.frequency)
     point = np.array([0.3, 5.0, 0.9, 2.0])
 
-    _, gradient = bgnbd._value_and_gradient(point, s.frequency, s.recency, s.T, weights)
+    data = bgnbd._prepare(s.frequency, s.recency, s.T, weights)
 
+    value, gradient = bgnbd._value_and_gradient(point, data)
+
+    assert value * 2357 == pytest.approx(
+        bgnbd.log_likelihood(BgNbdParams(*point), s.frequency, s.recency, s.T), rel=1e-13
+    )
     for i in range(4):
         step = np.zeros(4)
         step[i] = 1e-6 * point[i]
-        up, _ = bgnbd._value_and_gradient(point + step, s.frequency, s.recency, s.T, weights)
-        down, _ = bgnbd._value_and_gradient(point - step, s.frequency, s.recency, s.T, weights)
+        up, _ = bgnbd._value_and_gradient(point + step, data)
+        down, _ = bgnbd._value_and_gradient(point - step, data)
         assert gradient[i] == pytest.approx((up - down) / (2 * step[i]), rel=1e-5)
 
 

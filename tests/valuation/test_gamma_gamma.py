@@ -30,16 +30,20 @@ def test_it_reproduces_fader_hardie_on_the_cdnow_calibration_repeat_customers(cd
 def test_it_has_an_analytic_gradient_equal_to_finite_differences(cdnow_calibration):
     s = cdnow_calibration
     keep = s.frequency > 0
-    x, m, weights = s.frequency[keep], s.monetary_value[keep], np.ones(keep.sum())
+    data = gamma_gamma._prepare(s.frequency[keep], s.monetary_value[keep])
     point = np.array([5.0, 3.0, 12.0])
 
-    _, gradient = gamma_gamma._value_and_gradient(point, x, m, weights)
+    value, gradient = gamma_gamma._value_and_gradient(point, data)
 
+    assert value * 946 == pytest.approx(
+        gamma_gamma.log_likelihood(GammaGammaParams(*point), s.frequency, s.monetary_value),
+        rel=1e-13,
+    )
     for i in range(3):
         step = np.zeros(3)
         step[i] = 1e-6 * point[i]
-        up, _ = gamma_gamma._value_and_gradient(point + step, x, m, weights)
-        down, _ = gamma_gamma._value_and_gradient(point - step, x, m, weights)
+        up, _ = gamma_gamma._value_and_gradient(point + step, data)
+        down, _ = gamma_gamma._value_and_gradient(point - step, data)
         assert gradient[i] == pytest.approx((up - down) / (2 * step[i]), rel=1e-5)
 
 

@@ -7,10 +7,24 @@ from scipy.optimize import minimize
 
 
 def compress_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Collapse identical rows of the given columns into unique rows plus counts (weights)."""
-    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
-    unique_rows, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [unique_rows[:, j] for j in range(unique_rows.shape[1])], counts.astype(np.float64)
+    """Collapse identical rows of the given columns into unique rows plus counts (weights).
+
+    Each column is factorised with a 1-d np.unique and the codes are combined into one integer
+    key, which is much faster than np.unique(axis=0) on a million rows.
+    """
+    arrays = [np.asarray(c, dtype=np.float64).ravel() for c in columns]
+    key = np.zeros(arrays[0].shape[0], dtype=np.int64)
+    span = 1
+    for column in arrays:
+        values, codes = np.unique(column, return_inverse=True)
+        span *= values.shape[0]
+        if span >= 2**62:
+            stacked = np.column_stack(arrays)
+            rows, counts = np.unique(stacked, axis=0, return_counts=True)
+            return [rows[:, j] for j in range(rows.shape[1])], counts.astype(np.float64)
+        key = key * values.shape[0] + codes
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return [column[first] for column in arrays], counts.astype(np.float64)
 
 
 def maximise_log_params(value_and_gradient, initial: np.ndarray) -> tuple[np.ndarray, bool]:
