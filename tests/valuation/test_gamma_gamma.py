@@ -99,3 +99,22 @@ def test_it_agrees_with_lifetimes_on_generated_customers(lifetimes):
         oracle.conditional_expected_average_profit(x[repeat], m[repeat]),
         rtol=1e-12,
     )
+
+
+def test_it_matches_lifetimes_docs_on_the_rounded_cdnow_summary_file():
+    # cdnow_customers_summary_with_transactions.csv (shipped in lifetimes) holds the same 2,357
+    # customers with t_x, T and the mean repeat spend rounded to two decimals; the lifetimes
+    # documentation reports p = 6.25, q = 3.74, v = 15.45 on it (15.44 on exact values).
+    from .conftest import lifetimes_datasets_dir
+
+    rows = np.genfromtxt(
+        lifetimes_datasets_dir() / "cdnow_customers_summary_with_transactions.csv",
+        delimiter=",",
+        names=True,
+    )
+
+    result = gamma_gamma.fit(rows["x"], rows["zbar"])
+
+    assert result.customers == 946
+    assert (sig3(result.params.p), sig3(result.params.q)) == (6.25, 3.74)
+    assert round(result.params.gamma, 2) == 15.45
