@@ -16,11 +16,13 @@ def sig3(value: float) -> float:
     return float(f"{value:.3g}")
 
 
-def mp_expected_transactions(params, t, x, t_x, T):
+def mp_expected_transactions(params, t, x, t_x, T, a_offset=None):
     """FHL (2005) eq. 10 in its original form, in 50-digit arithmetic (independent oracle)."""
     mpmath.mp.dps = 50
     r, alpha, a, b = (mpmath.mpf(v) for v in (params.r, params.alpha, params.a, params.b))
     x, t_x, T, t = (mpmath.mpf(v) for v in (x, t_x, T, t))
+    if a_offset is not None:
+        a = mpmath.mpf(1) + mpmath.mpf(a_offset)
     z = t / (alpha + T + t)
     hyp = mpmath.hyp2f1(r + x, b + x, a + b + x - 1, z)
     numerator = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
@@ -121,6 +123,7 @@ def test_it_fits_a_single_customer_without_failing():
     result = bgnbd.fit([3.0], [10.0], [12.0])
 
     assert result.customers == 1
+    assert not result.converged  # one customer cannot identify four parameters
     assert np.isfinite(result.log_likelihood)
     assert result.log_likelihood >= bgnbd.log_likelihood(
         BgNbdParams(1.0, 12.0, 1.0, 1.0), [3.0], [10.0], [12.0]
@@ -253,3 +256,24 @@ def test_it_agrees_with_lifetimes_on_generated_customers(lifetimes):
         oracle.expected_number_of_purchases_up_to_time(grid),
         rtol=1e-10,
     )
+
+
+def test_it_evaluates_the_removable_singularity_at_a_equal_one():
+    at_one = BgNbdParams(r=0.5, alpha=5.0, a=1.0, b=2.0)
+    histories = [(0.0, 0.0, 9.0), (4.0, 20.0, 30.0), (0.0, 0.0, 0.0)]
+
+    value = bgnbd.expected_transactions(at_one, 26.0, *np.array(histories).T)
+    new = bgnbd.expected_transactions_new_customer(at_one, 26.0)
+
+    for got, history in zip(value, histories, strict=True):
+        # the 50-digit value next to a = 1 (the function is continuous there)
+        near = mp_expected_transactions(at_one, 26, *history, a_offset="1e-20")
+        assert got == pytest.approx(near, rel=1e-8)
+    assert float(new) == pytest.approx(value[2], rel=1e-12)
+
+
+def test_it_flags_a_fit_the_data_cannot_identify():
+    # given nobody made a repeat purchase: a and b are not identified
+    result = bgnbd.fit([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [5.0, 10.0, 20.0])
+
+    assert not result.converged

@@ -68,6 +68,13 @@ def test_it_moves_from_the_population_mean_towards_the_customer_mean_with_freque
     assert population < spend[0] < spend[1] < spend[2] < 100.0
 
 
+def test_it_flags_a_fit_that_two_customers_cannot_identify():
+    result = gamma_gamma.fit([2.0, 5.0], [10.0, 10.0])
+
+    assert result.customers == 2
+    assert not result.converged
+
+
 def test_it_refuses_to_fit_without_a_repeat_customer():
     with pytest.raises(ValueError, match="at least one customer with a repeat"):
         gamma_gamma.fit([0.0, 0.0, 3.0], [0.0, 0.0, 0.0])

@@ -31,7 +31,8 @@ def maximise_log_params(value_and_gradient, initial: np.ndarray) -> tuple[np.nda
     """Maximise a mean log-likelihood over log-parameters with L-BFGS-B and analytic gradient.
 
     `value_and_gradient(params)` returns (mean log-likelihood, gradient w.r.t. params).
-    Returns the parameters and whether the optimiser reports convergence.
+    Returns the parameters and whether the fit converged to an identified maximum (stationary
+    point with a positive-definite, well-conditioned Hessian).
     """
 
     def objective(log_params):
@@ -54,5 +55,26 @@ def maximise_log_params(value_and_gradient, initial: np.ndarray) -> tuple[np.nda
     # L-BFGS-B may stop on "abnormal termination in line search" at the optimum when the
     # objective is flat to machine precision; judge convergence by the gradient instead.
     _, gradient = objective(result.x)
-    converged = bool(result.success or np.max(np.abs(gradient)) < 1e-6)
-    return np.exp(result.x), converged
+    stationary = bool(result.success or np.max(np.abs(gradient)) < 1e-6)
+    return np.exp(result.x), stationary and _identified(objective, result.x)
+
+
+def _identified(objective, log_params: np.ndarray) -> bool:
+    """True when the maximum is interior and well determined: the Hessian of the objective in
+    log-parameters (central differences of the analytic gradient) is positive definite and not
+    nearly singular. Data that cannot identify the parameters (nobody repeated, one customer)
+    lets them run off along a flat ridge, which this rejects."""
+    k = log_params.shape[0]
+    step = 1e-4
+    hessian = np.empty((k, k))
+    for i in range(k):
+        shift = np.zeros(k)
+        shift[i] = step
+        hessian[i] = (objective(log_params + shift)[1] - objective(log_params - shift)[1]) / (
+            2 * step
+        )
+    if not np.all(np.isfinite(hessian)):
+        return False
+    eigenvalues = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    smallest, largest = eigenvalues[0], eigenvalues[-1]
+    return bool(smallest > 1e-9 and largest / smallest < 1e8)

@@ -24,6 +24,9 @@ class BgNbdParams:
 
 @dataclass(frozen=True)
 class BgNbdFit:
+    """`converged` is False when the optimiser did not reach a stationary point or the data do
+    not identify the parameters (e.g. nobody made a repeat purchase): use the fallback then."""
+
     params: BgNbdParams
     log_likelihood: float
     customers: int
@@ -190,6 +193,18 @@ def _one_minus_scaled_hyp2f1(params: BgNbdParams, x, z):
     return -np.expm1((a - 1.0) * np.log1p(-z) + np.log(series))
 
 
+_A_NEAR_ONE = 1e-6
+_A_STEP = 1e-5
+
+
+def _average_around_a_one(function, params: BgNbdParams, *args):
+    """At a == 1 the closed forms are 0/0 but the expectation is analytic in a: the mean of
+    the values at a = 1 +- h is the value at a = 1 to O(h^2) (h = 1e-5: ~1e-10 relative)."""
+    low = BgNbdParams(params.r, params.alpha, 1.0 - _A_STEP, params.b)
+    high = BgNbdParams(params.r, params.alpha, 1.0 + _A_STEP, params.b)
+    return 0.5 * (function(low, *args) + function(high, *args))
+
+
 def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.ndarray:
     """E[X(T, T+t) | x, t_x, T]: expected transactions in the next t time units (FHL eq. 10).
 
@@ -199,9 +214,9 @@ def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.n
     t = np.asarray(t, dtype=np.float64)
     if np.any(t < 0):
         raise ValueError("t must be >= 0")
+    if abs(params.a - 1.0) < _A_NEAR_ONE:
+        return _average_around_a_one(expected_transactions, params, t, x, t_x, age)
     alpha, a, b = params.alpha, params.a, params.b
-    if a == 1.0:
-        raise ValueError("the BG/NBD expectation is undefined for a == 1")
     z = t / (alpha + age + t)
     numerator = (a + b + x - 1.0) / (a - 1.0) * _one_minus_scaled_hyp2f1(params, x, z)
     return numerator * np.exp(-np.logaddexp(0.0, _log_alive_odds(params, x, t_x, age)))
@@ -212,9 +227,9 @@ def expected_transactions_new_customer(params: BgNbdParams, t) -> np.ndarray:
     t = np.asarray(t, dtype=np.float64)
     if np.any(t < 0):
         raise ValueError("t must be >= 0")
+    if abs(params.a - 1.0) < _A_NEAR_ONE:
+        return _average_around_a_one(expected_transactions_new_customer, params, t)
     alpha, a, b = params.alpha, params.a, params.b
-    if a == 1.0:
-        raise ValueError("the BG/NBD expectation is undefined for a == 1")
     z = t / (alpha + t)
     # Same transformation with x = 0: (1-z)^r 2F1(r, b; a+b-1; z).
     return (a + b - 1.0) / (a - 1.0) * _one_minus_scaled_hyp2f1(params, np.zeros_like(t), z)
