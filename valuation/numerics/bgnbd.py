@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from valuation.numerics._optimize import compress_rows, maximise_log_params
 
@@ -24,6 +24,9 @@ class BgNbdParams:
 
 @dataclass(frozen=True)
 class BgNbdFit:
+    """`converged` is False when the optimiser did not reach a stationary point or the data do
+    not identify the parameters (e.g. nobody made a repeat purchase): use the fallback then."""
+
     params: BgNbdParams
     log_likelihood: float
     customers: int
@@ -54,22 +57,78 @@ def _log_terms(r, alpha, a, b, x, t_x, age):
     return a1, a2, a3, a4, safe
 
 
-def _value_and_gradient(params, x, t_x, age, weights):
-    r, alpha, a, b = params
-    a1, a2, a3, a4, safe = _log_terms(r, alpha, a, b, x, t_x, age)
-    lse = np.logaddexp(a3, a4)
-    ll = a1 + a2 + lse
-    w3 = np.exp(a3 - lse)
-    w4 = np.exp(a4 - lse)
-    total = weights.sum()
+@dataclass(frozen=True)
+class _Data:
+    """Compressed rows prepared for repeated likelihood evaluation during a fit.
 
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + age)
-    d_r -= w4 * np.log(alpha + t_x)
-    d_alpha = r / alpha - w3 * (r + x) / (alpha + age) - w4 * (r + x) / (alpha + t_x)
-    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
-    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - w4 / safe
-    gradient = np.array([np.dot(weights, d) for d in (d_r, d_alpha, d_a, d_b)]) / total
-    return float(np.dot(weights, ll) / total), gradient
+    Terms that depend on x alone (gammaln, betaln, digamma) are evaluated once per distinct
+    frequency and weighted by the customers with that frequency; only a few logs and
+    exponentials remain per row. Rows with x == 0 have no second likelihood term.
+    """
+
+    x_values: np.ndarray  # distinct frequencies
+    x_weights: np.ndarray  # customers per distinct frequency
+    T0: np.ndarray  # ages of the rows with x == 0
+    w0: np.ndarray
+    x1: np.ndarray  # rows with x > 0
+    code1: np.ndarray  # index of each x > 0 row's frequency in x_values
+    t_x1: np.ndarray
+    T1: np.ndarray
+    w1: np.ndarray
+    total: float
+
+
+def _prepare(x, t_x, age, weights) -> _Data:
+    x_values, codes = np.unique(x, return_inverse=True)
+    repeat = x > 0
+    return _Data(
+        x_values=x_values,
+        x_weights=np.bincount(codes, weights=weights, minlength=x_values.shape[0]),
+        T0=age[~repeat],
+        w0=weights[~repeat],
+        x1=x[repeat],
+        code1=codes[repeat],
+        t_x1=t_x[repeat],
+        T1=age[repeat],
+        w1=weights[repeat],
+        total=float(weights.sum()),
+    )
+
+
+def _value_and_gradient(params, data: _Data):
+    """Mean log-likelihood and its gradient w.r.t. (r, alpha, a, b) (FHL 2005, eq. 6)."""
+    r, alpha, a, b = params
+    ux, W = data.x_values, data.x_weights
+    # Per distinct frequency: ln Γ(r+x) - ln Γ(r) + r ln α + ln B(a, b+x) - ln B(a, b).
+    per_x = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
+    value = np.dot(W, per_x)
+    d_r = np.dot(W, digamma(r + ux) - digamma(r) + np.log(alpha))
+    d_alpha = W.sum() * r / alpha
+    d_a = np.dot(W, digamma(a + b) - digamma(a + b + ux))
+    d_b = np.dot(W, digamma(b + ux) - digamma(a + b + ux) - digamma(b) + digamma(a + b))
+
+    # x == 0 rows: + ln (α+T)^-r.
+    log_T0 = np.log(alpha + data.T0)
+    value -= r * np.dot(data.w0, log_T0)
+    d_r -= np.dot(data.w0, log_T0)
+    d_alpha -= r * np.dot(data.w0, 1.0 / (alpha + data.T0))
+
+    # x > 0 rows: + ln[(α+T)^-(r+x) + a/(b+x-1) (α+t_x)^-(r+x)] = a3 + softplus(a4 - a3).
+    rx = r + data.x1
+    inv_T, inv_tx = 1.0 / (alpha + data.T1), 1.0 / (alpha + data.t_x1)
+    log_T, log_tx = np.log(alpha + data.T1), np.log(alpha + data.t_x1)
+    log_ratio = (np.log(a) - np.log(b + ux - 1.0, where=ux > 0, out=np.zeros_like(ux)))[data.code1]
+    gap = log_ratio + rx * (log_T - log_tx)  # a4 - a3
+    w4 = expit(gap)  # weight of the "dropped out at t_x" term
+    ww4 = data.w1 * w4
+    value += np.dot(data.w1, -rx * log_T + np.logaddexp(0.0, gap))
+    d_r += np.dot(data.w1, -log_T) + np.dot(ww4, log_T - log_tx)
+    d_alpha += np.dot(data.w1, -rx * inv_T) + np.dot(ww4, rx * (inv_T - inv_tx))
+    d_a += ww4.sum() / a
+    per_code = np.bincount(data.code1, weights=ww4, minlength=ux.shape[0])
+    d_b -= np.dot(per_code[ux > 0], 1.0 / (b + ux[ux > 0] - 1.0))
+    gradient = np.array([d_r, d_alpha, d_a, d_b]) / data.total
+    return float(value / data.total), gradient
 
 
 def log_likelihood(params: BgNbdParams, frequency, recency, T, weights=None) -> float:
@@ -94,9 +153,8 @@ def fit(frequency, recency, T, *, initial: BgNbdParams | None = None) -> BgNbdFi
         start = np.array([1.0, max(float(np.average(age, weights=weights)), 1e-3), 1.0, 1.0])
     else:
         start = np.array([initial.r, initial.alpha, initial.a, initial.b], dtype=np.float64)
-    best, converged = maximise_log_params(
-        lambda p: _value_and_gradient(p, x, t_x, age, weights), start
-    )
+    data = _prepare(x, t_x, age, weights)
+    best, converged = maximise_log_params(lambda p: _value_and_gradient(p, data), start)
     params = BgNbdParams(*(float(v) for v in best))
     return BgNbdFit(
         params=params,
@@ -135,6 +193,18 @@ def _one_minus_scaled_hyp2f1(params: BgNbdParams, x, z):
     return -np.expm1((a - 1.0) * np.log1p(-z) + np.log(series))
 
 
+_A_NEAR_ONE = 1e-6
+_A_STEP = 1e-5
+
+
+def _average_around_a_one(function, params: BgNbdParams, *args):
+    """At a == 1 the closed forms are 0/0 but the expectation is analytic in a: the mean of
+    the values at a = 1 +- h is the value at a = 1 to O(h^2) (h = 1e-5: ~1e-10 relative)."""
+    low = BgNbdParams(params.r, params.alpha, 1.0 - _A_STEP, params.b)
+    high = BgNbdParams(params.r, params.alpha, 1.0 + _A_STEP, params.b)
+    return 0.5 * (function(low, *args) + function(high, *args))
+
+
 def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.ndarray:
     """E[X(T, T+t) | x, t_x, T]: expected transactions in the next t time units (FHL eq. 10).
 
@@ -144,9 +214,9 @@ def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.n
     t = np.asarray(t, dtype=np.float64)
     if np.any(t < 0):
         raise ValueError("t must be >= 0")
+    if abs(params.a - 1.0) < _A_NEAR_ONE:
+        return _average_around_a_one(expected_transactions, params, t, x, t_x, age)
     alpha, a, b = params.alpha, params.a, params.b
-    if a == 1.0:
-        raise ValueError("the BG/NBD expectation is undefined for a == 1")
     z = t / (alpha + age + t)
     numerator = (a + b + x - 1.0) / (a - 1.0) * _one_minus_scaled_hyp2f1(params, x, z)
     return numerator * np.exp(-np.logaddexp(0.0, _log_alive_odds(params, x, t_x, age)))
@@ -157,9 +227,9 @@ def expected_transactions_new_customer(params: BgNbdParams, t) -> np.ndarray:
     t = np.asarray(t, dtype=np.float64)
     if np.any(t < 0):
         raise ValueError("t must be >= 0")
+    if abs(params.a - 1.0) < _A_NEAR_ONE:
+        return _average_around_a_one(expected_transactions_new_customer, params, t)
     alpha, a, b = params.alpha, params.a, params.b
-    if a == 1.0:
-        raise ValueError("the BG/NBD expectation is undefined for a == 1")
     z = t / (alpha + t)
     # Same transformation with x = 0: (1-z)^r 2F1(r, b; a+b-1; z).
     return (a + b - 1.0) / (a - 1.0) * _one_minus_scaled_hyp2f1(params, np.zeros_like(t), z)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from valuation.numerics._optimize import compress_rows, maximise_log_params
+from valuation.numerics._optimize import maximise_log_params
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,53 @@ def _log_density(p, q, gamma, x, m):
     )
 
 
-def _value_and_gradient(params, x, m, weights):
+@dataclass(frozen=True)
+class _Data:
+    """Customers prepared for repeated likelihood evaluation during a fit: the terms in x
+    alone are evaluated per distinct frequency, the parameter-free sums once; each evaluation
+    then needs one logarithm per customer, ln(gamma + m x)."""
+
+    x: np.ndarray
+    mx: np.ndarray  # m_x * x, the customer's repeat spend total
+    x_values: np.ndarray
+    x_weights: np.ndarray
+    x_log_x: np.ndarray  # x ln x per distinct x
+    sum_x_log_m: float
+    sum_log_m: float
+    total: float
+
+
+def _prepare(x, m) -> _Data:
+    x_values, codes = np.unique(x, return_inverse=True)
+    log_m = np.log(m)
+    return _Data(
+        x=x,
+        mx=m * x,
+        x_values=x_values,
+        x_weights=np.bincount(codes, minlength=x_values.shape[0]).astype(np.float64),
+        x_log_x=x_values * np.log(x_values),
+        sum_x_log_m=float(np.dot(x, log_m)),
+        sum_log_m=float(log_m.sum()),
+        total=float(x.shape[0]),
+    )
+
+
+def _value_and_gradient(params, data: _Data):
+    """Mean log-likelihood and gradient w.r.t. (p, q, gamma), Fader & Hardie (2013) eq. 3."""
     p, q, gamma = params
-    ll = _log_density(p, q, gamma, x, m)
-    px = p * x
-    log_rest = np.log(gamma + m * x)
-    common = digamma(px + q)
-    d_p = x * (common - digamma(px) + np.log(m) + np.log(x) - log_rest)
-    d_q = common - digamma(q) + np.log(gamma) - log_rest
-    d_gamma = q / gamma - (px + q) / (gamma + m * x)
-    total = weights.sum()
-    gradient = np.array([np.dot(weights, d) for d in (d_p, d_q, d_gamma)]) / total
-    return float(np.dot(weights, ll) / total), gradient
+    ux, W = data.x_values, data.x_weights
+    pu = p * ux
+    per_x = gammaln(pu + q) - gammaln(pu) - gammaln(q) + q * np.log(gamma) + p * data.x_log_x
+    log_rest = np.log(gamma + data.mx)
+    px_q = p * data.x + q
+    value = np.dot(W, per_x) + p * data.sum_x_log_m - data.sum_log_m - np.dot(px_q, log_rest)
+    common = digamma(pu + q)
+    d_p = np.dot(W, ux * (common - digamma(pu)) + data.x_log_x) + data.sum_x_log_m
+    d_p -= np.dot(data.x, log_rest)
+    d_q = np.dot(W, common - digamma(q) + np.log(gamma)) - log_rest.sum()
+    d_gamma = W.sum() * q / gamma - np.dot(px_q, 1.0 / (gamma + data.mx))
+    gradient = np.array([d_p, d_q, d_gamma]) / data.total
+    return float(value / data.total), gradient
 
 
 def _repeat_customers(frequency, monetary_value):
@@ -78,16 +113,16 @@ def fit(frequency, monetary_value, *, initial: GammaGammaParams | None = None) -
     x, m = _repeat_customers(frequency, monetary_value)
     if x.shape[0] == 0:
         raise ValueError("Gamma-Gamma needs at least one customer with a repeat transaction")
-    (x, m), weights = compress_rows(x, m)
     if initial is None:
-        start = np.array([1.0, 2.0, max(float(np.average(m, weights=weights)), 1e-6)])
+        start = np.array([1.0, 2.0, max(float(m.mean()), 1e-6)])
     else:
         start = np.array([initial.p, initial.q, initial.gamma], dtype=np.float64)
-    best, converged = maximise_log_params(lambda v: _value_and_gradient(v, x, m, weights), start)
+    data = _prepare(x, m)
+    best, converged = maximise_log_params(lambda v: _value_and_gradient(v, data), start)
     params = GammaGammaParams(*(float(v) for v in best))
-    total = float(np.dot(weights, _log_density(params.p, params.q, params.gamma, x, m)))
+    total = float(_log_density(params.p, params.q, params.gamma, x, m).sum())
     return GammaGammaFit(
-        params=params, log_likelihood=total, customers=int(weights.sum()), converged=converged
+        params=params, log_likelihood=total, customers=int(x.shape[0]), converged=converged
     )
 
 
