@@ -1,6 +1,10 @@
 """Writes on customers. Views, the API, tasks and commands call these; nothing else writes."""
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crm.dispatch import enqueue_on_commit
 
 from .models import Customer
 
@@ -21,6 +25,20 @@ EDITABLE_FIELDS = (
 )
 
 
+# Profile fields that feed the figures (share of customer, growth potential, tenure).
+FIGURE_INPUTS = {"wallet_annual", "acquired_on"}
+
+
+def _figures_requested(customer: Customer) -> None:
+    # Imported here: customers.tasks imports valuation, which imports customers.models.
+    from .tasks import customer_recompute_figures
+
+    Customer.objects.filter(pk=customer.pk).update(
+        figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
+    )
+    enqueue_on_commit(customer_recompute_figures, customer.pk)
+
+
 @transaction.atomic
 def customer_create(*, name: str, owner=None, **fields) -> Customer:
     unknown = set(fields) - set(EDITABLE_FIELDS)
@@ -29,6 +47,7 @@ def customer_create(*, name: str, owner=None, **fields) -> Customer:
     customer = Customer(name=name, owner=owner, **fields)
     customer.full_clean()
     customer.save()
+    _figures_requested(customer)
     return customer
 
 
@@ -37,8 +56,11 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     unknown = set(data) - set(EDITABLE_FIELDS) - {"owner"}
     if unknown:
         raise TypeError(f"customer_update() got unknown fields: {sorted(unknown)}")
+    before = Customer.objects.filter(pk=customer.pk).values(*FIGURE_INPUTS).first() or {}
     for field, value in data.items():
         setattr(customer, field, value)
     customer.full_clean()
     customer.save()
+    if any(before.get(field) != getattr(customer, field) for field in FIGURE_INPUTS):
+        _figures_requested(customer)
     return customer

@@ -113,10 +113,16 @@ def customer_figures_recompute(*, customer_id: int) -> bool:
 
     Returns False when the customer is gone or a newer recompute already wrote its figures.
     """
-    version = (
-        Customer.objects.filter(pk=customer_id).values_list("figures_version", flat=True).first()
+    versions = (
+        Customer.objects.filter(pk=customer_id)
+        .values_list("figures_version", "figures_computed_version")
+        .first()
     )
-    if version is None:
+    if versions is None:
+        return False
+    version, computed_version = versions
+    if computed_version >= version:
+        # Already current: a burst of tasks for one customer coalesces into one recompute.
         return False
     # Read after the version: everything committed up to that version is visible now.
     context = selectors.valuation_context()

@@ -237,3 +237,39 @@ def test_it_applies_the_fitted_model_in_closed_form(beans):
     tiers = list(Customer.objects.values_list("tier", flat=True))
     assert tiers.count("mvc") == 4
     assert set(tiers) <= {"mvc", "mgc", "maintain", "below_zero"}
+
+
+def test_it_coalesces_a_burst_of_tasks_into_one_recompute(beans):
+    customer = CustomerFactory()
+    for days in range(10):
+        log_order(customer, beans, days_ago=days + 1)  # ten tasks queued, none run yet
+
+    ran = [services.customer_figures_recompute(customer_id=customer.pk) for _ in range(10)]
+
+    assert ran == [True] + [False] * 9
+    customer.refresh_from_db()
+    assert customer.interaction_count == 10
+    assert not customer.figures_stale
+
+
+def test_it_recomputes_when_the_wallet_changes(alice, beans, django_capture_on_commit_callbacks):
+    from customers.services import customer_update
+
+    customer = CustomerFactory(owner=alice)
+    log_order(customer, beans, days_ago=10)
+    services.customer_figures_recompute(customer_id=customer.pk)
+    customer.refresh_from_db()
+    assert customer.share_of_customer is None
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        customer_update(
+            customer=customer, data={"wallet_annual": Decimal("96"), "wallet_source": "stated"}
+        )
+    assert len(callbacks) == 1
+    services.customer_figures_recompute(customer_id=customer.pk)
+    customer.refresh_from_db()
+    assert customer.share_of_customer == pytest.approx(0.25)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        customer_update(customer=customer, data={"phone": "+31 20 000"})
+    assert callbacks == []  # a phone number changes no figure
