@@ -1,0 +1,107 @@
+"""Per-interaction recompute cost against the length of the customer's history (SPEC §8).
+
+Not run by the tests. Usage (real PostgreSQL, its own database crm_bench):
+
+    uv run python bench/bench_recompute.py [--long 10000] [--short 10] [--runs 50]
+
+Creates two customers, one with --short and one with --long interactions (a third of them
+orders), and times `customer_figures_recompute` for each: median of --runs runs, interleaved so
+that the noise of a shared machine hits both alike, with the number of queries per recompute.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--long", type=int, default=10_000)
+    parser.add_argument("--short", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=50)
+    options = parser.parse_args()
+
+    import django
+    import psycopg2
+
+    url = os.environ["DATABASE_URL"]
+    name = url.rsplit("/", 1)[1]
+    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+    django.setup()
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import F
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from customers.models import Customer
+    from interactions.models import Interaction, OrderLine
+    from offerings.models import Category, Offering
+    from valuation.selectors import channel_costs_decimal
+    from valuation.services import customer_figures_recompute
+    from valuation.summary import customer_summaries_rebuild
+
+    call_command("migrate", verbosity=0)
+    offering = Offering.objects.create(
+        name="Beans", category=Category.objects.create(name="Coffee"), price=Decimal("24")
+    )
+    now = timezone.now()
+
+    def customer_with(history: int) -> Customer:
+        customer = Customer.objects.create(name=f"History {history}", wallet_annual=5000,
+                                           wallet_source="stated")
+        interactions = Interaction.objects.bulk_create([
+            Interaction(customer=customer, channel="web", direction="inbound",
+                        type="order" if n % 3 == 0 else "inquiry", subject="x",
+                        occurred_at=now - timedelta(hours=6 * n), requires_response=n % 3 != 0,
+                        first_response_at=now - timedelta(hours=6 * n - 2))
+            for n in range(history)
+        ], batch_size=5000)
+        OrderLine.objects.bulk_create([
+            OrderLine(interaction=i, offering=offering, quantity=1, unit_price=24, unit_cost=11)
+            for i in interactions if i.type == "order"
+        ], batch_size=5000)
+        customer_summaries_rebuild(customer_ids=[customer.pk],
+                                   channel_costs=channel_costs_decimal())
+        return customer
+
+    short, long = customer_with(options.short), customer_with(options.long)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    timings = {short.pk: [], long.pk: []}
+    queries = {}
+    for _ in range(options.runs):
+        for customer in (short, long):
+            Customer.objects.filter(pk=customer.pk).update(figures_version=F("figures_version") + 1)
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                assert customer_figures_recompute(customer_id=customer.pk)
+                timings[customer.pk].append(time.perf_counter() - started)
+            queries[customer.pk] = len(captured)
+    short_ms = statistics.median(timings[short.pk]) * 1000
+    long_ms = statistics.median(timings[long.pk]) * 1000
+    print(f"recompute, {options.short} interactions:  {short_ms:.2f} ms median, "
+          f"{queries[short.pk]} queries")
+    print(f"recompute, {options.long} interactions: {long_ms:.2f} ms median, "
+          f"{queries[long.pk]} queries")
+    print(f"ratio long/short: {long_ms / short_ms:.2f} (goal <= 2)")
+
+
+if __name__ == "__main__":
+    main()
