@@ -64,21 +64,36 @@ def main() -> None:
     now = timezone.now()
 
     def customer_with(history: int) -> Customer:
-        customer = Customer.objects.create(name=f"History {history}", wallet_annual=5000,
-                                           wallet_source="stated")
-        interactions = Interaction.objects.bulk_create([
-            Interaction(customer=customer, channel="web", direction="inbound",
-                        type="order" if n % 3 == 0 else "inquiry", subject="x",
-                        occurred_at=now - timedelta(hours=6 * n), requires_response=n % 3 != 0,
-                        first_response_at=now - timedelta(hours=6 * n - 2))
-            for n in range(history)
-        ], batch_size=5000)
-        OrderLine.objects.bulk_create([
-            OrderLine(interaction=i, offering=offering, quantity=1, unit_price=24, unit_cost=11)
-            for i in interactions if i.type == "order"
-        ], batch_size=5000)
-        customer_summaries_rebuild(customer_ids=[customer.pk],
-                                   channel_costs=channel_costs_decimal())
+        customer = Customer.objects.create(
+            name=f"History {history}", wallet_annual=5000, wallet_source="stated"
+        )
+        interactions = Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    customer=customer,
+                    channel="web",
+                    direction="inbound",
+                    type="order" if n % 3 == 0 else "inquiry",
+                    subject="x",
+                    occurred_at=now - timedelta(hours=6 * n),
+                    requires_response=n % 3 != 0,
+                    first_response_at=now - timedelta(hours=6 * n - 2),
+                )
+                for n in range(history)
+            ],
+            batch_size=5000,
+        )
+        OrderLine.objects.bulk_create(
+            [
+                OrderLine(interaction=i, offering=offering, quantity=1, unit_price=24, unit_cost=11)
+                for i in interactions
+                if i.type == "order"
+            ],
+            batch_size=5000,
+        )
+        customer_summaries_rebuild(
+            customer_ids=[customer.pk], channel_costs=channel_costs_decimal()
+        )
         return customer
 
     short, long = customer_with(options.short), customer_with(options.long)
@@ -96,10 +111,14 @@ def main() -> None:
             queries[customer.pk] = len(captured)
     short_ms = statistics.median(timings[short.pk]) * 1000
     long_ms = statistics.median(timings[long.pk]) * 1000
-    print(f"recompute, {options.short} interactions:  {short_ms:.2f} ms median, "
-          f"{queries[short.pk]} queries")
-    print(f"recompute, {options.long} interactions: {long_ms:.2f} ms median, "
-          f"{queries[long.pk]} queries")
+    print(
+        f"recompute, {options.short} interactions:  {short_ms:.2f} ms median, "
+        f"{queries[short.pk]} queries"
+    )
+    print(
+        f"recompute, {options.long} interactions: {long_ms:.2f} ms median, "
+        f"{queries[long.pk]} queries"
+    )
     print(f"ratio long/short: {long_ms / short_ms:.2f} (goal <= 2)")
 
 

@@ -17,6 +17,11 @@ urlpatterns = [
     ),
     path("valuation/fits/", valuation_api.FitListApi.as_view(), name="api-valuation-fits"),
     path(
+        "customers/<int:pk>/facts/",
+        customers_api.CustomerFactsApi.as_view(),
+        name="api-customer-facts",
+    ),
+    path(
         "customers/<int:pk>/metrics-history/",
         customers_api.CustomerMetricsHistoryApi.as_view(),
         name="api-customer-metrics-history",

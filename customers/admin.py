@@ -1,10 +1,11 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Customer
+from .models import ChannelConsent, Customer, CustomerFact, FactKey
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(SimpleHistoryAdmin):
     list_display = ["name", "kind", "owner", "status", "interaction_count", "last_contact_at"]
     list_filter = ["status", "kind", "owner"]
     search_fields = ["name", "email", "external_ref"]
@@ -19,3 +20,39 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+
+
+@admin.register(FactKey)
+class FactKeyAdmin(admin.ModelAdmin):
+    list_display = ["label", "key", "kind", "value_type", "value_weight", "category", "active"]
+    list_filter = ["kind", "active"]
+    list_editable = ["value_weight", "active"]
+    search_fields = ["label", "key"]
+    prepopulated_fields = {"key": ["label"]}
+
+
+@admin.register(CustomerFact)
+class CustomerFactAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "customer",
+        "key",
+        "value",
+        "need_status",
+        "is_current",
+        "recorded_by",
+        "recorded_at",
+    ]
+    list_filter = ["is_current", "key"]
+    list_select_related = ["customer", "key", "recorded_by"]
+    raw_id_fields = ["customer", "source_interaction", "supersedes"]
+    search_fields = ["customer__name", "value"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # facts are superseded, never edited
+
+
+@admin.register(ChannelConsent)
+class ChannelConsentAdmin(SimpleHistoryAdmin):
+    list_display = ["customer", "channel", "granted", "how", "recorded_at"]
+    list_select_related = ["customer"]
+    raw_id_fields = ["customer"]

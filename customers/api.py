@@ -1,6 +1,7 @@
 """Customers API (SPEC §10): thin views over the selectors and services."""
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -11,8 +12,8 @@ from rest_framework.response import Response
 from accounts.roles import Role, can_see_money, role_of
 from valuation.models import CustomerSnapshot
 
-from . import selectors, services
-from .models import Customer
+from . import knowledge, selectors, services
+from .models import Customer, CustomerFact, FactKey, NeedStatus
 
 MONEY_FIELDS = (
     "wallet_annual",
@@ -213,3 +214,67 @@ class CustomerMetricsHistoryApi(GenericAPIView):
         return self.get_paginated_response(
             SnapshotOutputSerializer(page, many=True, context={"request": request}).data
         )
+
+
+class FactOutputSerializer(serializers.ModelSerializer):
+    key = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    label = serializers.CharField(source="key.label", read_only=True)
+    taught_at = serializers.DateTimeField(source="recorded_at", read_only=True)
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    supersedes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CustomerFact
+        fields = [
+            "key",
+            "label",
+            "value",
+            "need_status",
+            "taught_at",
+            "source_interaction",
+            "recorded_by",
+            "supersedes",
+        ]
+        read_only_fields = fields
+
+    def get_supersedes(self, fact) -> str | None:
+        return fact.supersedes.value if fact.supersedes_id else None
+
+
+class FactInputSerializer(serializers.Serializer):
+    key = serializers.SlugRelatedField(
+        slug_field="key", queryset=FactKey.objects.filter(active=True)
+    )
+    value = serializers.CharField(max_length=500)
+    need_status = serializers.ChoiceField(
+        choices=NeedStatus.choices, required=False, allow_blank=True, default=""
+    )
+
+
+class CustomerFactsApi(GenericAPIView):
+    """What the customer taught us: current facts (GET); record a fact (POST)."""
+
+    serializer_class = FactOutputSerializer
+    queryset = CustomerFact.objects.none()  # for the schema; methods scope by customer
+
+    @extend_schema(operation_id="customers_facts_list", responses=FactOutputSerializer(many=True))
+    def get(self, request, pk: int):
+        customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
+        facts = knowledge.customer_current_facts(customer_id=customer.pk)
+        page = self.paginate_queryset(facts)
+        return self.get_paginated_response(FactOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=FactInputSerializer, responses={201: FactOutputSerializer})
+    def post(self, request, pk: int):
+        customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
+        if not request.user.has_perm("customers.add_customerfact"):
+            raise PermissionDenied("You may not record facts.")
+        serializer = FactInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            fact = knowledge.customer_fact_record(
+                customer=customer, recorded_by=request.user, **serializer.validated_data
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from error
+        return Response(FactOutputSerializer(fact).data, status=status.HTTP_201_CREATED)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from interactions.choices import Channel
 
@@ -112,6 +113,29 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Who changed which profile field when (figures are written with update(), not recorded).
+    history = HistoricalRecords(
+        excluded_fields=[
+            "interaction_count",
+            "last_contact_at",
+            "tier",
+            "historic_value",
+            "predicted_clv",
+            "growth_potential",
+            "revenue_12m",
+            "p_alive",
+            "share_of_customer",
+            "share_of_needs",
+            "experience_score",
+            "valuation_method",
+            "metrics_computed_at",
+            "figures_version",
+            "figures_computed_version",
+            "figures_requested_at",
+            "updated_at",
+        ]
+    )
+
     class Meta:
         ordering = ["name", "id"]
         permissions = [("view_customer_money", "Can see money figures of customers")]
@@ -138,3 +162,133 @@ class Customer(models.Model):
     @property
     def recommendation(self) -> str:
         return TIER_RECOMMENDATION.get(self.tier, "")
+
+
+class FactKind(models.TextChoices):
+    NEED = "need", "Need"
+    SPECIFICATION = "specification", "Specification"
+    TASTE = "taste", "Taste"
+    SIZE = "size", "Size"
+    DELIVERY = "delivery", "Delivery"
+    CONSTRAINT = "constraint", "Constraint"
+    OTHER = "other", "Other"
+
+
+class FactValueType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    CHOICE = "choice", "One of a list"
+    BOOLEAN = "boolean", "Yes / no"
+    DATE = "date", "Date"
+
+
+class NeedStatus(models.TextChoices):
+    MET_BY_US = "met_by_us", "Met by us"
+    MET_ELSEWHERE = "met_elsewhere", "Met elsewhere"
+    UNMET = "unmet", "Unmet"
+
+
+# The fact key that stands for the customer's wallet: recording it sets Customer.wallet_annual.
+WALLET_FACT = "wallet_annual"
+
+
+class FactKey(models.Model):
+    """The admin's vocabulary of what a customer can teach us (SPEC §3 Knowledge)."""
+
+    key = models.SlugField(max_length=60, unique=True)
+    label = models.CharField(max_length=120)
+    question = models.CharField(
+        max_length=200, blank=True, help_text="How staff ask for it, e.g. 'How do you brew?'"
+    )
+    kind = models.CharField(max_length=20, choices=FactKind, default=FactKind.OTHER)
+    value_type = models.CharField(max_length=20, choices=FactValueType, default=FactValueType.TEXT)
+    choices = models.JSONField(default=list, blank=True, help_text="Allowed values (a list).")
+    category = models.ForeignKey(
+        "offerings.Category",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fact_keys",
+        help_text="For needs: the offering category that serves it.",
+    )
+    value_weight = models.PositiveSmallIntegerField(
+        default=50,
+        validators=[MinValueValidator(1)],
+        help_text="How valuable it is to know (1-100); the most valuable unknown is asked next.",
+    )
+    customer_editable = models.BooleanField(
+        default=True, help_text="Shown in the customer's own preference centre."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-value_weight", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class CustomerFact(models.Model):
+    """One thing a customer taught us, with its provenance. Never edited: a new value
+    supersedes the old one, which stays as history."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="facts")
+    key = models.ForeignKey(FactKey, on_delete=models.PROTECT, related_name="facts")
+    value = models.CharField(max_length=500)
+    need_status = models.CharField(max_length=20, choices=NeedStatus, blank=True)
+    source_interaction = models.ForeignKey(
+        "interactions.Interaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="facts_taught",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="facts_recorded",
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"
+    )
+    is_current = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "key"],
+                condition=Q(is_current=True),
+                name="one_current_fact_per_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "key", "-recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.value}"
+
+
+class ChannelConsent(models.Model):
+    """Whether a customer agreed to be contacted on a channel, and when and how they said so."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=20, choices=Channel)
+    granted = models.BooleanField()
+    recorded_at = models.DateTimeField(auto_now=True)
+    how = models.CharField(max_length=120, help_text="e.g. 'preference centre', 'by phone'")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel"], name="one_consent_per_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel}: {'yes' if self.granted else 'no'}"

@@ -29,7 +29,8 @@ EDITABLE_FIELDS = (
 FIGURE_INPUTS = {"wallet_annual", "acquired_on"}
 
 
-def _figures_requested(customer: Customer) -> None:
+def customer_figures_request(customer: Customer) -> None:
+    """Mark the customer's figures stale and queue their recompute after the commit."""
     # Imported here: customers.tasks imports valuation, which imports customers.models.
     from .tasks import customer_recompute_figures
 
@@ -47,7 +48,7 @@ def customer_create(*, name: str, owner=None, **fields) -> Customer:
     customer = Customer(name=name, owner=owner, **fields)
     customer.full_clean()
     customer.save()
-    _figures_requested(customer)
+    customer_figures_request(customer)
     return customer
 
 
@@ -62,5 +63,5 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     customer.full_clean()
     customer.save()
     if any(before.get(field) != getattr(customer, field) for field in FIGURE_INPUTS):
-        _figures_requested(customer)
+        customer_figures_request(customer)
     return customer

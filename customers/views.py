@@ -9,7 +9,7 @@ from accounts.roles import Role, can_see_money, role_of
 from interactions import selectors as interaction_selectors
 from valuation import selectors as valuation_selectors
 
-from . import selectors, services
+from . import knowledge, selectors, services
 from .forms import CustomerAdminForm, CustomerForm
 from .models import LifecycleStatus, ValueTier
 
@@ -107,6 +107,12 @@ def customer_detail(request, customer_id: int):
         {
             "customer": customer,
             "explanation": explanation,
+            "facts": knowledge.customer_current_facts(customer_id=customer.pk),
+            "fact_history": knowledge.customer_fact_history(customer_id=customer.pk).filter(
+                is_current=False
+            )[:50],
+            "next_questions": knowledge.customer_next_questions(customer=customer),
+            "consents": customer.consents.all(),
             "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
             "timeline": timeline[:50],
             "can_edit": selectors.customers_editable_by(request.user)

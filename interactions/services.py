@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from crm.dispatch import enqueue_on_commit
+from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.tasks import customer_recompute_figures
 from valuation.summary import summary_record_interaction
@@ -51,6 +52,7 @@ def interaction_log(
     next_step: str = "",
     next_step_due: date | None = None,
     lines: Iterable[OrderLineInput] = (),
+    facts: Iterable[FactInput] = (),
 ) -> Interaction:
     """Record an interaction with its order lines, and queue the customer's recompute.
 
@@ -98,5 +100,15 @@ def interaction_log(
     summary_record_interaction(
         interaction=interaction, lines=order_lines, cost_to_serve=channel_cost(channel)
     )
+    # What the customer taught us in this interaction, in the same transaction.
+    for fact in facts:
+        customer_fact_record(
+            customer=customer,
+            key=fact.key,
+            value=fact.value,
+            need_status=fact.need_status,
+            recorded_by=logged_by,
+            source_interaction=interaction,
+        )
     enqueue_on_commit(customer_recompute_figures, customer.pk)
     return interaction

@@ -45,3 +45,21 @@ def test_it_tells_each_users_role(ada, alice, charlie):
     )
     assert can_see_money(alice) and can_see_money(ada)
     assert not can_see_money(charlie)
+
+
+def test_it_grants_every_permission_the_roles_list_and_none_is_misspelt():
+    from django.contrib.auth.models import Permission
+
+    from accounts.roles import ROLE_PERMISSIONS
+
+    for role, dotted_names in ROLE_PERMISSIONS.items():
+        granted = {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in Group.objects.get(name=role.value).permissions.select_related("content_type")
+        }
+        for dotted in dotted_names:
+            app_label, codename = dotted.split(".")
+            assert Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).exists(), f"{dotted} does not exist"
+        assert granted == set(dotted_names)

@@ -13,7 +13,7 @@ from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Customer, CustomerFact, FactKind, NeedStatus
 from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
 
@@ -129,7 +129,7 @@ def channel_costs() -> dict[str, float]:
 
 
 def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
-    """Inputs of the given customers (default: all), in five queries."""
+    """Inputs of the given customers (default: all), in six queries."""
     customers = Customer.objects.all()
     interactions = Interaction.objects.all()
     lines = OrderLine.objects.all()
@@ -218,6 +218,15 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
     with np.errstate(invalid="ignore", divide="ignore"):
         on_time_share = np.where(due_count > 0, on_time_count / due_count, np.nan)
 
+    facts = CustomerFact.objects.filter(is_current=True, key__kind=FactKind.NEED)
+    if customer_ids is not None:
+        facts = facts.filter(customer_id__in=customer_ids)
+    needs = list(
+        facts.values(cid=F("customer_id"))
+        .annotate(known=Count("id"), met=Count("id", filter=Q(need_status=NeedStatus.MET_BY_US)))
+        .order_by()
+    )
+
     first_seen = [
         a if a is not None else c.date() for a, c in zip(acquired_on, created_at, strict=True)
     ]
@@ -238,8 +247,8 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
         others_rating=nan,
         on_time_share=on_time_share,
         satisfaction=_spread(ids, satisfaction_rows, "mean"),
-        needs_met=nan,
-        needs_known=nan,
+        needs_met=_spread(ids, needs, "met"),
+        needs_known=_spread(ids, needs, "known"),
     )
     return ValuationBatch(
         customer_ids=ids,

@@ -1,0 +1,149 @@
+"""What customers taught us: recording facts with provenance, and what to ask next (SPEC §4).
+
+`customer_fact_record` is the only writer of facts. A new value supersedes the current one,
+which is kept as history; the same value again changes nothing (never ask, never store twice).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+
+from .models import (
+    WALLET_FACT,
+    Customer,
+    CustomerFact,
+    FactKey,
+    FactKind,
+    FactValueType,
+    NeedStatus,
+    WalletSource,
+)
+from .services import customer_figures_request
+
+# How many questions the log form suggests: one or two, never a long form (SPEC §4).
+QUESTIONS_TO_SUGGEST = 2
+
+
+@dataclass(frozen=True)
+class FactInput:
+    key: str
+    value: str
+    need_status: str = ""
+
+
+def fact_value_clean(key: FactKey, value) -> str:
+    """The value as stored, or a ValidationError that says what is wrong with it."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        raise ValidationError({"value": f"Give a value for “{key.label}”."})
+    if key.value_type == FactValueType.NUMBER:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError({"value": f"“{key.label}” must be a number."}) from None
+        if not number.is_finite() or number < 0:
+            raise ValidationError({"value": f"“{key.label}” must be zero or more."})
+        return str(number.normalize()) if number == number.to_integral() else str(number)
+    if key.value_type == FactValueType.CHOICE and key.choices and text not in key.choices:
+        allowed = ", ".join(key.choices)
+        raise ValidationError({"value": f"“{key.label}” must be one of: {allowed}."})
+    if key.value_type == FactValueType.BOOLEAN:
+        lowered = text.lower()
+        if lowered not in {"yes", "no", "true", "false"}:
+            raise ValidationError({"value": f"“{key.label}” must be yes or no."})
+        return "yes" if lowered in {"yes", "true"} else "no"
+    if key.value_type == FactValueType.DATE:
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise ValidationError(
+                {"value": f"“{key.label}” must be a date (YYYY-MM-DD)."}
+            ) from None
+    if len(text) > 500:
+        raise ValidationError({"value": "At most 500 characters."})
+    return text
+
+
+@transaction.atomic
+def customer_fact_record(
+    *,
+    customer: Customer,
+    key: FactKey | str,
+    value,
+    recorded_by,
+    need_status: str = "",
+    source_interaction=None,
+) -> CustomerFact:
+    """Record what the customer taught us. Returns the current fact for that key."""
+    if isinstance(key, str):
+        key = FactKey.objects.filter(key=key, active=True).first()
+        if key is None:
+            raise ValidationError({"key": "Unknown or inactive fact."})
+    clean = fact_value_clean(key, value)
+    if key.kind == FactKind.NEED:
+        need_status = need_status or NeedStatus.UNMET
+        if need_status not in NeedStatus.values:
+            raise ValidationError(
+                {"need_status": f"Must be one of {', '.join(NeedStatus.values)}."}
+            )
+    elif need_status:
+        raise ValidationError({"need_status": "Only needs have a status."})
+    current = (
+        CustomerFact.objects.select_for_update()
+        .filter(customer=customer, key=key, is_current=True)
+        .first()
+    )
+    if current is not None and (current.value, current.need_status) == (clean, need_status):
+        return current
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    fact = CustomerFact.objects.create(
+        customer=customer,
+        key=key,
+        value=clean,
+        need_status=need_status,
+        source_interaction=source_interaction,
+        recorded_by=recorded_by,
+        supersedes=current,
+    )
+    if key.key == WALLET_FACT:
+        # The wallet lives on the profile, where the valuation reads it.
+        Customer.objects.filter(pk=customer.pk).update(
+            wallet_annual=Decimal(clean), wallet_source=WalletSource.STATED
+        )
+        customer.wallet_annual, customer.wallet_source = Decimal(clean), WalletSource.STATED
+    if key.key == WALLET_FACT or key.kind == FactKind.NEED:
+        customer_figures_request(customer)  # share of customer / share of needs change
+    return fact
+
+
+def customer_current_facts(*, customer_id: int) -> QuerySet[CustomerFact]:
+    return (
+        CustomerFact.objects.filter(customer_id=customer_id, is_current=True)
+        .select_related("key", "recorded_by", "source_interaction", "supersedes")
+        .order_by("key__kind", "key__label")
+    )
+
+
+def customer_fact_history(*, customer_id: int) -> QuerySet[CustomerFact]:
+    return (
+        CustomerFact.objects.filter(customer_id=customer_id)
+        .select_related("key", "recorded_by", "source_interaction")
+        .order_by("key__label", "-recorded_at", "-id")
+    )
+
+
+def customer_next_questions(
+    *, customer: Customer, limit: int = QUESTIONS_TO_SUGGEST
+) -> list[FactKey]:
+    """The most valuable facts still unknown about the customer, the wallet among them."""
+    known = CustomerFact.objects.filter(customer=customer, is_current=True).values("key_id")
+    unknown = FactKey.objects.filter(active=True).exclude(pk__in=known)
+    if customer.wallet_annual is not None:
+        unknown = unknown.exclude(key=WALLET_FACT)
+    return list(unknown.order_by("-value_weight", "label")[:limit])
