@@ -172,7 +172,7 @@ def test_it_answers_htmx_with_the_reordered_queue(client, charlie, alices_custom
     assert response.status_code == 200
     html = response.content.decode()
     assert "<html" not in html
-    assert html.startswith('<div id="queue" data-focus="%d"' % urgent.pk)
+    assert html.startswith(f'<div id="queue" data-focus="{urgent.pk}"')
     assert subjects(response.context["page"]) == ["Next one", "Most urgent"]
     assert "Response recorded: Most urgent" in html
 
