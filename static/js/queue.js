@@ -63,6 +63,8 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    var help = document.getElementById("queue-help");
+    if (help) help.hidden = false; // the keys work only with JavaScript
     var queue = document.getElementById("queue");
     if (queue && !document.activeElement.closest("form")) restoreFocus(queue, 0);
   });
