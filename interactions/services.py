@@ -159,10 +159,16 @@ def interaction_record_satisfaction(*, interaction: Interaction, satisfaction: i
 
 
 @transaction.atomic
-def interaction_assign(*, interaction: Interaction, assignee) -> None:
-    """Give an item to someone in the support queue (or to nobody)."""
-    Interaction.objects.filter(pk=interaction.pk).update(assignee=assignee)
+def interaction_assign(*, interaction: Interaction, assignee) -> bool:
+    """Give an item to someone in the support queue (or to nobody); returns whether it moved."""
+    items = Interaction.objects.filter(pk=interaction.pk)
+    if assignee is None:
+        items = items.filter(assignee__isnull=False)
+    else:
+        items = items.exclude(assignee=assignee)
+    moved = items.update(assignee=assignee)
     interaction.assignee = assignee
+    return bool(moved)
 
 
 @transaction.atomic

@@ -10,4 +10,5 @@ urlpatterns = [
     path("rate/<int:customer_id>/", views.offering_rate, name="rate"),
     path("<int:interaction_id>/respond/", views.interaction_respond, name="respond"),
     path("<int:interaction_id>/resolve/", views.interaction_resolve, name="resolve"),
+    path("<int:interaction_id>/take/", views.interaction_take, name="take"),
 ]

@@ -153,6 +153,16 @@ def interaction_resolve(request, interaction_id: int):
 
 
 @login_required
+@permission_required("interactions.change_interaction", raise_exception=True)
+@require_POST
+def interaction_take(request, interaction_id: int):
+    def take(*, interaction):
+        return services.interaction_assign(interaction=interaction, assignee=request.user)
+
+    return _queue_action(request, interaction_id, take, "Yours now", "Already yours")
+
+
+@login_required
 @permission_required("interactions.view_interaction", raise_exception=True)
 def interaction_search(request):
     form = InteractionSearchForm(request.GET or None)

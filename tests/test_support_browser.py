@@ -70,6 +70,12 @@ def test_support_staff_work_the_queue_with_the_keyboard(page, charlie, queue):  
     expect(first.locator("details")).to_contain_text("Ordered the house blend")
     shot(page, "support-queue-what-we-know")
 
+    # Take it: it stays first, marked as mine, and keeps the focus.
+    page.keyboard.press("t")
+    expect(page.get_by_role("status")).to_have_text("Yours now: Grinder broken again")
+    expect(page.locator(".queue-item").first).to_contain_text("yours")
+    expect(page.locator(".queue-item").first).to_be_focused()
+
     # Respond: the item is answered and drops below the unanswered ones, without a reload.
     page.evaluate("window.__same_page = true")
     page.keyboard.press("r")

@@ -220,3 +220,20 @@ def test_it_keeps_an_earlier_response_when_resolving(alices_customer, sent_tasks
     item.refresh_from_db()
     assert item.first_response_at == responded
     assert item.resolved_at > responded
+
+
+def test_it_lets_staff_take_an_item_and_then_filter_for_their_own(
+    client, charlie, alice, alices_customer
+):
+    item = inbound(alices_customer, "Unassigned", assignee=alice)
+    inbound(alices_customer, "Someone else's")
+    client.force_login(charlie)
+
+    response = client.post(f"/interactions/{item.pk}/take/", HTTP_HX_REQUEST="true")
+    assert "Yours now: Unassigned" in response.content.decode()
+    assert client.post(f"/interactions/{item.pk}/take/").status_code == 302
+    item.refresh_from_db()
+    assert item.assignee == charlie
+    assert subjects(client.get("/interactions/queue/?assignee=me").context["page"]) == [
+        "Unassigned"
+    ]

@@ -1,4 +1,5 @@
-// Support queue keyboard: j/k move, o opens "what we know", r responds, e resolves, / filters.
+// Support queue keyboard: j/k move, o opens "what we know", t takes, r responds, e resolves,
+// / goes to the filters.
 // Without JavaScript the queue still works: the buttons are plain form posts.
 (function () {
   "use strict";
@@ -41,6 +42,7 @@
     switch (event.key) {
       case "j": move(1); break;
       case "k": move(-1); break;
+      case "t": press(item, "take"); break;
       case "r": press(item, "respond"); break;
       case "e": press(item, "resolve"); break;
       case "o":
