@@ -144,7 +144,9 @@ class InteractionPatchSerializer(serializers.Serializer):
 class InteractionFilter(django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
     requires_response = django_filters.BooleanFilter()
-    open = django_filters.BooleanFilter(field_name="resolved_at", lookup_expr="isnull")
+    open = django_filters.BooleanFilter(
+        method="filter_open", label="Needs a response and is not resolved yet"
+    )
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search")
@@ -155,6 +157,9 @@ class InteractionFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return selectors.interaction_search_text(interactions=queryset, text=value)
+
+    def filter_open(self, queryset, name, value):
+        return selectors.interactions_open(interactions=queryset, open=value)
 
 
 def _visible_interactions(user):

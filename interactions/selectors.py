@@ -241,6 +241,12 @@ def support_queue(
 # --- Search --------------------------------------------------------------------------------
 
 
+def interactions_open(*, interactions: QuerySet[Interaction], open: bool = True):
+    """Items that need a response and are not resolved yet (or, with open=False, the rest)."""
+    condition = Q(requires_response=True, resolved_at__isnull=True)
+    return interactions.filter(condition) if open else interactions.exclude(condition)
+
+
 def interaction_search_text(
     *, interactions: QuerySet[Interaction], text: str
 ) -> QuerySet[Interaction]:
@@ -266,7 +272,7 @@ def interaction_search(*, user, filters: dict | None = None) -> QuerySet[Interac
     if filters.get("requires_response") is not None:
         items = items.filter(requires_response=filters["requires_response"])
     if filters.get("open") is not None:
-        items = items.filter(resolved_at__isnull=filters["open"])
+        items = interactions_open(interactions=items, open=filters["open"])
     date_from: date | None = filters.get("date_from")
     date_to: date | None = filters.get("date_to")
     if date_from:

@@ -111,6 +111,8 @@ def test_it_filters_the_interaction_list(api, charlie, alices_customer, bobs_cus
     assert ids(customer=alices_customer.pk) == [open_complaint.pk, old.pk]
     assert ids(channel="phone") == [old.pk]
     assert ids(type="complaint", open="true") == [open_complaint.pk]
+    assert ids(open="true") == [open_complaint.pk]  # the phone call needed no answer
+    assert ids(open="false", customer=alices_customer.pk) == [old.pk]
     assert ids(requires_response="false") == [old.pk]
     assert ids(occurred_before=iso(now - timedelta(days=30))) == [old.pk]
     assert len(ids(occurred_after=iso(now - timedelta(days=1)))) == 2
