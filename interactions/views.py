@@ -93,11 +93,15 @@ def _queue_context(request):
     form, filters = _queue_filters(request)
     items = selectors.support_queue(user=request.user, filters=filters)
     page = Paginator(items, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("focus", None)
+    query = params.urlencode()
     return {
         "page": page,
         "filter_form": form,
         "now": timezone.now(),
-        "query": request.GET.urlencode(),
+        # Where a plain (no JavaScript) form post returns to: the queue with these filters.
+        "back": reverse("interactions:queue") + (f"?{query}" if query else ""),
         "focus": request.GET.get("focus", ""),
     }
 

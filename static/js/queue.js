@@ -59,7 +59,9 @@
     event.preventDefault();
   });
 
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // After settle, not after swap: htmx wires up the new forms while settling, and a key
+  // pressed before that would submit the form without htmx.
+  document.addEventListener("htmx:afterSettle", function () {
     var queue = document.getElementById("queue");
     if (queue) restoreFocus(queue, lastIndex);
   });
