@@ -9,6 +9,11 @@ urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("customers/", customers_api.CustomerListApi.as_view(), name="api-customers"),
     path("customers/<int:pk>/", customers_api.CustomerDetailApi.as_view(), name="api-customer"),
+    path(
+        "customers/<int:pk>/timeline/",
+        interactions_api.CustomerTimelineApi.as_view(),
+        name="api-customer-timeline",
+    ),
     path("interactions/", interactions_api.InteractionListApi.as_view(), name="api-interactions"),
     path(
         "interactions/<int:pk>/",

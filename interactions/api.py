@@ -1,9 +1,17 @@
-"""Interactions API (SPEC §10). POST answers 201 only once the interaction is committed."""
+"""Interactions API (SPEC §10). POST answers 201 only once the interaction is committed.
+
+Object rules: support staff and admins reach every customer's interactions, managers only
+their portfolio's; an id from another portfolio answers 404, as in the UI.
+"""
 
 from decimal import Decimal
 
+import django_filters
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -13,8 +21,8 @@ from customers.models import Customer
 from customers.selectors import customers_visible_to
 from offerings.models import Offering
 
-from . import services
-from .choices import Channel, Direction, InteractionType
+from . import selectors, services
+from .choices import Channel, Direction, InteractionType, OfferOutcome
 from .models import Interaction, OrderLine
 
 
@@ -24,9 +32,17 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = ["offering", "quantity", "unit_price", "discount", "unit_cost"]
 
 
+class OfferOutputSerializer(serializers.Serializer):
+    offering = serializers.IntegerField(source="offer_id")
+    outcome = serializers.CharField(source="offer_outcome")
+
+
 class InteractionOutputSerializer(serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
     logged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    offer = serializers.SerializerMethodField()
+    response_due_at = serializers.SerializerMethodField()
 
     class Meta:
         model = Interaction
@@ -40,16 +56,31 @@ class InteractionOutputSerializer(serializers.ModelSerializer):
             "notes",
             "occurred_at",
             "logged_by",
+            "assignee",
             "thread",
             "requires_response",
+            "response_due_at",
             "first_response_at",
             "resolved_at",
             "satisfaction",
+            "offer",
             "next_step",
             "next_step_due",
             "lines",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OfferOutputSerializer(allow_null=True))
+    def get_offer(self, interaction: Interaction):
+        if interaction.offer_id is None:
+            return None
+        return OfferOutputSerializer(interaction).data
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_response_due_at(self, interaction: Interaction):
+        """When the first response is due under the service-level target (null: no target)."""
+        due = getattr(interaction, "response_due_at", None)
+        return serializers.DateTimeField().to_representation(due) if due else None
 
 
 class OrderLineInputSerializer(serializers.Serializer):
@@ -60,6 +91,13 @@ class OrderLineInputSerializer(serializers.Serializer):
         max_digits=5, decimal_places=4, min_value=0, max_value=1, required=False, default=0
     )
     unit_cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+
+class OfferInputSerializer(serializers.Serializer):
+    offering = serializers.PrimaryKeyRelatedField(queryset=Offering.objects.all())
+    outcome = serializers.ChoiceField(
+        choices=OfferOutcome.choices, required=False, allow_blank=True, default=""
+    )
 
 
 class InteractionInputSerializer(serializers.Serializer):
@@ -80,6 +118,10 @@ class InteractionInputSerializer(serializers.Serializer):
     next_step = serializers.CharField(max_length=200, required=False, allow_blank=True)
     next_step_due = serializers.DateField(required=False, allow_null=True)
     lines = OrderLineInputSerializer(many=True, required=False, default=list)
+    offer = OfferInputSerializer(required=False, allow_null=True, default=None)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
+    )
 
     def validate(self, attrs):
         thread = attrs.get("thread")
@@ -90,13 +132,54 @@ class InteractionInputSerializer(serializers.Serializer):
         return attrs
 
 
+class InteractionPatchSerializer(serializers.Serializer):
+    first_response_at = serializers.DateTimeField(required=False)
+    resolved_at = serializers.DateTimeField(required=False)
+    satisfaction = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
+    )
+
+
+class InteractionFilter(django_filters.FilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    requires_response = django_filters.BooleanFilter()
+    open = django_filters.BooleanFilter(
+        method="filter_open", label="Needs a response and is not resolved yet"
+    )
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search")
+
+    class Meta:
+        model = Interaction
+        fields = ["customer", "channel", "direction", "type", "requires_response"]
+
+    def filter_search(self, queryset, name, value):
+        return selectors.interaction_search_text(interactions=queryset, text=value)
+
+    def filter_open(self, queryset, name, value):
+        return selectors.interactions_open(interactions=queryset, open=value)
+
+
+def _visible_interactions(user):
+    return selectors.with_service_level(
+        Interaction.objects.filter(customer__in=customers_visible_to(user).values("pk"))
+    )
+
+
+def _raise_as_api_error(error: DjangoValidationError):
+    raise serializers.ValidationError(error.message_dict) from error
+
+
 class InteractionListApi(GenericAPIView):
     serializer_class = InteractionOutputSerializer
+    filterset_class = InteractionFilter
 
     def get_queryset(self):
         return (
-            Interaction.objects.filter(customer__in=customers_visible_to(self.request.user))
-            .select_related("logged_by")
+            _visible_interactions(self.request.user)
+            .select_related("logged_by", "assignee")
             .prefetch_related("lines")
             .order_by("-occurred_at", "-id")
         )
@@ -105,7 +188,7 @@ class InteractionListApi(GenericAPIView):
         operation_id="interactions_list", responses=InteractionOutputSerializer(many=True)
     )
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(InteractionOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InteractionInputSerializer, responses={201: InteractionOutputSerializer})
@@ -127,7 +210,19 @@ class InteractionListApi(GenericAPIView):
             )
             for line in data.pop("lines")
         ]
-        interaction = services.interaction_log(logged_by=request.user, lines=lines, **data)
+        offer = data.pop("offer") or {}
+        try:
+            interaction = services.interaction_log(
+                logged_by=request.user,
+                lines=lines,
+                offer=offer.get("offering"),
+                offer_outcome=offer.get("outcome", ""),
+                **data,
+            )
+        except DjangoValidationError as error:
+            _raise_as_api_error(error)
+        # The atomic service has committed by now (no request-wide transaction): 201 is safe.
+        interaction = self.get_queryset().get(pk=interaction.pk)
         return Response(
             InteractionOutputSerializer(interaction).data, status=status.HTTP_201_CREATED
         )
@@ -136,8 +231,58 @@ class InteractionListApi(GenericAPIView):
 class InteractionDetailApi(GenericAPIView):
     serializer_class = InteractionOutputSerializer
 
-    def get(self, request, pk: int):
-        interaction = get_object_or_404(
-            Interaction.objects.filter(customer__in=customers_visible_to(request.user)), pk=pk
+    def get_object(self):
+        return get_object_or_404(
+            _visible_interactions(self.request.user).select_related("logged_by", "assignee"),
+            pk=self.kwargs["pk"],
         )
-        return Response(InteractionOutputSerializer(interaction).data)
+
+    def get(self, request, pk: int):
+        return Response(InteractionOutputSerializer(self.get_object()).data)
+
+    @extend_schema(request=InteractionPatchSerializer, responses=InteractionOutputSerializer)
+    def patch(self, request, pk: int):
+        """Record the first response, the resolution, satisfaction or the assignee.
+
+        Times once recorded are kept (idempotent: the first writer wins).
+        """
+        interaction = self.get_object()
+        if not request.user.has_perm("interactions.change_interaction"):
+            raise PermissionDenied("You may not change interactions.")
+        serializer = InteractionPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            with transaction.atomic():
+                if "first_response_at" in data:
+                    services.interaction_respond(
+                        interaction=interaction, at=data["first_response_at"]
+                    )
+                if "resolved_at" in data:
+                    services.interaction_resolve(interaction=interaction, at=data["resolved_at"])
+                if "satisfaction" in data:
+                    services.interaction_record_satisfaction(
+                        interaction=interaction, satisfaction=data["satisfaction"]
+                    )
+                if "assignee" in data:
+                    services.interaction_assign(interaction=interaction, assignee=data["assignee"])
+        except DjangoValidationError as error:
+            _raise_as_api_error(error)
+        return Response(InteractionOutputSerializer(self.get_object()).data)
+
+
+class CustomerTimelineApi(GenericAPIView):
+    serializer_class = InteractionOutputSerializer
+    queryset = Interaction.objects.none()  # for the schema; get() uses the selectors
+
+    @extend_schema(
+        operation_id="customers_timeline", responses=InteractionOutputSerializer(many=True)
+    )
+    def get(self, request, pk: int):
+        """Every interaction with the customer across channels, newest first."""
+        customer = get_object_or_404(customers_visible_to(request.user), pk=pk)
+        timeline = selectors.with_service_level(
+            selectors.customer_timeline(customer_id=customer.pk)
+        )
+        page = self.paginate_queryset(timeline)
+        return self.get_paginated_response(InteractionOutputSerializer(page, many=True).data)

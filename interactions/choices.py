@@ -31,6 +31,12 @@ class InteractionType(models.TextChoices):
     OUTREACH = "outreach", "Outreach"
 
 
+class OfferOutcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    NO_ANSWER = "no_answer", "No answer"
+
+
 # Types that cost the firm a contact (SPEC §5, cost to serve) and usually need an answer.
 SERVICE_TYPES = frozenset(
     {InteractionType.INQUIRY, InteractionType.COMPLAINT, InteractionType.SERVICE}

@@ -1,12 +1,13 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .choices import Channel, Direction, InteractionType
+from .choices import Channel, Direction, InteractionType, OfferOutcome
 
 
 class Interaction(models.Model):
@@ -42,6 +43,28 @@ class Interaction(models.Model):
     )
     next_step = models.CharField(max_length=200, blank=True)
     next_step_due = models.DateField(null=True, blank=True)
+    offer = models.ForeignKey(
+        "offerings.Offering",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers_made",
+        help_text="The offering proposed to the customer in this interaction, if any.",
+    )
+    offer_outcome = models.CharField(
+        max_length=20,
+        choices=OfferOutcome,
+        blank=True,
+        help_text="How the customer answered the offer; empty while it is not known.",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_interactions",
+        help_text="Who answers this item from the support queue.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -59,10 +82,26 @@ class Interaction(models.Model):
                 condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
                 name="interaction_satisfaction_1_to_5",
             ),
+            models.CheckConstraint(
+                condition=Q(offer_outcome="") | Q(offer__isnull=False),
+                name="interaction_offer_outcome_needs_offer",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()}: {self.subject}"
+
+    def clean(self) -> None:
+        if self.offer_outcome and self.offer_id is None:
+            raise ValidationError({"offer_outcome": "An outcome needs the offer it answers."})
+        if self.first_response_at and self.first_response_at < self.occurred_at:
+            raise ValidationError(
+                {"first_response_at": "The first response cannot come before the interaction."}
+            )
+        if self.resolved_at and self.resolved_at < self.occurred_at:
+            raise ValidationError(
+                {"resolved_at": "The resolution cannot come before the interaction."}
+            )
 
 
 class OrderLine(models.Model):
@@ -110,3 +149,89 @@ class OrderLine(models.Model):
     @property
     def margin(self) -> Decimal:
         return self.revenue - self.quantity * self.unit_cost
+
+
+class ChannelCost(models.Model):
+    """What one interaction on a channel costs the firm (SPEC §5, cost to serve). Admin-set."""
+
+    channel = models.CharField(max_length=20, choices=Channel, unique=True)
+    cost_per_interaction = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        ordering = ["channel"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_per_interaction__gte=0), name="channelcost_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.cost_per_interaction}"
+
+
+class ServiceLevelTarget(models.Model):
+    """Admin-set first-response target for a type of interaction (SPEC §5, service level).
+
+    An empty channel means "any channel"; a target for the item's own channel wins over it.
+    """
+
+    type = models.CharField(max_length=20, choices=InteractionType)
+    channel = models.CharField(
+        max_length=20, choices=Channel, blank=True, help_text="Empty for any channel."
+    )
+    first_response_hours = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["type", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["type", "channel"], name="servicelevel_unique"),
+            models.CheckConstraint(
+                condition=Q(first_response_hours__gte=1), name="servicelevel_hours_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.get_channel_display() if self.channel else "any channel"
+        return f"{self.get_type_display()} via {where}: {self.first_response_hours} h"
+
+
+class OfferingRating(models.Model):
+    """A customer's rating of an offering they hold (SPEC §3). One current rating per pair."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="offering_ratings"
+    )
+    offering = models.ForeignKey(
+        "offerings.Offering", on_delete=models.CASCADE, related_name="ratings"
+    )
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    rated_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recorded_ratings",
+    )
+    interaction = models.ForeignKey(
+        Interaction,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ratings",
+        help_text="The interaction in which the customer gave the rating.",
+    )
+
+    class Meta:
+        ordering = ["-rated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "offering"], name="rating_one_per_pair"),
+            models.CheckConstraint(condition=Q(rating__range=(1, 5)), name="rating_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} rates {self.offering}: {self.rating}/5"

@@ -1,15 +1,49 @@
-"""Reads of interactions."""
+"""Reads of interactions: timelines, the support queue, service levels, search, ratings.
 
-from django.db.models import QuerySet
+Service levels (SPEC §5) are computed in SQL: each inbound item that needs a response gets its
+target (the most specific `ServiceLevelTarget` for its type and channel) and its due time as
+annotations, so the queue orders by urgency in the database with a fixed number of queries.
+Time is plain elapsed time (no business hours).
+"""
 
-from .models import Interaction
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from customers.selectors import customers_visible_to
+from offerings.models import Offering
+
+from .choices import Channel, Direction
+from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget
+
+RECENT_INTERACTIONS_IN_QUEUE = 3
 
 
 def customer_timeline(*, customer_id: int) -> QuerySet[Interaction]:
     """Every interaction with the customer across channels, newest first."""
     return (
         Interaction.objects.filter(customer_id=customer_id)
-        .select_related("logged_by")
+        .select_related("logged_by", "offer", "assignee")
         .prefetch_related("lines__offering")
         .order_by("-occurred_at", "-id")
     )
@@ -20,3 +54,297 @@ def customer_open_items(*, customer_id: int) -> QuerySet[Interaction]:
     return Interaction.objects.filter(
         customer_id=customer_id, requires_response=True, resolved_at__isnull=True
     ).order_by("occurred_at")
+
+
+# --- Channel costs -------------------------------------------------------------------------
+
+
+def channel_costs() -> dict[str, Decimal]:
+    """Cost per interaction for every channel; a channel the admin removed costs nothing."""
+    costs = {channel: Decimal("0") for channel in Channel.values}
+    costs.update(ChannelCost.objects.values_list("channel", "cost_per_interaction"))
+    return costs
+
+
+# --- Service levels ------------------------------------------------------------------------
+
+
+def _target_hours() -> Subquery:
+    """The first-response target of the outer interaction: its own channel's beats "any"."""
+    return Subquery(
+        ServiceLevelTarget.objects.filter(type=OuterRef("type"))
+        .filter(Q(channel=OuterRef("channel")) | Q(channel=""))
+        .order_by("-channel")  # a named channel sorts before the empty "any channel"
+        .values("first_response_hours")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def with_service_level(
+    interactions: QuerySet[Interaction], *, now: datetime | None = None
+) -> QuerySet[Interaction]:
+    """Annotate `response_target_hours`, `response_due_at` and `response_time_left`.
+
+    `response_time_left` is negative when the item is overdue. Items of a type without a
+    target get NULL in all three.
+    """
+    now = now or timezone.now()
+    return (
+        interactions.annotate(response_target_hours=_target_hours())
+        .annotate(
+            response_due_at=ExpressionWrapper(
+                F("occurred_at")
+                + ExpressionWrapper(
+                    F("response_target_hours") * Value(timedelta(hours=1)),
+                    output_field=DurationField(),
+                ),
+                output_field=DateTimeField(),
+            )
+        )
+        .annotate(
+            response_time_left=ExpressionWrapper(
+                F("response_due_at") - Value(now, output_field=DateTimeField()),
+                output_field=DurationField(),
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ServiceLevelStats:
+    """Inbound items with a target, by how their first response went."""
+
+    answered_in_time: int
+    answered_late: int
+    unanswered_overdue: int
+    unanswered_pending: int
+
+    @property
+    def breaches(self) -> int:
+        return self.answered_late + self.unanswered_overdue
+
+    @property
+    def decided(self) -> int:
+        """Items whose outcome is known: answered, or past their due time without an answer."""
+        return self.answered_in_time + self.breaches
+
+    @property
+    def share_in_time(self) -> Decimal | None:
+        if not self.decided:
+            return None
+        return Decimal(self.answered_in_time) / Decimal(self.decided)
+
+
+def _service_level_items(now: datetime) -> QuerySet[Interaction]:
+    return with_service_level(
+        Interaction.objects.filter(requires_response=True, direction=Direction.INBOUND),
+        now=now,
+    ).filter(response_target_hours__isnull=False)
+
+
+def _stats_aggregates(now: datetime) -> dict:
+    return {
+        "answered_in_time": Count("pk", filter=Q(first_response_at__lte=F("response_due_at"))),
+        "answered_late": Count("pk", filter=Q(first_response_at__gt=F("response_due_at"))),
+        "unanswered_overdue": Count(
+            "pk", filter=Q(first_response_at__isnull=True, response_due_at__lt=now)
+        ),
+        "unanswered_pending": Count(
+            "pk", filter=Q(first_response_at__isnull=True, response_due_at__gte=now)
+        ),
+    }
+
+
+def service_level_stats(
+    *, customer_id: int | None = None, now: datetime | None = None
+) -> ServiceLevelStats:
+    """Service level overall, or for one customer when `customer_id` is given. One query."""
+    now = now or timezone.now()
+    items = _service_level_items(now)
+    if customer_id is not None:
+        items = items.filter(customer_id=customer_id)
+    return ServiceLevelStats(**items.aggregate(**_stats_aggregates(now)))
+
+
+def customer_service_level_stats(
+    customer_id: int, *, now: datetime | None = None
+) -> ServiceLevelStats:
+    """For the experience score (SPEC §5, C term): `stats.answered_in_time` of `stats.decided`
+    items were answered within target; `stats.share_in_time` is that share, None if none."""
+    return service_level_stats(customer_id=customer_id, now=now)
+
+
+def service_level_breaches_by_customer(*, now: datetime | None = None) -> dict[int, int]:
+    """Breaches (answered late, or unanswered past due) per customer who has any. One query."""
+    now = now or timezone.now()
+    rows = (
+        _service_level_items(now)
+        .filter(
+            Q(first_response_at__gt=F("response_due_at"))
+            | Q(first_response_at__isnull=True, response_due_at__lt=now)
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(breaches=Count("pk"))
+        .values_list("customer_id", "breaches")
+    )
+    return dict(rows)
+
+
+# --- Support queue -------------------------------------------------------------------------
+
+
+def support_queue(
+    *, user, filters: dict | None = None, now: datetime | None = None
+) -> QuerySet[Interaction]:
+    """Open inbound items that need a response, most urgent first (SPEC §6).
+
+    Unanswered items come first, by due time (so the most overdue first, then the least time
+    left), then items without a target; answered-but-unresolved items follow. Each row carries
+    its customer and the customer's last interactions (`customer.recent_interactions`): three
+    queries whatever the length of the queue.
+    """
+    filters = filters or {}
+    items = Interaction.objects.filter(
+        customer__in=customers_visible_to(user).values("pk"),
+        direction=Direction.INBOUND,
+        requires_response=True,
+        resolved_at__isnull=True,
+    )
+    if filters.get("channel"):
+        items = items.filter(channel=filters["channel"])
+    if filters.get("type"):
+        items = items.filter(type=filters["type"])
+    assignee = filters.get("assignee")
+    if assignee == "me":
+        items = items.filter(assignee=user)
+    elif assignee == "none":
+        items = items.filter(assignee__isnull=True)
+    elif assignee:
+        items = items.filter(assignee_id=assignee)
+    recent = Interaction.objects.order_by("-occurred_at", "-id")[:RECENT_INTERACTIONS_IN_QUEUE]
+    return (
+        with_service_level(items, now=now)
+        .annotate(
+            answered=Case(
+                When(first_response_at__isnull=True, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .select_related("customer", "assignee")
+        .prefetch_related(
+            Prefetch("customer__interactions", queryset=recent, to_attr="recent_interactions")
+        )
+        .order_by("answered", F("response_due_at").asc(nulls_last=True), "occurred_at", "id")
+    )
+
+
+# --- Search --------------------------------------------------------------------------------
+
+
+def interactions_open(*, interactions: QuerySet[Interaction], open: bool = True):
+    """Items that need a response and are not resolved yet (or, with open=False, the rest)."""
+    condition = Q(requires_response=True, resolved_at__isnull=True)
+    return interactions.filter(condition) if open else interactions.exclude(condition)
+
+
+def interaction_search_text(
+    *, interactions: QuerySet[Interaction], text: str
+) -> QuerySet[Interaction]:
+    text = text.strip()
+    if not text:
+        return interactions
+    return interactions.filter(Q(subject__icontains=text) | Q(notes__icontains=text))
+
+
+def interaction_search(*, user, filters: dict | None = None) -> QuerySet[Interaction]:
+    """Interactions the user may see, filtered by text, customer, channel, type and dates."""
+    filters = filters or {}
+    items = Interaction.objects.filter(customer__in=customers_visible_to(user).values("pk"))
+    items = interaction_search_text(interactions=items, text=filters.get("q") or "")
+    customer = (filters.get("customer") or "").strip()
+    if customer:
+        items = items.filter(customer__name__icontains=customer)
+    if filters.get("customer_id"):
+        items = items.filter(customer_id=filters["customer_id"])
+    for field in ("channel", "type", "direction"):
+        if filters.get(field):
+            items = items.filter(**{field: filters[field]})
+    if filters.get("requires_response") is not None:
+        items = items.filter(requires_response=filters["requires_response"])
+    if filters.get("open") is not None:
+        items = interactions_open(interactions=items, open=filters["open"])
+    date_from: date | None = filters.get("date_from")
+    date_to: date | None = filters.get("date_to")
+    if date_from:
+        items = items.filter(occurred_at__date__gte=date_from)
+    if date_to:
+        items = items.filter(occurred_at__date__lte=date_to)
+    return items.select_related("customer", "logged_by", "offer", "assignee").order_by(
+        "-occurred_at", "-id"
+    )
+
+
+# --- Offering ratings ----------------------------------------------------------------------
+
+
+def customer_held_offerings(*, customer_id: int) -> QuerySet[Offering]:
+    """Offerings the customer holds: those they ordered at least once."""
+    return (
+        Offering.objects.filter(order_lines__interaction__customer_id=customer_id)
+        .distinct()
+        .order_by("name")
+    )
+
+
+def offering_ratings(
+    *, customer_id: int | None = None, offering_id: int | None = None
+) -> QuerySet[OfferingRating]:
+    """Current ratings (one per customer and offering), newest first."""
+    ratings = OfferingRating.objects.select_related("offering", "recorded_by")
+    if customer_id is not None:
+        ratings = ratings.filter(customer_id=customer_id)
+    if offering_id is not None:
+        ratings = ratings.filter(offering_id=offering_id)
+    return ratings.order_by("-rated_at", "-id")
+
+
+def service_level_stats_by_customer(
+    *, customer_ids=None, now: datetime | None = None
+) -> list[dict]:
+    """Per customer (`customer_id` key), the counts of `ServiceLevelStats`. One query."""
+    now = now or timezone.now()
+    items = _service_level_items(now)
+    if customer_ids is not None:
+        items = items.filter(customer_id__in=customer_ids)
+    return list(items.values("customer_id").annotate(**_stats_aggregates(now)).order_by())
+
+
+def ratings_by_customer(*, customer_ids=None) -> tuple[list[dict], list[dict]]:
+    """Mean rating each customer gave the offerings they hold (product quality, SPEC §5 P),
+    and mean rating *other* customers gave those offerings (O). Two queries."""
+    own = OfferingRating.objects.all()
+    if customer_ids is not None:
+        own = own.filter(customer_id__in=customer_ids)
+    own_rows = list(own.values("customer_id").annotate(mean=Avg("rating")).order_by())
+    where, params = "", []
+    if customer_ids is not None:
+        ids = list(customer_ids)
+        if not ids:
+            return own_rows, []
+        where = f"WHERE i.customer_id IN ({', '.join(['%s'] * len(ids))})"
+        params = ids
+    sql = f"""
+        SELECT held.customer_id, AVG(r.rating)
+        FROM (SELECT DISTINCT i.customer_id, l.offering_id
+              FROM {OrderLine._meta.db_table} l
+              JOIN {Interaction._meta.db_table} i ON i.id = l.interaction_id {where}) held
+        JOIN {OfferingRating._meta.db_table} r
+          ON r.offering_id = held.offering_id AND r.customer_id <> held.customer_id
+        GROUP BY held.customer_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        others_rows = [{"customer_id": cid, "mean": mean} for cid, mean in cursor.fetchall()]
+    return own_rows, others_rows

@@ -2,28 +2,36 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.dispatch import enqueue_on_commit
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.tasks import customer_recompute_figures
+from offerings.models import Offering
 from valuation.summary import summary_record_interaction
 
-from .choices import Direction, InteractionType
-from .models import Interaction, OrderLine
+from .choices import SERVICE_TYPES, Direction, InteractionType
+from .models import ChannelCost, Interaction, OfferingRating, OrderLine
 
 NEEDS_RESPONSE_BY_DEFAULT = {InteractionType.INQUIRY, InteractionType.COMPLAINT}
 
 
 def channel_cost(channel: str) -> Decimal:
-    """Cost to serve one service contact on this channel (admin-set channel costs: issue 4)."""
-    return Decimal("0")
+    """Cost to serve one contact on this channel, as the admin set it (0 if not set)."""
+    cost = (
+        ChannelCost.objects.filter(channel=channel)
+        .values_list("cost_per_interaction", flat=True)
+        .first()
+    )
+    return cost if cost is not None else Decimal("0")
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,9 @@ def interaction_log(
     next_step_due: date | None = None,
     lines: Iterable[OrderLineInput] = (),
     facts: Iterable[FactInput] = (),
+    offer: Offering | None = None,
+    offer_outcome: str = "",
+    assignee=None,
 ) -> Interaction:
     """Record an interaction with its order lines, and queue the customer's recompute.
 
@@ -74,6 +85,9 @@ def interaction_log(
         satisfaction=satisfaction,
         next_step=next_step,
         next_step_due=next_step_due,
+        offer=offer,
+        offer_outcome=offer_outcome or "",
+        assignee=assignee,
     )
     interaction.full_clean()
     interaction.save()
@@ -97,8 +111,11 @@ def interaction_log(
     Customer.objects.filter(pk=customer.pk).update(
         figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
     )
+    serves = type in SERVICE_TYPES
     summary_record_interaction(
-        interaction=interaction, lines=order_lines, cost_to_serve=channel_cost(channel)
+        interaction=interaction,
+        lines=order_lines,
+        cost_to_serve=channel_cost(channel) if serves else Decimal("0"),
     )
     # What the customer taught us in this interaction, in the same transaction.
     for fact in facts:
@@ -112,3 +129,109 @@ def interaction_log(
         )
     enqueue_on_commit(customer_recompute_figures, customer.pk)
     return interaction
+
+
+def _figures_changed(customer_id: int) -> None:
+    """Mark the customer's figures stale and queue their recompute after the commit."""
+    Customer.objects.filter(pk=customer_id).update(
+        figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
+    )
+    enqueue_on_commit(customer_recompute_figures, customer_id)
+
+
+def _check_time(interaction: Interaction, field: str, at: datetime) -> None:
+    if at < interaction.occurred_at:
+        raise ValidationError({field: "This cannot be before the interaction itself."})
+    if at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({field: "This cannot be in the future."})
+
+
+@transaction.atomic
+def interaction_respond(*, interaction: Interaction, at: datetime | None = None) -> bool:
+    """Record the first response. Idempotent and race-safe: the first writer wins.
+
+    Returns whether this call recorded it. Response speed feeds the experience score, so the
+    customer's recompute is queued after the commit.
+    """
+    at = at or timezone.now()
+    _check_time(interaction, "first_response_at", at)
+    recorded = Interaction.objects.filter(pk=interaction.pk, first_response_at__isnull=True).update(
+        first_response_at=at
+    )
+    if recorded:
+        _figures_changed(interaction.customer_id)
+    interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
+    return bool(recorded)
+
+
+@transaction.atomic
+def interaction_resolve(*, interaction: Interaction, at: datetime | None = None) -> bool:
+    """Record the resolution (and the first response, if none was recorded). Idempotent and
+    race-safe like `interaction_respond`; returns whether this call resolved it."""
+    at = at or timezone.now()
+    _check_time(interaction, "resolved_at", at)
+    resolved = Interaction.objects.filter(pk=interaction.pk, resolved_at__isnull=True).update(
+        resolved_at=at, first_response_at=Coalesce(F("first_response_at"), Value(at))
+    )
+    if resolved:
+        _figures_changed(interaction.customer_id)
+    interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
+    return bool(resolved)
+
+
+@transaction.atomic
+def interaction_record_satisfaction(*, interaction: Interaction, satisfaction: int) -> None:
+    """Record how satisfied the customer was (1-5); it feeds the experience score."""
+    if not 1 <= satisfaction <= 5:
+        raise ValidationError({"satisfaction": "Satisfaction is a whole number from 1 to 5."})
+    interaction.satisfaction = satisfaction
+    Interaction.objects.filter(pk=interaction.pk).update(satisfaction=satisfaction)
+    _figures_changed(interaction.customer_id)
+
+
+@transaction.atomic
+def interaction_assign(*, interaction: Interaction, assignee) -> bool:
+    """Give an item to someone in the support queue (or to nobody); returns whether it moved."""
+    items = Interaction.objects.filter(pk=interaction.pk)
+    if assignee is None:
+        items = items.filter(assignee__isnull=False)
+    else:
+        items = items.exclude(assignee=assignee)
+    moved = items.update(assignee=assignee)
+    interaction.assignee = assignee
+    return bool(moved)
+
+
+@transaction.atomic
+def offering_rating_record(
+    *,
+    customer: Customer,
+    offering: Offering,
+    rating: int,
+    recorded_by,
+    interaction: Interaction | None = None,
+    rated_at: datetime | None = None,
+) -> OfferingRating:
+    """Record the customer's rating of an offering they hold; a new rating replaces the old.
+
+    Only offerings the customer ordered can be rated. The rating feeds the experience score,
+    so the customer's recompute is queued after the commit.
+    """
+    if not OrderLine.objects.filter(interaction__customer=customer, offering=offering).exists():
+        raise ValidationError({"offering": "The customer has not ordered this offering."})
+    if interaction is not None and interaction.customer_id != customer.pk:
+        raise ValidationError({"interaction": "The interaction belongs to another customer."})
+    values = {
+        "rating": rating,
+        "rated_at": rated_at or timezone.now(),
+        "recorded_by": recorded_by,
+        "interaction": interaction,
+    }
+    candidate = OfferingRating(customer=customer, offering=offering, **values)
+    candidate.full_clean(validate_unique=False, validate_constraints=False)
+    # One current rating per customer and offering; concurrent writers cannot duplicate it.
+    rating_row, _ = OfferingRating.objects.update_or_create(
+        customer=customer, offering=offering, defaults=values
+    )
+    _figures_changed(customer.pk)
+    return rating_row

@@ -1,11 +1,27 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from customers.selectors import customers_visible_to
 
 from . import selectors, services
-from .forms import InteractionForm
+from .forms import InteractionForm, InteractionSearchForm, OfferingRatingForm, QueueFilterForm
+from .models import Interaction
+
+QUEUE_PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 25
+
+
+def _rating_form(customer, data=None):
+    held = selectors.customer_held_offerings(customer_id=customer.pk)
+    return OfferingRatingForm(data, held_offerings=held, prefix="rating")
 
 
 @login_required
@@ -25,5 +41,136 @@ def interaction_log(request, customer_id: int):
             "customer": customer,
             "form": form,
             "open_items": open_items,
+            "rating_form": _rating_form(customer),
+            "ratings": selectors.offering_ratings(customer_id=customer.pk),
         },
     )
+
+
+@login_required
+@permission_required("interactions.add_interaction", raise_exception=True)
+def offering_rate(request, customer_id: int):
+    customer = get_object_or_404(customers_visible_to(request.user), pk=customer_id)
+    form = _rating_form(customer, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.offering_rating_record(
+                customer=customer,
+                offering=form.cleaned_data["offering"],
+                rating=form.cleaned_data["rating"],
+                recorded_by=request.user,
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Rating saved.")
+            return redirect("interactions:log", customer_id=customer.pk)
+    return render(
+        request,
+        "interactions/log.html",
+        {
+            "customer": customer,
+            "form": InteractionForm(
+                customer=customer,
+                open_items=selectors.customer_open_items(customer_id=customer.pk),
+            ),
+            "open_items": selectors.customer_open_items(customer_id=customer.pk),
+            "rating_form": form,
+            "ratings": selectors.offering_ratings(customer_id=customer.pk),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _queue_filters(request) -> tuple[QueueFilterForm, dict]:
+    form = QueueFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    return form, filters
+
+
+def _queue_context(request):
+    form, filters = _queue_filters(request)
+    items = selectors.support_queue(user=request.user, filters=filters)
+    page = Paginator(items, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("focus", None)
+    query = params.urlencode()
+    return {
+        "page": page,
+        "filter_form": form,
+        "now": timezone.now(),
+        # Where a plain (no JavaScript) form post returns to: the queue with these filters.
+        "back": reverse("interactions:queue") + (f"?{query}" if query else ""),
+        "focus": request.GET.get("focus", ""),
+    }
+
+
+@login_required
+@permission_required("interactions.change_interaction", raise_exception=True)
+def support_queue(request):
+    context = _queue_context(request)
+    partial = request.headers.get("HX-Request")
+    template = "interactions/_queue.html" if partial else "interactions/queue.html"
+    return render(request, template, context)
+
+
+def _queue_action(request, interaction_id: int, action, done: str, already: str):
+    interaction = get_object_or_404(
+        Interaction.objects.filter(customer__in=customers_visible_to(request.user).values("pk")),
+        pk=interaction_id,
+    )
+    changed = action(interaction=interaction)
+    notice = done if changed else already
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
+        back = reverse("interactions:queue")
+    if request.headers.get("HX-Request"):
+        # Re-render the queue with the same filters, so it reorders in place.
+        params = QueryDict(back.partition("?")[2], mutable=True)
+        params["focus"] = str(interaction.pk)
+        request.GET = params
+        context = _queue_context(request)
+        context["notice"] = f"{notice}: {interaction.subject}"
+        return render(request, "interactions/_queue.html", context)
+    messages.success(request, f"{notice}: {interaction.subject}")
+    return redirect(back)
+
+
+@login_required
+@permission_required("interactions.change_interaction", raise_exception=True)
+@require_POST
+def interaction_respond(request, interaction_id: int):
+    respond = services.interaction_respond
+    return _queue_action(request, interaction_id, respond, "Response recorded", "Already answered")
+
+
+@login_required
+@permission_required("interactions.change_interaction", raise_exception=True)
+@require_POST
+def interaction_resolve(request, interaction_id: int):
+    return _queue_action(
+        request, interaction_id, services.interaction_resolve, "Resolved", "Already resolved"
+    )
+
+
+@login_required
+@permission_required("interactions.change_interaction", raise_exception=True)
+@require_POST
+def interaction_take(request, interaction_id: int):
+    def take(*, interaction):
+        return services.interaction_assign(interaction=interaction, assignee=request.user)
+
+    return _queue_action(request, interaction_id, take, "Yours now", "Already yours")
+
+
+@login_required
+@permission_required("interactions.view_interaction", raise_exception=True)
+def interaction_search(request):
+    form = InteractionSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    items = selectors.interaction_search(user=request.user, filters=filters)
+    page = Paginator(items, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "interactions/search.html", {"form": form, "page": page})

@@ -39,7 +39,11 @@ print(json.dumps([c.interaction_count, c.figures_stale]))
 
 
 @pytest.fixture
-def embedded_env(tmp_path: Path):
+def embedded_env(tmp_path: Path, monkeypatch):
+    # Out of this process's environment too: celery_worker() starts from os.environ, and
+    # Celery prefers a CELERY_BROKER_URL variable over the ping app's configured broker.
+    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"):
+        monkeypatch.delenv(key, raising=False)
     env = {
         key: value
         for key, value in os.environ.items()

@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from customers.models import Customer, CustomerFact, FactKind, NeedStatus
+from interactions import selectors as interaction_selectors
 from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
 
@@ -111,25 +112,13 @@ def _spread(ids: np.ndarray, rows, column: str) -> np.ndarray:
     return out
 
 
-def service_level_targets() -> dict[str, timedelta]:
-    """First-response targets by interaction type (SPEC §5 defaults)."""
-    return {
-        InteractionType.COMPLAINT: timedelta(hours=4),
-        InteractionType.INQUIRY: timedelta(hours=24),
-    }
-
-
 def channel_costs_decimal() -> dict[str, Decimal]:
-    """Cost per service contact by channel, set by the admin (support-desk issue)."""
-    return {}
-
-
-def channel_costs() -> dict[str, float]:
-    return {channel: float(cost) for channel, cost in channel_costs_decimal().items()}
+    """Cost per service contact by channel, as the admin set it."""
+    return interaction_selectors.channel_costs()
 
 
 def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
-    """Inputs of the given customers (default: all), in six queries."""
+    """Inputs of the given customers (default: all), in nine queries."""
     customers = Customer.objects.all()
     interactions = Interaction.objects.all()
     lines = OrderLine.objects.all()
@@ -184,7 +173,7 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
         .annotate(total=Sum(LINE_REVENUE))
         .order_by()
     )
-    costs = channel_costs()
+    costs = {channel: float(cost) for channel, cost in channel_costs_decimal().items()}
     cost_rows = (
         interactions.filter(type__in=SERVICE_TYPES, occurred_at__gte=since)
         .values("channel", cid=F("customer_id"))
@@ -195,25 +184,27 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
     for row in cost_rows:
         cost_12m[np.searchsorted(ids, row["cid"])] += row["n"] * costs.get(row["channel"], 0.0)
 
-    on_time = Q()
-    due = Q()
-    now = timezone.now()
-    for kind, target in service_level_targets().items():
-        on_time |= Q(type=kind, first_response_at__lte=F("occurred_at") + target)
-        # Counted when answered, or when still unanswered past its target (a breach).
-        due |= Q(type=kind) & (Q(first_response_at__isnull=False) | Q(occurred_at__lt=now - target))
-    service = list(
-        interactions.filter(requires_response=True)
-        .values(cid=F("customer_id"))
-        .annotate(on_time=Count("id", filter=on_time), due=Count("id", filter=due))
-        .order_by()
-    )
+    # Interactive experience: the share of inquiries and complaints answered within their
+    # service-level target (answered, or past due without an answer, count as decided).
+    service = [
+        {
+            "cid": row["customer_id"],
+            "on_time": row["answered_in_time"],
+            "due": row["answered_in_time"] + row["answered_late"] + row["unanswered_overdue"],
+        }
+        for row in interaction_selectors.service_level_stats_by_customer(customer_ids=customer_ids)
+    ]
     satisfaction_rows = list(
         interactions.filter(satisfaction__isnull=False)
         .values(cid=F("customer_id"))
         .annotate(mean=Avg("satisfaction"))
         .order_by()
     )
+    own_ratings, others_ratings = interaction_selectors.ratings_by_customer(
+        customer_ids=customer_ids
+    )
+    own_ratings = [{"cid": r["customer_id"], "mean": r["mean"]} for r in own_ratings]
+    others_ratings = [{"cid": r["customer_id"], "mean": r["mean"]} for r in others_ratings]
     on_time_count, due_count = _spread(ids, service, "on_time"), _spread(ids, service, "due")
     with np.errstate(invalid="ignore", divide="ignore"):
         on_time_share = np.where(due_count > 0, on_time_count / due_count, np.nan)
@@ -230,7 +221,6 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
     first_seen = [
         a if a is not None else c.date() for a, c in zip(acquired_on, created_at, strict=True)
     ]
-    nan = np.full(len(ids), np.nan)
     inputs = FigureInputs.of(
         transaction_days=np.nan_to_num(_floats(transaction_days)),
         days_since_first=_days_between([today] * len(ids), first_on),
@@ -243,8 +233,8 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
         cost_to_serve_12m=cost_12m,
         wallet_annual=_floats(wallet),
         tenure_days=np.maximum(_days_between([today] * len(ids), first_seen), 0),
-        own_rating=nan,
-        others_rating=nan,
+        own_rating=_spread(ids, own_ratings, "mean"),
+        others_rating=_spread(ids, others_ratings, "mean"),
         on_time_share=on_time_share,
         satisfaction=_spread(ids, satisfaction_rows, "mean"),
         needs_met=_spread(ids, needs, "met"),

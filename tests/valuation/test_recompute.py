@@ -15,6 +15,7 @@ from interactions.services import interaction_log
 from valuation import services
 from valuation.models import CustomerSnapshot, CustomerSummary, FitMethod, ValuationSettings
 from valuation.numerics import bgnbd
+from valuation.selectors import channel_costs_decimal, customer_valuation_explained
 from valuation.summary import customer_summaries_rebuild
 
 from ..factories import CustomerFactory, OfferingFactory
@@ -56,9 +57,10 @@ def test_it_keeps_the_running_summary_equal_to_a_rebuild_from_scratch(beans):
     log_contact(customer, days_ago=5, type="complaint")
     incremental = summary_values(customer.pk)
 
-    customer_summaries_rebuild(customer_ids=[customer.pk], channel_costs={})
+    customer_summaries_rebuild(customer_ids=[customer.pk], channel_costs=channel_costs_decimal())
 
     assert summary_values(customer.pk) == incremental
+    assert incremental["cost_to_serve_total"] == Decimal("6.0000")  # one phone complaint
     assert incremental["transaction_days"] == 3
     assert incremental["first_day_revenue"] == Decimal("30.0000")
     # 2 × 24 × 0.9 + 24 + 3 × 24 + 30
@@ -80,8 +82,8 @@ def test_it_costs_the_same_queries_whatever_the_length_of_the_history(
     ValuationSettings.current()  # created on first use
     with CaptureQueriesContext(connection) as short_queries:
         services.customer_figures_recompute(customer_id=short.pk)
-    # A small fixed number: version, settings, fit, five input queries, the writes.
-    assert len(short_queries) <= 13
+    # A small fixed number: version, settings, fit, nine input queries, the writes.
+    assert len(short_queries) <= 16
     with django_assert_num_queries(len(short_queries)):
         services.customer_figures_recompute(customer_id=long.pk)
 
@@ -273,3 +275,43 @@ def test_it_recomputes_when_the_wallet_changes(alice, beans, django_capture_on_c
     with django_capture_on_commit_callbacks() as callbacks:
         customer_update(customer=customer, data={"phone": "+31 20 000"})
     assert callbacks == []  # a phone number changes no figure
+
+
+def test_it_values_a_customer_below_zero_when_serving_costs_more_than_they_bring(beans):
+    customer = CustomerFactory()
+    log_order(customer, beans, days_ago=200, price="5.00", cost="4.50")
+    log_order(customer, beans, days_ago=100, price="5.00", cost="4.50")
+    for days in range(1, 40, 3):
+        log_contact(customer, days_ago=days, type="complaint", channel="in_person")
+
+    services.customer_figures_recompute(customer_id=customer.pk)
+
+    customer.refresh_from_db()
+    assert customer.predicted_clv < 0
+    assert customer.historic_value < 0
+    assert customer.tier == "below_zero"
+    assert customer.recommendation == "shed or re-price"
+
+
+def test_it_scores_the_experience_from_ratings_speed_and_tenure(alice, beans):
+    from interactions.services import interaction_respond, offering_rating_record
+
+    customer, other = CustomerFactory(owner=alice), CustomerFactory()
+    for who in (customer, other):
+        log_order(who, beans, days_ago=60)
+    offering_rating_record(customer=customer, offering=beans, rating=5, recorded_by=alice)
+    offering_rating_record(customer=other, offering=beans, rating=3, recorded_by=alice)
+    quick = log_contact(customer, days_ago=2, type="complaint")
+    interaction_respond(interaction=quick, at=quick.occurred_at + timedelta(hours=1))
+    slow = log_contact(customer, days_ago=3, type="complaint")
+    interaction_respond(interaction=slow, at=slow.occurred_at + timedelta(hours=30))
+
+    explained = customer_valuation_explained(customer_id=customer.pk)
+    terms = explained.intermediates
+    assert terms["experience_product_quality"] == pytest.approx(1.0)  # own rating 5
+    assert terms["experience_others_opinion"] == pytest.approx(0.5)  # others rate it 3
+    assert explained.inputs["on_time_share"] == pytest.approx(0.5)  # 1 of 2 within 4 h
+    services.customer_figures_recompute(customer_id=customer.pk)
+    customer.refresh_from_db()
+    mean = (1.0 + terms["experience_interactive"] + 0.5) / 3
+    assert customer.experience_score == pytest.approx(mean * terms["experience_tenure"])
