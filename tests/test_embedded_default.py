@@ -40,15 +40,11 @@ print(json.dumps([c.interaction_count, c.figures_stale]))
 
 @pytest.fixture
 def embedded_env(tmp_path: Path, monkeypatch):
-    # Out of this process's environment too: celery_worker() starts from os.environ, and
-    # Celery prefers a CELERY_BROKER_URL variable over the ping app's configured broker.
+    # Also out of this process's environment: the worker helper inherits it, and Celery reads
+    # CELERY_BROKER_URL from the environment before any app's broker_url (the ping app's too).
     for key in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"):
         monkeypatch.delenv(key, raising=False)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
-    }
+    env = dict(os.environ)
     env.update(DJANGO_SETTINGS_MODULE="crm.settings.local", CRM_VAR_DIR=str(tmp_path))
     return env
 

@@ -239,9 +239,14 @@ def valuation_fit_run(*, fit_id: int) -> ModelFit:
         time_unit_days=fit.time_unit_days,
     )
     fit.customers = len(summary.customer_ids)
+    bg = gg = None
     if fit.customers >= settings.min_customers_to_fit:
         bg = bgnbd.fit(summary.frequency, summary.recency, summary.T)
-        gg = gamma_gamma.fit(summary.frequency, summary.monetary_value)
+        if bg.converged and (summary.frequency > 0).any():
+            gg = gamma_gamma.fit(summary.frequency, summary.monetary_value)
+    # A fit that does not pin its parameters down (no repeat purchases, too few customers)
+    # is not used: the documented simple estimate is, and says so.
+    if bg is not None and gg is not None and bg.converged and gg.converged:
         fit.method = FitMethod.MODEL
         fit.bgnbd_r, fit.bgnbd_alpha, fit.bgnbd_a, fit.bgnbd_b = (
             bg.params.r,

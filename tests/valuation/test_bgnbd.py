@@ -277,3 +277,20 @@ def test_it_flags_a_fit_the_data_cannot_identify():
     result = bgnbd.fit([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [5.0, 10.0, 20.0])
 
     assert not result.converged
+
+
+@pytest.mark.parametrize("b", [0.4, 0.7, 2.0])
+def test_it_handles_a_plus_b_below_one_for_customers_without_repeat_purchase(b):
+    # given a small a, so that a + b + x - 1 < 0 for x = 0 when b < 0.7
+    params = BgNbdParams(r=0.5, alpha=5.0, a=0.3, b=b)
+
+    value = bgnbd.expected_transactions(params, [1.0, 10.0, 100.0], 0.0, 0.0, 10.0)
+
+    for got, t in zip(value, [1.0, 10.0, 100.0], strict=True):
+        # b = 0.7 puts a + b - 1 on the removable singularity: compare next to it
+        nudged = BgNbdParams(0.5, 5.0, 0.3, b + 1e-12) if b == 0.7 else params
+        assert got == pytest.approx(mp_expected_transactions(nudged, t, 0, 0, 10), rel=1e-8)
+    new = bgnbd.expected_transactions_new_customer(params, 10.0)
+    assert float(new) == pytest.approx(
+        mp_expected_transactions(BgNbdParams(0.5, 5.0, 0.3, b + 1e-12), 10, 0, 0, 0), rel=1e-8
+    )

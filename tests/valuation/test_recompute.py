@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import customers_with_stale_figures
+from interactions.models import Interaction, OrderLine
 from interactions.services import interaction_log
 from valuation import services
 from valuation.models import CustomerSnapshot, CustomerSummary, FitMethod, ValuationSettings
 from valuation.numerics import bgnbd
+from valuation.numerics.simulate import simulate_bgnbd
 from valuation.selectors import channel_costs_decimal, customer_valuation_explained
 from valuation.summary import customer_summaries_rebuild
 
@@ -210,20 +212,57 @@ def test_it_uses_the_simple_estimate_below_the_minimum_to_fit(beans):
     assert 0 < customer.p_alive <= 1
 
 
+def bulk_history(offering, customers: int, seed: int) -> list:
+    """Customers whose purchases follow the BG/NBD story, bulk-inserted (as an import would)."""
+    rng = np.random.default_rng(seed)
+    weeks = rng.uniform(20, 100, size=customers)
+    frequency, recency, T = simulate_bgnbd(
+        bgnbd.BgNbdParams(r=0.6, alpha=8.0, a=0.8, b=3.0), weeks, rng=rng, day_grid=1 / 7
+    )
+    now = timezone.now()
+    people, orders = [], []
+    for x, t_x, age in zip(frequency, recency, T, strict=True):
+        customer = CustomerFactory()
+        people.append(customer)
+        first = round(float(age) * 7)
+        last = first - round(float(t_x) * 7)
+        between = np.linspace(first, last, int(x) + 1).round().astype(int)
+        days = sorted({first, last, *between.tolist()})
+        orders += [
+            Interaction(
+                customer=customer,
+                channel="web",
+                direction="inbound",
+                type="order",
+                subject="Order",
+                occurred_at=now - timedelta(days=int(d), hours=1),
+            )
+            for d in days
+        ]
+    Interaction.objects.bulk_create(orders)
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                interaction=order,
+                offering=offering,
+                quantity=int(rng.integers(1, 4)),
+                unit_price=Decimal("24.00"),
+                unit_cost=Decimal("11.50"),
+            )
+            for order in orders
+        ]
+    )
+    return people
+
+
 def test_it_applies_the_fitted_model_in_closed_form(beans):
     ValuationSettings.objects.update_or_create(pk=1, defaults={"min_customers_to_fit": 20})
-    rng = np.random.default_rng(3)
-    customers = [CustomerFactory() for _ in range(40)]
-    for customer in customers:
-        first = int(rng.integers(100, 700))
-        for _ in range(int(rng.integers(1, 6))):
-            log_order(customer, beans, days_ago=float(rng.integers(1, first + 1)))
-        log_order(customer, beans, days_ago=first)
+    customers = bulk_history(beans, customers=150, seed=3)
 
     fit = services.valuation_rebuild_everything()
 
     assert fit.method == FitMethod.MODEL
-    assert fit.customers == 40
+    assert fit.customers == 150
     assert fit.bgnbd_log_likelihood < 0
     one = customers[0]
     summary = CustomerSummary.objects.get(customer=one)
@@ -237,7 +276,7 @@ def test_it_applies_the_fitted_model_in_closed_form(beans):
     assert one.p_alive == pytest.approx(expected, rel=1e-9)
     # The tiers are drawn across the base: the top 10 % by CLV are the most valuable.
     tiers = list(Customer.objects.values_list("tier", flat=True))
-    assert tiers.count("mvc") == 4
+    assert tiers.count("mvc") == 15
     assert set(tiers) <= {"mvc", "mgc", "maintain", "below_zero"}
 
 
@@ -315,3 +354,15 @@ def test_it_scores_the_experience_from_ratings_speed_and_tenure(alice, beans):
     customer.refresh_from_db()
     mean = (1.0 + terms["experience_interactive"] + 0.5) / 3
     assert customer.experience_score == pytest.approx(mean * terms["experience_tenure"])
+
+
+def test_it_falls_back_when_no_one_bought_twice(beans):
+    ValuationSettings.objects.update_or_create(pk=1, defaults={"min_customers_to_fit": 3})
+    for days in (30, 60, 90, 120):
+        log_order(CustomerFactory(), beans, days_ago=days)  # one purchase each
+
+    fit = services.valuation_rebuild_everything()
+
+    assert fit.status == "done"
+    assert fit.method == FitMethod.FALLBACK
+    assert fit.customers == 4

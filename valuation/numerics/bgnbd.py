@@ -190,7 +190,8 @@ def _one_minus_scaled_hyp2f1(params: BgNbdParams, x, z):
     """
     r, a, b = params.r, params.a, params.b
     series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    return -np.expm1((a - 1.0) * np.log1p(-z) + np.log(series))
+    # The series can be negative when a + b + x - 1 < 0 (x = 0, a + b < 1): no log of it.
+    return 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * series
 
 
 _A_NEAR_ONE = 1e-6
@@ -205,6 +206,14 @@ def _average_around_a_one(function, params: BgNbdParams, *args):
     return 0.5 * (function(low, *args) + function(high, *args))
 
 
+def _average_around_a_plus_b_one(function, params: BgNbdParams, *args):
+    """Likewise at a + b == 1, where a customer without repeat purchase gives 0 * 2F1(..; 0; z)
+    (the pole of 2F1 in its third parameter cancels): average over b +- h."""
+    low = BgNbdParams(params.r, params.alpha, params.a, 1.0 - params.a - _A_STEP)
+    high = BgNbdParams(params.r, params.alpha, params.a, 1.0 - params.a + _A_STEP)
+    return 0.5 * (function(low, *args) + function(high, *args))
+
+
 def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.ndarray:
     """E[X(T, T+t) | x, t_x, T]: expected transactions in the next t time units (FHL eq. 10).
 
@@ -216,6 +225,8 @@ def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.n
         raise ValueError("t must be >= 0")
     if abs(params.a - 1.0) < _A_NEAR_ONE:
         return _average_around_a_one(expected_transactions, params, t, x, t_x, age)
+    if abs(params.a + params.b - 1.0) < _A_NEAR_ONE and np.any(x == 0):
+        return _average_around_a_plus_b_one(expected_transactions, params, t, x, t_x, age)
     alpha, a, b = params.alpha, params.a, params.b
     z = t / (alpha + age + t)
     numerator = (a + b + x - 1.0) / (a - 1.0) * _one_minus_scaled_hyp2f1(params, x, z)
@@ -229,6 +240,8 @@ def expected_transactions_new_customer(params: BgNbdParams, t) -> np.ndarray:
         raise ValueError("t must be >= 0")
     if abs(params.a - 1.0) < _A_NEAR_ONE:
         return _average_around_a_one(expected_transactions_new_customer, params, t)
+    if abs(params.a + params.b - 1.0) < _A_NEAR_ONE:
+        return _average_around_a_plus_b_one(expected_transactions_new_customer, params, t)
     alpha, a, b = params.alpha, params.a, params.b
     z = t / (alpha + t)
     # Same transformation with x = 0: (1-z)^r 2F1(r, b; a+b-1; z).
