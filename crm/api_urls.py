@@ -3,6 +3,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from customers import api as customers_api
 from interactions import api as interactions_api
+from offerings import api as offerings_api
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -14,4 +15,6 @@ urlpatterns = [
         interactions_api.InteractionDetailApi.as_view(),
         name="api-interaction",
     ),
+    path("offerings/", offerings_api.OfferingListApi.as_view(), name="api-offerings"),
+    path("offerings/<int:pk>/", offerings_api.OfferingDetailApi.as_view(), name="api-offering"),
 ]
