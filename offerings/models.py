@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -49,7 +49,7 @@ def margin_percent(price: Decimal, cost: Decimal) -> Decimal | None:
     """Margin as a percentage of the price, to one decimal; None when the price is zero."""
     if not price:
         return None
-    return ((price - cost) / price * 100).quantize(Decimal("0.1"))
+    return ((price - cost) / price * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 class Offering(models.Model):

@@ -172,6 +172,20 @@ def replenishment_subscribe(
     return subscription
 
 
+@transaction.atomic
+def replenishment_set_status(
+    *, subscription: ReplenishmentSubscription, status: str, today: date | None = None
+) -> ReplenishmentSubscription:
+    """Pause, resume or cancel. Resuming does not replay the periods spent paused."""
+    today = today or timezone.localdate()
+    subscription.status = status
+    if status == SubscriptionStatus.ACTIVE and subscription.next_due < today:
+        subscription.next_due = today
+    subscription.full_clean()
+    subscription.save(update_fields=["status", "next_due"])
+    return subscription
+
+
 def _deliver(subscription: ReplenishmentSubscription, due_on: date) -> bool:
     """Turn one due date into an interaction, unless it was delivered already."""
     try:
