@@ -98,10 +98,20 @@ class OfferingInputSerializer(serializers.Serializer):
         return value
 
 
+class ComponentsInputSerializer(serializers.Serializer):
+    """Components on their own: replaced as a whole, so never partial, even in a PATCH."""
+
+    components = ComponentInputSerializer(many=True, allow_empty=False)
+
+
 def component_inputs(data: list[dict]) -> list[services.ComponentInput]:
     return [
         services.ComponentInput(
-            name=c["name"], kind=c["kind"], price=c["price"], cost=c["cost"], partner=c["provider"]
+            name=c["name"],
+            kind=c["kind"],
+            price=c["price"],
+            cost=c["cost"],
+            partner=c.get("provider"),
         )
         for c in data
     ]
@@ -126,6 +136,28 @@ def require_admin(user) -> None:
         raise PermissionDenied("Only admins change offerings.")
 
 
+def field_errors(errors: dict) -> dict:
+    """Name nested component errors by their path: ``components[1].cost``."""
+    named = {}
+    for field, value in errors.items():
+        if field == "components" and isinstance(value, dict):
+            for index, component_errors in value.items():
+                if not isinstance(component_errors, dict):  # about the list as a whole
+                    named[field] = component_errors
+                    continue
+                for name, messages in component_errors.items():
+                    named[f"components[{index}].{name}"] = messages
+        else:
+            named[field] = value
+    return named
+
+
+def valid_data(serializer: serializers.Serializer) -> dict:
+    if not serializer.is_valid():
+        raise serializers.ValidationError(field_errors(serializer.errors))
+    return dict(serializer.validated_data)
+
+
 def service_errors(error: DjangoValidationError) -> serializers.ValidationError:
     if hasattr(error, "error_dict"):
         return serializers.ValidationError(error.message_dict)
@@ -147,9 +179,7 @@ class OfferingListApi(GenericAPIView):
     @extend_schema(request=OfferingInputSerializer, responses={201: OfferingOutputSerializer})
     def post(self, request):
         require_admin(request.user)
-        serializer = OfferingInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = valid_data(OfferingInputSerializer(data=request.data))
         components = component_inputs(data.pop("components"))
         try:
             offering = services.offering_create(components=components, **data)
@@ -174,10 +204,13 @@ class OfferingDetailApi(GenericAPIView):
     def patch(self, request, pk: int):
         offering = get_object_or_404(self.get_queryset(), pk=pk)
         require_admin(request.user)
-        serializer = OfferingInputSerializer(offering, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        components = data.pop("components", None)
+        fields = {k: v for k, v in request.data.items() if k != "components"}
+        data = valid_data(OfferingInputSerializer(offering, data=fields, partial=True))
+        components = None
+        if "components" in request.data:
+            components = valid_data(
+                ComponentsInputSerializer(data={"components": request.data["components"]})
+            )["components"]
         try:
             services.offering_update(
                 offering=offering,
