@@ -35,9 +35,12 @@ class ComponentInline(admin.TabularInline):
     fields = ["name", "kind", "partner", "price", "cost"]
     extra = 0
     min_num = 1
-    validate_min = True
     verbose_name = "component"
     verbose_name_plural = "components (a product or service, in-house or by a partner)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # A bundle needs at least one component, also when the admin deletes them all.
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
 @admin.register(Offering)
