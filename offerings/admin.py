@@ -43,6 +43,19 @@ class ComponentInline(admin.TabularInline):
         return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Not archived"), ("yes", "Archived")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(archived_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Offering)
 class OfferingAdmin(admin.ModelAdmin):
     list_display = [
@@ -53,9 +66,9 @@ class OfferingAdmin(admin.ModelAdmin):
         "bundle_margin",
         "bundle_margin_percent",
         "status",
-        "replenish_every_days",
+        "replenish",
     ]
-    list_filter = ["active", ("archived_at", admin.EmptyFieldListFilter), "category"]
+    list_filter = ["active", ArchivedFilter, "category"]
     search_fields = ["name"]
     inlines = [ComponentInline]
     readonly_fields = [
@@ -129,6 +142,10 @@ class OfferingAdmin(admin.ModelAdmin):
         if obj.archived_at:
             return f"Archived {obj.archived_at:%Y-%m-%d}"
         return "Active" if obj.active else "Inactive"
+
+    @admin.display(description="Replenish", ordering="replenish_every_days")
+    def replenish(self, obj: Offering) -> str:
+        return f"every {obj.replenish_every_days} days" if obj.replenish_every_days else "—"
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Anything ever sold stays on the customers' history: archive it instead.
