@@ -39,13 +39,19 @@ print(json.dumps([c.interaction_count, c.figures_stale]))
 
 
 @pytest.fixture
-def embedded_env(tmp_path: Path):
+def embedded_env(tmp_path: Path, monkeypatch):
+    # Celery prefers the CELERY_BROKER_URL environment variable to an app's own broker_url:
+    # without this, the filesystem ping app below would talk to the developer's Redis.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}
     }
     env.update(DJANGO_SETTINGS_MODULE="crm.settings.local", CRM_VAR_DIR=str(tmp_path))
+    # Empty, not absent: celery_worker() starts from os.environ, where a developer's own
+    # DATABASE_URL / CELERY_BROKER_URL would otherwise point the worker elsewhere.
+    env.update(DATABASE_URL="", CELERY_BROKER_URL="", REDIS_URL="")
     return env
 
 

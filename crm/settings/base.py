@@ -167,6 +167,8 @@ SPECTACULAR_SETTINGS = {
         "Channel": "interactions.choices.Channel",
         "InteractionType": "interactions.choices.InteractionType",
         "Direction": "interactions.choices.Direction",
+        "ComponentKind": "offerings.models.ComponentKind",
+        "CustomerKind": "customers.models.CustomerKind",
     },
 }
 
