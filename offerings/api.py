@@ -84,7 +84,13 @@ class OfferingInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     category = serializers.SlugRelatedField(slug_field="name", queryset=Category.objects.all())
     description = serializers.CharField(required=False, allow_blank=True)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Bundle price; when left out, the total of the components' prices.",
+    )
     active = serializers.BooleanField(required=False)
     replenish_every_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     components = ComponentInputSerializer(many=True, allow_empty=False)

@@ -77,13 +77,16 @@ def offering_create(
     *,
     name: str,
     category: Category,
-    price: Decimal,
     components: Sequence[ComponentInput],
+    price: Decimal | None = None,
     **fields,
 ) -> Offering:
+    """Create an offering with its components; the price defaults to the components' total."""
     unknown = set(fields) - set(OFFERING_FIELDS)
     if unknown:
         raise TypeError(f"offering_create() got unknown fields: {sorted(unknown)}")
+    if price is None:
+        price = sum((c.price for c in components), Decimal("0.00"))
     offering = Offering(name=name, category=category, price=price, **fields)
     offering.full_clean()
     offering.save()

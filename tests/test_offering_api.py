@@ -160,3 +160,12 @@ def test_a_patch_of_components_needs_complete_components(api, ada):
     assert response.status_code == 400
     assert response.json() == {"components[0].name": ["This field is required."]}
     assert [c.name for c in offering.components.all()] == ["Beans"]
+
+
+def test_the_bundle_price_defaults_to_the_components_total(api, ada, payload):
+    del payload["price"]
+
+    response = api(ada).post("/api/offerings/", payload, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["price"], response.json()["margin"]) == ("110.00", "56.65")
