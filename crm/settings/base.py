@@ -215,12 +215,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# The schedule lives in the database (django-celery-beat) and is editable in the admin. Entries
+# of CELERY_BEAT_SCHEDULE are written there by the scheduler at start; the replenishment run is
+# created once by offerings' post_migrate hook, so an admin's changes to it are kept.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work. A lost recompute (broker down at save time, worker killed) is found again
 # from the database by the sweeper.
-# The schedule lives in the database (django-celery-beat) and is editable in the admin. Entries
-# below are written there by the scheduler at start; the replenishment run is created once by
-# offerings' post_migrate hook, so an admin's changes to it are kept.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "recompute-stale-customers": {
         "task": "customers.tasks.customers_recompute_stale",
