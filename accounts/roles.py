@@ -52,7 +52,15 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "offerings.view_component",
     ],
 }
-ADMIN_APPS = ["accounts", "customers", "interactions", "offerings", "auth", "authtoken"]
+ADMIN_APPS = [
+    "accounts",
+    "customers",
+    "interactions",
+    "offerings",
+    "auth",
+    "authtoken",
+    "django_celery_beat",
+]
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:

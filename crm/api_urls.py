@@ -3,6 +3,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from customers import api as customers_api
 from interactions import api as interactions_api
+from offerings import api as offerings_api
 from valuation import api as valuation_api
 
 urlpatterns = [
@@ -31,4 +32,6 @@ urlpatterns = [
         customers_api.CustomerMetricsHistoryApi.as_view(),
         name="api-customer-metrics-history",
     ),
+    path("offerings/", offerings_api.OfferingListApi.as_view(), name="api-offerings"),
+    path("offerings/<int:pk>/", offerings_api.OfferingDetailApi.as_view(), name="api-offering"),
 ]

@@ -1,8 +1,10 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Category(models.Model):
@@ -32,38 +34,107 @@ class Partner(models.Model):
         return self.name
 
 
+# The value tiers of SPEC §5, as stored on customers; each maps to one eligibility flag below.
+TIER_FIELDS = {
+    "mvc": "suits_mvc",
+    "mgc": "suits_mgc",
+    "below_zero": "suits_below_zero",
+    "maintain": "suits_maintain",
+}
+# Segments: the kind of customer (customers.models.CustomerKind).
+SEGMENT_FIELDS = {"person": "suits_person", "organization": "suits_organization"}
+
+
+def margin_percent(price: Decimal, cost: Decimal) -> Decimal | None:
+    """Margin as a percentage of the price, to one decimal; None when the price is zero."""
+    if not price:
+        return None
+    return ((price - cost) / price * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 class Offering(models.Model):
     name = models.CharField(max_length=200, unique=True)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="offerings")
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        related_name="offerings",
+        help_text="The need this offering serves.",
+    )
     description = models.TextField(blank=True)
     price = models.DecimalField(
         max_digits=12,
         decimal_places=2,
         validators=[MinValueValidator(0)],
-        help_text="Bundle price.",
+        help_text="Bundle price the customer pays.",
     )
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(
+        default=True, help_text="Offered and orderable now. Archived offerings are never active."
+    )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Archived offerings stay on history but cannot be ordered anew.",
+    )
     replenish_every_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Bought again every so many days, if it is."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Bought again every so many days, if it is.",
     )
+    # --- Eligibility: who the offering suits (used by next best offerings, SPEC §5) ---
+    eligible_needs = models.ManyToManyField(
+        Category,
+        blank=True,
+        related_name="suited_offerings",
+        help_text="Other needs this offering also suits, besides its own category.",
+    )
+    suits_mvc = models.BooleanField("most valuable (MVC)", default=True)
+    suits_mgc = models.BooleanField("most growable (MGC)", default=True)
+    suits_below_zero = models.BooleanField("below zero", default=True)
+    suits_maintain = models.BooleanField("maintain", default=True)
+    suits_person = models.BooleanField("persons", default=True)
+    suits_organization = models.BooleanField("organizations", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="offering_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(archived_at__isnull=True) | Q(active=False),
+                name="offering_archived_not_active",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.archived_at is not None and self.active:
+            raise ValidationError(
+                {"active": "An archived offering cannot be active; restore it first."}
+            )
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
     @property
     def cost(self) -> Decimal:
-        return sum((c.cost for c in self.components.all()), Decimal("0"))
+        # Uses the annotation of offerings.selectors when present (no query per row).
+        annotated = getattr(self, "components_cost", None)
+        if annotated is not None:
+            return annotated
+        return sum((c.cost for c in self.components.all()), Decimal("0.00"))
 
     @property
     def margin(self) -> Decimal:
         return self.price - self.cost
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        return margin_percent(self.price, self.cost)
 
 
 class ComponentKind(models.TextChoices):
@@ -100,3 +171,84 @@ class Component(models.Model):
     @property
     def provider(self) -> str:
         return self.partner.name if self.partner_id else "in-house"
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SubscriptionMode(models.TextChoices):
+    AUTO_ORDER = "auto_order", "Order automatically"
+    REMINDER = "reminder", "Remind the customer"
+
+
+class ReplenishmentSubscription(models.Model):
+    """A customer buys an offering again every so many days (SPEC §3)."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="replenishments"
+    )
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="replenishments")
+    interval_days = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    quantity = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    next_due = models.DateField(db_index=True)
+    mode = models.CharField(
+        max_length=20,
+        choices=SubscriptionMode,
+        default=SubscriptionMode.REMINDER,
+        help_text="Place the order when due, or remind the customer and their manager.",
+    )
+    status = models.CharField(
+        max_length=20, choices=SubscriptionStatus, default=SubscriptionStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["next_due", "id"]
+        indexes = [models.Index(fields=["status", "next_due"], name="replenishment_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interval_days__gte=1), name="replenishment_interval_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="replenishment_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offering} for {self.customer} every {self.interval_days} days"
+
+
+class ReplenishmentDelivery(models.Model):
+    """One due date of a subscription turned into an interaction: at most once per due date."""
+
+    subscription = models.ForeignKey(
+        ReplenishmentSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    due_on = models.DateField()
+    interaction = models.OneToOneField(
+        "interactions.Interaction",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="replenishment_delivery",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-due_on", "-id"]
+        verbose_name_plural = "replenishment deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "due_on"], name="replenishment_once_per_due_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} due {self.due_on}"

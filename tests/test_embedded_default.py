@@ -46,6 +46,9 @@ def embedded_env(tmp_path: Path, monkeypatch):
         monkeypatch.delenv(key, raising=False)
     env = dict(os.environ)
     env.update(DJANGO_SETTINGS_MODULE="crm.settings.local", CRM_VAR_DIR=str(tmp_path))
+    # Empty, not absent: celery_worker() starts from os.environ, where a developer's own
+    # DATABASE_URL / CELERY_BROKER_URL would otherwise point the worker elsewhere.
+    env.update(DATABASE_URL="", CELERY_BROKER_URL="", REDIS_URL="")
     return env
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "django_celery_beat",
     "customers",
     "interactions",
     "offerings",
@@ -172,6 +173,8 @@ SPECTACULAR_SETTINGS = {
         "Direction": "interactions.choices.Direction",
         "LifecycleStatus": "customers.models.LifecycleStatus",
         "FitStatus": "valuation.models.FitStatus",
+        "ComponentKind": "offerings.models.ComponentKind",
+        "CustomerKind": "customers.models.CustomerKind",
     },
 }
 
@@ -218,6 +221,10 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# The schedule lives in the database (django-celery-beat) and is editable in the admin. Entries
+# of CELERY_BEAT_SCHEDULE are written there by the scheduler at start; the replenishment run is
+# created once by offerings' post_migrate hook, so an admin's changes to it are kept.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work. A lost recompute (broker down at save time, worker killed) is found again
 # from the database by the sweeper.
 CELERY_BEAT_SCHEDULE = {

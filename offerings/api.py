@@ -1,0 +1,229 @@
+"""Offerings API (SPEC §10): everyone signed in reads, admins write."""
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from accounts.roles import is_admin
+
+from . import selectors, services
+from .models import Category, Component, ComponentKind, Offering, Partner
+
+IN_HOUSE = "in-house"
+
+
+class ComponentOutputSerializer(serializers.ModelSerializer):
+    provider = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Component
+        fields = ["id", "name", "kind", "provider", "price", "cost"]
+        read_only_fields = fields
+
+
+class OfferingOutputSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    components = ComponentOutputSerializer(many=True, read_only=True)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    margin = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    margin_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=1, read_only=True, allow_null=True
+    )
+    archived = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Offering
+        fields = [
+            "id",
+            "name",
+            "category",
+            "description",
+            "components",
+            "price",
+            "cost",
+            "margin",
+            "margin_percent",
+            "active",
+            "archived",
+            "replenish_every_days",
+        ]
+        read_only_fields = fields
+
+
+class ComponentInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=ComponentKind.choices)
+    provider = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default=IN_HOUSE,
+        help_text='"in-house" or the name of a partner.',
+    )
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+    def validate_provider(self, value: str) -> Partner | None:
+        if value.strip().lower() in ("", IN_HOUSE):
+            return None
+        partner = Partner.objects.filter(name=value.strip()).first()
+        if partner is None:
+            raise serializers.ValidationError(
+                f'No partner is named "{value}"; use "{IN_HOUSE}" or a partner\'s name.'
+            )
+        return partner
+
+
+class OfferingInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    category = serializers.SlugRelatedField(slug_field="name", queryset=Category.objects.all())
+    description = serializers.CharField(required=False, allow_blank=True)
+    price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Bundle price; when left out, the total of the components' prices.",
+    )
+    active = serializers.BooleanField(required=False)
+    replenish_every_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    components = ComponentInputSerializer(many=True, allow_empty=False)
+
+    def validate_name(self, value: str) -> str:
+        others = Offering.objects.filter(name=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("An offering with this name already exists.")
+        return value
+
+
+class ComponentsInputSerializer(serializers.Serializer):
+    """Components on their own: replaced as a whole, so never partial, even in a PATCH."""
+
+    components = ComponentInputSerializer(many=True, allow_empty=False)
+
+
+def component_inputs(data: list[dict]) -> list[services.ComponentInput]:
+    return [
+        services.ComponentInput(
+            name=c["name"],
+            kind=c["kind"],
+            price=c["price"],
+            cost=c["cost"],
+            partner=c.get("provider"),
+        )
+        for c in data
+    ]
+
+
+def offerings_for_api():
+    return selectors.offerings_with_figures().prefetch_related(
+        Prefetch("components", queryset=Component.objects.select_related("partner"))
+    )
+
+
+class OfferingFilter(django_filters.FilterSet):
+    category = django_filters.CharFilter(field_name="category__name")
+
+    class Meta:
+        model = Offering
+        fields = ["active", "category"]
+
+
+def require_admin(user) -> None:
+    if not is_admin(user):
+        raise PermissionDenied("Only admins change offerings.")
+
+
+def field_errors(errors: dict) -> dict:
+    """Name nested component errors by their path: ``components[1].cost``."""
+    named = {}
+    for field, value in errors.items():
+        if field == "components" and isinstance(value, dict):
+            for index, component_errors in value.items():
+                if not isinstance(component_errors, dict):  # about the list as a whole
+                    named[field] = component_errors
+                    continue
+                for name, messages in component_errors.items():
+                    named[f"components[{index}].{name}"] = messages
+        else:
+            named[field] = value
+    return named
+
+
+def valid_data(serializer: serializers.Serializer) -> dict:
+    if not serializer.is_valid():
+        raise serializers.ValidationError(field_errors(serializer.errors))
+    return dict(serializer.validated_data)
+
+
+def service_errors(error: DjangoValidationError) -> serializers.ValidationError:
+    if hasattr(error, "error_dict"):
+        return serializers.ValidationError(error.message_dict)
+    return serializers.ValidationError({"non_field_errors": error.messages})
+
+
+class OfferingListApi(GenericAPIView):
+    serializer_class = OfferingOutputSerializer
+    filterset_class = OfferingFilter
+
+    def get_queryset(self):
+        return offerings_for_api().order_by("name", "id")
+
+    @extend_schema(operation_id="offerings_list", responses=OfferingOutputSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(OfferingOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=OfferingInputSerializer, responses={201: OfferingOutputSerializer})
+    def post(self, request):
+        require_admin(request.user)
+        data = valid_data(OfferingInputSerializer(data=request.data))
+        components = component_inputs(data.pop("components"))
+        try:
+            offering = services.offering_create(components=components, **data)
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        offering = offerings_for_api().get(pk=offering.pk)
+        return Response(OfferingOutputSerializer(offering).data, status=status.HTTP_201_CREATED)
+
+
+class OfferingDetailApi(GenericAPIView):
+    serializer_class = OfferingOutputSerializer
+
+    def get_queryset(self):
+        return offerings_for_api()
+
+    def get(self, request, pk: int):
+        return Response(
+            OfferingOutputSerializer(get_object_or_404(self.get_queryset(), pk=pk)).data
+        )
+
+    @extend_schema(request=OfferingInputSerializer, responses={200: OfferingOutputSerializer})
+    def patch(self, request, pk: int):
+        offering = get_object_or_404(self.get_queryset(), pk=pk)
+        require_admin(request.user)
+        fields = {k: v for k, v in request.data.items() if k != "components"}
+        data = valid_data(OfferingInputSerializer(offering, data=fields, partial=True))
+        components = None
+        if "components" in request.data:
+            components = valid_data(
+                ComponentsInputSerializer(data={"components": request.data["components"]})
+            )["components"]
+        try:
+            services.offering_update(
+                offering=offering,
+                data=data,
+                components=None if components is None else component_inputs(components),
+            )
+        except DjangoValidationError as error:
+            raise service_errors(error) from error
+        offering = offerings_for_api().get(pk=offering.pk)
+        return Response(OfferingOutputSerializer(offering).data)

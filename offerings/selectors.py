@@ -1,0 +1,168 @@
+"""Reads of offerings and replenishments (SPEC §3, §5)."""
+
+import itertools
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from interactions.choices import InteractionType
+from interactions.models import OrderLine
+
+from .models import (
+    SEGMENT_FIELDS,
+    TIER_FIELDS,
+    Component,
+    Offering,
+    ReplenishmentSubscription,
+    SubscriptionStatus,
+)
+
+
+def offerings_with_figures() -> QuerySet[Offering]:
+    """Offerings with their bundle cost annotated in SQL (``components_cost``), for lists."""
+    cost = (
+        Component.objects.filter(offering=OuterRef("pk"))
+        .order_by()
+        .values("offering")
+        .annotate(total=Sum("cost"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return Offering.objects.select_related("category").annotate(
+        components_cost=Coalesce(Subquery(cost, output_field=money), Value(Decimal("0.00")))
+    )
+
+
+def offerings_orderable() -> QuerySet[Offering]:
+    """Offerings that may be ordered anew: active (archived ones never are)."""
+    return Offering.objects.filter(active=True, archived_at__isnull=True)
+
+
+def offering_was_sold(*, offering: Offering) -> bool:
+    return OrderLine.objects.filter(offering=offering).exists()
+
+
+def offerings_eligible_for(*, customer, tier: str | None = None, needs=None) -> QuerySet[Offering]:
+    """Active offerings that suit the customer's segment, tier and (if given) needs.
+
+    ``tier`` defaults to the customer's own tier when customers carry one; ``needs`` is an
+    iterable of categories (or their ids): an offering suits a need it serves (its category)
+    or lists among its eligible needs. ``None`` means "do not filter on this".
+    """
+    offerings = offerings_orderable()
+    segment_field = SEGMENT_FIELDS.get(customer.kind)
+    if segment_field:
+        offerings = offerings.filter(**{segment_field: True})
+    tier = tier or getattr(customer, "tier", None) or None
+    if tier is not None:
+        if tier not in TIER_FIELDS:
+            raise ValueError(f"unknown tier {tier!r}; expected one of {sorted(TIER_FIELDS)}")
+        offerings = offerings.filter(**{TIER_FIELDS[tier]: True})
+    if needs is not None:
+        need_ids = [getattr(need, "pk", need) for need in needs]
+        matching = Offering.objects.filter(
+            Q(category_id__in=need_ids) | Q(eligible_needs__in=need_ids)
+        ).values("pk")
+        offerings = offerings.filter(pk__in=matching)
+    return offerings.select_related("category")
+
+
+# --- Replenishment ---------------------------------------------------------------------------
+
+
+def customer_subscriptions(customer_id: int) -> QuerySet[ReplenishmentSubscription]:
+    """A customer's subscriptions, live ones first, for the customer page."""
+    return (
+        ReplenishmentSubscription.objects.filter(customer_id=customer_id)
+        .select_related("offering")
+        .order_by("status", "next_due", "id")
+    )
+
+
+def replenishments_due(
+    *, manager=None, within_days: int = 7, today: date | None = None
+) -> QuerySet[ReplenishmentSubscription]:
+    """Active subscriptions due within the next ``within_days`` days (overdue included)."""
+    today = today or timezone.localdate()
+    subscriptions = ReplenishmentSubscription.objects.filter(
+        status=SubscriptionStatus.ACTIVE, next_due__lte=today + timedelta(days=within_days)
+    )
+    if manager is not None:
+        subscriptions = subscriptions.filter(customer__owner=manager)
+    return subscriptions.select_related("customer", "offering").order_by("next_due", "id")
+
+
+def subscriptions_due_for_delivery(*, today: date) -> QuerySet[ReplenishmentSubscription]:
+    """What the scheduled run has to deliver: active, due, and the offering still orderable."""
+    return ReplenishmentSubscription.objects.filter(
+        status=SubscriptionStatus.ACTIVE,
+        next_due__lte=today,
+        offering__active=True,
+        offering__archived_at__isnull=True,
+    )
+
+
+class PredictedPurchase(NamedTuple):
+    offering: Offering
+    last_purchase: date
+    median_interval_days: float
+    predicted_on: date
+
+
+def predicted_next_purchases_bulk(
+    customer_ids: Iterable[int],
+) -> dict[int, list[PredictedPurchase]]:
+    """Predicted next purchase of each offering bought on two or more days, per customer.
+
+    SPEC §5 "Replenishment due": the next purchase is expected one median interval (between
+    the customer's own distinct order days of that offering) after the last one. Offerings the
+    customer already has a live subscription for are left out (the subscription says when).
+    Two queries whatever the number of customers and offerings.
+    """
+    customer_ids = list(customer_ids)
+    subscribed = ReplenishmentSubscription.objects.filter(
+        customer_id=OuterRef("interaction__customer_id"),
+        offering_id=OuterRef("offering_id"),
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED],
+    )
+    days = (
+        OrderLine.objects.filter(
+            interaction__customer_id__in=customer_ids, interaction__type=InteractionType.ORDER
+        )
+        .exclude(Exists(subscribed))
+        .annotate(day=TruncDate("interaction__occurred_at"))
+        .values_list("interaction__customer_id", "offering_id", "day")
+        .distinct()
+        .order_by("interaction__customer_id", "offering_id", "day")
+    )
+    by_pair: dict[tuple[int, int], list[date]] = defaultdict(list)
+    for customer_id, offering_id, day in days:
+        by_pair[(customer_id, offering_id)].append(day)
+    repeat = {pair: d for pair, d in by_pair.items() if len(d) >= 2}
+    offerings = Offering.objects.in_bulk({offering_id for _, offering_id in repeat})
+    result: dict[int, list[PredictedPurchase]] = {customer_id: [] for customer_id in customer_ids}
+    for (customer_id, offering_id), order_days in repeat.items():
+        median = float(statistics.median((b - a).days for a, b in itertools.pairwise(order_days)))
+        last = order_days[-1]
+        result[customer_id].append(
+            PredictedPurchase(
+                offering=offerings[offering_id],
+                last_purchase=last,
+                median_interval_days=median,
+                predicted_on=last + timedelta(days=round(median)),
+            )
+        )
+    for predictions in result.values():
+        predictions.sort(key=lambda p: (p.predicted_on, p.offering.name))
+    return result
+
+
+def predicted_next_purchases(customer_id: int) -> list[PredictedPurchase]:
+    return predicted_next_purchases_bulk([customer_id])[customer_id]
