@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from customers import preference_views
+
 from . import health, views
 
 urlpatterns = [
@@ -15,6 +17,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
+    path("preferences/<str:token>/", preference_views.preference_centre, name="preference-centre"),
     path("interactions/", include("interactions.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("crm.api_urls")),

@@ -28,6 +28,73 @@ from .services import customer_figures_request
 QUESTIONS_TO_SUGGEST = 2
 
 
+# A starting vocabulary (the admin changes it in the admin).
+DEFAULT_FACTS = [
+    # key, label, question, kind, value_type, choices, weight
+    (
+        "wallet_annual",
+        "Annual category spend (wallet)",
+        "Roughly what do you spend a year on this, with anyone?",
+        "other",
+        "number",
+        [],
+        90,
+    ),
+    (
+        "delivery_window",
+        "Preferred delivery window",
+        "When do deliveries suit you best?",
+        "delivery",
+        "choice",
+        ["morning", "afternoon", "evening", "weekend"],
+        60,
+    ),
+    (
+        "household_or_team_size",
+        "People served",
+        "How many people does this serve?",
+        "size",
+        "number",
+        [],
+        55,
+    ),
+    (
+        "taste_profile",
+        "Taste profile",
+        "What do you like in your coffee?",
+        "taste",
+        "choice",
+        ["fruity", "chocolatey", "nutty", "dark and bold", "no preference"],
+        45,
+    ),
+    (
+        "budget_constraint",
+        "Budget constraint",
+        "Is there a budget we should keep to?",
+        "constraint",
+        "text",
+        [],
+        40,
+    ),
+]
+
+
+def fact_vocabulary_defaults_ensure(*, fact_key_model=FactKey) -> None:
+    """Create the starting vocabulary where missing. Takes the model for the data migration."""
+    for key, label, question, kind, value_type, choices, weight in DEFAULT_FACTS:
+        fact_key_model.objects.get_or_create(
+            key=key,
+            defaults={
+                "label": label,
+                "question": question,
+                "kind": kind,
+                "value_type": value_type,
+                "choices": choices,
+                "value_weight": weight,
+            },
+        )
+
+
 @dataclass(frozen=True)
 class FactInput:
     key: str
@@ -47,7 +114,7 @@ def fact_value_clean(key: FactKey, value) -> str:
             raise ValidationError({"value": f"“{key.label}” must be a number."}) from None
         if not number.is_finite() or number < 0:
             raise ValidationError({"value": f"“{key.label}” must be zero or more."})
-        return str(number.normalize()) if number == number.to_integral() else str(number)
+        return format(number.normalize(), "f")  # "800", "12.5": never "8E+2"
     if key.value_type == FactValueType.CHOICE and key.choices and text not in key.choices:
         allowed = ", ".join(key.choices)
         raise ValidationError({"value": f"“{key.label}” must be one of: {allowed}."})

@@ -4,12 +4,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from accounts.roles import Role, can_see_money, role_of
 from interactions import selectors as interaction_selectors
+from interactions.choices import Channel, InteractionType
 from valuation import selectors as valuation_selectors
 
-from . import knowledge, selectors, services
+from . import knowledge, preferences, selectors, services
 from .forms import CustomerAdminForm, CustomerForm
 from .models import LifecycleStatus, ValueTier
 
@@ -97,6 +99,17 @@ def customer_list(request):
 def customer_detail(request, customer_id: int):
     customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=customer_id)
     timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
+    timeline_filters = {
+        "channel": request.GET.get("channel", ""),
+        "type": request.GET.get("type", ""),
+    }
+    if timeline_filters["channel"] in Channel.values:
+        timeline = timeline.filter(channel=timeline_filters["channel"])
+    if timeline_filters["type"] in InteractionType.values:
+        timeline = timeline.filter(type=timeline_filters["type"])
+    preference_link = request.build_absolute_uri(
+        reverse("preference-centre", args=[preferences.preference_link_token(customer=customer)])
+    )
     # Managers and admins see why each money figure is what it is; support sees the tier.
     explanation = None
     if can_see_money(request.user):
@@ -113,6 +126,10 @@ def customer_detail(request, customer_id: int):
             )[:50],
             "next_questions": knowledge.customer_next_questions(customer=customer),
             "consents": customer.consents.all(),
+            "timeline_filters": timeline_filters,
+            "channels": Channel.choices,
+            "interaction_types": InteractionType.choices,
+            "preference_link": preference_link,
             "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
             "timeline": timeline[:50],
             "can_edit": selectors.customers_editable_by(request.user)

@@ -348,3 +348,13 @@ def ratings_by_customer(*, customer_ids=None) -> tuple[list[dict], list[dict]]:
         cursor.execute(sql, params)
         others_rows = [{"customer_id": cid, "mean": mean} for cid, mean in cursor.fetchall()]
     return own_rows, others_rows
+
+
+def customer_last_next_step(*, customer_id: int) -> Interaction | None:
+    """The most recent interaction that set a next step, to pick up where we left off."""
+    return (
+        Interaction.objects.filter(customer_id=customer_id)
+        .exclude(next_step="")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from customers import knowledge
+from customers.forms import TeachForm
 from customers.selectors import customers_visible_to
 
 from . import selectors, services
@@ -30,16 +32,37 @@ def interaction_log(request, customer_id: int):
     customer = get_object_or_404(customers_visible_to(request.user), pk=customer_id)
     open_items = selectors.customer_open_items(customer_id=customer.pk)
     form = InteractionForm(request.POST or None, customer=customer, open_items=open_items)
-    if request.method == "POST" and form.is_valid():
-        services.interaction_log(customer=customer, logged_by=request.user, **form.cleaned_data)
-        messages.success(request, "Interaction saved; the customer's figures are being updated.")
-        return redirect("customers:detail", customer_id=customer.pk)
+    # Configured by the profile: what we know is shown, only the most valuable unknowns asked.
+    known = knowledge.customer_current_facts(customer_id=customer.pk)
+    teach = TeachForm(
+        request.POST or None,
+        prefix="teach",
+        questions=knowledge.customer_next_questions(customer=customer),
+    )
+    if request.method == "POST" and form.is_valid() and teach.is_valid():
+        try:
+            services.interaction_log(
+                customer=customer,
+                logged_by=request.user,
+                facts=teach.facts(),
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            teach.add_fact_errors(error)  # nothing was saved: one transaction
+        else:
+            messages.success(
+                request, "Interaction saved; the customer's figures are being updated."
+            )
+            return redirect("customers:detail", customer_id=customer.pk)
     return render(
         request,
         "interactions/log.html",
         {
             "customer": customer,
             "form": form,
+            "teach": teach,
+            "known_facts": known,
+            "last_next_step": selectors.customer_last_next_step(customer_id=customer.pk),
             "open_items": open_items,
             "rating_form": _rating_form(customer),
             "ratings": selectors.offering_ratings(customer_id=customer.pk),

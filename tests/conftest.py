@@ -8,7 +8,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from accounts.roles import Role, role_groups_sync
+from customers.knowledge import fact_vocabulary_defaults_ensure
 
+from .browser import browser, orm_beside_playwright, page  # noqa: F401 - fixtures
 from .factories import CustomerFactory, UserFactory
 
 
@@ -16,6 +18,8 @@ from .factories import CustomerFactory, UserFactory
 def roles(db):
     # Transactional tests flush every table, the role groups included: make sure they exist.
     role_groups_sync(group_model=Group, permission_model=Permission)
+    # So are rows that data migrations created, like the starting fact vocabulary.
+    fact_vocabulary_defaults_ensure()
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ from playwright.sync_api import expect
 
 from offerings.models import Offering, Partner
 
+from .browser import shot, sign_in
 from .factories import CategoryFactory
-from .test_browser import browser, orm_beside_playwright, page, shot, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_admin_creates_a_product_and_partner_service_offering_and_sees_its_margin(page, ada):  # noqa: F811
+def test_an_admin_creates_a_product_and_partner_service_offering_and_sees_its_margin(page, ada):
     CategoryFactory(name="Coffee supply")
     Partner.objects.create(name="Brew Techs")
 
@@ -55,7 +55,7 @@ def test_an_admin_creates_a_product_and_partner_service_offering_and_sees_its_ma
     assert [c.provider for c in offering.components.all()] == ["in-house", "Brew Techs"]
 
 
-def test_an_admin_is_told_which_fields_are_wrong(page, ada):  # noqa: F811
+def test_an_admin_is_told_which_fields_are_wrong(page, ada):
     CategoryFactory(name="Coffee supply")
 
     sign_in(page, "ada")

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from interactions.models import Interaction, ServiceLevelTarget
 
+from .browser import shot, sign_in
 from .factories import CustomerFactory, InteractionFactory
-from .test_browser import browser, orm_beside_playwright, page, shot, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,11 +44,11 @@ def queue(alice, bob):
     }
 
 
-def subjects(page):  # noqa: F811
+def subjects(page):
     return page.locator(".queue-item .subject").all_inner_texts()
 
 
-def test_support_staff_work_the_queue_with_the_keyboard(page, charlie, queue):  # noqa: F811
+def test_support_staff_work_the_queue_with_the_keyboard(page, charlie, queue):
     sign_in(page, "charlie")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Support queue").click()
     expect(page.get_by_role("heading", name="Support queue")).to_be_visible()
@@ -119,11 +119,11 @@ def test_support_staff_work_the_queue_with_the_keyboard(page, charlie, queue):  
     shot(page, "support-interaction-search")
 
 
-def test_the_queue_works_without_javascript(browser, live_server, charlie, queue):  # noqa: F811
+def test_the_queue_works_without_javascript(browser, live_server, charlie, queue):
     context = browser.new_context(
         base_url=live_server.url, java_script_enabled=False, viewport={"width": 1280, "height": 800}
     )
-    page = context.new_page()  # noqa: F811
+    page = context.new_page()
     try:
         sign_in(page, "charlie")
         page.goto("/interactions/queue/?type=inquiry")

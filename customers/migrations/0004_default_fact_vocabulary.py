@@ -2,29 +2,10 @@
 
 from django.db import migrations
 
-DEFAULT_FACTS = [
-    # key, label, question, kind, value_type, choices, weight
-    ("wallet_annual", "Annual category spend (wallet)",
-     "Roughly what do you spend a year on this, with anyone?", "other", "number", [], 90),
-    ("delivery_window", "Preferred delivery window",
-     "When do deliveries suit you best?", "delivery", "choice",
-     ["morning", "afternoon", "evening", "weekend"], 60),
-    ("household_or_team_size", "People served",
-     "How many people does this serve?", "size", "number", [], 55),
-    ("taste_profile", "Taste profile", "What do you like in your coffee?", "taste", "choice",
-     ["fruity", "chocolatey", "nutty", "dark and bold", "no preference"], 45),
-    ("budget_constraint", "Budget constraint", "Is there a budget we should keep to?",
-     "constraint", "text", [], 40),
-]
-
+from customers.knowledge import fact_vocabulary_defaults_ensure
 
 def create(apps, schema_editor):
-    FactKey = apps.get_model("customers", "FactKey")
-    for key, label, question, kind, value_type, choices, weight in DEFAULT_FACTS:
-        FactKey.objects.get_or_create(key=key, defaults={
-            "label": label, "question": question, "kind": kind, "value_type": value_type,
-            "choices": choices, "value_weight": weight,
-        })
+    fact_vocabulary_defaults_ensure(fact_key_model=apps.get_model("customers", "FactKey"))
 
 
 class Migration(migrations.Migration):
