@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce, Least, NullIf, TruncDate
 from django.utils import timezone
 
 from customers.models import Customer, CustomerFact, FactKind, LifecycleStatus, ValueTier
-from interactions.choices import OfferOutcome
+from interactions.choices import Direction, OfferOutcome
 from interactions.models import Interaction, OrderLine
 from offerings.models import Offering
 from offerings.models import SubscriptionStatus as SubStatus
@@ -50,10 +50,12 @@ GONE = [LifecycleStatus.LAPSED, LifecycleStatus.SHED]
 
 
 def open_next_steps() -> QuerySet[Interaction]:
-    """Interactions carrying a next step with a due date that nothing has followed yet: no
-    later interaction with the customer was logged (the follow-up closes it)."""
+    """Interactions carrying a next step with a due date that nobody followed up yet: no later
+    outbound interaction with the customer was logged (our follow-up closes it)."""
     later = Interaction.objects.filter(
-        customer_id=OuterRef("customer_id"), occurred_at__gt=OuterRef("occurred_at")
+        customer_id=OuterRef("customer_id"),
+        direction=Direction.OUTBOUND,
+        occurred_at__gt=OuterRef("occurred_at"),
     )
     return Interaction.objects.filter(next_step_due__isnull=False).exclude(Exists(later))
 
