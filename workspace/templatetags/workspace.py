@@ -12,17 +12,21 @@ register = template.Library()
 
 
 @register.simple_tag
-def customer_trends(customer) -> list[dict]:
-    return [
-        {
+def customer_trends(customer, money: bool) -> list[dict]:
+    """Dated figures for the charts; money figures (CLV, share of customer) only if ``money``."""
+    points = []
+    for row in selectors.customer_trends(customer_id=customer.pk):
+        point = {
             "day": row["taken_on"].isoformat(),
-            "clv": float(row["predicted_clv"]) if row["predicted_clv"] is not None else None,
             "p_alive": row["p_alive"],
-            "soc": row["share_of_customer"],
             "experience": row["experience_score"],
         }
-        for row in selectors.customer_trends(customer_id=customer.pk)
-    ]
+        if money:
+            clv = row["predicted_clv"]
+            point["clv"] = float(clv) if clv is not None else None
+            point["soc"] = row["share_of_customer"]
+        points.append(point)
+    return points
 
 
 @register.simple_tag(takes_context=True)
