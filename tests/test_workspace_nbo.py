@@ -68,7 +68,7 @@ def test_it_weights_by_margin_and_by_how_often_an_offering_was_accepted(base, al
     c = base["c"]
     c.price = Decimal("100.00")
     c.save()
-    for n in range(2):
+    for _ in range(2):
         Interaction.objects.create(
             customer=CustomerFactory(owner=alice),
             channel="phone",

@@ -41,6 +41,7 @@ from .models import OfferingAffinity
 
 FAR_FUTURE = date(9999, 12, 31)
 DUE_WITHIN_DAYS = 7
+PREDICTION_GRACE_DAYS = 30
 DECLINED_MEMORY_DAYS = 90
 TODO_LIMIT = 50
 MAP_LIMIT = 5000
@@ -197,6 +198,10 @@ class TodoList:
     at_risk: list
 
     @property
+    def replenishment_count(self) -> int:
+        return len(self.replenishments) + len(self.predicted)
+
+    @property
     def total(self) -> int:
         return sum(
             len(x)
@@ -224,7 +229,9 @@ def manager_todo(*, manager, today: date | None = None) -> TodoList:
     replenishments = list(
         replenishments_due(manager=manager, within_days=DUE_WITHIN_DAYS, today=today)[:TODO_LIMIT]
     )
-    # Repeat buyers without a subscription whose next purchase is predicted within the week.
+    # Repeat buyers without a subscription whose next purchase is predicted within the week;
+    # a prediction missed by more than PREDICTION_GRACE_DAYS is a lapse, not a to-do.
+    oldest_prediction = today - timedelta(days=PREDICTION_GRACE_DAYS)
     active_ids = Customer.objects.filter(owner=manager, status=LifecycleStatus.ACTIVE).values_list(
         "id", flat=True
     )
@@ -237,7 +244,7 @@ def manager_todo(*, manager, today: date | None = None) -> TodoList:
             {"customer_id": cid, "customer_name": names.get(cid, ""), "purchase": p}
             for cid, purchases in predictions.items()
             for p in purchases
-            if p.predicted_on <= horizon
+            if oldest_prediction <= p.predicted_on <= horizon
         ),
         key=lambda row: (row["purchase"].predicted_on, row["customer_id"]),
     )[:TODO_LIMIT]

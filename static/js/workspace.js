@@ -69,17 +69,18 @@
     trend: function (canvas, rows) {
       var field = canvas.dataset.field;
       var percent = canvas.dataset.percent === "true";
+      var scale = Number(canvas.dataset.scale || (percent ? 100 : 1));
       line(
         canvas,
         rows.map(function (r) { return r.day; }),
         [{ label: canvas.getAttribute("aria-label"),
            data: rows.map(function (r) {
              var v = r[field];
-             return v === null ? null : (percent ? v * 100 : v);
+             return v === null || v === undefined ? null : v * scale;
            }),
            colour: canvas.dataset.colour || "#2563eb", fill: true }],
         { ticks: { callback: percent ? function (v) { return v + " %"; } : money },
-          min: percent ? 0 : undefined, max: percent ? 100 : undefined }
+          min: scale === 100 ? 0 : undefined, max: scale === 100 ? 100 : undefined }
       );
     },
     map: function (canvas, payload) {
