@@ -5,6 +5,7 @@ from customers import api as customers_api
 from interactions import api as interactions_api
 from offerings import api as offerings_api
 from valuation import api as valuation_api
+from workspace import api as workspace_api
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -31,6 +32,11 @@ urlpatterns = [
         "customers/<int:pk>/metrics-history/",
         customers_api.CustomerMetricsHistoryApi.as_view(),
         name="api-customer-metrics-history",
+    ),
+    path(
+        "customers/<int:pk>/next-best-offerings/",
+        workspace_api.NextBestOfferingsApi.as_view(),
+        name="api-customer-next-best-offerings",
     ),
     path("offerings/", offerings_api.OfferingListApi.as_view(), name="api-offerings"),
     path("offerings/<int:pk>/", offerings_api.OfferingDetailApi.as_view(), name="api-offering"),

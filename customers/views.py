@@ -5,11 +5,14 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.roles import Role, can_see_money, role_of
 from interactions import selectors as interaction_selectors
 from interactions.choices import Channel, InteractionType
+from offerings.models import Category
 from valuation import selectors as valuation_selectors
+from workspace import selectors as workspace_selectors
 
 from . import knowledge, preferences, selectors, services
 from .forms import CustomerAdminForm, CustomerForm
@@ -23,6 +26,7 @@ PORTFOLIO_COLUMNS = [
     ("share_of_customer", "Share of customer", True),
     ("p_alive", "P(active)", True),
     ("last_contact_at", "Last contact", False),
+    ("next_due", "Next due action", False),
 ]
 PORTFOLIO_SORTS = {
     "name",
@@ -32,6 +36,7 @@ PORTFOLIO_SORTS = {
     "p_alive",
     "last_contact_at",
     "growth_potential",
+    "next_due",
 }
 
 
@@ -47,6 +52,7 @@ def portfolio(request):
         "search": request.GET.get("q", ""),
         "status": request.GET.get("status", ""),
         "tier": request.GET.get("tier", ""),
+        "need": request.GET.get("need", ""),
     }
     sort = request.GET.get("sort", "-predicted_clv")
     if sort.lstrip("-") not in PORTFOLIO_SORTS:
@@ -54,17 +60,32 @@ def portfolio(request):
     field = F(sort.lstrip("-"))
     ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
     customers = selectors.customer_portfolio(manager=request.user, filters=filters)
+    if filters["need"].isdigit():
+        customers = workspace_selectors.with_need(customers, category_id=int(filters["need"]))
+    else:
+        filters["need"] = ""
+    customers = workspace_selectors.with_next_due_action(customers)
+    page = _page(request, customers.order_by(ordering, "id"))
+    for customer in page:
+        customer.next_due_label = workspace_selectors.next_due_label(customer)
+    trend = [
+        {"day": row["taken_on"].isoformat(), "equity": float(row["equity"] or 0)}
+        for row in workspace_selectors.equity_trend(manager=request.user)
+    ]
     return render(
         request,
         "customers/portfolio.html",
         {
-            "page": _page(request, customers.order_by(ordering, "id")),
+            "page": page,
             "filters": filters,
             "sort": sort,
             "statuses": LifecycleStatus.choices,
             "tiers": ValueTier.choices,
+            "needs": Category.objects.filter(fact_keys__kind="need").distinct().order_by("name"),
             "columns": PORTFOLIO_COLUMNS,
             "totals": selectors.portfolio_totals(manager=request.user),
+            "equity_trend": trend,
+            "today": timezone.localdate(),
         },
     )
 

@@ -1,0 +1,80 @@
+"""Writes of the manager's workspace: the co-occurrence refresh and offers (SPEC §5)."""
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers.models import Customer
+from interactions.choices import Direction, InteractionType, OfferOutcome
+from interactions.models import Interaction, OrderLine
+from interactions.services import interaction_log
+from offerings.models import Offering
+
+from .models import OfferingAffinity
+
+
+@transaction.atomic
+def offering_affinities_refresh() -> int:
+    """Rebuild every OfferingAffinity in one INSERT ... SELECT over the whole base.
+
+    "Hold" = ordered at least once (any order line). For every ordered pair (A, B), A != B:
+    customers_both = customers holding both, holders = customers holding A,
+    share = customers_both / holders. Idempotent: the table is replaced in one transaction.
+    """
+    affinity = OfferingAffinity._meta.db_table
+    line = OrderLine._meta.db_table
+    interaction = Interaction._meta.db_table
+    holds = (
+        f"SELECT DISTINCT i.customer_id AS customer_id, l.offering_id AS offering_id "
+        f"FROM {line} l JOIN {interaction} i ON i.id = l.interaction_id"
+    )
+    OfferingAffinity.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH holds AS ({holds}),
+                 holders AS (SELECT offering_id, COUNT(*) AS n FROM holds GROUP BY offering_id)
+            INSERT INTO {affinity}
+                (offering_id, other_id, customers_both, holders, share, computed_at)
+            SELECT a.offering_id, b.offering_id, COUNT(*), h.n,
+                   CAST(COUNT(*) AS DOUBLE PRECISION) / h.n, %s
+            FROM holds a
+            JOIN holds b ON b.customer_id = a.customer_id AND b.offering_id <> a.offering_id
+            JOIN holders h ON h.offering_id = a.offering_id
+            GROUP BY a.offering_id, b.offering_id, h.n
+            """,
+            [timezone.now()],
+        )
+        return cursor.rowcount
+
+
+def offer_make(
+    *, customer: Customer, offering: Offering, made_by, channel: str = ""
+) -> Interaction:
+    """Record an outbound offer of the offering to the customer (an *offer* interaction)."""
+    return interaction_log(
+        customer=customer,
+        logged_by=made_by,
+        channel=channel or customer.preferred_channel or "email",
+        direction=Direction.OUTBOUND,
+        type=InteractionType.OFFER,
+        subject=f"Offered {offering.name}",
+        offer=offering,
+        offer_outcome="",
+    )
+
+
+@transaction.atomic
+def offer_outcome_record(*, interaction: Interaction, outcome: str) -> Interaction:
+    """Record how the customer answered an offer. The outcome feeds the next best offerings:
+    a declined offering is not offered again for 90 days, and every answer updates the
+    offering's acceptance rate."""
+    if interaction.offer_id is None:
+        raise ValidationError({"offer": "This interaction made no offer."})
+    if outcome not in OfferOutcome.values:
+        raise ValidationError({"offer_outcome": f"Choose one of {', '.join(OfferOutcome.values)}."})
+    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
+    interaction.offer_outcome = outcome
+    interaction.full_clean()
+    interaction.save(update_fields=["offer_outcome"])
+    return interaction

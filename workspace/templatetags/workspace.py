@@ -1,0 +1,43 @@
+"""Data for the workspace panels included in the customer page (templates/customers/detail.html
+is shared; its view stays untouched): each tag calls one selector, a fixed number of queries."""
+
+from django import template
+
+from accounts.roles import Role, role_of
+from customers.selectors import customers_editable_by
+
+from .. import selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def customer_trends(customer, money: bool) -> list[dict]:
+    """Dated figures for the charts; money figures (CLV, share of customer) only if ``money``."""
+    points = []
+    for row in selectors.customer_trends(customer_id=customer.pk):
+        point = {
+            "day": row["taken_on"].isoformat(),
+            "p_alive": row["p_alive"],
+            "experience": row["experience_score"],
+        }
+        if money:
+            clv = row["predicted_clv"]
+            point["clv"] = float(clv) if clv is not None else None
+            point["soc"] = row["share_of_customer"]
+        points.append(point)
+    return points
+
+
+@register.simple_tag(takes_context=True)
+def customer_nbo(context, customer) -> dict:
+    user = context["request"].user
+    can_offer = (
+        role_of(user) in (Role.ADMIN, Role.MANAGER)
+        and customers_editable_by(user).filter(pk=customer.pk).exists()
+    )
+    return {
+        "ranked": selectors.next_best_offerings(customer=customer),
+        "open_offers": list(selectors.customer_open_offers(customer_id=customer.pk)[:10]),
+        "can_offer": can_offer,
+    }
