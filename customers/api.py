@@ -13,7 +13,7 @@ from accounts.roles import Role, can_see_money, role_of
 from valuation.models import CustomerSnapshot
 
 from . import knowledge, selectors, services
-from .models import Customer, CustomerFact, FactKey, NeedStatus
+from .models import WALLET_FACT, Customer, CustomerFact, FactKey, NeedStatus
 
 MONEY_FIELDS = (
     "wallet_annual",
@@ -261,6 +261,8 @@ class CustomerFactsApi(GenericAPIView):
     def get(self, request, pk: int):
         customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
         facts = knowledge.customer_current_facts(customer_id=customer.pk)
+        if not can_see_money(request.user):
+            facts = facts.exclude(key__key=WALLET_FACT)  # the wallet is a money figure
         page = self.paginate_queryset(facts)
         return self.get_paginated_response(FactOutputSerializer(page, many=True).data)
 

@@ -218,3 +218,18 @@ def test_it_keeps_an_audit_history_of_profile_changes(client, alice, alices_cust
     changes = alices_customer.history.order_by("-history_date")
     assert changes[0].name == "Anna Keller-Berg"
     assert changes[0].history_user == alice
+
+
+def test_it_keeps_the_wallet_figure_from_support_staff(client, alice, charlie, alices_customer):
+    customer_fact_record(
+        customer=alices_customer, key="wallet_annual", value="4321", recorded_by=alice
+    )
+    support = APIClient()
+    support.force_authenticate(charlie)
+    facts = support.get(f"/api/customers/{alices_customer.pk}/facts/").json()["results"]
+    assert "wallet_annual" not in [f["key"] for f in facts]
+    client.force_login(charlie)
+    for url in (f"/customers/{alices_customer.pk}/", f"/interactions/log/{alices_customer.pk}/"):
+        assert "4321" not in client.get(url).content.decode()
+    client.force_login(alice)
+    assert "4321" in client.get(f"/customers/{alices_customer.pk}/").content.decode()
