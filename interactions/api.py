@@ -17,6 +17,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from customers.knowledge import FactInput
 from customers.models import Customer
 from customers.selectors import customers_visible_to
 from offerings.models import Offering
@@ -100,6 +101,14 @@ class OfferInputSerializer(serializers.Serializer):
     )
 
 
+class FactLearnedSerializer(serializers.Serializer):
+    """What the customer taught us in this interaction (customers.knowledge)."""
+
+    key = serializers.CharField(max_length=60)
+    value = serializers.CharField(max_length=500)
+    need_status = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class InteractionInputSerializer(serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     channel = serializers.ChoiceField(choices=Channel.choices)
@@ -119,6 +128,7 @@ class InteractionInputSerializer(serializers.Serializer):
     next_step_due = serializers.DateField(required=False, allow_null=True)
     lines = OrderLineInputSerializer(many=True, required=False, default=list)
     offer = OfferInputSerializer(required=False, allow_null=True, default=None)
+    facts = FactLearnedSerializer(many=True, required=False, default=list)
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
     )
@@ -211,10 +221,14 @@ class InteractionListApi(GenericAPIView):
             for line in data.pop("lines")
         ]
         offer = data.pop("offer") or {}
+        facts = [
+            FactInput(fact["key"], fact["value"], fact["need_status"]) for fact in data.pop("facts")
+        ]
         try:
             interaction = services.interaction_log(
                 logged_by=request.user,
                 lines=lines,
+                facts=facts,
                 offer=offer.get("offering"),
                 offer_outcome=offer.get("outcome", ""),
                 **data,

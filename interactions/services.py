@@ -104,6 +104,10 @@ def interaction_log(
     ]
     for line in order_lines:
         line.full_clean(exclude=["interaction"])
+    offered = {line.offering_id for line in order_lines}
+    if offered and Offering.objects.filter(pk__in=offered, archived_at__isnull=False).exists():
+        # Archived offerings stay on history but cannot be ordered anew.
+        raise ValidationError({"lines": "An archived offering cannot be ordered."})
     OrderLine.objects.bulk_create(order_lines)
     # The figures are now stale: record it with the data, so a lost task is found again. The
     # update also locks the customer's row until commit, so the running summary below folds

@@ -118,3 +118,30 @@ def test_it_expects_an_answer_to_inbound_inquiries_and_complaints(sent_tasks):
     outreach = interaction_log(direction="outbound", type="outreach", **common)
     assert complaint.requires_response is True
     assert outreach.requires_response is False
+
+
+def test_it_refuses_to_order_an_archived_offering(alice, sent_tasks):
+    from offerings.services import offering_archive
+
+    customer = CustomerFactory(owner=alice)
+    old = OfferingFactory(name="Discontinued blend")
+    offering_archive(offering=old)
+    with pytest.raises(ValidationError) as error:
+        interaction_log(
+            customer=customer,
+            logged_by=alice,
+            channel="web",
+            direction="inbound",
+            type="order",
+            subject="Old favourite",
+            lines=[
+                OrderLineInput(
+                    offering_id=old.pk,
+                    quantity=Decimal("1"),
+                    unit_price=Decimal("24"),
+                    unit_cost=Decimal("11"),
+                )
+            ],
+        )
+    assert "archived" in str(error.value.message_dict["lines"])
+    assert not Interaction.objects.filter(customer=customer).exists()

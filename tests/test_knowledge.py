@@ -233,3 +233,25 @@ def test_it_keeps_the_wallet_figure_from_support_staff(client, alice, charlie, a
         assert "4321" not in client.get(url).content.decode()
     client.force_login(alice)
     assert "4321" in client.get(f"/customers/{alices_customer.pk}/").content.decode()
+
+
+def test_it_learns_facts_posted_with_an_interaction(charlie, alices_customer):
+    support = APIClient()
+    support.force_authenticate(charlie)
+    body = {
+        "customer": alices_customer.pk,
+        "channel": "phone",
+        "direction": "inbound",
+        "type": "inquiry",
+        "subject": "Deliveries",
+        "facts": [{"key": "delivery_window", "value": "evening"}],
+    }
+    response = support.post("/api/interactions/", body, format="json")
+    assert response.status_code == 201, response.json()
+    fact = CustomerFact.objects.get(customer=alices_customer, key__key="delivery_window")
+    assert (fact.value, fact.source_interaction_id) == ("evening", response.json()["id"])
+
+    body["facts"] = [{"key": "delivery_window", "value": "midnight"}]
+    bad = support.post("/api/interactions/", body, format="json")
+    assert bad.status_code == 400 and "value" in bad.json()
+    assert Interaction.objects.filter(customer=alices_customer).count() == 1
