@@ -18,10 +18,26 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from interactions.choices import Channel, Direction, InteractionType
-from interactions.models import Interaction, OrderLine
-from offerings.models import Category, Component, ComponentKind, Offering, Partner
+from interactions.models import Interaction, OfferingRating, OrderLine
+from offerings.models import (
+    Category,
+    Component,
+    ComponentKind,
+    Offering,
+    Partner,
+    ReplenishmentSubscription,
+)
 
-from .models import Customer, CustomerKind, LifecycleStatus, WalletSource
+from .models import (
+    Customer,
+    CustomerFact,
+    CustomerKind,
+    FactKey,
+    FactKind,
+    LifecycleStatus,
+    NeedStatus,
+    WalletSource,
+)
 
 # Local-only demo accounts. The passwords are printed by seed_demo and listed in the README;
 # they must never exist on a production system.
@@ -515,9 +531,103 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
         for offering, qty, discount in items
     ]
     OrderLine.objects.bulk_create(order_lines, batch_size=2000)
+    _demo_knowledge(rng, created, saved, order_lines, today)
     summary.customers, summary.interactions, summary.order_lines = (
         len(created),
         len(saved),
         len(order_lines),
     )
     return summary
+
+
+def _demo_knowledge(rng, customers, interactions, order_lines, today) -> None:
+    """What the demo customers taught us, their ratings and a few subscriptions (bulk)."""
+    teachings = {
+        i.customer_id: i
+        for i in interactions
+        if i.type in (InteractionType.TEACHING, InteractionType.OUTREACH)
+    }
+    held: dict[int, set] = {}
+    for line in order_lines:
+        held.setdefault(line.interaction.customer_id, set()).add(line.offering)
+    needs = {
+        category.pk: FactKey.objects.get_or_create(
+            key=f"needs_{category.pk}",
+            defaults={
+                "label": category.name,
+                "kind": FactKind.NEED,
+                "category": category,
+                "value_weight": 70,
+            },
+        )[0]
+        for category in Category.objects.all()
+    }
+    delivery = FactKey.objects.get(key="delivery_window")
+    taste = FactKey.objects.get(key="taste_profile")
+    facts, ratings, subscriptions = [], [], []
+    for customer in customers:
+        taught_in = teachings.get(customer.pk)
+        owner = customer.owner
+        bought = held.get(customer.pk, set())
+        if rng.random() < 0.6:
+            facts.append(
+                CustomerFact(
+                    customer=customer,
+                    key=delivery,
+                    value=rng.choice(delivery.choices),
+                    source_interaction=taught_in,
+                    recorded_by=owner,
+                )
+            )
+        if rng.random() < 0.4:
+            facts.append(
+                CustomerFact(
+                    customer=customer,
+                    key=taste,
+                    value=rng.choice(taste.choices),
+                    source_interaction=taught_in,
+                    recorded_by=owner,
+                )
+            )
+        bought_categories = {o.category_id for o in bought}
+        for category_id, key in needs.items():
+            if category_id in bought_categories:
+                status = NeedStatus.MET_BY_US
+            elif rng.random() < 0.25:
+                status = rng.choice([NeedStatus.UNMET, NeedStatus.MET_ELSEWHERE])
+            else:
+                continue
+            facts.append(
+                CustomerFact(
+                    customer=customer,
+                    key=key,
+                    value="yes",
+                    need_status=status,
+                    source_interaction=taught_in,
+                    recorded_by=owner,
+                )
+            )
+        for offering in bought:
+            if rng.random() < 0.35:
+                ratings.append(
+                    OfferingRating(
+                        customer=customer,
+                        offering=offering,
+                        rating=rng.choices([2, 3, 4, 5], [1, 2, 4, 4])[0],
+                        recorded_by=owner,
+                    )
+                )
+        repeat = [o for o in bought if o.replenish_every_days]
+        if repeat and customer.status == LifecycleStatus.ACTIVE and rng.random() < 0.2:
+            offering = rng.choice(repeat)
+            subscriptions.append(
+                ReplenishmentSubscription(
+                    customer=customer,
+                    offering=offering,
+                    interval_days=offering.replenish_every_days,
+                    next_due=today + timedelta(days=rng.randint(-3, offering.replenish_every_days)),
+                )
+            )
+    CustomerFact.objects.bulk_create(facts, batch_size=2000)
+    OfferingRating.objects.bulk_create(ratings, batch_size=2000)
+    ReplenishmentSubscription.objects.bulk_create(subscriptions)

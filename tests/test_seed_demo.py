@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from accounts.roles import Role, role_of
 from customers.demo import demo_password
-from customers.models import Customer
-from interactions.models import Interaction, OrderLine
+from customers.models import Customer, CustomerFact
+from interactions.models import Interaction, OfferingRating, OrderLine
+from offerings.models import ReplenishmentSubscription
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +59,12 @@ def test_it_creates_a_believable_business_and_can_run_twice(roles, capsys):
     assert not Customer.objects.filter(metrics_computed_at__isnull=True).exists()
     busiest = Customer.objects.order_by("-interaction_count").first()
     assert busiest.interaction_count == busiest.interactions.count()
+
+    # What customers taught us, their ratings and subscriptions, for every screen to show.
+    assert CustomerFact.objects.filter(key__kind="need", need_status="met_by_us").exists()
+    assert OfferingRating.objects.exists()
+    assert ReplenishmentSubscription.objects.exists()
+    assert Customer.objects.filter(share_of_needs__isnull=False).exists()
 
     counts = (Customer.objects.count(), Interaction.objects.count(), OrderLine.objects.count())
     call_command("seed_demo", customers=120)
