@@ -557,6 +557,7 @@ def _demo_knowledge(rng, customers, interactions, order_lines, today) -> None:
                 "label": category.name,
                 "kind": FactKind.NEED,
                 "category": category,
+                "question": f"Do you need {category.name.lower()}?",
                 "value_weight": 70,
             },
         )[0]

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from customers.demo import demo_data_seed
 from valuation.services import valuation_rebuild_everything
+from workspace.services import offering_affinities_refresh
 
 
 class Command(BaseCommand):
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             # The history was bulk-inserted: summaries, a population fit and every customer's
             # figures are computed in bulk once, not one task per interaction.
             fit = valuation_rebuild_everything()
+            offering_affinities_refresh()  # next best offerings, as the nightly task would
             self.stdout.write(
                 f"Fitted the purchase models on {fit.customers} customers "
                 f"({fit.get_method_display()})."
