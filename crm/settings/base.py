@@ -263,7 +263,13 @@ def filesystem_broker_options(folder: Path) -> dict:
     }
 
 
-CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Each worker looks for such messages every 10 s (Kombu scans only every 10th look by default,
+# which would leave a dead worker's task waiting up to 100 s past the timeout).
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "broker")
 CELERY_RESULT_BACKEND = REDIS_URL or None
