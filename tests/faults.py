@@ -71,8 +71,10 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-            + ["--save", "", "--appendonly", "no"],
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -139,8 +141,10 @@ def worker(broker_url: str, *, app_module: str = "crm", env: dict | None = None)
     log_path = ARTIFACTS / f"worker-{node.split('@')[0]}.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool", "solo"]
-            + ["--hostname", node, "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+            [
+                *(sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool", "solo"),
+                *("--hostname", node, "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
+            ],
             cwd=ROOT,
             env=_process_env(broker_url, env),
             stdout=log,
@@ -189,8 +193,10 @@ def web_app(broker_url: str, *, workers: int = 1):
     log_path = ARTIFACTS / f"web-{port}.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "crm.wsgi:application"]
-            + ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"],
+            [
+                *(sys.executable, "-m", "gunicorn", "crm.wsgi:application"),
+                *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"),
+            ],
             cwd=ROOT,
             env=_process_env(broker_url, None),
             stdout=log,
@@ -207,8 +213,10 @@ def web_app(broker_url: str, *, workers: int = 1):
 def run_sweeper(broker_url: str) -> int:
     """One beat of the stale-figures sweeper, in its own process, as celery beat would run it."""
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c"]
-        + ["from customers.tasks import customers_recompute_stale as s; print(s())"],
+        [
+            *(sys.executable, "manage.py", "shell", "-c"),
+            "from customers.tasks import customers_recompute_stale as s; print(s())",
+        ],
         cwd=ROOT,
         env=_process_env(broker_url, None),
         capture_output=True,
