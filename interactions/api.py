@@ -17,6 +17,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from crm.serializers import OutputModelSerializer
 from customers.models import Customer
 from customers.selectors import customers_visible_to
 from offerings.models import Offering
@@ -26,7 +27,7 @@ from .choices import Channel, Direction, InteractionType, OfferOutcome
 from .models import Interaction, OrderLine
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(OutputModelSerializer):
     class Meta:
         model = OrderLine
         fields = ["offering", "quantity", "unit_price", "discount", "unit_cost"]
@@ -37,10 +38,10 @@ class OfferOutputSerializer(serializers.Serializer):
     outcome = serializers.CharField(source="offer_outcome")
 
 
-class InteractionOutputSerializer(serializers.ModelSerializer):
+class InteractionOutputSerializer(OutputModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
-    logged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    logged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     offer = serializers.SerializerMethodField()
     response_due_at = serializers.SerializerMethodField()
 
