@@ -224,6 +224,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.schema.money_fields_optional",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "Channel": "interactions.choices.Channel",
         "InteractionType": "interactions.choices.InteractionType",
