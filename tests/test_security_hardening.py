@@ -8,7 +8,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.core.cache import cache
 from django.core.management import call_command
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import UserRateThrottle
 
 from crm.logs import ContextFilter, JsonFormatter, log_context
 
@@ -68,15 +68,12 @@ def test_it_forgets_failures_after_a_successful_sign_in(client, alice, settings)
     assert sign_in(client, "alice", "wrong").status_code == 200  # counting starts again
 
 
-def test_it_throttles_anonymous_api_requests(client, monkeypatch):
+def test_it_throttles_api_requests_per_user(client, alice, monkeypatch):
     cache.clear()
-    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
-    # The token endpoint is the API's one anonymous door (everything else refuses them first).
-    statuses = [
-        client.post("/api/auth/token/", {"username": "x", "password": "y"}).status_code
-        for _ in range(4)
-    ]
-    assert statuses == [400, 400, 400, 429]
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/minute"})
+    client.force_login(alice)
+    statuses = [client.get("/api/customers/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
     cache.clear()
 
 
