@@ -113,3 +113,22 @@ def test_it_writes_json_log_lines_with_the_customer_id():
     assert line["message"] == "recompute of 7"
     assert line["level"] == "WARNING"
     assert "task_id" not in line  # not inside a task
+
+
+def test_it_reports_an_unreachable_database_on_healthz():
+    probe = (
+        "from django.test import Client; "
+        "r = Client(HTTP_HOST='crm.example.com').get('/healthz'); "
+        "print(r.status_code, r.json()['checks']['database'].split(':')[0])"
+    )
+    result = run_manage(
+        {
+            "DJANGO_SETTINGS_MODULE": "crm.settings.test",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere",
+        },
+        "shell",
+        "-c",
+        probe,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "503 error"
