@@ -17,6 +17,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from crm.filters import UtcIsoDateTimeFilter
 from crm.serializers import OutputModelSerializer
 from customers.models import Customer
 from customers.selectors import customers_visible_to
@@ -148,8 +149,8 @@ class InteractionFilter(django_filters.FilterSet):
     open = django_filters.BooleanFilter(
         method="filter_open", label="Needs a response and is not resolved yet"
     )
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search")
 
     class Meta:
