@@ -60,6 +60,8 @@ ADMIN_APPS = [
     "auth",
     "authtoken",
     "django_celery_beat",
+    # Sign-in lockouts (django-axes): admins see failed attempts and unlock by deleting them.
+    "axes",
 ]
 
 

@@ -1,6 +1,8 @@
 """/healthz: is the database reachable, the broker reachable, and a worker answering?"""
 
-from django.db import connection
+from datetime import timedelta
+
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -28,6 +30,20 @@ def _check_worker() -> str:
     return f"ok ({len(replies)} answering)"
 
 
+# Information, not a failure: customers whose recompute has been missing for this long are
+# failing (the sweeper re-sends every minute). The admin lists them with "figures: stale".
+LAGGING_AFTER = timedelta(minutes=10)
+
+
+def _lagging_figures() -> dict:
+    from customers.selectors import customers_with_stale_figures
+
+    try:
+        return {"lagging_figures": customers_with_stale_figures(older_than=LAGGING_AFTER).count()}
+    except DatabaseError:
+        return {}
+
+
 CHECKS = {"database": _check_database, "broker": _check_broker, "worker": _check_worker}
 
 
@@ -42,6 +58,6 @@ def healthz(request):
             healthy = False
             report[name] = f"error: {type(error).__name__}: {error}"[:300]
     return JsonResponse(
-        {"status": "ok" if healthy else "unhealthy", "checks": report},
+        {"status": "ok" if healthy else "unhealthy", "checks": report, **_lagging_figures()},
         status=200 if healthy else 503,
     )

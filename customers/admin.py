@@ -1,13 +1,29 @@
 from django.contrib import admin
+from django.db.models import F
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import ChannelConsent, Customer, CustomerFact, FactKey
 
 
+class FiguresStaleFilter(admin.SimpleListFilter):
+    """Customers whose figures lag their data: a recompute is pending, or failing for good."""
+
+    title = "figures"
+    parameter_name = "figures"
+
+    def lookups(self, request, model_admin):
+        return [("stale", "Stale (recompute pending or failing)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "stale":
+            return queryset.filter(figures_computed_version__lt=F("figures_version"))
+        return queryset
+
+
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
     list_display = ["name", "kind", "owner", "status", "interaction_count", "last_contact_at"]
-    list_filter = ["status", "kind", "owner"]
+    list_filter = ["status", "kind", "owner", FiguresStaleFilter]
     search_fields = ["name", "email", "external_ref"]
     list_select_related = ["owner"]
     raw_id_fields = ["referred_by"]

@@ -10,6 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import Role, can_see_money, role_of
+from crm.serializers import OutputModelSerializer
 from valuation.models import CustomerSnapshot
 
 from . import knowledge, selectors, services
@@ -24,10 +25,10 @@ MONEY_FIELDS = (
 )
 
 
-class CustomerOutputSerializer(serializers.ModelSerializer):
+class CustomerOutputSerializer(OutputModelSerializer):
     """A customer with their figures. Money figures are left out for support staff (SPEC §2)."""
 
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Customer
@@ -174,7 +175,7 @@ class CustomerDetailApi(GenericAPIView):
         return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
 
 
-class SnapshotOutputSerializer(serializers.ModelSerializer):
+class SnapshotOutputSerializer(OutputModelSerializer):
     class Meta:
         model = CustomerSnapshot
         fields = [
@@ -216,11 +217,13 @@ class CustomerMetricsHistoryApi(GenericAPIView):
         )
 
 
-class FactOutputSerializer(serializers.ModelSerializer):
+class FactOutputSerializer(OutputModelSerializer):
     key = serializers.SlugRelatedField(slug_field="key", read_only=True)
     label = serializers.CharField(source="key.label", read_only=True)
     taught_at = serializers.DateTimeField(source="recorded_at", read_only=True)
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     supersedes = serializers.SerializerMethodField()
 
     class Meta:

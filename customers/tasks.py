@@ -3,10 +3,11 @@
 import logging
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from crm.dispatch import PUBLISH_RETRY_POLICY
+from crm.logs import log_context
 from valuation import services as valuation_services
 
 from . import selectors
@@ -18,15 +19,33 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
+class RecomputeTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        # Retries exhausted (or a bug): say so loudly. The customer stays stale, so the
+        # sweeper sends the recompute again every minute and the admin's "figures stale"
+        # filter and /healthz show it until it lands.
+        customer_id = kwargs.get("customer_id", args[0] if args else None)
+        logger.error(
+            "recompute of customer %s failed for good after %d retries: %s",
+            customer_id,
+            self.request.retries,
+            exc,
+            extra={"customer_id": customer_id},
+        )
+
+
 @shared_task(
+    base=RecomputeTask,
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     retry_backoff_max=60,
     max_retries=8,
     retry_jitter=True,
 )
-def customer_recompute_figures(customer_id: int) -> None:
-    valuation_services.customer_figures_recompute(customer_id=customer_id)
+def customer_recompute_figures(customer_id: int) -> bool:
+    """Returns whether it wrote (False: a newer recompute had already written)."""
+    with log_context(customer_id=customer_id):
+        return valuation_services.customer_figures_recompute(customer_id=customer_id)
 
 
 # A recompute normally lands within a second; one still missing after this long was lost

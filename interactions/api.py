@@ -17,6 +17,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from crm.filters import UtcIsoDateTimeFilter
+from crm.serializers import OutputModelSerializer
 from customers.knowledge import FactInput
 from customers.models import Customer
 from customers.selectors import customers_visible_to
@@ -27,7 +29,7 @@ from .choices import Channel, Direction, InteractionType, OfferOutcome
 from .models import Interaction, OrderLine
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(OutputModelSerializer):
     class Meta:
         model = OrderLine
         fields = ["offering", "quantity", "unit_price", "discount", "unit_cost"]
@@ -38,10 +40,10 @@ class OfferOutputSerializer(serializers.Serializer):
     outcome = serializers.CharField(source="offer_outcome")
 
 
-class InteractionOutputSerializer(serializers.ModelSerializer):
+class InteractionOutputSerializer(OutputModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
-    logged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    logged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     offer = serializers.SerializerMethodField()
     response_due_at = serializers.SerializerMethodField()
 
@@ -157,8 +159,8 @@ class InteractionFilter(django_filters.FilterSet):
     open = django_filters.BooleanFilter(
         method="filter_open", label="Needs a response and is not resolved yet"
     )
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search")
 
     class Meta:

@@ -11,6 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import is_admin
+from crm.serializers import OutputModelSerializer
 
 from . import selectors, services
 from .models import Category, Component, ComponentKind, Offering, Partner
@@ -18,7 +19,7 @@ from .models import Category, Component, ComponentKind, Offering, Partner
 IN_HOUSE = "in-house"
 
 
-class ComponentOutputSerializer(serializers.ModelSerializer):
+class ComponentOutputSerializer(OutputModelSerializer):
     provider = serializers.CharField(read_only=True)
 
     class Meta:
@@ -27,7 +28,7 @@ class ComponentOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OfferingOutputSerializer(serializers.ModelSerializer):
+class OfferingOutputSerializer(OutputModelSerializer):
     category = serializers.SlugRelatedField(slug_field="name", read_only=True)
     components = ComponentOutputSerializer(many=True, read_only=True)
     cost = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)

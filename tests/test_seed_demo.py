@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import Count, Max, Min
+from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts.roles import Role, role_of
@@ -28,7 +29,10 @@ def test_it_creates_a_believable_business_and_can_run_twice(roles, capsys):
         ("charlie", Role.SUPPORT),
     ]:
         assert demo_password(username) in printed
-        assert role_of(authenticate(username=username, password=demo_password(username))) == role
+        # A sign-in always has a request (django-axes checks it for lockouts).
+        request = RequestFactory().post("/accounts/login/")
+        user = authenticate(request, username=username, password=demo_password(username))
+        assert role_of(user) == role
 
     # Customers spread over the managers' portfolios, in every lifecycle stage.
     per_owner = Customer.objects.values("owner__username").annotate(n=Count("id"))

@@ -8,6 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import is_admin
+from crm.serializers import OutputModelSerializer
 
 from . import services
 from .models import ModelFit
@@ -29,7 +30,7 @@ class GammaGammaSerializer(serializers.Serializer):
     customers = serializers.IntegerField()
 
 
-class FitOutputSerializer(serializers.ModelSerializer):
+class FitOutputSerializer(OutputModelSerializer):
     bgnbd = serializers.SerializerMethodField()
     gamma_gamma = serializers.SerializerMethodField()
 

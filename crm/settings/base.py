@@ -5,10 +5,12 @@ environment modules (local, test, production) adjust derived values.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -47,6 +49,19 @@ CURRENCY = os.environ.get("CRM_CURRENCY", "EUR")
 # Production redirects plain HTTP to HTTPS unless TLS ends in front of a private network.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# "plain" lines for people, "json" lines (one object per record) for a log collector.
+# Empty means this environment's default: plain locally and in tests, JSON in production.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
+if LOG_FORMAT not in {"", "plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+# API throttling (DRF rate strings, e.g. "100/minute"); generous by default, lowered per site.
+API_THROTTLE_ANON = os.environ.get("API_THROTTLE_ANON", "60/minute")
+API_THROTTLE_USER = os.environ.get("API_THROTTLE_USER", "1200/minute")
+# Login brute-force protection: this many failures for one username from one address lock it.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+# A message the broker delivered but no worker acknowledged goes back to the queue after this
+# many seconds (Redis transport). Longer than the task time limit and the longest retry delay.
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 # ---------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -64,6 +79,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_beat",
+    "axes",
+    "csp",
     "customers",
     "interactions",
     "offerings",
@@ -83,7 +100,42 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes checks every login (the sign-in page, the admin, POST /api/auth/token/) first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+# Lock the pair (username, address): a guesser is stopped without letting anyone lock a
+# colleague out from elsewhere. Admins unlock in the admin (Access attempts) or with
+# `manage.py axes_reset_username NAME`; a lock also lifts itself after the cool-off.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Content security policy: only our own scripts, styles and images (htmx and Chart.js are
+# vendored static files; templates carry no inline script or style).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "crm.urls"
 WSGI_APPLICATION = "crm.wsgi.application"
@@ -158,6 +210,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Learning-relationship CRM API",
@@ -168,6 +225,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.schema.money_fields_optional",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "Channel": "interactions.choices.Channel",
         "InteractionType": "interactions.choices.InteractionType",
@@ -207,17 +268,38 @@ def filesystem_broker_options(folder: Path) -> dict:
     }
 
 
-CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+# Each worker looks for such messages every 10 s (Kombu scans only every 10th look by default,
+# which would leave a dead worker's task waiting up to 100 s past the timeout).
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "broker")
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# Every record carries the Celery task id and the customer id it concerns (when there is one):
+# crm.logs.ContextFilter adds them; "json" writes one JSON object per line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "crm.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[task=%(task_id)s customer=%(customer_id)s] %(message)s"
+        },
+        "json": {"()": "crm.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT or "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, DATABASE_URL, DEBUG, SECRET_KEY
+from .base import CELERY_BROKER_URL, DATABASE_URL, DEBUG, LOG_FORMAT, LOGGING, SECRET_KEY
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production")
@@ -26,3 +26,8 @@ CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 # The load balancer's health probe speaks plain HTTP inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# One JSON object per log line for the log collector, unless LOG_FORMAT says otherwise.
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT or "json"

@@ -1,0 +1,255 @@
+"""Real parts the fault tests start, stop and kill: a Redis server, a Celery worker, the web app.
+
+Each fault test runs its own `redis-server` on a free port, so stopping it harms no one else,
+and points a worker process and a gunicorn process at it and at the test database.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from celery import Celery
+from django.conf import settings
+
+from customers.models import Customer
+from valuation import selectors as valuation_selectors
+from valuation.services import customers_figures_recompute_all
+from valuation.summary import customer_summaries_rebuild
+
+from .worker import ARTIFACTS, ROOT, wait_for, worker_database_url
+
+FIGURE_FIELDS = [
+    "interaction_count",
+    "last_contact_at",
+    "tier",
+    "historic_value",
+    "predicted_clv",
+    "growth_potential",
+    "revenue_12m",
+    "p_alive",
+    "share_of_customer",
+    "share_of_needs",
+    "experience_score",
+    "valuation_method",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_port(port: int, *, up: bool, timeout: float = 20.0) -> None:
+    def reachable() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    wait_for(lambda: reachable() == up, timeout=timeout)
+
+
+class RedisServer:
+    """A throw-away Redis on its own port that a test can stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_port(self.port, up=True)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        _wait_port(self.port, up=False)
+
+
+@contextmanager
+def redis_server():
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def control_app(broker_url: str) -> Celery:
+    """A Celery app configured like the project's, on the given broker, to ping workers."""
+    control = Celery("crm", set_as_current=False)
+    control.config_from_object("django.conf:settings", namespace="CELERY")
+    # broker_url would lose to $CELERY_BROKER_URL; the read and write URLs take precedence.
+    control.conf.broker_write_url = broker_url
+    control.conf.broker_read_url = broker_url
+    return control
+
+
+@dataclass
+class Worker:
+    node: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def _process_env(broker_url: str, extra: dict | None) -> dict:
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "DJANGO_SETTINGS_MODULE": "crm.settings.test",
+        "DATABASE_URL": worker_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        **(extra or {}),
+    }
+
+
+@contextmanager
+def worker(broker_url: str, *, app_module: str = "crm", env: dict | None = None):
+    """A `celery worker` (solo pool) on the given broker; killed or stopped when the block ends."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    node = f"fault-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    log_path = ARTIFACTS / f"worker-{node.split('@')[0]}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool", "solo"),
+                *("--hostname", node, "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
+            ],
+            cwd=ROOT,
+            env=_process_env(broker_url, env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    running = Worker(node=node, process=process, log_path=log_path)
+    try:
+        control = control_app(broker_url)
+        deadline = time.monotonic() + 30
+        while not control.control.ping(destination=[node], timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{log_path.read_text()}")
+        yield running
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class WebApp:
+    base_url: str
+
+    def request(self, method: str, path: str, *, token: str | None = None, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Token {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+@contextmanager
+def web_app(broker_url: str, *, workers: int = 1):
+    """The project's WSGI app under gunicorn, on the given broker and the test database."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    log_path = ARTIFACTS / f"web-{port}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "crm.wsgi:application"),
+                *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"),
+            ],
+            cwd=ROOT,
+            env=_process_env(broker_url, None),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_port(port, up=True, timeout=30)
+        yield WebApp(base_url=f"http://127.0.0.1:{port}")
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def run_sweeper(broker_url: str) -> int:
+    """One beat of the stale-figures sweeper, in its own process, as celery beat would run it."""
+    result = subprocess.run(
+        [
+            *(sys.executable, "manage.py", "shell", "-c"),
+            "from customers.tasks import customers_recompute_stale as s; print(s())",
+        ],
+        cwd=ROOT,
+        env=_process_env(broker_url, None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def figures_of(customer_id: int) -> dict:
+    return Customer.objects.values(*FIGURE_FIELDS).get(pk=customer_id)
+
+
+def is_current(customer_id: int) -> bool:
+    versions = Customer.objects.values_list("figures_version", "figures_computed_version")
+    version, computed = versions.get(pk=customer_id)
+    return computed == version
+
+
+def figures_from_scratch(customer_id: int) -> dict:
+    """Rebuild the customer's summary from the full history and recompute in bulk."""
+    customer_summaries_rebuild(
+        customer_ids=[customer_id], channel_costs=valuation_selectors.channel_costs_decimal()
+    )
+    customers_figures_recompute_all(customer_ids=[customer_id])
+    return figures_of(customer_id)
+
+
+def assert_same_figures(actual: dict, expected: dict) -> None:
+    for field in FIGURE_FIELDS:
+        got, want = actual[field], expected[field]
+        if isinstance(want, float) and isinstance(got, float):
+            assert abs(got - want) <= 1e-9 * max(1.0, abs(want)), (field, got, want)
+        else:
+            assert got == want, (field, got, want)
