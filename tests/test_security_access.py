@@ -52,6 +52,14 @@ GET_MATRIX = {
     "api-valuation-fits": (200, 403, 403, 403, 403),
     "schema": (200, 200, 200, 200, 200),
     "api-docs": (200, 200, 200, 200, 200),
+    "api-customer-next-best-offerings": (200, 200, 404, 200, 403),
+    # The customer's own page: the signed link is the credential, whoever opens it.
+    "preference-centre": (200, 200, 200, 200, 200),
+    "workspace:todo": (403, 200, 200, 403, 302),
+    "workspace:map": (403, 200, 200, 403, 302),
+    "workspace:scorecards": (200, 403, 403, 403, 302),
+    "workspace:offer-make": (405, 405, 405, 405, 302),
+    "workspace:offer-outcome": (405, 405, 405, 405, 302),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -102,6 +110,10 @@ def path_for(name: str, world) -> str:
     }
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})
+    if name == "preference-centre":
+        from customers.preferences import preference_link_token
+
+        return reverse(name, args=[preference_link_token(customer=world["customer"])])
     if name in {"api-interaction"}:
         return reverse(name, kwargs={"pk": world["interaction"].pk})
     for kwargs in ({}, {"pk": world["customer"].pk}, *({k: v} for k, v in pattern_kwargs.items())):
