@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "interactions",
     "offerings",
     "valuation",
+    "dataio",
     # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
     "accounts",
 ]
