@@ -130,6 +130,11 @@ def csv_rows(
     return columns, rows()
 
 
+def cdnow_has_header(lines: list[bytes]) -> bool:
+    first = lines[0].split() if lines else []
+    return bool(first) and not first[0].isdigit()
+
+
 def cdnow_rows(lines: list[bytes]) -> Iterator[RawRow | RowError]:
     """CDNOW transaction logs: `customer date(YYYYMMDD) quantity dollars`, whitespace separated
     (CDNOW_master.txt); CDNOW_sample.txt has a sample id after the customer id, ignored."""
@@ -141,7 +146,7 @@ def cdnow_rows(lines: list[bytes]) -> Iterator[RawRow | RowError]:
             yield text
             continue
         cells = text.split()
-        if index == 1 and cells and not cells[0].isdigit():
+        if index == 1 and cdnow_has_header(lines):
             continue  # CDNOW_master.txt names its columns on the first line
         if len(cells) == 5:
             cells = [cells[0], *cells[2:]]

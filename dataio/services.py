@@ -67,7 +67,7 @@ def import_job_run(*, job_id: int, progress: Progress | None = None) -> ImportJo
     ImportProblem.objects.filter(job=job).delete()
     content = bytes(job.content)
     lines = imports.split_lines(content)
-    header = job.kind != ImportKind.CDNOW
+    header = job.kind != ImportKind.CDNOW or imports.cdnow_has_header(lines)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.RUNNING,
         started_at=timezone.now(),
