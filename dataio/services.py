@@ -434,10 +434,11 @@ def customer_erase(*, customer_id: int, by, reason: str) -> ErasureRecord:
     record = ErasureRecord(customer_id=customer_id, erased_by=by, reason=reason.strip())
     record.full_clean()
     customer = Customer.objects.select_for_update().get(pk=customer_id)
+    # Deleting a consent writes a history record of it: delete first, then the history.
+    ChannelConsent.objects.filter(customer_id=customer_id).delete()
     Customer.history.filter(id=customer_id).delete()
     CustomerFact.history.filter(customer_id=customer_id).delete()
     ChannelConsent.history.filter(customer_id=customer_id).delete()
-    ChannelConsent.objects.filter(customer_id=customer_id).delete()
     CustomerFact.objects.filter(customer_id=customer_id).update(value=ERASED)
     Interaction.objects.filter(customer_id=customer_id).update(
         subject=ERASED, notes="", next_step=""

@@ -242,17 +242,17 @@ def test_the_command_writes_the_report_as_csv(tmp_path, capsys):
 # --- Customers ----------------------------------------------------------------------------
 
 CUSTOMERS = (
-    "external_ref,name,email,phone,kind,status,owner,acquired_on,wallet_annual\n"
-    "K-1,Anna Keller,anna@example.net,+41 1,person,active,alice,2024-03-01,1200\n"
-    "K-2,Keller AG,,,organization,prospect,,,\n"
-    "K-3,No Mail,not-an-email,,person,active,,,\n"
-    "K-4,Nobody's,,,person,active,mallory,,\n"
-    "K-5,Bad Kind,,,robot,active,,,\n"
-    "K-1,Anna Again,,,person,active,,,\n"
-    "K-6,Bad Day,,,person,active,,2024-02-30,\n"
-    "K-7,Negative Wallet,,,person,active,,,-5\n"
-    ",No Ref,,,person,active,,,\n"
-).encode()
+    b"external_ref,name,email,phone,kind,status,owner,acquired_on,wallet_annual\n"
+    b"K-1,Anna Keller,anna@example.net,+41 1,person,active,alice,2024-03-01,1200\n"
+    b"K-2,Keller AG,,,organization,prospect,,,\n"
+    b"K-3,No Mail,not-an-email,,person,active,,,\n"
+    b"K-4,Nobody's,,,person,active,mallory,,\n"
+    b"K-5,Bad Kind,,,robot,active,,,\n"
+    b"K-1,Anna Again,,,person,active,,,\n"
+    b"K-6,Bad Day,,,person,active,,2024-02-30,\n"
+    b"K-7,Negative Wallet,,,person,active,,,-5\n"
+    b",No Ref,,,person,active,,,\n"
+)
 
 
 def test_it_imports_customers_and_reports_each_bad_row(alice):
