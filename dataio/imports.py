@@ -224,7 +224,7 @@ def parse_money(value: str) -> Decimal | None:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def transaction_row(raw: RawRow, *, offerings: set[str]) -> TransactionRow | RowError:
+def transaction_row(raw: RawRow, *, offerings: set[str], today: date) -> TransactionRow | RowError:
     values, line = raw.values, raw.line
     ref = values.get("customer_ref", "")
     if not ref:
@@ -234,6 +234,8 @@ def transaction_row(raw: RawRow, *, offerings: set[str]) -> TransactionRow | Row
     day = parse_date(values.get("date", ""))
     if day is None:
         return RowError(line, "date", "bad date: expected YYYY-MM-DD")
+    if day > today:
+        return RowError(line, "date", "date in the future")
     amount = parse_money(values.get("amount", ""))
     if amount is None:
         return RowError(line, "amount", "amount: not a number")

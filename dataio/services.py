@@ -205,7 +205,9 @@ class _TransactionBatch:
     def __init__(self, job: ImportJob):
         self.job = job
         self.offerings = {o.name: o for o in Offering.objects.prefetch_related("components")}
+        self.offering_names = set(self.offerings)
         self.ratios = {name: _cost_ratio(o) for name, o in self.offerings.items()}
+        self.today = timezone.localdate()
         self.customers: dict[str, int] = {}
         self.default_offering: Offering | None = None
         self.occurrences: dict[bytes, int] | None = {} if job.kind == ImportKind.CDNOW else None
@@ -217,7 +219,7 @@ class _TransactionBatch:
             row = (
                 raw
                 if isinstance(raw, RowError)
-                else imports.transaction_row(raw, offerings=set(self.offerings))
+                else imports.transaction_row(raw, offerings=self.offering_names, today=self.today)
             )
             (problems if isinstance(row, RowError) else rows).append(row)
         if self.occurrences is not None:

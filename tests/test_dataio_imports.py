@@ -47,6 +47,7 @@ BAD_LOG = (
     b"C-5,2026-01-01,five,,,\n"
     b"\n"
     b",2026-01-01,5.00,,,\n"
+    b"C-6,2999-01-01,5.00,,,\n"
 )
 
 
@@ -73,9 +74,10 @@ def test_it_reports_every_bad_row_by_line_and_applies_only_the_good_rows_in_full
         ),
         (12, "error", "amount", "amount: not a number"),
         (14, "error", "customer_ref", "customer_ref: empty"),
+        (15, "error", "date", "date in the future"),
     ]
-    assert (job.total_rows, job.processed_rows, job.created_rows) == (12, 12, 2)
-    assert (job.duplicate_rows, job.error_rows, job.customers_created) == (1, 9, 1)
+    assert (job.total_rows, job.processed_rows, job.created_rows) == (13, 13, 2)
+    assert (job.duplicate_rows, job.error_rows, job.customers_created) == (1, 10, 1)
     # Nothing partial: the customers of bad rows were not created, no orphan interaction.
     assert list(Customer.objects.values_list("external_ref", flat=True)) == ["C-1"]
     assert Interaction.objects.count() == OrderLine.objects.count() == 2
@@ -136,7 +138,7 @@ def test_it_changes_nothing_when_the_same_file_is_imported_again():
         ModelFit.objects.count(),
     )
     assert after == before
-    assert (again.created_rows, again.duplicate_rows, again.error_rows) == (0, 3, 9)
+    assert (again.created_rows, again.duplicate_rows, again.error_rows) == (0, 3, 10)
     assert problems(again)[:2] == [
         (2, "duplicate", "", f"duplicate: already imported (import {first.pk}, line 2)"),
         (3, "duplicate", "", f"duplicate: already imported (import {first.pk}, line 3)"),
