@@ -26,7 +26,9 @@ class CustomersExportApi(GenericAPIView):
     """The customers the caller may see as CSV, streamed; money columns only for roles that
     see money figures."""
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        operation_id="customers_export_csv", responses={(200, "text/csv"): OpenApiTypes.STR}
+    )
     def get(self, request):
         if role_of(request.user) is None:
             raise PermissionDenied("Only staff export data.")
@@ -94,7 +96,7 @@ class CustomerPrivacyExportApi(GenericAPIView):
     """Everything held on one customer (SPEC §7): profile, facts with history, consents,
     interactions with lines, ratings, summary, snapshots and audit history. Admins only."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="customer_privacy_export", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         _require_admin(request)
         customer = get_object_or_404(Customer, pk=pk)
@@ -117,6 +119,7 @@ class CustomerEraseApi(GenericAPIView):
     serializer_class = EraseInputSerializer
 
     @extend_schema(
+        operation_id="customer_erase",
         request=EraseInputSerializer,
         responses={201: ErasureOutputSerializer, 403: OpenApiResponse(description="not admin")},
     )
