@@ -39,6 +39,11 @@ class ImportJob(models.Model):
     error_rows = models.PositiveIntegerField(default=0)
     customers_created = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why the whole file failed, if it did.")
+    as_of = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Rebuild the figures as of this date (historic data sets); empty: today.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

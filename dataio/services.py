@@ -41,8 +41,12 @@ ERASED = "[erased]"
 Progress = Callable[[ImportJob], None]
 
 
-def import_job_create(*, kind: str, content: bytes, file_name: str = "", by=None) -> ImportJob:
-    job = ImportJob(kind=kind, content=content, file_name=file_name[:255], created_by=by)
+def import_job_create(
+    *, kind: str, content: bytes, file_name: str = "", by=None, as_of=None
+) -> ImportJob:
+    job = ImportJob(
+        kind=kind, content=content, file_name=file_name[:255], created_by=by, as_of=as_of
+    )
     job.full_clean(exclude=["content"])
     job.save()
     return job
@@ -119,7 +123,7 @@ def import_job_run(*, job_id: int, progress: Progress | None = None) -> ImportJo
         if progress:
             job.refresh_from_db()
             progress(job)
-        valuation_rebuild_everything()
+        valuation_rebuild_everything(as_of=job.as_of)
     # The file is not kept once imported: the report holds line numbers and reasons only.
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.DONE, finished_at=timezone.now(), content=b""

@@ -188,9 +188,12 @@ def test_it_imports_a_slice_of_the_cdnow_master_file_with_its_header(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     ids = {line.split()[0] for line in lines[1:]}
 
-    call_command("import_transactions", "--format", "cdnow", str(path), "--quiet")
+    call_command(
+        "import_transactions", "--format", "cdnow", str(path), "--as-of", "1998-06-30", "--quiet"
+    )
 
     job = ImportJob.objects.get()
+    assert ModelFit.objects.get().as_of == date(1998, 6, 30)
     assert (job.status, job.total_rows, job.created_rows, job.error_rows) == ("done", 300, 300, 0)
     assert job.processed_rows == 300  # the header line is not a transaction
     assert Customer.objects.count() == len(ids)

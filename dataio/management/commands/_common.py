@@ -3,6 +3,7 @@ progress bar on stderr, print the summary and optionally write the report."""
 
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -31,11 +32,15 @@ class ProgressBar:
         self.stream.flush()
 
 
-def run_import(command, *, kind: str, path: str, report: str | None, quiet: bool) -> ImportJob:
+def run_import(
+    command, *, kind: str, path: str, report: str | None, quiet: bool, as_of=None
+) -> ImportJob:
     file = Path(path)
     if not file.is_file():
         raise CommandError(f"no such file: {path}")
-    job = services.import_job_create(kind=kind, content=file.read_bytes(), file_name=file.name)
+    job = services.import_job_create(
+        kind=kind, content=file.read_bytes(), file_name=file.name, as_of=as_of
+    )
     job = services.import_job_run(job_id=job.pk, progress=None if quiet else ProgressBar())
     command.stdout.write(
         f"import {job.pk}: {job.get_status_display()}; {job.total_rows} rows, "
@@ -59,3 +64,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("file")
     parser.add_argument("--report", help="write the line-by-line report to this CSV file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        help="refit and recompute as of this date (YYYY-MM-DD), e.g. the end of a historic "
+        "data set; default today",
+    )

@@ -24,4 +24,5 @@ class Command(BaseCommand):
             path=options["file"],
             report=options["report"],
             quiet=options["quiet"],
+            as_of=options["as_of"],
         )
