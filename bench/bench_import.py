@@ -73,7 +73,14 @@ def main() -> None:
         phases = {}
 
         def progress(job):
-            phases.setdefault(job.status, time.perf_counter())
+            if job.status not in phases:
+                phases[job.status] = time.perf_counter()
+                if job.status == "rebuilding":
+                    seconds = phases["rebuilding"] - started
+                    print(
+                        f"  rows done in {seconds:.1f} s ({job.total_rows / seconds:,.0f} rows/s)",
+                        flush=True,
+                    )
 
         started = time.perf_counter()
         job = services.import_job_run(job_id=job.pk, progress=progress)
