@@ -54,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
 }
 ADMIN_APPS = [
     "accounts",
+    "dataio",
     "customers",
     "interactions",
     "offerings",

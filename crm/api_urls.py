@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
 from customers import api as customers_api
+from dataio import api as dataio_api
 from interactions import api as interactions_api
 from offerings import api as offerings_api
 from valuation import api as valuation_api
@@ -10,7 +11,24 @@ from workspace import api as workspace_api
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("customers/", customers_api.CustomerListApi.as_view(), name="api-customers"),
+    path(
+        "customers/export/",
+        dataio_api.CustomersExportApi.as_view(),
+        name="api-customers-export",
+    ),
     path("customers/<int:pk>/", customers_api.CustomerDetailApi.as_view(), name="api-customer"),
+    path(
+        "customers/<int:pk>/export/",
+        dataio_api.CustomerPrivacyExportApi.as_view(),
+        name="api-customer-export",
+    ),
+    path(
+        "customers/<int:pk>/erase/",
+        dataio_api.CustomerEraseApi.as_view(),
+        name="api-customer-erase",
+    ),
+    path("imports/", dataio_api.ImportListApi.as_view(), name="api-imports"),
+    path("imports/<int:pk>/", dataio_api.ImportDetailApi.as_view(), name="api-import"),
     path(
         "customers/<int:pk>/timeline/",
         interactions_api.CustomerTimelineApi.as_view(),

@@ -21,6 +21,7 @@ urlpatterns = [
     path("preferences/<str:token>/", preference_views.preference_centre, name="preference-centre"),
     path("interactions/", include("interactions.urls")),
     path("workspace/", include("workspace.urls")),
+    path("data/", include("dataio.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("crm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -50,7 +50,7 @@ def test_support_teaches_two_facts_and_the_next_form_does_not_ask_them(
     page.get_by_role("link", name="Log an interaction").click()
     known = page.locator("#known-facts")
     expect(known).to_contain_text("Brewing method: moka")
-    expect(known).to_contain_text("1200")
+    expect(known).to_contain_text("wallet): known")  # support staff never see money
     teach = page.locator("#teach")
     expect(teach).not_to_contain_text("How do you brew at home?")
     expect(teach).not_to_contain_text("Roughly what do you spend a year")

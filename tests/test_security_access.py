@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from customers.api import MONEY_FIELDS
+from dataio.models import ImportJob
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -60,6 +61,21 @@ GET_MATRIX = {
     "workspace:scorecards": (200, 403, 403, 403, 302),
     "workspace:offer-make": (405, 405, 405, 405, 302),
     "workspace:offer-outcome": (405, 405, 405, 405, 302),
+    # Bulk data and privacy: exports scoped by role, imports and privacy actions for admins.
+    "api-customer-erase": (405, 405, 405, 405, 403),
+    "api-customer-export": (200, 403, 403, 403, 403),
+    "api-customers-export": (200, 200, 200, 200, 403),
+    "api-import": (200, 403, 403, 403, 403),
+    "api-imports": (405, 405, 405, 405, 403),
+    "dataio:customer-erase": (200, 403, 403, 403, 302),
+    "dataio:customer-export": (200, 403, 403, 403, 302),
+    "dataio:customers-csv": (200, 200, 200, 200, 302),
+    "dataio:home": (200, 200, 200, 200, 302),
+    "dataio:job": (200, 403, 403, 403, 302),
+    "dataio:job-progress": (200, 403, 403, 403, 302),
+    "dataio:job-report": (200, 403, 403, 403, 302),
+    "dataio:job-status": (200, 403, 403, 403, 302),
+    "dataio:upload": (405, 405, 405, 405, 302),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -100,7 +116,14 @@ def world(ada, alice, bob, charlie):
     log_order(customer, offering, days_ago=40)
     interaction = log_contact(customer, days_ago=1, requires_response=True)
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
-    return {"customer": customer, "offering": offering, "interaction": interaction, "users": users}
+    import_job = ImportJob.objects.create(kind="transactions", file_name="log.csv")
+    return {
+        "customer": customer,
+        "offering": offering,
+        "interaction": interaction,
+        "users": users,
+        "import_job": import_job,
+    }
 
 
 def path_for(name: str, world) -> str:
@@ -114,6 +137,10 @@ def path_for(name: str, world) -> str:
         from customers.preferences import preference_link_token
 
         return reverse(name, args=[preference_link_token(customer=world["customer"])])
+    if name in {"dataio:job", "dataio:job-progress", "dataio:job-report", "dataio:job-status"}:
+        return reverse(name, kwargs={"job_id": world["import_job"].pk})
+    if name == "api-import":
+        return reverse(name, kwargs={"pk": world["import_job"].pk})
     if name in {"api-interaction"}:
         return reverse(name, kwargs={"pk": world["interaction"].pk})
     for kwargs in ({}, {"pk": world["customer"].pk}, *({k: v} for k, v in pattern_kwargs.items())):

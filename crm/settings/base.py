@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "offerings",
     "valuation",
     "workspace",
+    "dataio",
     # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
     "accounts",
 ]

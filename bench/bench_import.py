@@ -1,0 +1,126 @@
+"""Import of a large generated transaction log, and of CDNOW_master.txt (SPEC §11).
+
+Not run by the tests. Usage (real PostgreSQL, its own fresh database crm_bench_import):
+
+    uv run python bench/bench_import.py [--rows 1000000] [--customers 50000] [--cdnow]
+
+Generates a CSV transaction log (customer_ref,date,amount,margin) of --rows rows for
+--customers customers over two years, imports it with `import_transactions` (the same code as
+the worker's task), then re-imports it (everything is a duplicate). Prints the time of the row
+phase, of the one bulk rebuild of the figures (summaries, refit, recompute all) and rows/s.
+With --cdnow, imports lifetimes' CDNOW_master.txt instead and prints the fit.
+"""
+
+import argparse
+import importlib.util
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.test")
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench_import"
+)
+
+
+def generate(path: Path, rows: int, customers: int) -> None:
+    rng = random.Random(2026)
+    with open(path, "w") as out:
+        out.write("customer_ref,date,amount,margin\n")
+        for _ in range(rows):
+            customer = rng.randrange(customers)
+            day = 1 + rng.randrange(700)
+            year, rest = (2024, day) if day <= 366 else (2025, day - 366)
+            month, dom = 1 + (rest - 1) // 31 % 12, 1 + (rest - 1) % 28
+            amount = rng.randrange(500, 20000) / 100
+            out.write(f"B-{customer},{year}-{month:02d}-{dom:02d},{amount:.2f},{amount / 3:.2f}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--cdnow", action="store_true")
+    options = parser.parse_args()
+
+    import django
+    import psycopg2
+
+    url = os.environ["DATABASE_URL"]
+    name = url.rsplit("/", 1)[1]
+    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    django.setup()
+    from django.core.management import call_command
+
+    from dataio import services
+    from dataio.models import ImportKind
+    from valuation.models import ModelFit
+
+    call_command("migrate", verbosity=0)
+
+    def timed_import(kind: str, path: Path, as_of=None) -> None:
+        job = services.import_job_create(kind=kind, content=path.read_bytes(), as_of=as_of)
+        phases = {}
+
+        def progress(job):
+            if job.status not in phases:
+                phases[job.status] = time.perf_counter()
+                if job.status == "rebuilding":
+                    seconds = phases["rebuilding"] - started
+                    print(
+                        f"  rows done in {seconds:.1f} s ({job.total_rows / seconds:,.0f} rows/s)",
+                        flush=True,
+                    )
+
+        started = time.perf_counter()
+        job = services.import_job_run(job_id=job.pk, progress=progress)
+        done = time.perf_counter()
+        rows_done = phases.get("rebuilding", done)
+        print(
+            f"{job.total_rows} rows: {job.created_rows} created, {job.duplicate_rows} "
+            f"duplicates, {job.error_rows} errors, {job.customers_created} new customers"
+        )
+        print(
+            f"  rows {rows_done - started:.1f} s ({job.total_rows / (rows_done - started):,.0f} "
+            f"rows/s), rebuild+refit+recompute {done - rows_done:.1f} s, total "
+            f"{done - started:.1f} s"
+        )
+
+    if options.cdnow:
+        spec = importlib.util.find_spec("lifetimes")
+        path = Path(spec.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
+        print(f"CDNOW master: {path}")
+        # The end of the CDNOW observation window, not today: T is measured up to it.
+        timed_import(ImportKind.CDNOW, path, as_of=date(1998, 6, 30))
+        fit = ModelFit.objects.latest("created_at")
+        print(
+            f"  fit {fit.method}: {fit.customers} customers, r={fit.bgnbd_r:.4f} "
+            f"alpha={fit.bgnbd_alpha:.4f} a={fit.bgnbd_a:.4f} b={fit.bgnbd_b:.4f}, "
+            f"{fit.duration_ms} ms"
+        )
+        return
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "log.csv"
+        started = time.perf_counter()
+        generate(path, options.rows, options.customers)
+        size = path.stat().st_size / 1e6
+        elapsed = time.perf_counter() - started
+        print(f"generated {options.rows} rows ({size:.0f} MB) in {elapsed:.1f} s")
+        timed_import(ImportKind.TRANSACTIONS, path)
+        print("re-import of the same file:")
+        timed_import(ImportKind.TRANSACTIONS, path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""Reading import files: lines with their numbers, decoded one by one, into validated rows.
+
+No database access here except the lookups passed in; `dataio.services` writes.
+"""
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from interactions.choices import Channel
+
+TRANSACTION_COLUMNS = ("customer_ref", "date", "amount")
+TRANSACTION_OPTIONAL = ("margin", "offering", "channel")
+CUSTOMER_COLUMNS = ("external_ref", "name")
+CUSTOMER_OPTIONAL = (
+    "email",
+    "phone",
+    "kind",
+    "status",
+    "owner",
+    "acquired_on",
+    "acquisition_source",
+    "preferred_channel",
+    "wallet_annual",
+)
+DEFAULT_CHANNEL = Channel.WEB
+MAX_AMOUNT = Decimal("9999999999.99")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    reason: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class RawRow:
+    line: int
+    values: dict[str, str]
+
+
+class FileRejected(Exception):
+    """The whole file cannot be read (e.g. a required column is missing from the header)."""
+
+    def __init__(self, line: int, field: str, reason: str):
+        super().__init__(reason)
+        self.line, self.field, self.reason = line, field, reason
+
+
+def split_lines(content: bytes) -> list[bytes]:
+    """The file's lines; line n of the file is element n - 1 (no multi-line fields)."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    lines = content.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+def count_rows(lines: list[bytes], *, header: bool) -> int:
+    body = lines[1:] if header else lines
+    return sum(1 for line in body if line.strip())
+
+
+def _decode(raw: bytes, line: int) -> str | RowError:
+    try:
+        return raw.rstrip(b"\r").decode("utf-8")
+    except UnicodeDecodeError as error:
+        return RowError(
+            line,
+            "",
+            f"encoding: byte 0x{raw[error.start]:02x} at position {error.start + 1} "
+            "is not UTF-8; save the file as UTF-8",
+        )
+
+
+def csv_rows(
+    lines: list[bytes], *, required: tuple[str, ...], optional: tuple[str, ...]
+) -> tuple[list[str], Iterator[RawRow | RowError]]:
+    """Check the header (line 1) and return its columns and an iterator over the rows."""
+    if not lines:
+        raise FileRejected(1, "", "the file is empty; the first line must name the columns")
+    header = _decode(lines[0], 1)
+    if isinstance(header, RowError):
+        raise FileRejected(1, "", header.reason)
+    columns = [name.strip().lower() for name in next(csv.reader([header]), [])]
+    missing = [name for name in required if name not in columns]
+    if missing:
+        raise FileRejected(1, missing[0], f"missing column: {', '.join(missing)} in the header")
+    unknown = [name for name in columns if name not in required + optional]
+    if unknown:
+        raise FileRejected(
+            1,
+            unknown[0],
+            f"unknown column: {', '.join(unknown)} (known: {', '.join(required + optional)})",
+        )
+    if len(set(columns)) != len(columns):
+        raise FileRejected(1, "", "a column is named twice in the header")
+
+    def rows() -> Iterator[RawRow | RowError]:
+        for index, raw in enumerate(lines[1:], start=2):
+            if not raw.strip():
+                continue
+            text = _decode(raw, index)
+            if isinstance(text, RowError):
+                yield text
+                continue
+            try:
+                cells = next(csv.reader([text]))
+            except csv.Error as error:
+                yield RowError(index, "", f"not valid CSV: {error}")
+                continue
+            if len(cells) < len(columns):
+                absent = columns[len(cells) :]
+                yield RowError(index, absent[0], f"missing column: {', '.join(absent)}")
+                continue
+            if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
+                yield RowError(index, "", f"{len(cells)} values for {len(columns)} columns")
+                continue
+            yield RawRow(
+                index, {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
+            )
+
+    return columns, rows()
+
+
+def cdnow_has_header(lines: list[bytes]) -> bool:
+    first = lines[0].split() if lines else []
+    return bool(first) and not first[0].isdigit()
+
+
+def cdnow_rows(lines: list[bytes]) -> Iterator[RawRow | RowError]:
+    """CDNOW transaction logs: `customer date(YYYYMMDD) quantity dollars`, whitespace separated
+    (CDNOW_master.txt); CDNOW_sample.txt has a sample id after the customer id, ignored."""
+    for index, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        text = _decode(raw, index)
+        if isinstance(text, RowError):
+            yield text
+            continue
+        cells = text.split()
+        if index == 1 and cdnow_has_header(lines):
+            continue  # CDNOW_master.txt names its columns on the first line
+        if len(cells) == 5:
+            cells = [cells[0], *cells[2:]]
+        if len(cells) != 4:
+            yield RowError(
+                index,
+                "",
+                f"expected 4 values (customer, date, quantity, dollars), got {len(cells)}",
+            )
+            continue
+        customer, day, quantity, dollars = cells
+        if not customer.isdigit():
+            yield RowError(index, "customer_ref", "customer id is not a number")
+            continue
+        yield RawRow(
+            index,
+            {
+                "customer_ref": f"cdnow-{int(customer)}",
+                "date": day,
+                "amount": dollars,
+                "quantity": quantity,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class TransactionRow:
+    line: int
+    customer_ref: str
+    day: date
+    amount: Decimal
+    margin: Decimal | None
+    offering: str
+    channel: str
+    quantity: str
+    # CDNOW logs hold genuinely repeated identical lines (two equal orders on one day): there
+    # the n-th repetition of a line within the file is part of its content.
+    occurrence: int = 0
+
+    @property
+    def key(self) -> bytes:
+        """The row's content: the same purchase imported twice has the same key."""
+        margin = "" if self.margin is None else str(self.margin)
+        text = "\x1f".join(
+            [
+                self.customer_ref,
+                self.day.isoformat(),
+                str(self.amount),
+                margin,
+                self.offering,
+                self.channel,
+            ]
+        )
+        if self.occurrence:
+            text += f"\x1f#{self.occurrence}"
+        return hashlib.sha256(text.encode()).digest()
+
+
+def parse_date(value: str) -> date | None:
+    for pattern in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_money(value: str) -> Decimal | None:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite():
+        return None
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def transaction_row(raw: RawRow, *, offerings: set[str], today: date) -> TransactionRow | RowError:
+    values, line = raw.values, raw.line
+    ref = values.get("customer_ref", "")
+    if not ref:
+        return RowError(line, "customer_ref", "customer_ref: empty")
+    if len(ref) > 100:
+        return RowError(line, "customer_ref", "customer_ref: longer than 100 characters")
+    day = parse_date(values.get("date", ""))
+    if day is None:
+        return RowError(line, "date", "bad date: expected YYYY-MM-DD")
+    if day > today:
+        return RowError(line, "date", "date in the future")
+    amount = parse_money(values.get("amount", ""))
+    if amount is None:
+        return RowError(line, "amount", "amount: not a number")
+    if amount < 0:
+        return RowError(line, "amount", "negative amount")
+    if amount > MAX_AMOUNT:
+        return RowError(line, "amount", "amount: too large")
+    margin = None
+    if values.get("margin"):
+        margin = parse_money(values["margin"])
+        if margin is None:
+            return RowError(line, "margin", "margin: not a number")
+        if margin > amount:
+            return RowError(line, "margin", "margin greater than the amount")
+        if amount - margin > MAX_AMOUNT:
+            return RowError(line, "margin", "margin: too small")
+    offering = values.get("offering", "")
+    if offering and offering not in offerings:
+        return RowError(line, "offering", "unknown offering")
+    channel = values.get("channel", "") or DEFAULT_CHANNEL
+    if channel not in Channel.values:
+        return RowError(line, "channel", f"unknown channel (one of {', '.join(Channel.values)})")
+    quantity = values.get("quantity", "")
+    return TransactionRow(line, ref, day, amount, margin, offering, channel, quantity)
