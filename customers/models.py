@@ -42,6 +42,23 @@ TIER_RECOMMENDATION = {
 }
 
 
+# The figures the valuation worker writes on each customer (valuation.services).
+FIGURE_FIELDS = [
+    "interaction_count",
+    "last_contact_at",
+    "tier",
+    "historic_value",
+    "predicted_clv",
+    "growth_potential",
+    "revenue_12m",
+    "p_alive",
+    "share_of_customer",
+    "share_of_needs",
+    "experience_score",
+    "valuation_method",
+]
+
+
 class Customer(models.Model):
     kind = models.CharField(max_length=20, choices=CustomerKind, default=CustomerKind.PERSON)
     name = models.CharField(max_length=200)
@@ -116,18 +133,7 @@ class Customer(models.Model):
     # Who changed which profile field when (figures are written with update(), not recorded).
     history = HistoricalRecords(
         excluded_fields=[
-            "interaction_count",
-            "last_contact_at",
-            "tier",
-            "historic_value",
-            "predicted_clv",
-            "growth_potential",
-            "revenue_12m",
-            "p_alive",
-            "share_of_customer",
-            "share_of_needs",
-            "experience_score",
-            "valuation_method",
+            *FIGURE_FIELDS,
             "metrics_computed_at",
             "figures_version",
             "figures_computed_version",

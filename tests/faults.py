@@ -21,27 +21,12 @@ from pathlib import Path
 from celery import Celery
 from django.conf import settings
 
-from customers.models import Customer
+from customers.models import FIGURE_FIELDS, Customer
 from valuation import selectors as valuation_selectors
 from valuation.services import customers_figures_recompute_all
 from valuation.summary import customer_summaries_rebuild
 
 from .worker import ARTIFACTS, ROOT, wait_for, worker_database_url
-
-FIGURE_FIELDS = [
-    "interaction_count",
-    "last_contact_at",
-    "tier",
-    "historic_value",
-    "predicted_clv",
-    "growth_potential",
-    "revenue_12m",
-    "p_alive",
-    "share_of_customer",
-    "share_of_needs",
-    "experience_score",
-    "valuation_method",
-]
 
 
 def free_port() -> int:
