@@ -185,7 +185,9 @@ def customer_fact_record(
         )
         customer.wallet_annual, customer.wallet_source = Decimal(clean), WalletSource.STATED
     if key.key == WALLET_FACT or key.kind == FactKind.NEED:
-        customer_figures_request(customer)  # share of customer / share of needs change
+        customer_figures_request(
+            customer_id=customer.pk
+        )  # share of customer / share of needs change
     return fact
 
 

@@ -29,15 +29,19 @@ EDITABLE_FIELDS = (
 FIGURE_INPUTS = {"wallet_annual", "acquired_on"}
 
 
-def customer_figures_request(customer: Customer) -> None:
-    """Mark the customer's figures stale and queue their recompute after the commit."""
+def customer_figures_request(*, customer_id: int) -> None:
+    """Mark the customer's figures stale and queue their recompute after the commit.
+
+    The stale mark is written with the data, so a recompute whose task is lost is found again
+    by the sweeper; inside a transaction the update also locks the customer's row until commit.
+    """
     # Imported here: customers.tasks imports valuation, which imports customers.models.
     from .tasks import customer_recompute_figures
 
-    Customer.objects.filter(pk=customer.pk).update(
+    Customer.objects.filter(pk=customer_id).update(
         figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
     )
-    enqueue_on_commit(customer_recompute_figures, customer.pk)
+    enqueue_on_commit(customer_recompute_figures, customer_id)
 
 
 @transaction.atomic
@@ -48,7 +52,7 @@ def customer_create(*, name: str, owner=None, **fields) -> Customer:
     customer = Customer(name=name, owner=owner, **fields)
     customer.full_clean()
     customer.save()
-    customer_figures_request(customer)
+    customer_figures_request(customer_id=customer.pk)
     return customer
 
 
@@ -63,5 +67,5 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     customer.full_clean()
     customer.save()
     if any(before.get(field) != getattr(customer, field) for field in FIGURE_INPUTS):
-        customer_figures_request(customer)
+        customer_figures_request(customer_id=customer.pk)
     return customer

@@ -11,10 +11,9 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm.dispatch import enqueue_on_commit
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
-from customers.tasks import customer_recompute_figures
+from customers.services import customer_figures_request
 from offerings.models import Offering
 from valuation.summary import summary_record_interaction
 
@@ -109,12 +108,9 @@ def interaction_log(
         # Archived offerings stay on history but cannot be ordered anew.
         raise ValidationError({"lines": "An archived offering cannot be ordered."})
     OrderLine.objects.bulk_create(order_lines)
-    # The figures are now stale: record it with the data, so a lost task is found again. The
-    # update also locks the customer's row until commit, so the running summary below folds
-    # concurrent interactions of one customer in one at a time.
-    Customer.objects.filter(pk=customer.pk).update(
-        figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
-    )
+    # The figures are now stale. Marking them locks the customer's row until commit, so the
+    # running summary below folds concurrent interactions of one customer in one at a time.
+    customer_figures_request(customer_id=customer.pk)
     serves = type in SERVICE_TYPES
     summary_record_interaction(
         interaction=interaction,
@@ -131,16 +127,7 @@ def interaction_log(
             recorded_by=logged_by,
             source_interaction=interaction,
         )
-    enqueue_on_commit(customer_recompute_figures, customer.pk)
     return interaction
-
-
-def _figures_changed(customer_id: int) -> None:
-    """Mark the customer's figures stale and queue their recompute after the commit."""
-    Customer.objects.filter(pk=customer_id).update(
-        figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
-    )
-    enqueue_on_commit(customer_recompute_figures, customer_id)
 
 
 def _check_time(interaction: Interaction, field: str, at: datetime) -> None:
@@ -163,7 +150,7 @@ def interaction_respond(*, interaction: Interaction, at: datetime | None = None)
         first_response_at=at
     )
     if recorded:
-        _figures_changed(interaction.customer_id)
+        customer_figures_request(customer_id=interaction.customer_id)
     interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
     return bool(recorded)
 
@@ -178,7 +165,7 @@ def interaction_resolve(*, interaction: Interaction, at: datetime | None = None)
         resolved_at=at, first_response_at=Coalesce(F("first_response_at"), Value(at))
     )
     if resolved:
-        _figures_changed(interaction.customer_id)
+        customer_figures_request(customer_id=interaction.customer_id)
     interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
     return bool(resolved)
 
@@ -190,7 +177,7 @@ def interaction_record_satisfaction(*, interaction: Interaction, satisfaction: i
         raise ValidationError({"satisfaction": "Satisfaction is a whole number from 1 to 5."})
     interaction.satisfaction = satisfaction
     Interaction.objects.filter(pk=interaction.pk).update(satisfaction=satisfaction)
-    _figures_changed(interaction.customer_id)
+    customer_figures_request(customer_id=interaction.customer_id)
 
 
 @transaction.atomic
@@ -237,5 +224,5 @@ def offering_rating_record(
     rating_row, _ = OfferingRating.objects.update_or_create(
         customer=customer, offering=offering, defaults=values
     )
-    _figures_changed(customer.pk)
+    customer_figures_request(customer_id=customer.pk)
     return rating_row
