@@ -25,7 +25,19 @@ MONEY_FIELDS = (
 )
 
 
-class CustomerOutputSerializer(OutputModelSerializer):
+class MoneyHiddenFromSupport:
+    """Leave the money fields out for users who may not see money (support staff, SPEC §2)."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not can_see_money(request.user):
+            for field in MONEY_FIELDS:
+                data.pop(field, None)
+        return data
+
+
+class CustomerOutputSerializer(MoneyHiddenFromSupport, OutputModelSerializer):
     """A customer with their figures. Money figures are left out for support staff (SPEC §2)."""
 
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -62,14 +74,6 @@ class CustomerOutputSerializer(OutputModelSerializer):
             "metrics_computed_at",
         ]
         read_only_fields = fields
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        request = self.context.get("request")
-        if request is None or not can_see_money(request.user):
-            for field in MONEY_FIELDS:
-                data.pop(field, None)
-        return data
 
 
 class CustomerInputSerializer(serializers.ModelSerializer):
@@ -175,7 +179,7 @@ class CustomerDetailApi(GenericAPIView):
         return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
 
 
-class SnapshotOutputSerializer(OutputModelSerializer):
+class SnapshotOutputSerializer(MoneyHiddenFromSupport, OutputModelSerializer):
     class Meta:
         model = CustomerSnapshot
         fields = [
@@ -191,13 +195,6 @@ class SnapshotOutputSerializer(OutputModelSerializer):
             "experience_score",
         ]
         read_only_fields = fields
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if not can_see_money(self.context["request"].user):
-            for field in MONEY_FIELDS:
-                data.pop(field, None)
-        return data
 
 
 class CustomerMetricsHistoryApi(GenericAPIView):
