@@ -68,9 +68,12 @@ def portfolio(request):
     page = _page(request, customers.order_by(ordering, "id"))
     for customer in page:
         customer.next_due_label = workspace_selectors.next_due_label(customer)
+    totals = selectors.portfolio_totals(manager=request.user)
     trend = [
-        {"day": row["taken_on"].isoformat(), "equity": float(row["equity"] or 0)}
-        for row in workspace_selectors.equity_trend(manager=request.user)
+        {"day": row["day"].isoformat(), "equity": float(row["equity"])}
+        for row in workspace_selectors.equity_trend(
+            manager=request.user, today_equity=totals["customer_equity"]
+        )
     ]
     return render(
         request,
@@ -83,7 +86,7 @@ def portfolio(request):
             "tiers": ValueTier.choices,
             "needs": Category.objects.filter(fact_keys__kind="need").distinct().order_by("name"),
             "columns": PORTFOLIO_COLUMNS,
-            "totals": selectors.portfolio_totals(manager=request.user),
+            "totals": totals,
             "equity_trend": trend,
             "today": timezone.localdate(),
         },

@@ -37,7 +37,7 @@ from offerings.selectors import (
 )
 from valuation.models import CustomerSnapshot
 
-from .models import OfferingAffinity
+from .models import OfferingAffinity, PortfolioEquity
 
 FAR_FUTURE = date(9999, 12, 31)
 DUE_WITHIN_DAYS = 7
@@ -133,16 +133,21 @@ def with_need(customers: QuerySet[Customer], *, category_id: int) -> QuerySet[Cu
     return customers.filter(Exists(need))
 
 
-def equity_trend(*, manager) -> list[dict]:
-    """Customer equity by day: sum of the snapshots' predicted CLV of the manager's current
-    customers, one GROUP BY query."""
-    return list(
-        CustomerSnapshot.objects.filter(customer__owner=manager)
-        .order_by()
-        .values("taken_on")
-        .annotate(equity=Sum("predicted_clv"), customers=Count("id"))
-        .order_by("taken_on")
+def equity_trend(*, manager, today_equity, days: int = 730) -> list[dict]:
+    """Customer equity by day for the chart: the equity recorded at the end of each earlier
+    day (PortfolioEquity, one row a day whatever the portfolio size) and today's, live, from
+    the portfolio totals the page has already summed (`today_equity`)."""
+    today = timezone.localdate()
+    recorded = list(
+        PortfolioEquity.objects.filter(
+            manager=manager, day__lt=today, day__gte=today - timedelta(days=days)
+        )
+        .order_by("day")
+        .values("day", "equity")
     )
+    if today_equity is None and not recorded:
+        return []  # no figures yet: no chart
+    return [*recorded, {"day": today, "equity": today_equity or Decimal(0)}]
 
 
 def portfolio_map(*, manager) -> list[dict]:
