@@ -57,7 +57,8 @@ def portfolio(request):
     sort = request.GET.get("sort", "-predicted_clv")
     if sort.lstrip("-") not in PORTFOLIO_SORTS:
         sort = "-predicted_clv"
-    field = F(sort.lstrip("-"))
+    # The next due action is sorted on its stored, indexed copy; the page shows the live one.
+    field = F(sort.lstrip("-").replace("next_due", "next_due_on"))
     ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
     customers = selectors.customer_portfolio(manager=request.user, filters=filters)
     if filters["need"].isdigit():

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from customers.models import CustomerFact, FactKey, FactKind
 from interactions.models import Interaction
+from interactions.services import interaction_log, interaction_respond
 from offerings.models import ReplenishmentSubscription
+from offerings.services import replenishment_set_status, replenishment_subscribe
 from workspace import services
 from workspace.models import PortfolioEquity
 
@@ -85,6 +87,59 @@ def test_it_shows_the_earliest_due_action_of_each_customer(client, alice):
     assert rows["Anna"].next_due_label == "Replenishment"
     assert rows["Ben"].next_due is None
     assert [c.name for c in response.context["page"]] == ["Anna", "Ben"]
+
+
+def test_the_portfolio_sorts_by_the_next_due_action_that_every_change_keeps_current(client, alice):
+    # Given, through the services: Cara's call with a next step in 10 days, Dan's inquiry
+    # from 3 days ago waiting for an answer, Eve's subscription due tomorrow, Finn with nothing
+    today = timezone.localdate()
+    cara, dan, eve = (CustomerFactory(name=n, owner=alice) for n in ["Cara", "Dan", "Eve"])
+    CustomerFactory(name="Finn", owner=alice)
+
+    def log(customer, **fields):
+        return interaction_log(customer=customer, logged_by=alice, channel="phone", **fields)
+
+    log(
+        cara,
+        direction="outbound",
+        type="outreach",
+        subject="Call",
+        next_step="Send the offer",
+        next_step_due=today + timedelta(days=10),
+    )
+    inquiry = log(
+        dan,
+        direction="inbound",
+        type="inquiry",
+        subject="Question",
+        occurred_at=timezone.now() - timedelta(days=3),
+    )
+    subscription = replenishment_subscribe(
+        customer=eve,
+        offering=OfferingFactory(name="Filters"),
+        next_due=today + timedelta(days=1),
+        interval_days=30,
+    )
+    client.force_login(alice)
+
+    def sorted_by_next_due():
+        page = client.get(reverse("customers:portfolio"), {"sort": "next_due"}).context["page"]
+        # The stored next due action (the sort key) is the live one the page shows
+        assert all(c.next_due_on == c.next_due for c in page)
+        return [c.name for c in page]
+
+    # Then the portfolio sorts by the earliest due action, customers with none last
+    assert sorted_by_next_due() == ["Dan", "Eve", "Cara", "Finn"]
+
+    # When Dan's inquiry is answered, Cara is called back and Eve's subscription is paused
+    interaction_respond(interaction=inquiry)
+    assert sorted_by_next_due() == ["Eve", "Cara", "Dan", "Finn"]
+    log(cara, direction="outbound", type="outreach", subject="Called back")
+    assert sorted_by_next_due() == ["Eve", "Cara", "Dan", "Finn"]
+    replenishment_set_status(subscription=subscription, status="paused")
+
+    # Then nobody has a due action left
+    assert sorted_by_next_due() == ["Cara", "Dan", "Eve", "Finn"]
 
 
 def test_it_filters_by_a_current_need_linked_to_a_category(client, alice):

@@ -79,33 +79,40 @@ def _earliest(queryset, field) -> Subquery:
     )
 
 
-def with_next_due_action(customers: QuerySet[Customer]) -> QuerySet[Customer]:
-    """Annotate each customer's earliest due action: an open next step, a due replenishment
-    or an unanswered item (``next_due`` is the earliest of the three, None if there is none).
-
-    Correlated subqueries: PostgreSQL evaluates them for the rows of the page only, unless the
-    page is sorted by ``next_due``.
-    """
+def next_due_parts() -> dict[str, Subquery]:
+    """Each customer's earliest open next step, due replenishment and unanswered item, as
+    subqueries correlated on the customer (OuterRef("pk"))."""
     from offerings.models import ReplenishmentSubscription
 
     live = ReplenishmentSubscription.objects.filter(status=SubStatus.ACTIVE)
     unanswered = unanswered_items().annotate(day=TruncDate("occurred_at"))
-    customers = customers.annotate(
-        due_next_step=_earliest(open_next_steps(), "next_step_due"),
-        due_replenishment=_earliest(live, "next_due"),
-        due_unanswered=_earliest(unanswered, "day"),
-    )
+    return {
+        "due_next_step": _earliest(open_next_steps(), "next_step_due"),
+        "due_replenishment": _earliest(live, "next_due"),
+        "due_unanswered": _earliest(unanswered, "day"),
+    }
+
+
+def _earliest_of(parts) -> NullIf:
     far = Value(FAR_FUTURE, output_field=DateField())
-    return customers.annotate(
-        next_due=NullIf(
-            Least(
-                Coalesce("due_next_step", far),
-                Coalesce("due_replenishment", far),
-                Coalesce("due_unanswered", far),
-            ),
-            far,
-        )
-    )
+    return NullIf(Least(*(Coalesce(part, far) for part in parts)), far)
+
+
+def next_due_expression() -> NullIf:
+    """The customer's next due action, for an UPDATE of the stored Customer.next_due_on."""
+    return _earliest_of(next_due_parts().values())
+
+
+def with_next_due_action(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Annotate each customer's earliest due action: an open next step, a due replenishment
+    or an unanswered item (``next_due`` is the earliest of the three, None if there is none).
+
+    Correlated subqueries: PostgreSQL evaluates them for the rows of the page only. Sorting a
+    whole portfolio by the next due action uses the stored ``Customer.next_due_on`` instead
+    (kept by ``customers.services``), which is indexed.
+    """
+    parts = next_due_parts()
+    return customers.annotate(**parts).annotate(next_due=_earliest_of(F(name) for name in parts))
 
 
 def next_due_label(customer) -> str:
