@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from crm.dispatch import enqueue_on_commit
 from customers.models import Customer
+from offerings.forecasts import purchase_forecasts_refresh
 
 from . import selectors
 from .figures import Figures, assign_tiers, compute_figures
@@ -142,6 +143,8 @@ def customer_figures_recompute(*, customer_id: int) -> bool:
                 unique_fields=["customer", "taken_on"],
                 update_fields=SNAPSHOT_FIELDS,
             )
+            # What the customer's orders teach about their next purchases, for the to-do list.
+            purchase_forecasts_refresh(customer_ids=[customer_id])
     return written == 1
 
 

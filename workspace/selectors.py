@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     Count,
     DateField,
     Exists,
@@ -27,12 +29,13 @@ from django.utils import timezone
 from customers.models import Customer, CustomerFact, FactKind, LifecycleStatus, ValueTier
 from interactions.choices import Direction, OfferOutcome
 from interactions.models import Interaction, OrderLine
-from offerings.models import Offering
+from offerings.models import Offering, PurchaseForecast
 from offerings.models import SubscriptionStatus as SubStatus
 from offerings.selectors import (
+    PredictedPurchase,
+    live_subscription,
     offerings_eligible_for,
     offerings_with_figures,
-    predicted_next_purchases_bulk,
     replenishments_due,
 )
 from valuation.models import CustomerSnapshot
@@ -169,13 +172,25 @@ def portfolio_map(*, manager) -> list[dict]:
 # --- To-do list ----------------------------------------------------------------------------
 
 
+class _Median(Aggregate):
+    # PostgreSQL's ordered-set aggregate: one pass, no OFFSET walk through half the portfolio.
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
 def portfolio_median_clv(*, manager) -> Decimal | None:
-    """Median predicted CLV of the portfolio (two queries: count, then the middle row)."""
+    """Median predicted CLV of the portfolio (the mean of the middle two for an even count)."""
     values = Customer.objects.filter(owner=manager, predicted_clv__isnull=False)
+    if connection.vendor == "postgresql":
+        median = values.aggregate(median=_Median("predicted_clv"))["median"]
+        return None if median is None else Decimal(str(median))
+    # Elsewhere (the embedded SQLite default): count, then the middle rows.
     count = values.count()
     if not count:
         return None
-    return values.order_by("predicted_clv").values_list("predicted_clv", flat=True)[count // 2]
+    middle = values.order_by("predicted_clv").values_list("predicted_clv", flat=True)
+    return sum(middle[(count - 1) // 2 : count // 2 + 1]) / (2 - count % 2)
 
 
 def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]:
@@ -242,24 +257,32 @@ def manager_todo(*, manager, today: date | None = None) -> TodoList:
         replenishments_due(manager=manager, within_days=DUE_WITHIN_DAYS, today=today)[:TODO_LIMIT]
     )
     # Repeat buyers without a subscription whose next purchase is predicted within the week;
-    # a prediction missed by more than PREDICTION_GRACE_DAYS is a lapse, not a to-do.
+    # a prediction missed by more than PREDICTION_GRACE_DAYS is a lapse, not a to-do. Read off
+    # the stored forecasts' index, whatever the size of the portfolio.
     oldest_prediction = today - timedelta(days=PREDICTION_GRACE_DAYS)
-    active_ids = Customer.objects.filter(owner=manager, status=LifecycleStatus.ACTIVE).values_list(
-        "id", flat=True
+    forecasts = (
+        PurchaseForecast.objects.filter(
+            customer__owner=manager,
+            customer__status=LifecycleStatus.ACTIVE,
+            predicted_on__range=(oldest_prediction, horizon),
+        )
+        .exclude(Exists(live_subscription(customer=OuterRef("customer_id"))))
+        .select_related("customer", "offering")
+        .order_by("predicted_on", "customer_id", "offering__name")[:TODO_LIMIT]
     )
-    predictions = predicted_next_purchases_bulk(list(active_ids))
-    names = dict(
-        Customer.objects.filter(owner=manager, id__in=list(predictions)).values_list("id", "name")
-    )
-    predicted = sorted(
-        (
-            {"customer_id": cid, "customer_name": names.get(cid, ""), "purchase": p}
-            for cid, purchases in predictions.items()
-            for p in purchases
-            if oldest_prediction <= p.predicted_on <= horizon
-        ),
-        key=lambda row: (row["purchase"].predicted_on, row["customer_id"]),
-    )[:TODO_LIMIT]
+    predicted = [
+        {
+            "customer_id": f.customer_id,
+            "customer_name": f.customer.name,
+            "purchase": PredictedPurchase(
+                offering=f.offering,
+                last_purchase=f.last_purchase,
+                median_interval_days=f.median_interval_days,
+                predicted_on=f.predicted_on,
+            ),
+        }
+        for f in forecasts
+    ]
     unanswered = list(
         unanswered_items()
         .filter(customer__owner=manager)
