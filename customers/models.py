@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from interactions.choices import Channel
@@ -153,11 +153,9 @@ class Customer(models.Model):
             models.Index(fields=["owner", "name"]),
             models.Index(fields=["status"]),
             models.Index(fields=["owner", "tier"]),
-            # The portfolio's default order (and the to-do's at-risk list): most valuable first,
-            # customers without figures last, read off the index.
-            models.Index(
-                F("owner"), F("predicted_clv").desc(nulls_last=True), name="customer_owner_clv"
-            ),
+            models.Index(fields=["owner", "-predicted_clv"]),
+            # PostgreSQL also has (owner, predicted_clv DESC NULLS LAST), for the portfolio's
+            # default order: created by migration 0006 (SQLite cannot index NULLS LAST).
             models.Index(fields=["owner", "next_due_on"]),
         ]
         constraints = [
