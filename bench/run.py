@@ -88,7 +88,7 @@ def machine() -> dict:
     return {
         "cpu": first("/proc/cpuinfo", "model name"),
         "cores": os.cpu_count(),
-        "memory": first("/proc/meminfo", "MemTotal"),
+        "memory": _gib(first("/proc/meminfo", "MemTotal")),
         "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "postgresql": version(
@@ -97,6 +97,13 @@ def machine() -> dict:
         "redis": redis,
         "commit": commit + (" (with uncommitted changes)" if dirty else ""),
     }
+
+
+def _gib(kilobytes: str) -> str:
+    try:
+        return f"{int(kilobytes.split()[0]) / 2**20:.0f} GiB"
+    except (ValueError, IndexError):
+        return kilobytes
 
 
 def run_one(name: str, script: str, arguments: list[str]) -> tuple[dict | None, float, Path]:

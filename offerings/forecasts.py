@@ -17,7 +17,8 @@ def purchase_forecasts_refresh(*, customer_ids=None) -> int:
     included (readers leave those out). Runs after each customer's recompute and after bulk
     loads; returns how many it stored."""
     ids = None if customer_ids is None else list(customer_ids)
-    with transaction.atomic():
+    # Inside a caller's transaction (the recompute's), no savepoint: it commits with it.
+    with transaction.atomic(savepoint=False):
         stale = PurchaseForecast.objects.all()
         if ids is not None:
             stale = stale.filter(customer_id__in=ids)
