@@ -123,30 +123,30 @@ def _value_gradient_hessian(params, data: _Data, hessian: bool = True):
     # ln Γ(r+x) - ln Γ(r) + ln B(a, b+x) - ln B(a, b).
     rx_u, bx_u, abx_u = r + ux, b + ux, a + b + ux
     per_x = gammaln(rx_u) - gammaln(r) + betaln(a, bx_u) - betaln(a, b)
-    value = float(W @ per_x) + N * r * np.log(alpha)
+    value = sum_of(per_x, W) + N * r * np.log(alpha)
     d_ab = digamma(a + b) - digamma(abx_u)
-    grad[0] = W @ (digamma(rx_u) - digamma(r)) + N * np.log(alpha)
+    grad[0] = sum_of(digamma(rx_u) - digamma(r), W) + N * np.log(alpha)
     grad[1] = N * r / alpha
-    grad[2] = W @ d_ab
-    grad[3] = W @ (digamma(bx_u) - digamma(b) + d_ab)
+    grad[2] = sum_of(d_ab, W)
+    grad[3] = sum_of(digamma(bx_u) - digamma(b) + d_ab, W)
     if hessian:
         t_ab = zeta(2.0, a + b) - zeta(2.0, abx_u)  # zeta(2, z) is the trigamma function
-        hess[0, 0] = W @ (zeta(2.0, rx_u) - zeta(2.0, r))
+        hess[0, 0] = sum_of(zeta(2.0, rx_u) - zeta(2.0, r), W)
         hess[0, 1] = N / alpha
         hess[1, 1] = -N * r / alpha**2
-        hess[2, 2] = hess[2, 3] = W @ t_ab
-        hess[3, 3] = W @ (zeta(2.0, bx_u) - zeta(2.0, b) + t_ab)
+        hess[2, 2] = hess[2, 3] = sum_of(t_ab, W)
+        hess[3, 3] = sum_of(zeta(2.0, bx_u) - zeta(2.0, b) + t_ab, W)
 
     # Every customer: -(r+x) ln(α+T), summed per distinct age.
     inv_T = 1.0 / (alpha + data.T_values)
     log_T = np.log(alpha + data.T_values)
     rWX = r * data.T_weights + data.T_x_sums
-    value -= rWX @ log_T
-    grad[0] -= data.T_weights @ log_T
-    grad[1] -= rWX @ inv_T
+    value -= sum_of(log_T, rWX)
+    grad[0] -= sum_of(log_T, data.T_weights)
+    grad[1] -= sum_of(inv_T, rWX)
     if hessian:
-        hess[0, 1] -= data.T_weights @ inv_T
-        hess[1, 1] += rWX @ (inv_T * inv_T)
+        hess[0, 1] -= sum_of(inv_T, data.T_weights)
+        hess[1, 1] += sum_of(inv_T * inv_T, rWX)
 
     # Repeat buyers: + softplus(G), G = ln a - ln(b+x-1) + (r+x)(ln(α+T) - ln(α+t_x)), the
     # log odds of "dropped out at t_x" against "alive at T". With D = ln(α+T) - ln(α+t_x),
@@ -234,7 +234,7 @@ def fit(frequency, recency, T, *, initial: BgNbdParams | None = None) -> BgNbdFi
     data = _prepare(x, t_x, age)
     if initial is None:
         # alpha has the unit of time: start it at the mean age so the scale is right.
-        mean_age = float(data.T_weights @ data.T_values) / data.total
+        mean_age = sum_of(data.T_values, data.T_weights) / data.total
         start = np.array([1.0, max(mean_age, 1e-3), 1.0, 1.0])
     else:
         start = np.array([initial.r, initial.alpha, initial.a, initial.b], dtype=np.float64)

@@ -93,13 +93,13 @@ def _value_gradient_hessian(params, data: _Data, hessian: bool = True):
     np.reciprocal(inverse, out=inverse)
     sum_log, x_log = sum_of(log_rest), sum_of(log_rest, x)
     sum_inv, x_inv = sum_of(inverse), sum_of(inverse, x)
-    value = W @ per_x + N * q * np.log(gamma) + p * data.sum_x_log_m - data.sum_log_m
+    value = sum_of(per_x, W) + N * q * np.log(gamma) + p * data.sum_x_log_m - data.sum_log_m
     value -= p * x_log + q * sum_log
     common = digamma(pu + q)
     grad = np.array(
         [
-            W @ (ux * (common - digamma(pu)) + data.x_log_x) + data.sum_x_log_m - x_log,
-            W @ common - N * (digamma(q) - np.log(gamma)) - sum_log,
+            sum_of(ux * (common - digamma(pu)) + data.x_log_x, W) + data.sum_x_log_m - x_log,
+            sum_of(common, W) - N * (digamma(q) - np.log(gamma)) - sum_log,
             N * q / gamma - p * x_inv - q * sum_inv,
         ]
     )
@@ -109,10 +109,10 @@ def _value_gradient_hessian(params, data: _Data, hessian: bool = True):
     sum_inv2, x_inv2 = sum_of(inverse), sum_of(inverse, x)
     trigamma_common = zeta(2.0, pu + q)  # zeta(2, z) is the trigamma function
     hess = np.empty((3, 3))
-    hess[0, 0] = W @ (ux * ux * (trigamma_common - zeta(2.0, pu)))
-    hess[0, 1] = hess[1, 0] = W @ (ux * trigamma_common)
+    hess[0, 0] = sum_of(ux * ux * (trigamma_common - zeta(2.0, pu)), W)
+    hess[0, 1] = hess[1, 0] = sum_of(ux * trigamma_common, W)
     hess[0, 2] = hess[2, 0] = -x_inv
-    hess[1, 1] = W @ trigamma_common - N * zeta(2.0, q)
+    hess[1, 1] = sum_of(trigamma_common, W) - N * zeta(2.0, q)
     hess[1, 2] = hess[2, 1] = N / gamma - sum_inv
     hess[2, 2] = -N * q / gamma**2 + p * x_inv2 + q * sum_inv2
     return float(value / N), grad / N, hess / N
