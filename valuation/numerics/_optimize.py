@@ -24,8 +24,9 @@ def sum_of(values: np.ndarray, weights: np.ndarray | None = None) -> float:
 
 
 def _grid_factorise(column: np.ndarray, scale: float, max_cells: int):
-    with np.errstate(invalid="ignore", over="ignore"):
-        cells = np.rint(column * scale)
+    cells = np.multiply(column, scale)
+    with np.errstate(invalid="ignore"):
+        np.rint(cells, out=cells)
     low, high = float(cells.min()), float(cells.max())
     if not (np.isfinite(low) and np.isfinite(high)) or high - low >= max_cells:
         return None
@@ -33,12 +34,14 @@ def _grid_factorise(column: np.ndarray, scale: float, max_cells: int):
     codes = cells.astype(np.intp)
     table = np.empty(int(high - low) + 1)
     table[codes] = column  # the last write wins; equal to every write if the cell is pure
-    if not np.array_equal(table[codes], column):
+    if not np.array_equal(np.take(table, codes, out=cells, mode="clip"), column):
         return None
     present = np.zeros(table.shape[0], dtype=bool)
     present[codes] = True
+    if present.all():  # every cell used (ages on a day grid): the cells are the codes
+        return table, codes
     renumber = np.cumsum(present) - 1
-    return table[present], renumber[codes]
+    return table[present], np.take(renumber, codes, mode="clip")
 
 
 def factorise(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -129,8 +129,12 @@ def _repeat_customers(frequency, monetary_value):
     m = np.asarray(monetary_value, dtype=np.float64).ravel()
     if x.shape != m.shape:
         raise ValueError("frequency and monetary_value must have the same length")
-    keep = (x > 0) & (m > 0) & np.isfinite(m)
-    return x[keep], m[keep]
+    keep = x > 0
+    keep &= m > 0  # also drops NaN
+    keep &= m < np.inf
+    # Index arrays gather much faster than boolean masks select.
+    rows = np.flatnonzero(keep)
+    return x.take(rows), m.take(rows)
 
 
 def log_likelihood(params: GammaGammaParams, frequency, monetary_value) -> float:
