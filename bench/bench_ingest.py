@@ -49,6 +49,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -441,6 +442,76 @@ class Probe:
         web.close()
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by each part of the stack between two readings (same machine)."""
+
+    def __init__(self, database_url: str, web_pid: int, worker_pid: int):
+        import psycopg2
+
+        self.monitor = psycopg2.connect(database_url)
+        self.monitor.autocommit = True
+        self.web_pid, self.worker_pid = web_pid, worker_pid
+
+    def _pids(self) -> dict[str, list[int]]:
+        with self.monitor.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            backends = [pid for (pid,) in cursor.fetchall()]
+        return {
+            "web": children_of(self.web_pid),
+            "worker": [self.worker_pid, *children_of(self.worker_pid)],
+            "postgres": backends,
+        }
+
+    def read(self) -> dict[str, dict[int, float]]:
+        reading = {
+            part: {pid: cpu_seconds(pid) for pid in pids} for part, pids in self._pids().items()
+        }
+        reading["load generator"] = {0: _children_cpu()}
+        reading["bench (probes)"] = {0: time.process_time()}
+        return reading
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float]:
+        """Seconds per part; a process that started in between counts from zero."""
+        return {
+            part: sum(after[part].get(pid, 0.0) - before[part].get(pid, 0.0) for pid in after[part])
+            for part in after
+        }
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_wrk(wrk: str, script: Path, url: str, connections: int, duration: float) -> dict:
     threads = max(1, min(2, connections))
     completed = subprocess.run(
@@ -466,9 +537,22 @@ def run_wrk(wrk: str, script: Path, url: str, connections: int, duration: float)
         if line.startswith("WRK_RESULT "):
             result = json.loads(line.removeprefix("WRK_RESULT "))
             ok = result["requests"] - result["status_errors"] - result["socket_errors"]
+            result["ok"] = ok
             result["rows_per_s"] = ok / (result["duration_us"] / 1e6)
             return result
     raise RuntimeError(f"no result from wrk:\n{completed.stdout}\n{completed.stderr}")
+
+
+def warm_up(wrk: str, script: Path, url: str, connections: int) -> None:
+    """Load until the rate settles: each gunicorn worker imports the URLconf and opens its
+    database connection on its first requests, which takes seconds on a busy machine."""
+    deadline = time.monotonic() + 60
+    previous = 0.0
+    while time.monotonic() < deadline:
+        rate = run_wrk(wrk, script, url, connections, 3)["rows_per_s"]
+        if previous and rate and abs(rate - previous) <= 0.25 * max(rate, previous):
+            return
+        previous = rate
 
 
 RAW_INSERT = """
@@ -488,19 +572,23 @@ def run_raw(database_url: str, customers: list[int], user_id: int, clients: int,
     import psycopg2
 
     counts = [0] * clients
+    backend_cpu = [0.0] * clients
     start = threading.Barrier(clients + 1)
 
     def client(index: int) -> None:
         connection = psycopg2.connect(database_url)
+        backend = connection.get_backend_pid()
         pick = random.Random(index).choice
         with connection.cursor() as cursor:
             start.wait()
+            cpu_before = cpu_seconds(backend)
             deadline = time.monotonic() + duration
             n = 0
             while time.monotonic() < deadline:
                 cursor.execute(RAW_INSERT, [pick(customers), f"Web order {n}", user_id])
                 connection.commit()
                 n += 1
+        backend_cpu[index] = cpu_seconds(backend) - cpu_before
         counts[index] = n
         connection.close()
 
@@ -508,10 +596,22 @@ def run_raw(database_url: str, customers: list[int], user_id: int, clients: int,
     for thread in threads:
         thread.start()
     start.wait()
-    began = time.monotonic()
+    began, client_cpu = time.monotonic(), time.process_time()
     for thread in threads:
         thread.join()
-    return sum(counts) / (time.monotonic() - began)
+    rows = sum(counts)
+    return RawRun(
+        rows / (time.monotonic() - began),
+        {"postgres": sum(backend_cpu), "client": time.process_time() - client_cpu},
+        rows,
+    )
+
+
+@dataclass
+class RawRun:
+    rows_per_s: float
+    cpu: dict[str, float]
+    rows: int
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -612,7 +712,8 @@ def main() -> None:
                 "token": fixture["token"],
             }
         )
-        run_wrk(wrk, script, base_url, options.connections, 2)  # warm-up: workers, connections
+        warm_up(wrk, script, base_url, options.connections)
+        meter = CpuMeter(database_url, web.pid, worker.pid)
         probe = Probe(base_url, fixture["token"], fixture["offerings"][0], database_url)
         probe_threads = [
             threading.Thread(
@@ -624,12 +725,14 @@ def main() -> None:
         ]
         for thread in probe_threads:
             thread.start()
-        api_runs, raw_runs = [], []
+        api_runs, raw_runs, api_cpu = [], [], []
         raw_one = None
         for round_ in range(options.rounds):
+            before = meter.read()
             probe.running.set()
             result = run_wrk(wrk, script, base_url, options.connections, options.duration)
             probe.running.clear()
+            api_cpu.append(meter.spent(before, meter.read()))
             api_runs.append(result)
             raw_runs.append(
                 run_raw(
@@ -647,11 +750,12 @@ def main() -> None:
                     fixture["user_id"],
                     1,
                     min(5, options.duration),
-                )
+                ).rows_per_s
             print(
                 f"round {round_ + 1}: API {result['rows_per_s']:.0f} rows/s "
                 f"(p50 {result['latency_p50_ms']:.0f} ms, non-2xx {result['status_errors']}, "
-                f"socket errors {result['socket_errors']}), raw {raw_runs[-1]:.0f} rows/s",
+                f"socket errors {result['socket_errors']}), raw "
+                f"{raw_runs[-1].rows_per_s:.0f} rows/s",
                 flush=True,
             )
         probe.stopped.set()
@@ -668,8 +772,20 @@ def main() -> None:
         signal.signal(signal.SIGTERM, previous_term)
 
     api = median(r["rows_per_s"] for r in api_runs)
-    raw = median(raw_runs)
+    raw = median(r.rows_per_s for r in raw_runs)
     ratio = api / raw
+    # Where the CPU goes, per row: on a CPU-bound machine the ratio cannot exceed
+    # (CPU per raw row) / (CPU per API row).
+    api_rows = sum(r["ok"] for r in api_runs)
+    api_ms = {
+        part: 1000 * sum(run[part] for run in api_cpu) / max(api_rows, 1) for part in api_cpu[0]
+    }
+    raw_rows = sum(r.rows for r in raw_runs)
+    raw_ms = {
+        part: 1000 * sum(r.cpu[part] for r in raw_runs) / max(raw_rows, 1)
+        for part in raw_runs[0].cpu
+    }
+    cpu_bound = sum(raw_ms.values()) / sum(api_ms.values())
     latencies = probe.latencies
     p50, p95, p99 = (
         percentile(latencies, s) if latencies else float("nan") for s in (0.5, 0.95, 0.99)
@@ -686,12 +802,25 @@ def main() -> None:
             f"{options.connections} connections; runs: API "
             + ", ".join(f"{r['rows_per_s']:.0f}" for r in api_runs)
             + "; raw "
-            + ", ".join(f"{r:.0f}" for r in raw_runs)
+            + ", ".join(f"{r.rows_per_s:.0f}" for r in raw_runs)
             + f"; failed requests {failed}",
         ),
         Figure("interaction API", api, "rows/s", detail="201 answers per second (median)"),
         Figure("raw INSERT+COMMIT", raw, "rows/s", detail=f"{options.connections} clients"),
         Figure("raw INSERT+COMMIT, 1 client", raw_one, "rows/s"),
+        Figure(
+            "CPU per API row",
+            sum(api_ms.values()),
+            "ms",
+            detail=", ".join(f"{part} {ms:.2f}" for part, ms in api_ms.items()),
+        ),
+        Figure(
+            "CPU per raw row",
+            sum(raw_ms.values()),
+            "ms",
+            detail=", ".join(f"{part} {ms:.3f}" for part, ms in raw_ms.items())
+            + f"; on a CPU-bound machine the ratio cannot exceed {cpu_bound:.3f}",
+        ),
         Figure(
             "SQL queries per POST (order with one line)",
             queries["order"],
