@@ -14,6 +14,7 @@ from customers.models import Customer
 from customers.selectors import customers_with_stale_figures
 from interactions.models import Interaction, OrderLine
 from interactions.services import interaction_log
+from offerings.models import PurchaseForecast
 from valuation import services
 from valuation.models import CustomerSnapshot, CustomerSummary, FitMethod, ValuationSettings
 from valuation.numerics import bgnbd
@@ -373,7 +374,8 @@ def test_it_falls_back_when_no_one_bought_twice(beans):
 def test_a_recompute_catches_up_on_other_waiting_customers(beans):
     waiting = [CustomerFactory() for _ in range(4)]
     for customer in waiting:
-        log_order(customer, beans, days_ago=3)  # four tasks queued, none run yet
+        log_order(customer, beans, days_ago=10)
+        log_order(customer, beans, days_ago=3)  # tasks queued, none run yet
     first, *others = waiting
 
     assert services.customer_figures_recompute(customer_id=first.pk, catch_up=2) is True
@@ -384,8 +386,10 @@ def test_a_recompute_catches_up_on_other_waiting_customers(beans):
     assert services.customer_figures_recompute(customer_id=others[0].pk, catch_up=2) is False
     for customer in caught_up:
         customer.refresh_from_db()
-        assert customer.interaction_count == 1
+        assert customer.interaction_count == 2
         assert CustomerSnapshot.objects.filter(customer=customer).count() == 1
+        # Their purchase forecasts were refreshed with their figures (the to-do list reads them).
+        assert PurchaseForecast.objects.filter(customer=customer, offering=beans).exists()
     # The recompute of the last one takes nobody else along: nobody else waits.
     assert services.customer_figures_recompute(customer_id=others[2].pk, catch_up=2) is True
     assert (
