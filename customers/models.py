@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from interactions.choices import Channel
@@ -157,6 +157,13 @@ class Customer(models.Model):
             # PostgreSQL also has (owner, predicted_clv DESC NULLS LAST), for the portfolio's
             # default order: created by migration 0006 (SQLite cannot index NULLS LAST).
             models.Index(fields=["owner", "next_due_on"]),
+            # The customers whose figures wait for a recompute, longest waiting first: the
+            # recompute worker catches up on them in bulk, the sweeper finds the lost ones.
+            models.Index(
+                fields=["figures_requested_at"],
+                name="customer_figures_waiting_idx",
+                condition=Q(figures_computed_version__lt=F("figures_version")),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

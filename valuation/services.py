@@ -109,8 +109,20 @@ SNAPSHOT_FIELDS = [
 ]
 
 
-def customer_figures_recompute(*, customer_id: int) -> bool:
+FIGURE_WRITE_FIELDS = [
+    *CustomerFigureValues.__dataclass_fields__,
+    "metrics_computed_at",
+    "figures_computed_version",
+]
+
+
+def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     """Recompute one customer's figures. Idempotent; a fixed number of queries.
+
+    With `catch_up`, up to that many other customers whose figures wait for a recompute
+    (oldest request first) are recomputed in the same vectorised pass, so a worker behind a
+    burst of interactions catches up in bulk; their own tasks then find them current. The
+    number of queries stays fixed whatever the size of the batch.
 
     Returns False when the customer is gone or a newer recompute already wrote its figures.
     """
@@ -125,27 +137,69 @@ def customer_figures_recompute(*, customer_id: int) -> bool:
     if computed_version >= version:
         # Already current: a burst of tasks for one customer coalesces into one recompute.
         return False
+    customer_ids = [customer_id]
+    if catch_up:
+        customer_ids += selectors.customers_waiting_for_figures(exclude=customer_id, limit=catch_up)
     # Read after the version: everything committed up to that version is visible now.
     context = selectors.valuation_context()
-    batch = selectors.valuation_batch(customer_ids=[customer_id], today=timezone.localdate())
+    batch = selectors.valuation_batch(customer_ids=customer_ids, today=timezone.localdate())
     figures = compute_figures(batch.inputs, context.fit, context.params)
-    values = _values_at(batch, figures, assign_tiers(figures, context.fit), 0, context.method)
+    tier_of = assign_tiers(figures, context.fit)
     now = timezone.now()
+    read_version = dict(zip(batch.customer_ids.tolist(), batch.versions.tolist(), strict=True))
+    values_of = {
+        pk: _values_at(batch, figures, tier_of, index, context.method)
+        for index, pk in enumerate(batch.customer_ids.tolist())
+    }
     with transaction.atomic():
-        # Conditional write: a recompute that saw an older version never overwrites a newer one.
-        written = Customer.objects.filter(
-            pk=customer_id, figures_computed_version__lte=version
-        ).update(**values.as_dict(), metrics_computed_at=now, figures_computed_version=version)
+        written = _figures_write(values_of, read_version, now)
         if written:
             CustomerSnapshot.objects.bulk_create(
-                [_snapshot(customer_id, values, now)],
+                [_snapshot(pk, values_of[pk], now) for pk in written],
                 update_conflicts=True,
                 unique_fields=["customer", "taken_on"],
                 update_fields=SNAPSHOT_FIELDS,
             )
-            # What the customer's orders teach about their next purchases, for the to-do list.
-            purchase_forecasts_refresh(customer_ids=[customer_id])
-    return written == 1
+            # What the customers' orders teach about their next purchases, for the to-do list.
+            purchase_forecasts_refresh(customer_ids=written)
+    return customer_id in written
+
+
+def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
+    """Write the figures of the customers whose computed version is not newer than the one
+    read with their data (a recompute that saw an older version never overwrites a newer
+    one). Returns the ids written. Call inside a transaction."""
+    if len(values_of) == 1:
+        ((pk, values),) = values_of.items()
+        written = Customer.objects.filter(
+            pk=pk, figures_computed_version__lte=read_version[pk]
+        ).update(
+            **values.as_dict(), metrics_computed_at=now, figures_computed_version=read_version[pk]
+        )
+        return [pk] if written else []
+    # Several: lock the rows (in id order) so that the check holds until the commit.
+    computed_now = dict(
+        Customer.objects.select_for_update()
+        .filter(pk__in=list(values_of))
+        .order_by("pk")
+        .values_list("pk", "figures_computed_version")
+    )
+    writable = [
+        pk for pk in values_of if computed_now.get(pk, read_version[pk] + 1) <= read_version[pk]
+    ]
+    Customer.objects.bulk_update(
+        [
+            Customer(
+                pk=pk,
+                metrics_computed_at=now,
+                figures_computed_version=read_version[pk],
+                **values_of[pk].as_dict(),
+            )
+            for pk in writable
+        ],
+        FIGURE_WRITE_FIELDS,
+    )
+    return writable
 
 
 def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None = None) -> int:
@@ -190,15 +244,7 @@ def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None =
         )
         snapshots.append(_snapshot(customer_id, values, now))
     with transaction.atomic():
-        Customer.objects.bulk_update(
-            customers,
-            [
-                *CustomerFigureValues.__dataclass_fields__,
-                "metrics_computed_at",
-                "figures_computed_version",
-            ],
-            batch_size=1000,
-        )
+        Customer.objects.bulk_update(customers, FIGURE_WRITE_FIELDS, batch_size=1000)
         CustomerSnapshot.objects.bulk_create(
             snapshots,
             batch_size=2000,
