@@ -36,23 +36,18 @@ def customer_figures_request(*, customer_id: int) -> None:
     by the sweeper; inside a transaction the update also locks the customer's row until commit.
     """
     # Imported here: customers.tasks imports valuation, which imports customers.models.
-    from workspace.selectors import next_due_expression
-
     from .tasks import customer_recompute_figures
 
-    # Whatever changes the figures (an interaction, its response or resolution) can also move
-    # the next due action: the same UPDATE keeps the stored one current.
     Customer.objects.filter(pk=customer_id).update(
-        figures_version=F("figures_version") + 1,
-        figures_requested_at=timezone.now(),
-        next_due_on=next_due_expression(),
+        figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
     )
     enqueue_on_commit(customer_recompute_figures, customer_id)
 
 
 def customers_next_due_refresh(*, customer_ids=None) -> int:
-    """Store the next due action of these customers (default: all), in one UPDATE. For
-    changes that do not touch the figures (subscriptions) and after bulk loads."""
+    """Store the next due action of these customers (default: all), in one UPDATE. Run by
+    each recompute (every interaction, response and resolution leads to one), after
+    subscription changes and deliveries, and after bulk loads."""
     from workspace.selectors import next_due_expression
 
     customers = (

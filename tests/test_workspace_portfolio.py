@@ -14,6 +14,7 @@ from interactions.models import Interaction
 from interactions.services import interaction_log, interaction_respond
 from offerings.models import ReplenishmentSubscription
 from offerings.services import replenishment_set_status, replenishment_subscribe
+from valuation.services import customer_figures_recompute
 from workspace import services
 from workspace.models import PortfolioEquity
 
@@ -99,6 +100,10 @@ def test_the_portfolio_sorts_by_the_next_due_action_that_every_change_keeps_curr
     def log(customer, **fields):
         return interaction_log(customer=customer, logged_by=alice, channel="phone", **fields)
 
+    def recompute(*customers):  # as the worker does after each change
+        for customer in customers:
+            customer_figures_recompute(customer_id=customer.pk)
+
     log(
         cara,
         direction="outbound",
@@ -114,6 +119,7 @@ def test_the_portfolio_sorts_by_the_next_due_action_that_every_change_keeps_curr
         subject="Question",
         occurred_at=timezone.now() - timedelta(days=3),
     )
+    recompute(cara, dan)
     subscription = replenishment_subscribe(
         customer=eve,
         offering=OfferingFactory(name="Filters"),
@@ -133,8 +139,10 @@ def test_the_portfolio_sorts_by_the_next_due_action_that_every_change_keeps_curr
 
     # When Dan's inquiry is answered, Cara is called back and Eve's subscription is paused
     interaction_respond(interaction=inquiry)
+    recompute(dan)
     assert sorted_by_next_due() == ["Eve", "Cara", "Dan", "Finn"]
     log(cara, direction="outbound", type="outreach", subject="Called back")
+    recompute(cara)
     assert sorted_by_next_due() == ["Eve", "Cara", "Dan", "Finn"]
     replenishment_set_status(subscription=subscription, status="paused")
 

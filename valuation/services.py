@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from crm.dispatch import enqueue_on_commit
 from customers.models import Customer
+from customers.services import customers_next_due_refresh
 from offerings.forecasts import purchase_forecasts_refresh
 
 from . import selectors
@@ -160,8 +161,11 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
                 unique_fields=["customer", "taken_on"],
                 update_fields=SNAPSHOT_FIELDS,
             )
-            # What the customers' orders teach about their next purchases, for the to-do list.
+            # What else the new interactions move, for the manager's pages: the next purchases
+            # their orders predict (to-do list) and the next due action (portfolio sort). Here
+            # in the worker, in bulk for the whole pass, not in every request.
             purchase_forecasts_refresh(customer_ids=written)
+            customers_next_due_refresh(customer_ids=written)
     return customer_id in written
 
 
