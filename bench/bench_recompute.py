@@ -1,8 +1,10 @@
-"""Per-interaction recompute cost against the length of the customer's history (SPEC §8).
+"""Per-interaction recompute cost against the length of the customer's history (SPEC §8: a
+customer with 10,000 interactions is recomputed within 2x the time of one with 10, in a small
+fixed number of queries).
 
-Not run by the tests. Usage (real PostgreSQL, its own database crm_bench):
+Not run by the tests. Usage (real PostgreSQL, its own database crm_bench_recompute):
 
-    uv run python bench/bench_recompute.py [--long 10000] [--short 10] [--runs 50]
+    uv run python bench/bench_recompute.py [--long 10000] [--short 10] [--runs 50] [--json FILE]
 
 Creates two customers, one with --short and one with --long interactions (a third of them
 orders), and times `customer_figures_recompute` for each: median of --runs runs, interleaved so
@@ -10,15 +12,13 @@ that the noise of a shared machine hits both alike, with the number of queries p
 """
 
 import argparse
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.test")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench")
+
+from bench.common import Figure, add_json_argument, django_setup, median, report
 
 
 def main() -> None:
@@ -26,25 +26,13 @@ def main() -> None:
     parser.add_argument("--long", type=int, default=10_000)
     parser.add_argument("--short", type=int, default=10)
     parser.add_argument("--runs", type=int, default=50)
+    add_json_argument(parser)
     options = parser.parse_args()
+    django_setup("crm_bench_recompute")
 
-    import django
-    import psycopg2
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
-    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-    django.setup()
     from datetime import timedelta
     from decimal import Decimal
 
-    from django.core.management import call_command
     from django.db import connection
     from django.db.models import F
     from django.test.utils import CaptureQueriesContext
@@ -57,7 +45,6 @@ def main() -> None:
     from valuation.services import customer_figures_recompute
     from valuation.summary import customer_summaries_rebuild
 
-    call_command("migrate", verbosity=0)
     offering = Offering.objects.create(
         name="Beans", category=Category.objects.create(name="Coffee"), price=Decimal("24")
     )
@@ -109,17 +96,33 @@ def main() -> None:
                 assert customer_figures_recompute(customer_id=customer.pk)
                 timings[customer.pk].append(time.perf_counter() - started)
             queries[customer.pk] = len(captured)
-    short_ms = statistics.median(timings[short.pk]) * 1000
-    long_ms = statistics.median(timings[long.pk]) * 1000
-    print(
-        f"recompute, {options.short} interactions:  {short_ms:.2f} ms median, "
-        f"{queries[short.pk]} queries"
-    )
-    print(
-        f"recompute, {options.long} interactions: {long_ms:.2f} ms median, "
-        f"{queries[long.pk]} queries"
-    )
-    print(f"ratio long/short: {long_ms / short_ms:.2f} (goal <= 2)")
+    ratios = [
+        long_s / short_s
+        for short_s, long_s in zip(timings[short.pk], timings[long.pk], strict=True)
+    ]
+    short_ms = median(timings[short.pk]) * 1000
+    long_ms = median(timings[long.pk]) * 1000
+    same = queries[short.pk] == queries[long.pk]
+    figures = [
+        Figure(
+            f"recompute, {options.long:,} interactions, over {options.short:,}",
+            median(ratios),
+            "x",
+            goal="at most 2x",
+            met=median(ratios) <= 2,
+            detail=f"{long_ms:.1f} ms against {short_ms:.1f} ms; median of {options.runs} "
+            "interleaved runs (median of the per-run ratios)",
+        ),
+        Figure(
+            "recompute, queries",
+            queries[long.pk],
+            "queries",
+            goal="fixed: the same for both histories",
+            met=same,
+            detail=f"{queries[short.pk]} with {options.short:,} interactions",
+        ),
+    ]
+    report(options.json, "recompute", figures)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from interactions.choices import Channel
@@ -126,6 +126,9 @@ class Customer(models.Model):
     figures_version = models.PositiveBigIntegerField(default=0, editable=False)
     figures_computed_version = models.PositiveBigIntegerField(default=0, editable=False)
     figures_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The earliest due action (open next step, due replenishment, unanswered item), stored so
+    # that a portfolio of any size sorts by it on an index. Kept by customers.services.
+    next_due_on = models.DateField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -138,6 +141,7 @@ class Customer(models.Model):
             "figures_version",
             "figures_computed_version",
             "figures_requested_at",
+            "next_due_on",
             "updated_at",
         ]
     )
@@ -150,6 +154,16 @@ class Customer(models.Model):
             models.Index(fields=["status"]),
             models.Index(fields=["owner", "tier"]),
             models.Index(fields=["owner", "-predicted_clv"]),
+            # PostgreSQL also has (owner, predicted_clv DESC NULLS LAST), for the portfolio's
+            # default order: created by migration 0006 (SQLite cannot index NULLS LAST).
+            models.Index(fields=["owner", "next_due_on"]),
+            # The customers whose figures wait for a recompute, longest waiting first: the
+            # recompute worker catches up on them in bulk, the sweeper finds the lost ones.
+            models.Index(
+                fields=["figures_requested_at"],
+                name="customer_figures_waiting_idx",
+                condition=Q(figures_computed_version__lt=F("figures_version")),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

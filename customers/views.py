@@ -57,7 +57,8 @@ def portfolio(request):
     sort = request.GET.get("sort", "-predicted_clv")
     if sort.lstrip("-") not in PORTFOLIO_SORTS:
         sort = "-predicted_clv"
-    field = F(sort.lstrip("-"))
+    # The next due action is sorted on its stored, indexed copy; the page shows the live one.
+    field = F(sort.lstrip("-").replace("next_due", "next_due_on"))
     ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
     customers = selectors.customer_portfolio(manager=request.user, filters=filters)
     if filters["need"].isdigit():
@@ -68,9 +69,12 @@ def portfolio(request):
     page = _page(request, customers.order_by(ordering, "id"))
     for customer in page:
         customer.next_due_label = workspace_selectors.next_due_label(customer)
+    totals = selectors.portfolio_totals(manager=request.user)
     trend = [
-        {"day": row["taken_on"].isoformat(), "equity": float(row["equity"] or 0)}
-        for row in workspace_selectors.equity_trend(manager=request.user)
+        {"day": row["day"].isoformat(), "equity": float(row["equity"])}
+        for row in workspace_selectors.equity_trend(
+            manager=request.user, today_equity=totals["customer_equity"]
+        )
     ]
     return render(
         request,
@@ -83,7 +87,7 @@ def portfolio(request):
             "tiers": ValueTier.choices,
             "needs": Category.objects.filter(fact_keys__kind="need").distinct().order_by("name"),
             "columns": PORTFOLIO_COLUMNS,
-            "totals": selectors.portfolio_totals(manager=request.user),
+            "totals": totals,
             "equity_trend": trend,
             "today": timezone.localdate(),
         },

@@ -238,7 +238,13 @@ class InteractionListApi(GenericAPIView):
         except DjangoValidationError as error:
             _raise_as_api_error(error)
         # The atomic service has committed by now (no request-wide transaction): 201 is safe.
-        interaction = self.get_queryset().get(pk=interaction.pk)
+        # Read back with its service level; visibility was checked above.
+        interaction = (
+            selectors.with_service_level(Interaction.objects.filter(pk=interaction.pk))
+            .select_related("logged_by", "assignee")
+            .prefetch_related("lines")
+            .get()
+        )
         return Response(
             InteractionOutputSerializer(interaction).data, status=status.HTTP_201_CREATED
         )

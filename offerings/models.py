@@ -252,3 +252,30 @@ class ReplenishmentDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription} due {self.due_on}"
+
+
+class PurchaseForecast(models.Model):
+    """When a customer is expected to buy an offering again (SPEC §5 "Replenishment due"): one
+    median interval between their distinct order days of it after the last one. Kept for every
+    offering bought on two or more days by ``offerings.services.purchase_forecasts_refresh``
+    (after each recompute and after bulk loads), so the to-do list reads the due ones off an
+    index instead of going through every order of the portfolio."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="purchase_forecasts"
+    )
+    offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="+")
+    last_purchase = models.DateField()
+    median_interval_days = models.FloatField()
+    predicted_on = models.DateField(db_index=True)
+
+    class Meta:
+        ordering = ["predicted_on", "customer"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "offering"], name="one_forecast_per_customer_offering"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} buys {self.offering_id} again on {self.predicted_on}"

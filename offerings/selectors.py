@@ -109,6 +109,15 @@ def subscriptions_due_for_delivery(*, today: date) -> QuerySet[ReplenishmentSubs
     )
 
 
+def live_subscription(*, customer) -> QuerySet[ReplenishmentSubscription]:
+    """The customer's active or paused subscriptions to the outer row's offering_id."""
+    return ReplenishmentSubscription.objects.filter(
+        customer_id=customer,
+        offering_id=OuterRef("offering_id"),
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED],
+    )
+
+
 class PredictedPurchase(NamedTuple):
     offering: Offering
     last_purchase: date
@@ -117,27 +126,26 @@ class PredictedPurchase(NamedTuple):
 
 
 def predicted_next_purchases_bulk(
-    customer_ids: Iterable[int],
+    customer_ids: Iterable[int], *, include_subscribed: bool = False
 ) -> dict[int, list[PredictedPurchase]]:
     """Predicted next purchase of each offering bought on two or more days, per customer.
 
     SPEC §5 "Replenishment due": the next purchase is expected one median interval (between
     the customer's own distinct order days of that offering) after the last one. Offerings the
-    customer already has a live subscription for are left out (the subscription says when).
-    Two queries whatever the number of customers and offerings.
+    customer already has a live subscription for are left out (the subscription says when),
+    unless `include_subscribed`. Two queries whatever the number of customers and offerings.
+    (The stored PurchaseForecast rows are the same arithmetic in SQL, for whole portfolios.)
     """
     customer_ids = list(customer_ids)
-    subscribed = ReplenishmentSubscription.objects.filter(
-        customer_id=OuterRef("interaction__customer_id"),
-        offering_id=OuterRef("offering_id"),
-        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED],
+    days = OrderLine.objects.filter(
+        interaction__customer_id__in=customer_ids, interaction__type=InteractionType.ORDER
     )
-    days = (
-        OrderLine.objects.filter(
-            interaction__customer_id__in=customer_ids, interaction__type=InteractionType.ORDER
+    if not include_subscribed:
+        days = days.exclude(
+            Exists(live_subscription(customer=OuterRef("interaction__customer_id")))
         )
-        .exclude(Exists(subscribed))
-        .annotate(day=TruncDate("interaction__occurred_at"))
+    days = (
+        days.annotate(day=TruncDate("interaction__occurred_at"))
         .values_list("interaction__customer_id", "offering_id", "day")
         .distinct()
         .order_by("interaction__customer_id", "offering_id", "day")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from customers.services import customers_next_due_refresh
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.services import OrderLineInput, interaction_log
 
@@ -172,6 +173,7 @@ def replenishment_subscribe(
     )
     subscription.full_clean()
     subscription.save()
+    customers_next_due_refresh(customer_ids=[customer.pk])
     return subscription
 
 
@@ -186,6 +188,7 @@ def replenishment_set_status(
         subscription.next_due = today
     subscription.full_clean()
     subscription.save(update_fields=["status", "next_due"])
+    customers_next_due_refresh(customer_ids=[subscription.customer_id])
     return subscription
 
 
@@ -267,4 +270,5 @@ def replenishments_deliver_due(*, today: date | None = None, batch_size: int = 1
                     due_on += timedelta(days=subscription.interval_days)
                 subscription.next_due = due_on
                 subscription.save(update_fields=["next_due"])
+            customers_next_due_refresh(customer_ids={s.customer_id for s in subscriptions})
         logger.info("replenishment: %d deliveries so far", delivered)

@@ -145,3 +145,26 @@ def test_it_refuses_to_order_an_archived_offering(alice, sent_tasks):
         )
     assert "archived" in str(error.value.message_dict["lines"])
     assert not Interaction.objects.filter(customer=customer).exists()
+
+
+def test_it_refuses_an_offering_that_does_not_exist(alice, sent_tasks):
+    customer = CustomerFactory(owner=alice)
+    with pytest.raises(ValidationError) as error:
+        interaction_log(
+            customer=customer,
+            logged_by=alice,
+            channel="web",
+            direction="inbound",
+            type="order",
+            subject="Ghost order",
+            lines=[
+                OrderLineInput(
+                    offering_id=987654,
+                    quantity=Decimal("1"),
+                    unit_price=Decimal("24"),
+                    unit_cost=Decimal("11"),
+                )
+            ],
+        )
+    assert "offering" in error.value.message_dict
+    assert not Interaction.objects.filter(customer=customer).exists()

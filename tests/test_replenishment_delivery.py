@@ -11,7 +11,8 @@ from customers.models import Customer
 from interactions.models import Interaction
 from interactions.services import OrderLineInput, interaction_log
 from offerings import selectors, services
-from offerings.models import ReplenishmentDelivery, ReplenishmentSubscription
+from offerings.forecasts import purchase_forecasts_refresh
+from offerings.models import PurchaseForecast, ReplenishmentDelivery, ReplenishmentSubscription
 
 from .factories import CustomerFactory, OfferingFactory
 
@@ -242,6 +243,18 @@ def test_it_predicts_the_next_purchase_from_the_customers_median_interval(
     assert predictions[ben.pk] == [(cups, date(2026, 10, 1), 30.5, date(2026, 10, 31))]
     assert selectors.predicted_next_purchases(anna.pk) == predictions[anna.pk]
     assert Customer.objects.count() == 2
+
+    # The stored forecasts (SQL, for whole portfolios) are the same arithmetic, subscribed
+    # offerings included: the median of 30 and 31 days, 30.5, rounds half to even as above
+    purchase_forecasts_refresh()
+    stored = {
+        (f.customer_id, f.offering, f.last_purchase, f.median_interval_days, f.predicted_on)
+        for f in PurchaseForecast.objects.all()
+    }
+    expected = selectors.predicted_next_purchases_bulk([anna.pk, ben.pk], include_subscribed=True)
+    assert stored == {(cid, *p) for cid, purchases in expected.items() for p in purchases}
+    assert (anna.pk, tea, date(2026, 10, 8), 7.0, date(2026, 10, 15)) in stored
+    assert (ben.pk, cups, date(2026, 10, 1), 30.5, date(2026, 10, 31)) in stored
 
 
 @pytest.mark.django_db

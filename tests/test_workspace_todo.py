@@ -7,7 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from workspace.selectors import at_risk_customers
+from interactions.services import OrderLineInput, interaction_log
+from offerings.services import replenishment_subscribe
+from valuation.services import customer_figures_recompute
+from workspace.selectors import at_risk_customers, manager_todo, portfolio_median_clv
 
 from .factories import CustomerFactory, OfferingFactory
 from .workspace_helpers import figures, portfolio_of, snapshot
@@ -27,9 +30,9 @@ def test_it_renders_the_todo_list_in_a_fixed_number_of_queries(
 
     # When the manager opens the to-do list
     # Then the same queries run whatever its size: session, user, role, next steps, subscriptions,
-    # active ids, predicted purchases (2), names, unanswered, median (2), at risk, and the
-    # permissions of the navigation (2)
-    with django_assert_num_queries(15):
+    # predicted purchases, unanswered, median, at risk, and the permissions of the
+    # navigation (2)
+    with django_assert_num_queries(11):
         response = client.get(reverse("workspace:todo"))
     todo = response.context["todo"]
     assert len(todo.next_steps) == size
@@ -65,6 +68,48 @@ def test_it_lists_valuable_customers_whose_p_alive_fell_and_no_others(alice, bob
     # Then only her valuable customers whose P(alive) fell are there, highest CLV first
     assert [c.name for c in at_risk] == ["Fell MVC", "Fell above median"]
     assert at_risk[0].p_alive_drop == pytest.approx(0.3)
+
+
+def test_a_repeat_purchase_due_this_week_reaches_the_todo_list_through_the_recompute(alice):
+    # Given a customer who bought beans once, 20 days ago, recomputed as the worker would
+    customer = CustomerFactory(owner=alice, name="Regular")
+    beans = OfferingFactory(name="Beans", price=Decimal("20"))
+
+    def order_and_recompute(days_ago: int) -> None:
+        interaction_log(
+            customer=customer,
+            logged_by=alice,
+            channel="web",
+            direction="inbound",
+            type="order",
+            subject="Order",
+            occurred_at=timezone.now() - timedelta(days=days_ago),
+            lines=[OrderLineInput(beans.pk, Decimal("1"), Decimal("20"), Decimal("8"))],
+        )
+        customer_figures_recompute(customer_id=customer.pk)
+
+    order_and_recompute(20)
+    # Then one purchase predicts nothing
+    assert manager_todo(manager=alice).predicted == []
+
+    # When they buy again 10 days ago
+    order_and_recompute(10)
+
+    # Then their next purchase is due today: one median interval after the last
+    [due] = manager_todo(manager=alice).predicted
+    purchase = due["purchase"]
+    assert (due["customer_name"], purchase.offering, purchase.median_interval_days) == (
+        "Regular",
+        beans,
+        10.0,
+    )
+    assert purchase.predicted_on == timezone.localdate()
+
+    # When the customer subscribes to beans, the subscription says when instead
+    replenishment_subscribe(
+        customer=customer, offering=beans, next_due=timezone.localdate(), interval_days=10
+    )
+    assert manager_todo(manager=alice).predicted == []
 
 
 def test_it_never_shows_another_managers_customers(client, alice, bob):
@@ -114,3 +159,17 @@ def test_it_keeps_support_staff_out_of_the_workspace(client, charlie):
     client.force_login(charlie)
     assert client.get(reverse("workspace:todo")).status_code == 403
     assert client.get(reverse("workspace:map")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("values", "median"), [([], None), ([10, 40, 20], 20), ([10, 20, 40, 100], 30)]
+)
+def test_the_portfolio_median_is_the_middle_value_or_the_mean_of_the_middle_two(
+    alice, bob, values, median
+):
+    for value in values:
+        figures(CustomerFactory(owner=alice), predicted_clv=Decimal(value))
+    figures(CustomerFactory(owner=bob), predicted_clv=Decimal(99999))  # not alice's
+    CustomerFactory(owner=alice)  # no figures yet: not counted
+
+    assert portfolio_median_clv(manager=alice) == (None if median is None else Decimal(median))

@@ -9,6 +9,7 @@ from django.utils import timezone
 from customers.models import Customer
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OrderLine
+from offerings.forecasts import purchase_forecasts_refresh
 from valuation.models import CustomerSnapshot
 
 from .factories import CustomerFactory
@@ -78,4 +79,6 @@ def portfolio_of(owner, size: int, offering=None) -> list[Customer]:
             requires_response=True,
         )
         customers.append(customer)
+    # As each customer's recompute would after their orders.
+    purchase_forecasts_refresh(customer_ids=[c.pk for c in customers])
     return customers

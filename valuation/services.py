@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from crm.dispatch import enqueue_group_on_commit, enqueue_on_commit
 from customers.models import Customer
+from customers.services import customers_next_due_refresh
+from offerings.forecasts import purchase_forecasts_refresh
 
 from . import selectors
 from .figures import Figures, assign_tiers, compute_figures
@@ -117,8 +119,20 @@ SNAPSHOT_FIELDS = [
 ]
 
 
-def customer_figures_recompute(*, customer_id: int) -> bool:
+FIGURE_WRITE_FIELDS = [
+    *CustomerFigureValues.__dataclass_fields__,
+    "metrics_computed_at",
+    "figures_computed_version",
+]
+
+
+def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     """Recompute one customer's figures. Idempotent; a fixed number of queries.
+
+    With `catch_up`, up to that many other customers whose figures wait for a recompute
+    (oldest request first) are recomputed in the same vectorised pass, so a worker behind a
+    burst of interactions catches up in bulk; their own tasks then find them current. The
+    number of queries stays fixed whatever the size of the batch.
 
     Returns False when the customer is gone or a newer recompute already wrote its figures.
     """
@@ -133,25 +147,72 @@ def customer_figures_recompute(*, customer_id: int) -> bool:
     if computed_version >= version:
         # Already current: a burst of tasks for one customer coalesces into one recompute.
         return False
+    customer_ids = [customer_id]
+    if catch_up:
+        customer_ids += selectors.customers_waiting_for_figures(exclude=customer_id, limit=catch_up)
     # Read after the version: everything committed up to that version is visible now.
     context = selectors.valuation_context()
-    batch = selectors.valuation_batch(customer_ids=[customer_id], today=timezone.localdate())
+    batch = selectors.valuation_batch(customer_ids=customer_ids, today=timezone.localdate())
     figures = compute_figures(batch.inputs, context.fit, context.params)
-    values = _values_at(batch, figures, assign_tiers(figures, context.fit), 0, context.method)
+    tier_of = assign_tiers(figures, context.fit)
     now = timezone.now()
+    read_version = dict(zip(batch.customer_ids.tolist(), batch.versions.tolist(), strict=True))
+    values_of = {
+        pk: _values_at(batch, figures, tier_of, index, context.method)
+        for index, pk in enumerate(batch.customer_ids.tolist())
+    }
     with transaction.atomic():
-        # Conditional write: a recompute that saw an older version never overwrites a newer one.
-        written = Customer.objects.filter(
-            pk=customer_id, figures_computed_version__lte=version
-        ).update(**values.as_dict(), metrics_computed_at=now, figures_computed_version=version)
+        written = _figures_write(values_of, read_version, now)
         if written:
             CustomerSnapshot.objects.bulk_create(
-                [_snapshot(customer_id, values, now)],
+                [_snapshot(pk, values_of[pk], now) for pk in written],
                 update_conflicts=True,
                 unique_fields=["customer", "taken_on"],
                 update_fields=SNAPSHOT_FIELDS,
             )
-    return written == 1
+            # What else the new interactions move, for the manager's pages: the next purchases
+            # their orders predict (to-do list) and the next due action (portfolio sort). Here
+            # in the worker, in bulk for the whole pass, not in every request.
+            purchase_forecasts_refresh(customer_ids=written)
+            customers_next_due_refresh(customer_ids=written)
+    return customer_id in written
+
+
+def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
+    """Write the figures of the customers whose computed version is not newer than the one
+    read with their data (a recompute that saw an older version never overwrites a newer
+    one). Returns the ids written. Call inside a transaction."""
+    if len(values_of) == 1:
+        ((pk, values),) = values_of.items()
+        written = Customer.objects.filter(
+            pk=pk, figures_computed_version__lte=read_version[pk]
+        ).update(
+            **values.as_dict(), metrics_computed_at=now, figures_computed_version=read_version[pk]
+        )
+        return [pk] if written else []
+    # Several: lock the rows (in id order) so that the check holds until the commit.
+    computed_now = dict(
+        Customer.objects.select_for_update()
+        .filter(pk__in=list(values_of))
+        .order_by("pk")
+        .values_list("pk", "figures_computed_version")
+    )
+    writable = [
+        pk for pk in values_of if computed_now.get(pk, read_version[pk] + 1) <= read_version[pk]
+    ]
+    Customer.objects.bulk_update(
+        [
+            Customer(
+                pk=pk,
+                metrics_computed_at=now,
+                figures_computed_version=read_version[pk],
+                **values_of[pk].as_dict(),
+            )
+            for pk in writable
+        ],
+        FIGURE_WRITE_FIELDS,
+    )
+    return writable
 
 
 def _figure_columns(
@@ -265,7 +326,7 @@ def _figures_write_portable(ids, versions, columns, *, method: str, now) -> int:
     return len(snapshots)
 
 
-def _figures_write(
+def _figures_write_bulk(
     batch: selectors.ValuationBatch, figures: Figures, tier_of: np.ndarray, method: str
 ) -> int:
     """Write a batch's figures and today's snapshots in one transaction; returns how many.
@@ -311,7 +372,9 @@ def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None =
             clv_threshold=fit.clv_threshold, growth_threshold=fit.growth_threshold
         )
         population_fit = selectors.population_fit_of(fit)
-    return _figures_write(batch, figures, assign_tiers(figures, population_fit), context.method)
+    return _figures_write_bulk(
+        batch, figures, assign_tiers(figures, population_fit), context.method
+    )
 
 
 def customers_figures_recompute_range(*, fit_id: int, first_id: int, last_id: int) -> int:
@@ -329,7 +392,7 @@ def customers_figures_recompute_range(*, fit_id: int, first_id: int, last_id: in
     if not len(batch.customer_ids):
         return 0
     figures = compute_figures(batch.inputs, context.fit, context.params)
-    return _figures_write(batch, figures, assign_tiers(figures, context.fit), context.method)
+    return _figures_write_bulk(batch, figures, assign_tiers(figures, context.fit), context.method)
 
 
 def customers_figures_recompute_spread(*, fit: ModelFit) -> list[tuple[int, int]]:
@@ -438,7 +501,9 @@ def valuation_fit_run(*, fit_id: int, on_workers: bool = False) -> ModelFit:
             customers_figures_recompute_spread(fit=fit)
         elif anyone:
             population_fit = selectors.population_fit_of(fit)
-            _figures_write(batch, figures, assign_tiers(figures, population_fit), context.method)
+            _figures_write_bulk(
+                batch, figures, assign_tiers(figures, population_fit), context.method
+            )
     logger.info(
         "fit %s done: %s customers, method %s, %d ms",
         fit.pk,

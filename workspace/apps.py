@@ -6,10 +6,10 @@ class WorkspaceConfig(AppConfig):
     name = "workspace"
 
     def ready(self) -> None:
-        from .schedule import affinity_schedule_ensure
+        from .schedule import workspace_schedule_ensure
 
         post_migrate.connect(
-            affinity_schedule_ensure,
+            workspace_schedule_ensure,
             sender=self,
-            dispatch_uid="workspace.affinity_schedule_ensure",
+            dispatch_uid="workspace.schedule_ensure",
         )

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -31,3 +32,27 @@ class OfferingAffinity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.offering_id} → {self.other_id}: {self.share:.0%}"
+
+
+class PortfolioEquity(models.Model):
+    """A manager's customer equity (sum of predicted CLV) and customer count as it stood at the
+    end of one day. Recorded nightly by ``workspace.services.portfolio_equity_record`` so the
+    portfolio's trend chart reads one row a day, not every customer's daily snapshots."""
+
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="equity_days"
+    )
+    day = models.DateField()
+    equity = models.DecimalField(max_digits=18, decimal_places=2)
+    customers = models.PositiveIntegerField()
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["manager", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["manager", "day"], name="one_equity_a_day"),
+        ]
+        verbose_name_plural = "portfolio equity"
+
+    def __str__(self) -> str:
+        return f"{self.manager_id} on {self.day}: {self.equity}"

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     Count,
     DateField,
     Exists,
@@ -27,17 +29,18 @@ from django.utils import timezone
 from customers.models import Customer, CustomerFact, FactKind, LifecycleStatus, ValueTier
 from interactions.choices import Direction, OfferOutcome
 from interactions.models import Interaction, OrderLine
-from offerings.models import Offering
+from offerings.models import Offering, PurchaseForecast
 from offerings.models import SubscriptionStatus as SubStatus
 from offerings.selectors import (
+    PredictedPurchase,
+    live_subscription,
     offerings_eligible_for,
     offerings_with_figures,
-    predicted_next_purchases_bulk,
     replenishments_due,
 )
 from valuation.models import CustomerSnapshot
 
-from .models import OfferingAffinity
+from .models import OfferingAffinity, PortfolioEquity
 
 FAR_FUTURE = date(9999, 12, 31)
 DUE_WITHIN_DAYS = 7
@@ -79,33 +82,40 @@ def _earliest(queryset, field) -> Subquery:
     )
 
 
-def with_next_due_action(customers: QuerySet[Customer]) -> QuerySet[Customer]:
-    """Annotate each customer's earliest due action: an open next step, a due replenishment
-    or an unanswered item (``next_due`` is the earliest of the three, None if there is none).
-
-    Correlated subqueries: PostgreSQL evaluates them for the rows of the page only, unless the
-    page is sorted by ``next_due``.
-    """
+def next_due_parts() -> dict[str, Subquery]:
+    """Each customer's earliest open next step, due replenishment and unanswered item, as
+    subqueries correlated on the customer (OuterRef("pk"))."""
     from offerings.models import ReplenishmentSubscription
 
     live = ReplenishmentSubscription.objects.filter(status=SubStatus.ACTIVE)
     unanswered = unanswered_items().annotate(day=TruncDate("occurred_at"))
-    customers = customers.annotate(
-        due_next_step=_earliest(open_next_steps(), "next_step_due"),
-        due_replenishment=_earliest(live, "next_due"),
-        due_unanswered=_earliest(unanswered, "day"),
-    )
+    return {
+        "due_next_step": _earliest(open_next_steps(), "next_step_due"),
+        "due_replenishment": _earliest(live, "next_due"),
+        "due_unanswered": _earliest(unanswered, "day"),
+    }
+
+
+def _earliest_of(parts) -> NullIf:
     far = Value(FAR_FUTURE, output_field=DateField())
-    return customers.annotate(
-        next_due=NullIf(
-            Least(
-                Coalesce("due_next_step", far),
-                Coalesce("due_replenishment", far),
-                Coalesce("due_unanswered", far),
-            ),
-            far,
-        )
-    )
+    return NullIf(Least(*(Coalesce(part, far) for part in parts)), far)
+
+
+def next_due_expression() -> NullIf:
+    """The customer's next due action, for an UPDATE of the stored Customer.next_due_on."""
+    return _earliest_of(next_due_parts().values())
+
+
+def with_next_due_action(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Annotate each customer's earliest due action: an open next step, a due replenishment
+    or an unanswered item (``next_due`` is the earliest of the three, None if there is none).
+
+    Correlated subqueries: PostgreSQL evaluates them for the rows of the page only. Sorting a
+    whole portfolio by the next due action uses the stored ``Customer.next_due_on`` instead
+    (kept by ``customers.services``), which is indexed.
+    """
+    parts = next_due_parts()
+    return customers.annotate(**parts).annotate(next_due=_earliest_of(F(name) for name in parts))
 
 
 def next_due_label(customer) -> str:
@@ -133,16 +143,21 @@ def with_need(customers: QuerySet[Customer], *, category_id: int) -> QuerySet[Cu
     return customers.filter(Exists(need))
 
 
-def equity_trend(*, manager) -> list[dict]:
-    """Customer equity by day: sum of the snapshots' predicted CLV of the manager's current
-    customers, one GROUP BY query."""
-    return list(
-        CustomerSnapshot.objects.filter(customer__owner=manager)
-        .order_by()
-        .values("taken_on")
-        .annotate(equity=Sum("predicted_clv"), customers=Count("id"))
-        .order_by("taken_on")
+def equity_trend(*, manager, today_equity, days: int = 730) -> list[dict]:
+    """Customer equity by day for the chart: the equity recorded at the end of each earlier
+    day (PortfolioEquity, one row a day whatever the portfolio size) and today's, live, from
+    the portfolio totals the page has already summed (`today_equity`)."""
+    today = timezone.localdate()
+    recorded = list(
+        PortfolioEquity.objects.filter(
+            manager=manager, day__lt=today, day__gte=today - timedelta(days=days)
+        )
+        .order_by("day")
+        .values("day", "equity")
     )
+    if today_equity is None and not recorded:
+        return []  # no figures yet: no chart
+    return [*recorded, {"day": today, "equity": today_equity or Decimal(0)}]
 
 
 def portfolio_map(*, manager) -> list[dict]:
@@ -157,13 +172,25 @@ def portfolio_map(*, manager) -> list[dict]:
 # --- To-do list ----------------------------------------------------------------------------
 
 
+class _Median(Aggregate):
+    # PostgreSQL's ordered-set aggregate: one pass, no OFFSET walk through half the portfolio.
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
 def portfolio_median_clv(*, manager) -> Decimal | None:
-    """Median predicted CLV of the portfolio (two queries: count, then the middle row)."""
+    """Median predicted CLV of the portfolio (the mean of the middle two for an even count)."""
     values = Customer.objects.filter(owner=manager, predicted_clv__isnull=False)
+    if connection.vendor == "postgresql":
+        median = values.aggregate(median=_Median("predicted_clv"))["median"]
+        return None if median is None else Decimal(str(median))
+    # Elsewhere (the embedded SQLite default): count, then the middle rows.
     count = values.count()
     if not count:
         return None
-    return values.order_by("predicted_clv").values_list("predicted_clv", flat=True)[count // 2]
+    middle = values.order_by("predicted_clv").values_list("predicted_clv", flat=True)
+    return sum(middle[(count - 1) // 2 : count // 2 + 1]) / (2 - count % 2)
 
 
 def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]:
@@ -230,24 +257,32 @@ def manager_todo(*, manager, today: date | None = None) -> TodoList:
         replenishments_due(manager=manager, within_days=DUE_WITHIN_DAYS, today=today)[:TODO_LIMIT]
     )
     # Repeat buyers without a subscription whose next purchase is predicted within the week;
-    # a prediction missed by more than PREDICTION_GRACE_DAYS is a lapse, not a to-do.
+    # a prediction missed by more than PREDICTION_GRACE_DAYS is a lapse, not a to-do. Read off
+    # the stored forecasts' index, whatever the size of the portfolio.
     oldest_prediction = today - timedelta(days=PREDICTION_GRACE_DAYS)
-    active_ids = Customer.objects.filter(owner=manager, status=LifecycleStatus.ACTIVE).values_list(
-        "id", flat=True
+    forecasts = (
+        PurchaseForecast.objects.filter(
+            customer__owner=manager,
+            customer__status=LifecycleStatus.ACTIVE,
+            predicted_on__range=(oldest_prediction, horizon),
+        )
+        .exclude(Exists(live_subscription(customer=OuterRef("customer_id"))))
+        .select_related("customer", "offering")
+        .order_by("predicted_on", "customer_id", "offering__name")[:TODO_LIMIT]
     )
-    predictions = predicted_next_purchases_bulk(list(active_ids))
-    names = dict(
-        Customer.objects.filter(owner=manager, id__in=list(predictions)).values_list("id", "name")
-    )
-    predicted = sorted(
-        (
-            {"customer_id": cid, "customer_name": names.get(cid, ""), "purchase": p}
-            for cid, purchases in predictions.items()
-            for p in purchases
-            if oldest_prediction <= p.predicted_on <= horizon
-        ),
-        key=lambda row: (row["purchase"].predicted_on, row["customer_id"]),
-    )[:TODO_LIMIT]
+    predicted = [
+        {
+            "customer_id": f.customer_id,
+            "customer_name": f.customer.name,
+            "purchase": PredictedPurchase(
+                offering=f.offering,
+                last_purchase=f.last_purchase,
+                median_interval_days=f.median_interval_days,
+                predicted_on=f.predicted_on,
+            ),
+        }
+        for f in forecasts
+    ]
     unanswered = list(
         unanswered_items()
         .filter(customer__owner=manager)

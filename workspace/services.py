@@ -1,7 +1,12 @@
 """Writes of the manager's workspace: the co-occurrence refresh and offers (SPEC §5)."""
 
+from datetime import date
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import Customer
@@ -10,7 +15,7 @@ from interactions.models import Interaction, OrderLine
 from interactions.services import interaction_log
 from offerings.models import Offering
 
-from .models import OfferingAffinity
+from .models import OfferingAffinity, PortfolioEquity
 
 
 @transaction.atomic
@@ -46,6 +51,37 @@ def offering_affinities_refresh() -> int:
             [timezone.now()],
         )
         return cursor.rowcount
+
+
+def portfolio_equity_record(*, day: date | None = None) -> int:
+    """Record every manager's customer equity and customer count for `day` (default today):
+    one GROUP BY over the customers. Run nightly just before midnight; running it again the
+    same day replaces the day's row."""
+    day = day or timezone.localdate()
+    now = timezone.now()
+    rows = (
+        Customer.objects.filter(owner__isnull=False)
+        .order_by()
+        .values("owner_id")
+        .annotate(equity=Coalesce(Sum("predicted_clv"), Decimal(0)), customers=Count("id"))
+    )
+    return len(
+        PortfolioEquity.objects.bulk_create(
+            [
+                PortfolioEquity(
+                    manager_id=row["owner_id"],
+                    day=day,
+                    equity=row["equity"],
+                    customers=row["customers"],
+                    recorded_at=now,
+                )
+                for row in rows
+            ],
+            update_conflicts=True,
+            unique_fields=["manager", "day"],
+            update_fields=["equity", "customers", "recorded_at"],
+        )
+    )
 
 
 def offer_make(

@@ -64,10 +64,9 @@ def test_it_counts_compressed_rows_with_their_weights(cdnow_calibration):
 
 def test_it_has_an_analytic_gradient_equal_to_finite_differences(cdnow_calibration):
     s = cdnow_calibration
-    weights = np.ones_like(s.frequency)
     point = np.array([0.3, 5.0, 0.9, 2.0])
 
-    data = bgnbd._prepare(s.frequency, s.recency, s.T, weights)
+    data = bgnbd._prepare(s.frequency, s.recency, s.T)
 
     value, gradient = bgnbd._value_and_gradient(point, data)
 
@@ -80,6 +79,30 @@ def test_it_has_an_analytic_gradient_equal_to_finite_differences(cdnow_calibrati
         up, _ = bgnbd._value_and_gradient(point + step, data)
         down, _ = bgnbd._value_and_gradient(point - step, data)
         assert gradient[i] == pytest.approx((up - down) / (2 * step[i]), rel=1e-5)
+
+
+@pytest.mark.parametrize("point", [(0.3, 5.0, 0.9, 2.0), (2.0, 40.0, 0.2, 9.0)])
+def test_it_has_an_analytic_hessian_equal_to_finite_differences_of_the_gradient(
+    cdnow_calibration, point
+):
+    # Newton's method steps with this Hessian, and `converged` is decided on it.
+    s = cdnow_calibration
+    point = np.array(point)
+    data = bgnbd._prepare(s.frequency, s.recency, s.T)
+
+    value, gradient, hessian = bgnbd._value_gradient_hessian(point, data)
+
+    assert value == bgnbd._value_and_gradient(point, data)[0]
+    np.testing.assert_array_equal(gradient, bgnbd._value_and_gradient(point, data)[1])
+    np.testing.assert_array_equal(hessian, hessian.T)
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6 * point[i]
+        _, up = bgnbd._value_and_gradient(point + step, data)
+        _, down = bgnbd._value_and_gradient(point - step, data)
+        np.testing.assert_allclose(
+            hessian[i], (up - down) / (2 * step[i]), rtol=1e-5, atol=1e-7 * np.abs(hessian).max()
+        )
 
 
 def test_it_predicts_the_cdnow_holdout_within_fifteen_percent(

@@ -47,6 +47,30 @@ def test_it_has_an_analytic_gradient_equal_to_finite_differences(cdnow_calibrati
         assert gradient[i] == pytest.approx((up - down) / (2 * step[i]), rel=1e-5)
 
 
+@pytest.mark.parametrize("point", [(5.0, 3.0, 12.0), (0.5, 40.0, 300.0)])
+def test_it_has_an_analytic_hessian_equal_to_finite_differences_of_the_gradient(
+    cdnow_calibration, point
+):
+    s = cdnow_calibration
+    keep = s.frequency > 0
+    data = gamma_gamma._prepare(s.frequency[keep], s.monetary_value[keep])
+    point = np.array(point)
+
+    value, gradient, hessian = gamma_gamma._value_gradient_hessian(point, data)
+
+    assert value == gamma_gamma._value_and_gradient(point, data)[0]
+    np.testing.assert_array_equal(gradient, gamma_gamma._value_and_gradient(point, data)[1])
+    np.testing.assert_array_equal(hessian, hessian.T)
+    for i in range(3):
+        step = np.zeros(3)
+        step[i] = 1e-6 * point[i]
+        _, up = gamma_gamma._value_and_gradient(point + step, data)
+        _, down = gamma_gamma._value_and_gradient(point - step, data)
+        np.testing.assert_allclose(
+            hessian[i], (up - down) / (2 * step[i]), rtol=1e-5, atol=1e-7 * np.abs(hessian).max()
+        )
+
+
 def test_it_returns_the_population_mean_without_repeat_purchase():
     params = GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from customers.models import Customer
 from customers.selectors import customers_with_stale_figures
 from interactions.models import Interaction, OrderLine
 from interactions.services import interaction_log
+from offerings.models import PurchaseForecast
 from valuation import services
 from valuation.models import CustomerSnapshot, CustomerSummary, FitMethod, ValuationSettings
 from valuation.numerics import bgnbd
@@ -84,8 +86,9 @@ def test_it_costs_the_same_queries_whatever_the_length_of_the_history(
     ValuationSettings.current()  # created on first use
     with CaptureQueriesContext(connection) as short_queries:
         services.customer_figures_recompute(customer_id=short.pk)
-    # A small fixed number: version, settings, fit, nine input queries, the writes.
-    assert len(short_queries) <= 16
+    # A small fixed number: version, settings, fit, nine input queries, the writes (figures,
+    # snapshot, the purchase forecasts replaced, the next due action).
+    assert len(short_queries) <= 19
     with django_assert_num_queries(len(short_queries)):
         services.customer_figures_recompute(customer_id=long.pk)
 
@@ -366,3 +369,46 @@ def test_it_falls_back_when_no_one_bought_twice(beans):
     assert fit.status == "done"
     assert fit.method == FitMethod.FALLBACK
     assert fit.customers == 4
+
+
+def test_a_recompute_catches_up_on_other_waiting_customers(beans):
+    waiting = [CustomerFactory() for _ in range(4)]
+    for customer in waiting:
+        log_order(customer, beans, days_ago=10)
+        log_order(customer, beans, days_ago=3)  # tasks queued, none run yet
+    first, *others = waiting
+
+    assert services.customer_figures_recompute(customer_id=first.pk, catch_up=2) is True
+
+    # The two longest waiting came along, in one pass; their own tasks then find them current.
+    caught_up = [c for c in others if not Customer.objects.get(pk=c.pk).figures_stale]
+    assert caught_up == others[:2]
+    assert services.customer_figures_recompute(customer_id=others[0].pk, catch_up=2) is False
+    for customer in caught_up:
+        customer.refresh_from_db()
+        assert customer.interaction_count == 2
+        assert CustomerSnapshot.objects.filter(customer=customer).count() == 1
+        # Their purchase forecasts were refreshed with their figures (the to-do list reads them).
+        assert PurchaseForecast.objects.filter(customer=customer, offering=beans).exists()
+    # The recompute of the last one takes nobody else along: nobody else waits.
+    assert services.customer_figures_recompute(customer_id=others[2].pk, catch_up=2) is True
+    assert (
+        not Customer.objects.filter(pk__in=[c.pk for c in waiting])
+        .filter(figures_computed_version__lt=F("figures_version"))
+        .exists()
+    )
+
+
+def test_catching_up_never_overwrites_a_newer_recompute(beans):
+    asked, other = CustomerFactory(), CustomerFactory()
+    log_order(asked, beans, days_ago=3)
+    log_order(other, beans, days_ago=3)
+    # Another worker wrote a newer version of the other customer's figures meanwhile.
+    Customer.objects.filter(pk=other.pk).update(figures_version=5, figures_computed_version=7)
+
+    assert services.customer_figures_recompute(customer_id=asked.pk, catch_up=5) is True
+
+    other.refresh_from_db()
+    assert other.figures_computed_version == 7
+    assert other.interaction_count == 0
+    assert not CustomerSnapshot.objects.filter(customer=other).exists()

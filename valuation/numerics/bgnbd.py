@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1, zeta
 
-from valuation.numerics._optimize import compress_rows, maximise_log_params
+from valuation.numerics._optimize import factorise, maximise_log_params, sum_of
 
 
 @dataclass(frozen=True)
@@ -59,76 +59,160 @@ def _log_terms(r, alpha, a, b, x, t_x, age):
 
 @dataclass(frozen=True)
 class _Data:
-    """Compressed rows prepared for repeated likelihood evaluation during a fit.
+    """Customers prepared for repeated likelihood evaluation during a fit.
 
-    Terms that depend on x alone (gammaln, betaln, digamma) are evaluated once per distinct
-    frequency and weighted by the customers with that frequency; only a few logs and
-    exponentials remain per row. Rows with x == 0 have no second likelihood term.
+    The likelihood splits into terms in x alone (gammaln, betaln, digamma: evaluated once per
+    distinct frequency, weighted by its customers; zero for x == 0), a term -(r+x) ln(alpha+T)
+    (summed once per distinct age with its customers' count and frequencies), and for repeat
+    buyers ln(1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)), the only per-customer work. Its
+    logarithms and reciprocals come from tables over the distinct ages and recencies (a few
+    hundred on a day grid), looked up by code, into preallocated scratch rows.
     """
 
-    x_values: np.ndarray  # distinct frequencies
+    x_values: np.ndarray  # distinct frequencies > 0
     x_weights: np.ndarray  # customers per distinct frequency
-    T0: np.ndarray  # ages of the rows with x == 0
-    w0: np.ndarray
-    x1: np.ndarray  # rows with x > 0
-    code1: np.ndarray  # index of each x > 0 row's frequency in x_values
-    t_x1: np.ndarray
-    T1: np.ndarray
-    w1: np.ndarray
+    T_values: np.ndarray  # distinct ages
+    T_weights: np.ndarray  # customers per distinct age
+    T_x_sums: np.ndarray  # sum of their frequencies
+    t_values: np.ndarray  # distinct recencies of repeat buyers
+    x1: np.ndarray  # repeat buyers (x > 0): frequency,
+    x_code1: np.ndarray  # its index in x_values,
+    T_code1: np.ndarray  # age index in T_values,
+    t_code1: np.ndarray  # recency index in t_values,
     total: float
+    work: np.ndarray  # scratch rows, one column per repeat buyer
+    sign: np.ndarray  # scratch booleans
 
 
-def _prepare(x, t_x, age, weights) -> _Data:
-    x_values, codes = np.unique(x, return_inverse=True)
-    repeat = x > 0
+def _prepare(x, t_x, age) -> _Data:
+    x, t_x, age = (np.ascontiguousarray(v, dtype=np.float64).ravel() for v in (x, t_x, age))
+    repeat = np.flatnonzero(x > 0)
+    x1 = x[repeat]
+    x_values, x_code1 = factorise(x1)
+    t_values, t_code1 = factorise(t_x[repeat])
+    T_values, T_codes = factorise(age)
+    T_code1 = T_codes[repeat]
+    n_x, n_T = x_values.shape[0], T_values.shape[0]
     return _Data(
         x_values=x_values,
-        x_weights=np.bincount(codes, weights=weights, minlength=x_values.shape[0]),
-        T0=age[~repeat],
-        w0=weights[~repeat],
-        x1=x[repeat],
-        code1=codes[repeat],
-        t_x1=t_x[repeat],
-        T1=age[repeat],
-        w1=weights[repeat],
-        total=float(weights.sum()),
+        x_weights=np.bincount(x_code1, minlength=n_x).astype(np.float64),
+        T_values=T_values,
+        T_weights=np.bincount(T_codes, minlength=n_T).astype(np.float64),
+        T_x_sums=np.bincount(T_code1, weights=x1, minlength=n_T),
+        t_values=t_values,
+        x1=x1,
+        x_code1=x_code1,
+        T_code1=T_code1,
+        t_code1=t_code1,
+        total=float(x.shape[0]),
+        work=np.empty((12, x1.shape[0])),
+        sign=np.empty(x1.shape[0], dtype=bool),
     )
 
 
-def _value_and_gradient(params, data: _Data):
-    """Mean log-likelihood and its gradient w.r.t. (r, alpha, a, b) (FHL 2005, eq. 6)."""
-    r, alpha, a, b = params
+def _value_gradient_hessian(params, data: _Data, hessian: bool = True):
+    """Mean log-likelihood, its gradient and (optionally) Hessian w.r.t. (r, alpha, a, b)
+    (FHL 2005, eq. 6)."""
+    r, alpha, a, b = (float(v) for v in params)
     ux, W = data.x_values, data.x_weights
-    # Per distinct frequency: ln Γ(r+x) - ln Γ(r) + r ln α + ln B(a, b+x) - ln B(a, b).
-    per_x = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
-    value = np.dot(W, per_x)
-    d_r = np.dot(W, digamma(r + ux) - digamma(r) + np.log(alpha))
-    d_alpha = W.sum() * r / alpha
-    d_a = np.dot(W, digamma(a + b) - digamma(a + b + ux))
-    d_b = np.dot(W, digamma(b + ux) - digamma(a + b + ux) - digamma(b) + digamma(a + b))
+    N = data.total
+    grad = np.zeros(4)
+    hess = np.zeros((4, 4))
 
-    # x == 0 rows: + ln (α+T)^-r.
-    log_T0 = np.log(alpha + data.T0)
-    value -= r * np.dot(data.w0, log_T0)
-    d_r -= np.dot(data.w0, log_T0)
-    d_alpha -= r * np.dot(data.w0, 1.0 / (alpha + data.T0))
+    # Every customer: r ln α; per distinct frequency x > 0 (zero at x = 0):
+    # ln Γ(r+x) - ln Γ(r) + ln B(a, b+x) - ln B(a, b).
+    rx_u, bx_u, abx_u = r + ux, b + ux, a + b + ux
+    per_x = gammaln(rx_u) - gammaln(r) + betaln(a, bx_u) - betaln(a, b)
+    value = sum_of(per_x, W) + N * r * np.log(alpha)
+    d_ab = digamma(a + b) - digamma(abx_u)
+    grad[0] = sum_of(digamma(rx_u) - digamma(r), W) + N * np.log(alpha)
+    grad[1] = N * r / alpha
+    grad[2] = sum_of(d_ab, W)
+    grad[3] = sum_of(digamma(bx_u) - digamma(b) + d_ab, W)
+    if hessian:
+        t_ab = zeta(2.0, a + b) - zeta(2.0, abx_u)  # zeta(2, z) is the trigamma function
+        hess[0, 0] = sum_of(zeta(2.0, rx_u) - zeta(2.0, r), W)
+        hess[0, 1] = N / alpha
+        hess[1, 1] = -N * r / alpha**2
+        hess[2, 2] = hess[2, 3] = sum_of(t_ab, W)
+        hess[3, 3] = sum_of(zeta(2.0, bx_u) - zeta(2.0, b) + t_ab, W)
 
-    # x > 0 rows: + ln[(α+T)^-(r+x) + a/(b+x-1) (α+t_x)^-(r+x)] = a3 + softplus(a4 - a3).
-    rx = r + data.x1
-    inv_T, inv_tx = 1.0 / (alpha + data.T1), 1.0 / (alpha + data.t_x1)
-    log_T, log_tx = np.log(alpha + data.T1), np.log(alpha + data.t_x1)
-    log_ratio = (np.log(a) - np.log(b + ux - 1.0, where=ux > 0, out=np.zeros_like(ux)))[data.code1]
-    gap = log_ratio + rx * (log_T - log_tx)  # a4 - a3
-    w4 = expit(gap)  # weight of the "dropped out at t_x" term
-    ww4 = data.w1 * w4
-    value += np.dot(data.w1, -rx * log_T + np.logaddexp(0.0, gap))
-    d_r += np.dot(data.w1, -log_T) + np.dot(ww4, log_T - log_tx)
-    d_alpha += np.dot(data.w1, -rx * inv_T) + np.dot(ww4, rx * (inv_T - inv_tx))
-    d_a += ww4.sum() / a
-    per_code = np.bincount(data.code1, weights=ww4, minlength=ux.shape[0])
-    d_b -= np.dot(per_code[ux > 0], 1.0 / (b + ux[ux > 0] - 1.0))
-    gradient = np.array([d_r, d_alpha, d_a, d_b]) / data.total
-    return float(value / data.total), gradient
+    # Every customer: -(r+x) ln(α+T), summed per distinct age.
+    inv_T = 1.0 / (alpha + data.T_values)
+    log_T = np.log(alpha + data.T_values)
+    rWX = r * data.T_weights + data.T_x_sums
+    value -= sum_of(log_T, rWX)
+    grad[0] -= sum_of(log_T, data.T_weights)
+    grad[1] -= sum_of(inv_T, rWX)
+    if hessian:
+        hess[0, 1] -= sum_of(inv_T, data.T_weights)
+        hess[1, 1] += sum_of(inv_T * inv_T, rWX)
+
+    # Repeat buyers: + softplus(G), G = ln a - ln(b+x-1) + (r+x)(ln(α+T) - ln(α+t_x)), the
+    # log odds of "dropped out at t_x" against "alive at T". With D = ln(α+T) - ln(α+t_x),
+    # E = 1/(α+T) - 1/(α+t_x) and c = 1/(b+x-1), the derivatives of G are (D, (r+x)E, 1/a, -c).
+    inv_t = 1.0 / (alpha + data.t_values)
+    log_t = np.log(alpha + data.t_values)
+    c_u = 1.0 / (bx_u - 1.0)
+    log_ac_u = np.log(a) + np.log(c_u)
+    cT, ct, cx = data.T_code1, data.t_code1, data.x_code1
+    D, iT, it, E, rxE, G, e, q, s, c, c2, tmp = data.work
+    positive = data.sign
+    np.take(log_T, cT, out=D, mode="clip")
+    D -= np.take(log_t, ct, out=tmp, mode="clip")
+    np.take(inv_T, cT, out=iT, mode="clip")
+    np.take(inv_t, ct, out=it, mode="clip")
+    np.subtract(iT, it, out=E)
+    np.add(data.x1, r, out=rxE)
+    np.multiply(rxE, D, out=G)
+    G += np.take(log_ac_u, cx, out=tmp, mode="clip")
+    rxE *= E
+    # softplus(G) = max(G, 0) + log1p(exp(-|G|)); σ(G) = 1/(1+exp(-|G|)) or its complement.
+    np.abs(G, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.add(e, 1.0, out=q)
+    np.reciprocal(q, out=q)
+    value += sum_of(np.log1p(e, out=tmp)) + sum_of(np.maximum(G, 0.0, out=tmp))
+    np.multiply(e, q, out=s)
+    np.copyto(s, q, where=np.greater_equal(G, 0.0, out=positive))
+    np.take(c_u, cx, out=c, mode="clip")
+    S0 = sum_of(s)
+    grad[0] += sum_of(s, D)
+    grad[1] += sum_of(s, rxE)
+    grad[2] += S0 / a
+    grad[3] -= sum_of(s, c)
+    if hessian:
+        s2 = q  # σ'(G) = σ(1-σ) = exp(-|G|) q²
+        s2 *= q
+        s2 *= e
+        np.multiply(c, c, out=c2)
+        it += iT
+        it *= rxE  # (r+x)(1/(α+T)² - 1/(α+t_x)²) = -G_αα
+        Q1 = sum_of(s2)
+        hess[0, 1] += sum_of(s, E)
+        hess[1, 1] -= sum_of(s, it)
+        hess[2, 2] += (Q1 - S0) / a**2
+        hess[2, 3] -= sum_of(s2, c) / a
+        hess[3, 3] += sum_of(s2, c2) + sum_of(s, c2)
+        np.multiply(s2, D, out=tmp)
+        hess[0, 0] += sum_of(tmp, D)
+        hess[0, 1] += sum_of(tmp, rxE)
+        hess[0, 2] += sum_of(tmp) / a
+        hess[0, 3] -= sum_of(tmp, c)
+        np.multiply(s2, rxE, out=tmp)
+        hess[1, 1] += sum_of(tmp, rxE)
+        hess[1, 2] += sum_of(tmp) / a
+        hess[1, 3] -= sum_of(tmp, c)
+        hess = np.triu(hess) + np.triu(hess, 1).T
+        hess /= N
+    return value / N, grad / N, hess if hessian else None
+
+
+def _value_and_gradient(params, data: _Data):
+    """Mean log-likelihood and its gradient w.r.t. (r, alpha, a, b)."""
+    value, gradient, _ = _value_gradient_hessian(params, data, hessian=False)
+    return value, gradient
 
 
 def log_likelihood(params: BgNbdParams, frequency, recency, T, weights=None) -> float:
@@ -142,24 +226,27 @@ def log_likelihood(params: BgNbdParams, frequency, recency, T, weights=None) -> 
 
 
 def fit(frequency, recency, T, *, initial: BgNbdParams | None = None) -> BgNbdFit:
-    """Maximum-likelihood fit. Identical (x, t_x, T) rows are compressed to weighted rows."""
+    """Maximum-likelihood fit (Newton's method on log-parameters, see _optimize)."""
     x, t_x, age = _arrays(frequency, recency, T)
     x, t_x, age = x.ravel(), t_x.ravel(), age.ravel()
     if x.shape[0] == 0:
         raise ValueError("cannot fit BG/NBD to zero customers")
-    (x, t_x, age), weights = compress_rows(x, t_x, age)
+    data = _prepare(x, t_x, age)
     if initial is None:
         # alpha has the unit of time: start it at the mean age so the scale is right.
-        start = np.array([1.0, max(float(np.average(age, weights=weights)), 1e-3), 1.0, 1.0])
+        mean_age = sum_of(data.T_values, data.T_weights) / data.total
+        start = np.array([1.0, max(mean_age, 1e-3), 1.0, 1.0])
     else:
         start = np.array([initial.r, initial.alpha, initial.a, initial.b], dtype=np.float64)
-    data = _prepare(x, t_x, age, weights)
-    best, converged = maximise_log_params(lambda p: _value_and_gradient(p, data), start)
+    best, converged = maximise_log_params(
+        lambda p, hessian: _value_gradient_hessian(p, data, hessian), start
+    )
     params = BgNbdParams(*(float(v) for v in best))
+    value, _, _ = _value_gradient_hessian(best, data, hessian=False)
     return BgNbdFit(
         params=params,
-        log_likelihood=log_likelihood(params, x, t_x, age, weights),
-        customers=int(weights.sum()),
+        log_likelihood=float(value * data.total),
+        customers=int(data.total),
         converged=converged,
     )
 
