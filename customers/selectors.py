@@ -57,6 +57,23 @@ def customers_with_stale_figures(*, older_than: timedelta) -> QuerySet[Customer]
     )
 
 
+def scoped_to_customers(
+    queryset: QuerySet,
+    field: str = "customer_id",
+    *,
+    customer_ids=None,
+    id_range: tuple[int, int] | None = None,
+) -> QuerySet:
+    """Rows of the given customers (ids), or of the customers whose id lies in `id_range`
+    (first, last, both included: the nightly recompute's chunks); all rows when neither."""
+    if customer_ids is not None:
+        queryset = queryset.filter(**{f"{field}__in": customer_ids})
+    if id_range is not None:
+        first, last = id_range
+        queryset = queryset.filter(**{f"{field}__gte": first, f"{field}__lte": last})
+    return queryset
+
+
 def customers_visible_to_all() -> QuerySet[Customer]:
     """The whole base, for duplicate checks that reveal only names and owners."""
     return Customer.objects.all()

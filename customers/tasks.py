@@ -61,10 +61,14 @@ def customer_recompute_figures(customer_id: int) -> bool:
 # A recompute normally lands within a second; one still missing after this long was lost
 # (broker down at save time, worker killed) and is sent again.
 STALE_AFTER = timedelta(seconds=30)
+# A refit's chunk tasks recompute the whole base within minutes; customers they have not
+# reached after this long were in a chunk that was lost.
+REFIT_ALLOWANCE = timedelta(minutes=10)
 
 
 @shared_task
 def customers_recompute_stale() -> int:
+    valuation_services.refit_stragglers_mark_stale(allowance=REFIT_ALLOWANCE)
     customer_ids = list(
         selectors.customers_with_stale_figures(older_than=STALE_AFTER).values_list("pk", flat=True)[
             :10_000

@@ -30,7 +30,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from customers.selectors import customers_visible_to
+from customers.selectors import customers_visible_to, scoped_to_customers
 from offerings.models import Offering
 
 from .choices import Channel, Direction
@@ -311,38 +311,63 @@ def offering_ratings(
 
 
 def service_level_stats_by_customer(
-    *, customer_ids=None, now: datetime | None = None
+    *, customer_ids=None, id_range: tuple[int, int] | None = None, now: datetime | None = None
 ) -> list[dict]:
     """Per customer (`customer_id` key), the counts of `ServiceLevelStats`. One query."""
     now = now or timezone.now()
-    items = _service_level_items(now)
-    if customer_ids is not None:
-        items = items.filter(customer_id__in=customer_ids)
+    items = scoped_to_customers(
+        _service_level_items(now), customer_ids=customer_ids, id_range=id_range
+    )
     return list(items.values("customer_id").annotate(**_stats_aggregates(now)).order_by())
 
 
-def ratings_by_customer(*, customer_ids=None) -> tuple[list[dict], list[dict]]:
+def ratings_by_customer(
+    *, customer_ids=None, id_range: tuple[int, int] | None = None
+) -> tuple[list[dict], list[dict]]:
     """Mean rating each customer gave the offerings they hold (product quality, SPEC §5 P),
-    and mean rating *other* customers gave those offerings (O). Two queries."""
-    own = OfferingRating.objects.all()
-    if customer_ids is not None:
-        own = own.filter(customer_id__in=customer_ids)
+    and mean rating *other* customers gave those offerings (O). Two queries.
+
+    Others' mean is taken from each held offering's rating total and count, less the
+    customer's own rating: the same mean as joining every other rating to every holder, without
+    a join whose size grows with holders × raters (a minute at 100,000 customers).
+    """
+    own = scoped_to_customers(
+        OfferingRating.objects.all(), customer_ids=customer_ids, id_range=id_range
+    )
     own_rows = list(own.values("customer_id").annotate(mean=Avg("rating")).order_by())
-    where, params = "", []
+    conditions, params = [], []
     if customer_ids is not None:
         ids = list(customer_ids)
         if not ids:
             return own_rows, []
-        where = f"WHERE i.customer_id IN ({', '.join(['%s'] * len(ids))})"
-        params = ids
+        conditions.append(f"i.customer_id IN ({', '.join(['%s'] * len(ids))})")
+        params += ids
+    if id_range is not None:
+        conditions.append("i.customer_id BETWEEN %s AND %s")
+        params += list(id_range)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    # NUMERIC on PostgreSQL gives exactly what AVG(rating) gives; SQLite divides in REAL.
+    exact = "NUMERIC" if connection.vendor == "postgresql" else "REAL"
+    others = "rated.n - CASE WHEN mine.id IS NULL THEN 0 ELSE 1 END"
     sql = f"""
-        SELECT held.customer_id, AVG(r.rating)
-        FROM (SELECT DISTINCT i.customer_id, l.offering_id
-              FROM {OrderLine._meta.db_table} l
-              JOIN {Interaction._meta.db_table} i ON i.id = l.interaction_id {where}) held
-        JOIN {OfferingRating._meta.db_table} r
-          ON r.offering_id = held.offering_id AND r.customer_id <> held.customer_id
+        WITH held AS (
+            SELECT DISTINCT i.customer_id, l.offering_id
+            FROM {OrderLine._meta.db_table} l
+            JOIN {Interaction._meta.db_table} i ON i.id = l.interaction_id {where}
+        ), rated AS (
+            SELECT offering_id, SUM(rating) AS total, COUNT(*) AS n
+            FROM {OfferingRating._meta.db_table}
+            WHERE offering_id IN (SELECT offering_id FROM held)
+            GROUP BY offering_id
+        )
+        SELECT held.customer_id,
+               CAST(SUM(rated.total - COALESCE(mine.rating, 0)) AS {exact}) / SUM({others})
+        FROM held
+        JOIN rated ON rated.offering_id = held.offering_id
+        LEFT JOIN {OfferingRating._meta.db_table} mine
+          ON mine.customer_id = held.customer_id AND mine.offering_id = held.offering_id
         GROUP BY held.customer_id
+        HAVING SUM({others}) > 0
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -6,6 +6,8 @@ Started by the fault tests as `celery -A tests.fault_worker worker`; production 
   test can kill the worker mid-task).
 - CRM_FAULT_FAIL_TIMES=n: the first n recomputes raise a transient database error.
 - CRM_FAULT_MAX_RETRIES=n: the recompute's retry cap (8 in production) for a short test.
+- CRM_FAULT_CHUNK_FAIL_TIMES=n: the first n chunks of a refit's recompute raise a transient
+  database error.
 """
 
 import os
@@ -20,10 +22,13 @@ from crm.celery import app
 __all__ = ["app"]
 
 RECOMPUTE = "customers.tasks.customer_recompute_figures"
+CHUNK = "valuation.tasks.customers_recompute_chunk"
 STALL_MARKER = os.environ.get("CRM_FAULT_STALL_MARKER", "")
 FAIL_TIMES = int(os.environ.get("CRM_FAULT_FAIL_TIMES", "0"))
 MAX_RETRIES = os.environ.get("CRM_FAULT_MAX_RETRIES", "")
+CHUNK_FAIL_TIMES = int(os.environ.get("CRM_FAULT_CHUNK_FAIL_TIMES", "0"))
 _failures = {"left": FAIL_TIMES, "installed": False}
+_chunk_failures = {"left": CHUNK_FAIL_TIMES, "installed": False}
 
 
 def _install_failures() -> None:
@@ -41,8 +46,27 @@ def _install_failures() -> None:
     _failures["installed"] = True
 
 
+def _install_chunk_failures() -> None:
+    from valuation import services
+
+    original = services.customers_figures_recompute_range
+
+    def failing(**kwargs):
+        if _chunk_failures["left"] > 0:
+            _chunk_failures["left"] -= 1
+            raise OperationalError("injected fault: the database connection was lost")
+        return original(**kwargs)
+
+    services.customers_figures_recompute_range = failing
+    _chunk_failures["installed"] = True
+
+
 @task_prerun.connect
 def _inject(sender=None, task_id=None, **kwargs):
+    if sender is not None and sender.name == CHUNK:
+        if CHUNK_FAIL_TIMES and not _chunk_failures["installed"]:
+            _install_chunk_failures()
+        return
     if sender is None or sender.name != RECOMPUTE:
         return
     if MAX_RETRIES:

@@ -6,6 +6,7 @@ web-side process that logs an interaction and then sees the worker's figures.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,18 +66,23 @@ def manage(env, *args) -> str:
     return result.stdout.strip()
 
 
+def filesystem_ping_app(var_dir: Path):
+    """The test process pings the worker through the same filesystem broker it uses."""
+    ping_app = test_app.__class__("ping")
+    ping_app.conf.broker_url = "filesystem://"
+    ping_app.conf.broker_transport_options = {
+        "data_folder_in": str(var_dir / "broker" / "queue"),
+        "data_folder_out": str(var_dir / "broker" / "queue"),
+        "control_folder": str(var_dir / "broker" / "control"),
+    }
+    return ping_app
+
+
 def test_it_runs_the_loop_on_sqlite_and_the_filesystem_broker(embedded_env, tmp_path):
     manage(embedded_env, "migrate", "--noinput")
     assert (tmp_path / "crm.sqlite3").exists()
 
-    # The test process pings the worker through the same filesystem broker it uses.
-    ping_app = test_app.__class__("ping")
-    ping_app.conf.broker_url = "filesystem://"
-    ping_app.conf.broker_transport_options = {
-        "data_folder_in": str(tmp_path / "broker" / "queue"),
-        "data_folder_out": str(tmp_path / "broker" / "queue"),
-        "control_folder": str(tmp_path / "broker" / "control"),
-    }
+    ping_app = filesystem_ping_app(tmp_path)
     with celery_worker(env=embedded_env, ping_app=ping_app) as worker:
         pk = manage(embedded_env, "shell", "-c", LOG_AN_INTERACTION).splitlines()[-1]
         assert wait_for(
@@ -92,3 +98,39 @@ def test_it_runs_the_loop_on_sqlite_and_the_filesystem_broker(embedded_env, tmp_
     # The figures were written by the worker process, not inline in the web process.
     assert "customers.tasks.customer_recompute_figures" in worker.log()
     assert "succeeded" in worker.log()
+
+
+REQUEST_A_REFIT = """
+from valuation.services import valuation_fit_request
+print(valuation_fit_request().pk)
+"""
+
+REFIT_PROGRESS = """
+import json
+from customers.models import Customer
+from valuation.models import ModelFit
+fit = ModelFit.objects.get(pk={pk})
+behind = Customer.objects.exclude(metrics_computed_at__gte=fit.fitted_at) if fit.fitted_at else None
+print(json.dumps([fit.status, fit.method, None if behind is None else behind.count()]))
+"""
+
+
+def test_it_refits_and_recomputes_everyone_in_chunks_on_sqlite(embedded_env, tmp_path):
+    manage(embedded_env, "migrate", "--noinput")
+    # Demo data is valued right away, in the seeding process (no worker needed).
+    manage(embedded_env, "seed_demo", "--customers", "40", "--days", "300")
+    env = {**embedded_env, "RECOMPUTE_CHUNK": "15"}  # 40 customers: three chunks
+
+    with celery_worker(env=env, ping_app=filesystem_ping_app(tmp_path)) as worker:
+        pk = manage(env, "shell", "-c", REQUEST_A_REFIT).splitlines()[-1]
+
+        def everyone_recomputed() -> bool:
+            status, _, behind = json.loads(
+                manage(env, "shell", "-c", REFIT_PROGRESS.format(pk=pk)).splitlines()[-1]
+            )
+            return status == "done" and behind == 0
+
+        wait_for(everyone_recomputed, timeout=90, interval=0.5)
+    # The fit ran in the worker, which sent the chunks as a group through the filesystem
+    # broker and wrote them into SQLite.
+    assert len(re.findall(r"customers_recompute_chunk\[[^\]]+\] succeeded", worker.log())) == 3

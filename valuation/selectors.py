@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from customers.models import Customer, CustomerFact, FactKind, NeedStatus
+from customers.selectors import scoped_to_customers
 from interactions import selectors as interaction_selectors
 from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
@@ -127,16 +128,25 @@ def customers_waiting_for_figures(*, exclude: int, limit: int) -> list[int]:
     )
 
 
-def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
-    """Inputs of the given customers (default: all), in nine queries."""
-    customers = Customer.objects.all()
-    interactions = Interaction.objects.all()
-    lines = OrderLine.objects.all()
-    if customer_ids is not None:
-        customer_ids = list(customer_ids)
-        customers = customers.filter(pk__in=customer_ids)
-        interactions = interactions.filter(customer_id__in=customer_ids)
-        lines = lines.filter(interaction__customer_id__in=customer_ids)
+def valuation_batch(
+    *,
+    customer_ids=None,
+    id_range: tuple[int, int] | None = None,
+    today: date,
+    value_only: bool = False,
+) -> ValuationBatch:
+    """Inputs of the given customers (ids, or an id range; default: all), in nine queries.
+
+    `value_only` loads only what predicted CLV and growth potential need (three queries), for
+    drawing the tier thresholds over the whole base; the other inputs are left unknown.
+    """
+    scope = {
+        "customer_ids": None if customer_ids is None else list(customer_ids),
+        "id_range": id_range,
+    }
+    customers = scoped_to_customers(Customer.objects.all(), "pk", **scope)
+    interactions = scoped_to_customers(Interaction.objects.all(), **scope)
+    lines = scoped_to_customers(OrderLine.objects.all(), "interaction__customer_id", **scope)
 
     # The versions are read with (and so before) the data below.
     rows = list(
@@ -177,12 +187,6 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
     ids = np.array(ids, dtype=np.int64)
     since = timezone.now() - YEAR
 
-    revenue_12m = list(
-        lines.filter(interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since)
-        .values(cid=F("interaction__customer_id"))
-        .annotate(total=Sum(LINE_REVENUE))
-        .order_by()
-    )
     costs = {channel: float(cost) for channel, cost in channel_costs_decimal().items()}
     cost_rows = (
         interactions.filter(type__in=SERVICE_TYPES, occurred_at__gte=since)
@@ -193,40 +197,11 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
     cost_12m = np.zeros(len(ids))
     for row in cost_rows:
         cost_12m[np.searchsorted(ids, row["cid"])] += row["n"] * costs.get(row["channel"], 0.0)
-
-    # Interactive experience: the share of inquiries and complaints answered within their
-    # service-level target (answered, or past due without an answer, count as decided).
-    service = [
-        {
-            "cid": row["customer_id"],
-            "on_time": row["answered_in_time"],
-            "due": row["answered_in_time"] + row["answered_late"] + row["unanswered_overdue"],
-        }
-        for row in interaction_selectors.service_level_stats_by_customer(customer_ids=customer_ids)
-    ]
-    satisfaction_rows = list(
-        interactions.filter(satisfaction__isnull=False)
-        .values(cid=F("customer_id"))
-        .annotate(mean=Avg("satisfaction"))
-        .order_by()
-    )
-    own_ratings, others_ratings = interaction_selectors.ratings_by_customer(
-        customer_ids=customer_ids
-    )
-    own_ratings = [{"cid": r["customer_id"], "mean": r["mean"]} for r in own_ratings]
-    others_ratings = [{"cid": r["customer_id"], "mean": r["mean"]} for r in others_ratings]
-    on_time_count, due_count = _spread(ids, service, "on_time"), _spread(ids, service, "due")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        on_time_share = np.where(due_count > 0, on_time_count / due_count, np.nan)
-
-    facts = CustomerFact.objects.filter(is_current=True, key__kind=FactKind.NEED)
-    if customer_ids is not None:
-        facts = facts.filter(customer_id__in=customer_ids)
-    needs = list(
-        facts.values(cid=F("customer_id"))
-        .annotate(known=Count("id"), met=Count("id", filter=Q(need_status=NeedStatus.MET_BY_US)))
-        .order_by()
-    )
+    if value_only:
+        unknown = np.full(len(ids), np.nan)
+        other_inputs = {name: unknown for name in OTHER_THAN_VALUE}
+    else:
+        other_inputs = _inputs_other_than_value(ids, scope, interactions, lines, since)
 
     first_seen = [
         a if a is not None else c.date() for a, c in zip(acquired_on, created_at, strict=True)
@@ -239,16 +214,10 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
         margin_total=np.nan_to_num(_floats(margin)),
         first_day_revenue=np.nan_to_num(_floats(first_day_revenue)),
         cost_to_serve_total=np.nan_to_num(_floats(cost_total)),
-        revenue_12m=np.nan_to_num(_spread(ids, revenue_12m, "total")),
         cost_to_serve_12m=cost_12m,
         wallet_annual=_floats(wallet),
         tenure_days=np.maximum(_days_between([today] * len(ids), first_seen), 0),
-        own_rating=_spread(ids, own_ratings, "mean"),
-        others_rating=_spread(ids, others_ratings, "mean"),
-        on_time_share=on_time_share,
-        satisfaction=_spread(ids, satisfaction_rows, "mean"),
-        needs_met=_spread(ids, needs, "met"),
-        needs_known=_spread(ids, needs, "known"),
+        **other_inputs,
     )
     return ValuationBatch(
         customer_ids=ids,
@@ -257,6 +226,78 @@ def valuation_batch(*, customer_ids=None, today: date) -> ValuationBatch:
         last_contact_at=list(last_contact),
         inputs=inputs,
     )
+
+
+# Inputs that feed neither predicted CLV nor growth potential (so not the tier thresholds).
+OTHER_THAN_VALUE = (
+    "revenue_12m",
+    "own_rating",
+    "others_rating",
+    "on_time_share",
+    "satisfaction",
+    "needs_met",
+    "needs_known",
+)
+
+
+def _inputs_other_than_value(ids, scope, interactions, lines, since) -> dict:
+    """Share of customer, experience and share of needs inputs, in six queries."""
+    revenue_12m = list(
+        lines.filter(interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since)
+        .values(cid=F("interaction__customer_id"))
+        .annotate(total=Sum(LINE_REVENUE))
+        .order_by()
+    )
+    # Interactive experience: the share of inquiries and complaints answered within their
+    # service-level target (answered, or past due without an answer, count as decided).
+    service = [
+        {
+            "cid": row["customer_id"],
+            "on_time": row["answered_in_time"],
+            "due": row["answered_in_time"] + row["answered_late"] + row["unanswered_overdue"],
+        }
+        for row in interaction_selectors.service_level_stats_by_customer(**scope)
+    ]
+    satisfaction_rows = list(
+        interactions.filter(satisfaction__isnull=False)
+        .values(cid=F("customer_id"))
+        .annotate(mean=Avg("satisfaction"))
+        .order_by()
+    )
+    own_ratings, others_ratings = interaction_selectors.ratings_by_customer(**scope)
+    own_ratings = [{"cid": r["customer_id"], "mean": r["mean"]} for r in own_ratings]
+    others_ratings = [{"cid": r["customer_id"], "mean": r["mean"]} for r in others_ratings]
+    on_time_count, due_count = _spread(ids, service, "on_time"), _spread(ids, service, "due")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        on_time_share = np.where(due_count > 0, on_time_count / due_count, np.nan)
+
+    facts = scoped_to_customers(
+        CustomerFact.objects.filter(is_current=True, key__kind=FactKind.NEED), **scope
+    )
+    needs = list(
+        facts.values(cid=F("customer_id"))
+        .annotate(known=Count("id"), met=Count("id", filter=Q(need_status=NeedStatus.MET_BY_US)))
+        .order_by()
+    )
+    return {
+        "revenue_12m": np.nan_to_num(_spread(ids, revenue_12m, "total")),
+        "own_rating": _spread(ids, own_ratings, "mean"),
+        "others_rating": _spread(ids, others_ratings, "mean"),
+        "on_time_share": on_time_share,
+        "satisfaction": _spread(ids, satisfaction_rows, "mean"),
+        "needs_met": _spread(ids, needs, "met"),
+        "needs_known": _spread(ids, needs, "known"),
+    }
+
+
+def customer_id_ranges(*, size: int) -> list[tuple[int, int]]:
+    """The customer base cut into ranges of `size` customers: (first id, last id), in id order.
+
+    Each range is a chunk of the nightly recompute; ids are read once (one query)."""
+    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    return [
+        (ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)
+    ]
 
 
 def transactions_up_to(as_of: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -2,22 +2,27 @@
 
 The per-interaction recompute applies the stored population fit in closed form to the
 customer's running summary: a fixed number of queries whatever the length of the history.
-The refit runs maximum likelihood over the whole base, then recomputes every customer in bulk
-and re-draws the tier thresholds.
+The refit runs maximum likelihood over the whole base, draws the tier thresholds over it, then
+recomputes every customer in bulk: in this process (imports, seed_demo, fit_models), or in
+chunks of customer ids that a Celery group spreads over the workers (the nightly refit and the
+admin's), each chunk applying the fit's stored parameters and thresholds.
 """
 
 import logging
+import math
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
-from django.db import transaction
+from django.conf import settings as django_settings
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from crm.dispatch import enqueue_on_commit
+from crm.dispatch import enqueue_group_on_commit, enqueue_on_commit
 from customers.models import Customer
 from customers.services import customers_next_due_refresh
 from offerings.forecasts import purchase_forecasts_refresh
@@ -33,12 +38,16 @@ logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 
 
+# Rows per statement when figures are written in bulk.
+WRITE_BATCH = 5000
+
+
 def _money(value: float) -> Decimal | None:
-    return None if not np.isfinite(value) else Decimal(repr(float(value))).quantize(CENT)
+    return None if not math.isfinite(value) else Decimal(repr(float(value))).quantize(CENT)
 
 
 def _unit(value: float) -> float | None:
-    return None if not np.isfinite(value) else float(value)
+    return None if not math.isfinite(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -206,10 +215,150 @@ def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
     return writable
 
 
-def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None = None) -> int:
-    """Recompute many customers (default: all) with vectorised numerics and bulk writes.
+def _figure_columns(
+    batch: selectors.ValuationBatch, figures: Figures, tier_of: np.ndarray
+) -> dict[str, list]:
+    """The figures of a batch as columns of Python values, in CustomerFigureValues' order."""
 
-    With `fit`, the tier thresholds are drawn anew across the whole base and stored on the fit.
+    def money(values: np.ndarray) -> list:
+        return [_money(value) for value in values.tolist()]
+
+    def unit(values: np.ndarray) -> list:
+        return [_unit(value) for value in values.tolist()]
+
+    return {
+        "interaction_count": batch.interaction_count.tolist(),
+        "last_contact_at": list(batch.last_contact_at),
+        "tier": [str(tier) for tier in tier_of.tolist()],
+        "historic_value": money(figures.historic_value),
+        "predicted_clv": money(figures.predicted_clv),
+        "growth_potential": money(figures.growth_potential),
+        "revenue_12m": money(batch.inputs.revenue_12m),
+        "p_alive": unit(figures.p_alive),
+        "share_of_customer": unit(figures.share_of_customer),
+        "share_of_needs": unit(figures.share_of_needs),
+        "experience_score": unit(figures.experience_score),
+    }
+
+
+# PostgreSQL types of the figure columns, for the arrays the bulk write unnests.
+FIGURE_SQL_TYPES = {
+    "interaction_count": "integer",
+    "last_contact_at": "timestamptz",
+    "tier": "varchar",
+    "historic_value": "numeric",
+    "predicted_clv": "numeric",
+    "growth_potential": "numeric",
+    "revenue_12m": "numeric",
+    "p_alive": "float8",
+    "share_of_customer": "float8",
+    "share_of_needs": "float8",
+    "experience_score": "float8",
+}
+SNAPSHOT_VALUES = [name for name in SNAPSHOT_FIELDS if name != "computed_at"]
+
+
+def _figures_write_postgresql(ids, versions, columns, *, method: str, now) -> int:
+    """One statement per slice: the figures go in as arrays, are unnested and joined to the
+    customers by id (instead of Django's bulk_update, one CASE per field and row), and the
+    customers actually written get today's snapshot."""
+    names = list(FIGURE_SQL_TYPES)
+    arrays = ", ".join(
+        ["%s::bigint[]", "%s::bigint[]"] + [f"%s::{FIGURE_SQL_TYPES[n]}[]" for n in names]
+    )
+    sql = f"""
+        WITH f AS (SELECT * FROM unnest({arrays}) AS f(id, version, {", ".join(names)})),
+        written AS (
+            UPDATE {Customer._meta.db_table} c
+            SET {", ".join(f"{n} = f.{n}" for n in names)}, valuation_method = %s,
+                metrics_computed_at = %s, figures_computed_version = f.version
+            FROM f
+            WHERE c.id = f.id AND c.figures_computed_version <= f.version
+            RETURNING c.id
+        )
+        INSERT INTO {CustomerSnapshot._meta.db_table}
+            (customer_id, taken_on, computed_at, {", ".join(SNAPSHOT_VALUES)})
+        SELECT f.id, %s, %s, {", ".join(f"f.{n}" for n in SNAPSHOT_VALUES)}
+        FROM f JOIN written ON written.id = f.id
+        ON CONFLICT (customer_id, taken_on) DO UPDATE SET
+            {", ".join(f"{n} = EXCLUDED.{n}" for n in SNAPSHOT_FIELDS)}
+    """
+    written = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), WRITE_BATCH):
+            piece = slice(start, start + WRITE_BATCH)
+            cursor.execute(
+                sql,
+                [
+                    ids[piece],
+                    versions[piece],
+                    *(columns[name][piece] for name in names),
+                    method,
+                    now,
+                    timezone.localdate(now),
+                    now,
+                ],
+            )
+            written += cursor.rowcount
+    return written
+
+
+def _figures_write_portable(ids, versions, columns, *, method: str, now) -> int:
+    """Any database (the embedded SQLite): one conditional UPDATE per customer."""
+    snapshots = []
+    for index, customer_id in enumerate(ids):
+        values = CustomerFigureValues(
+            **{name: column[index] for name, column in columns.items()}, valuation_method=method
+        )
+        if Customer.objects.filter(
+            pk=customer_id, figures_computed_version__lte=versions[index]
+        ).update(
+            **values.as_dict(), metrics_computed_at=now, figures_computed_version=versions[index]
+        ):
+            snapshots.append(_snapshot(customer_id, values, now))
+    CustomerSnapshot.objects.bulk_create(
+        snapshots,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["customer", "taken_on"],
+        update_fields=SNAPSHOT_FIELDS,
+    )
+    return len(snapshots)
+
+
+def _figures_write_bulk(
+    batch: selectors.ValuationBatch, figures: Figures, tier_of: np.ndarray, method: str
+) -> int:
+    """Write a batch's figures and today's snapshots in one transaction; returns how many.
+
+    Conditional like the single recompute: the version was read before the data, and a
+    customer whose figures a newer recompute already wrote is left as it is.
+    """
+    ids, versions = batch.customer_ids.tolist(), batch.versions.tolist()
+    columns = _figure_columns(batch, figures, tier_of)
+    write = (
+        _figures_write_postgresql if connection.vendor == "postgresql" else _figures_write_portable
+    )
+    with transaction.atomic():
+        return write(ids, versions, columns, method=method, now=timezone.now())
+
+
+def _tier_thresholds_draw(fit: ModelFit, figures: Figures) -> None:
+    """Draw the tier thresholds over these figures (the whole base) and set them on `fit`."""
+    settings = ValuationSettings.current()
+    fit.clv_threshold, fit.growth_threshold = tiers.tier_thresholds(
+        figures.predicted_clv,
+        np.nan_to_num(figures.growth_potential),
+        mvc_share=float(settings.mvc_share),
+        mgc_share=float(settings.mgc_share),
+    )
+
+
+def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None = None) -> int:
+    """Recompute many customers (default: all) in this process: vectorised numerics, bulk
+    writes.
+
+    With `fit`, the tier thresholds are drawn anew across these customers and stored on the fit.
     """
     context = selectors.valuation_context(fit=fit)
     batch = selectors.valuation_batch(customer_ids=customer_ids, today=timezone.localdate())
@@ -218,45 +367,65 @@ def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None =
     figures = compute_figures(batch.inputs, context.fit, context.params)
     population_fit = context.fit
     if fit is not None:
-        settings = ValuationSettings.current()
-        clv_threshold, growth_threshold = tiers.tier_thresholds(
-            figures.predicted_clv,
-            np.nan_to_num(figures.growth_potential),
-            mvc_share=float(settings.mvc_share),
-            mgc_share=float(settings.mgc_share),
-        )
+        _tier_thresholds_draw(fit, figures)
         ModelFit.objects.filter(pk=fit.pk).update(
-            clv_threshold=clv_threshold, growth_threshold=growth_threshold
+            clv_threshold=fit.clv_threshold, growth_threshold=fit.growth_threshold
         )
-        fit.clv_threshold, fit.growth_threshold = clv_threshold, growth_threshold
         population_fit = selectors.population_fit_of(fit)
-    tier_of = assign_tiers(figures, population_fit)
-    now = timezone.now()
-    customers, snapshots = [], []
-    for index, customer_id in enumerate(batch.customer_ids.tolist()):
-        values = _values_at(batch, figures, tier_of, index, context.method)
-        # The version was read before the data: everything up to it is reflected. Should a
-        # newer single recompute be overwritten here, the customer shows as stale again and
-        # the sweeper recomputes it.
-        customers.append(
-            Customer(
-                pk=customer_id,
-                metrics_computed_at=now,
-                figures_computed_version=int(batch.versions[index]),
-                **values.as_dict(),
-            )
-        )
-        snapshots.append(_snapshot(customer_id, values, now))
-    with transaction.atomic():
-        Customer.objects.bulk_update(customers, FIGURE_WRITE_FIELDS, batch_size=1000)
-        CustomerSnapshot.objects.bulk_create(
-            snapshots,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["customer", "taken_on"],
-            update_fields=SNAPSHOT_FIELDS,
-        )
-    return len(customers)
+    return _figures_write_bulk(
+        batch, figures, assign_tiers(figures, population_fit), context.method
+    )
+
+
+def customers_figures_recompute_range(*, fit_id: int, first_id: int, last_id: int) -> int:
+    """One chunk of a refit's recompute: the customers with ids first..last (both included),
+    by the fit's stored parameters and tier thresholds. Returns how many were written.
+
+    Idempotent. A chunk of a fit that a newer one has replaced does nothing: the newer fit's
+    own chunks cover the same customers.
+    """
+    fit = selectors.latest_fit()
+    if fit is None or fit.pk != fit_id:
+        return 0
+    context = selectors.valuation_context(fit=fit)
+    batch = selectors.valuation_batch(id_range=(first_id, last_id), today=timezone.localdate())
+    if not len(batch.customer_ids):
+        return 0
+    figures = compute_figures(batch.inputs, context.fit, context.params)
+    return _figures_write_bulk(batch, figures, assign_tiers(figures, context.fit), context.method)
+
+
+def customers_figures_recompute_spread(*, fit: ModelFit) -> list[tuple[int, int]]:
+    """Queue the recompute of every customer by `fit` as a Celery group of chunk tasks, one
+    per range of settings.RECOMPUTE_CHUNK customer ids (5,000: a message of three ids, about
+    a second of work, twenty chunks at 100,000 customers), sent after the commit; returns
+    the ranges.
+
+    Nothing is written per customer here: a chunk lost on the way (broker down, retries
+    exhausted) is found again by the sweeper (refit_stragglers_mark_stale).
+    """
+    from .tasks import customers_recompute_chunk
+
+    ranges = selectors.customer_id_ranges(size=django_settings.RECOMPUTE_CHUNK)
+    enqueue_group_on_commit(
+        customers_recompute_chunk, [(fit.pk, first, last) for first, last in ranges]
+    )
+    return ranges
+
+
+def refit_stragglers_mark_stale(*, allowance: timedelta) -> int:
+    """Customers that the latest fit's recompute has not reached `allowance` after the fit
+    (their chunk task was lost) are marked stale, as requested at the fit's time, so that the
+    sweeper re-sends them one by one. Returns how many; normally none.
+    """
+    fit = selectors.latest_fit()
+    if fit is None or fit.fitted_at > timezone.now() - allowance:
+        return 0
+    # Customers already stale are on their way anyway.
+    return Customer.objects.filter(
+        Q(metrics_computed_at__lt=fit.fitted_at) | Q(metrics_computed_at__isnull=True),
+        figures_computed_version__gte=F("figures_version"),
+    ).update(figures_version=F("figures_version") + 1, figures_requested_at=fit.fitted_at)
 
 
 def valuation_fit_request(*, as_of: date | None = None) -> ModelFit:
@@ -271,9 +440,12 @@ def valuation_fit_request(*, as_of: date | None = None) -> ModelFit:
     return fit
 
 
-def valuation_fit_run(*, fit_id: int) -> ModelFit:
+def valuation_fit_run(*, fit_id: int, on_workers: bool = False) -> ModelFit:
     """Fit BG/NBD and Gamma-Gamma on every customer's transactions up to the fit's as_of,
-    store the parameters, then recompute every customer and draw the tier thresholds anew.
+    store the parameters and the tier thresholds drawn over the whole base, then recompute
+    every customer: here and now, or with `on_workers` in chunks that a Celery group spreads
+    over the workers (customers_figures_recompute_spread). Either way every customer ends with
+    the same figures.
 
     Idempotent: a fit that is no longer running is left as it is.
     """
@@ -312,11 +484,26 @@ def valuation_fit_run(*, fit_id: int) -> ModelFit:
         fit.gg_log_likelihood, fit.gg_customers = gg.log_likelihood, gg.customers
     else:
         fit.method = FitMethod.FALLBACK
-    fit.status = FitStatus.DONE
     fit.fitted_at = timezone.now()
     fit.duration_ms = int((time.perf_counter() - started) * 1000)
-    fit.save()
-    customers_figures_recompute_all(fit=fit)
+    # The thresholds are quantiles over the whole base: drawn here, once, from every customer's
+    # value; the chunks apply them. Only the inputs of predicted CLV and growth are needed.
+    context = selectors.valuation_context(fit=fit)
+    batch = selectors.valuation_batch(today=timezone.localdate(), value_only=on_workers)
+    anyone = len(batch.customer_ids) > 0
+    if anyone:
+        figures = compute_figures(batch.inputs, context.fit, context.params)
+        _tier_thresholds_draw(fit, figures)
+    fit.status = FitStatus.DONE
+    with transaction.atomic():
+        fit.save()
+        if on_workers:
+            customers_figures_recompute_spread(fit=fit)
+        elif anyone:
+            population_fit = selectors.population_fit_of(fit)
+            _figures_write_bulk(
+                batch, figures, assign_tiers(figures, population_fit), context.method
+            )
     logger.info(
         "fit %s done: %s customers, method %s, %d ms",
         fit.pk,

@@ -17,10 +17,9 @@ from django.db.models import (
     F,
     Max,
     Min,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
+    Window,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -109,20 +108,16 @@ def customer_summaries_rebuild(
         )
         .order_by()
     )
-    first_day_of_customer = (
-        OrderLine.objects.filter(
-            interaction__type=InteractionType.ORDER,
-            interaction__customer_id=OuterRef("interaction__customer_id"),
-        )
-        .annotate(first=TruncDate("interaction__occurred_at"))
-        .order_by("first")
-        .values("first")[:1]
-    )
+    # Each customer's first-day totals: per (customer, day) sums, kept where the day is the
+    # customer's first (a window over the grouped rows). A plain GROUP BY whatever the table
+    # statistics: a correlated "first day" subquery turned quadratic right after bulk loads.
     first_days = {
         row["customer"]: row
-        for row in orders.filter(day=Subquery(first_day_of_customer))
-        .values("customer")
+        for row in orders.values("customer", "day")
         .annotate(revenue=Sum(LINE_REVENUE), cost=Sum(LINE_COST))
+        # A separate annotate(): in the same call the window would join the GROUP BY.
+        .annotate(first=Window(Min("day"), partition_by=[F("customer")]))
+        .filter(day=F("first"))
         .order_by()
     }
     summaries = {

@@ -18,7 +18,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 )
 def valuation_fit_run_task(fit_id: int) -> None:
     try:
-        services.valuation_fit_run(fit_id=fit_id)
+        services.valuation_fit_run(fit_id=fit_id, on_workers=True)
     except TRANSIENT_ERRORS:
         raise
     except Exception as error:
@@ -30,3 +30,19 @@ def valuation_fit_run_task(fit_id: int) -> None:
 @shared_task
 def valuation_nightly_refit() -> int:
     return services.valuation_fit_request().pk
+
+
+@shared_task(
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=8,
+    retry_jitter=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def customers_recompute_chunk(fit_id: int, first_id: int, last_id: int) -> int:
+    """One chunk of a refit's recompute (valuation_fit_run sends them as a group)."""
+    return services.customers_figures_recompute_range(
+        fit_id=fit_id, first_id=first_id, last_id=last_id
+    )

@@ -62,6 +62,8 @@ LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 # A message the broker delivered but no worker acknowledged goes back to the queue after this
 # many seconds (Redis transport). Longer than the task time limit and the longest retry delay.
 CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+# Customers per chunk task of a refit's recompute (a Celery group spreads the chunks).
+RECOMPUTE_CHUNK = int(os.environ.get("RECOMPUTE_CHUNK", "5000"))
 # ---------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [

@@ -1,0 +1,65 @@
+"""What the nightly-recompute tests compare: every customer's figures and snapshot, and the fit,
+against one call over the whole base (the path before chunking)."""
+
+from django.utils import timezone
+
+from customers.models import FIGURE_FIELDS, Customer
+from valuation import services
+from valuation.models import CustomerSnapshot, ModelFit
+
+SNAPSHOT_VALUES = [
+    "tier",
+    "historic_value",
+    "predicted_clv",
+    "growth_potential",
+    "p_alive",
+    "share_of_customer",
+    "share_of_needs",
+    "experience_score",
+]
+FIT_VALUES = [
+    "method",
+    "customers",
+    "bgnbd_r",
+    "bgnbd_alpha",
+    "bgnbd_a",
+    "bgnbd_b",
+    "gg_p",
+    "gg_q",
+    "gg_gamma",
+    "clv_threshold",
+    "growth_threshold",
+]
+
+
+def figures_of_everyone() -> dict:
+    return {row.pop("id"): row for row in Customer.objects.values("id", *FIGURE_FIELDS)}
+
+
+def snapshots_of_everyone() -> dict:
+    rows = CustomerSnapshot.objects.values("customer_id", "taken_on", *SNAPSHOT_VALUES)
+    return {row.pop("customer_id"): row for row in rows}
+
+
+def forget_figures() -> None:
+    Customer.objects.update(
+        **{
+            **dict.fromkeys(FIGURE_FIELDS, None),
+            "interaction_count": 0,
+            "tier": "",
+            "valuation_method": "",
+            "metrics_computed_at": None,
+        }
+    )
+    CustomerSnapshot.objects.all().delete()
+
+
+def one_shot_reference() -> tuple[dict, dict, dict]:
+    """What the refit wrote before chunking: one call over the whole base, thresholds drawn
+    from the same figures (customers_figures_recompute_all with the fit). Returns the fit's
+    values, every customer's figures and every snapshot."""
+    fit = ModelFit.objects.create(as_of=timezone.localdate())
+    services.valuation_fit_run(fit_id=fit.pk)
+    services.customers_figures_recompute_all(fit=ModelFit.objects.get(pk=fit.pk))
+    fit = ModelFit.objects.values(*FIT_VALUES).get(pk=fit.pk)
+    return fit, figures_of_everyone(), snapshots_of_everyone()
