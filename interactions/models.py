@@ -76,6 +76,13 @@ class Interaction(models.Model):
                 name="interaction_open_idx",
                 condition=Q(requires_response=True, resolved_at__isnull=True),
             ),
+            # A customer's next steps, for the next due action: a few rows, however long the
+            # history (the recompute stores it for every customer it writes).
+            models.Index(
+                fields=["customer", "next_step_due"],
+                name="interaction_next_step_idx",
+                condition=Q(next_step_due__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -113,6 +113,24 @@ def test_it_counts_breaches_per_customer_and_overall():
     assert (overall.answered_in_time, overall.breaches, overall.decided) == (2, 3, 5)
     assert selectors.service_level_breaches_by_customer(now=NOW) == {anna.pk: 2, bruno.pk: 1}
 
+    # The per-customer counts the recompute reads (one query for many customers) agree
+    by_customer = {
+        row.pop("customer_id"): row
+        for row in selectors.service_level_stats_by_customer(
+            customer_ids=[anna.pk, bruno.pk, clara.pk], now=NOW
+        )
+    }
+    assert by_customer == {
+        c.pk: vars(selectors.customer_service_level_stats(c.pk, now=NOW))
+        for c in (anna, bruno, clara)
+    }
+    assert by_customer[anna.pk] == {
+        "answered_in_time": 1,
+        "answered_late": 1,
+        "unanswered_overdue": 1,
+        "unanswered_pending": 1,
+    }
+
 
 def test_it_has_no_share_before_anything_was_due():
     customer = CustomerFactory()
