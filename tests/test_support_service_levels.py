@@ -144,3 +144,31 @@ def test_it_writes_durations_for_people():
     assert duration_words(timedelta(minutes=7)) == "7 min"
     assert duration_words(timedelta(hours=-2, minutes=-5)) == "2 h 05 min"
     assert duration_words(timedelta(days=3, hours=4)) == "3 d 4 h"
+
+
+def test_the_per_customer_counts_apply_a_channels_own_target_before_the_any_channel_one():
+    # Given a 1 h target for complaints by phone beside the 4 h one for any channel, and a
+    # 24 h inquiry target only for any channel
+    ServiceLevelTarget.objects.update_or_create(
+        type="complaint", channel="phone", defaults={"first_response_hours": 1}
+    )
+    dora = CustomerFactory()
+    inbound(dora, "complaint", 10, channel="phone", answered_after=timedelta(hours=2))  # late
+    inbound(dora, "complaint", 10, channel="email", answered_after=timedelta(hours=2))  # in time
+    inbound(dora, "complaint", 3, channel="phone")  # unanswered, 2 h overdue
+    inbound(dora, "inquiry", 3, channel="phone")  # unanswered, not yet due
+
+    # When the recompute's per-customer counts are read
+    [row] = selectors.service_level_stats_by_customer(customer_ids=[dora.pk], now=NOW)
+
+    # Then they are what the per-item rule gives
+    assert row == {
+        "customer_id": dora.pk,
+        "answered_in_time": 1,
+        "answered_late": 1,
+        "unanswered_overdue": 1,
+        "unanswered_pending": 1,
+    }
+    assert {k: v for k, v in row.items() if k != "customer_id"} == vars(
+        selectors.customer_service_level_stats(dora.pk, now=NOW)
+    )
