@@ -16,10 +16,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from crm.dispatch import enqueue_on_commit
 from customers.models import ChannelConsent, Customer, CustomerFact, LifecycleStatus
-from customers.services import customers_next_due_refresh
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
-from offerings.forecasts import purchase_forecasts_refresh
 from offerings.models import Category, Offering
 from valuation.services import valuation_rebuild_everything
 
@@ -127,8 +125,6 @@ def import_job_run(*, job_id: int, progress: Progress | None = None) -> ImportJo
             job.refresh_from_db()
             progress(job)
         valuation_rebuild_everything(as_of=job.as_of)
-        customers_next_due_refresh()
-        purchase_forecasts_refresh()
     # The file is not kept once imported: the report holds line numbers and reasons only.
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.DONE, finished_at=timezone.now(), content=b""

@@ -521,7 +521,12 @@ def valuation_fit_fail(*, fit_id: int, error: str) -> None:
 
 
 def valuation_rebuild_everything(*, as_of: date | None = None) -> ModelFit:
-    """After bulk changes (demo data, imports): rebuild every summary, refit, recompute all."""
+    """After bulk changes (demo data, imports): rebuild every summary, refit, recompute all,
+    and store again what the per-interaction recompute keeps for the manager's pages (next due
+    actions, purchase forecasts)."""
     customer_summaries_rebuild(channel_costs=selectors.channel_costs_decimal())
     fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
-    return valuation_fit_run(fit_id=fit.pk)
+    fit = valuation_fit_run(fit_id=fit.pk)
+    customers_next_due_refresh()
+    purchase_forecasts_refresh()
+    return fit

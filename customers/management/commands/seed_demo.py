@@ -1,8 +1,6 @@
 from django.core.management.base import BaseCommand
 
 from customers.demo import demo_data_seed
-from customers.services import customers_next_due_refresh
-from offerings.forecasts import purchase_forecasts_refresh
 from valuation.services import valuation_rebuild_everything
 from workspace.services import offering_affinities_refresh
 
@@ -25,8 +23,6 @@ class Command(BaseCommand):
             # The history was bulk-inserted: summaries, a population fit and every customer's
             # figures are computed in bulk once, not one task per interaction.
             fit = valuation_rebuild_everything()
-            customers_next_due_refresh()
-            purchase_forecasts_refresh()
             offering_affinities_refresh()  # next best offerings, as the nightly task would
             self.stdout.write(
                 f"Fitted the purchase models on {fit.customers} customers "
