@@ -28,15 +28,17 @@ PORTFOLIO_COLUMNS = [
     ("last_contact_at", "Last contact", False),
     ("next_due", "Next due action", False),
 ]
+# Sort key in the URL → the column it sorts on. The next due action sorts on its stored,
+# indexed copy; the page shows the live one.
 PORTFOLIO_SORTS = {
-    "name",
-    "tier",
-    "predicted_clv",
-    "share_of_customer",
-    "p_alive",
-    "last_contact_at",
-    "growth_potential",
-    "next_due",
+    "name": "name",
+    "tier": "tier",
+    "predicted_clv": "predicted_clv",
+    "share_of_customer": "share_of_customer",
+    "p_alive": "p_alive",
+    "last_contact_at": "last_contact_at",
+    "growth_potential": "growth_potential",
+    "next_due": "next_due_on",
 }
 
 
@@ -57,8 +59,7 @@ def portfolio(request):
     sort = request.GET.get("sort", "-predicted_clv")
     if sort.lstrip("-") not in PORTFOLIO_SORTS:
         sort = "-predicted_clv"
-    # The next due action is sorted on its stored, indexed copy; the page shows the live one.
-    field = F(sort.lstrip("-").replace("next_due", "next_due_on"))
+    field = F(PORTFOLIO_SORTS[sort.lstrip("-")])
     ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
     customers = selectors.customer_portfolio(manager=request.user, filters=filters)
     if filters["need"].isdigit():

@@ -11,6 +11,8 @@ from interactions.models import OrderLine
 from .models import PurchaseForecast
 from .selectors import predicted_next_purchases_bulk
 
+PYTHON_CHUNK = 2000
+
 
 def purchase_forecasts_refresh(*, customer_ids=None) -> int:
     """Recompute the stored forecasts of these customers (default: all), subscribed offerings
@@ -25,13 +27,17 @@ def purchase_forecasts_refresh(*, customer_ids=None) -> int:
         stale.delete()
         if connection.vendor == "postgresql":
             return _insert_in_sql(ids)
-        # Elsewhere (the embedded SQLite default) the same arithmetic, in Python.
+        # Elsewhere (the embedded SQLite default) the same arithmetic, in Python, a chunk of
+        # customers at a time (each chunk is an IN list).
         if ids is None:
             ids = list(Customer.objects.values_list("pk", flat=True))
-        predictions = predicted_next_purchases_bulk(ids, include_subscribed=True)
-        return len(
-            PurchaseForecast.objects.bulk_create(
-                (
+        stored = 0
+        for start in range(0, len(ids), PYTHON_CHUNK):
+            predictions = predicted_next_purchases_bulk(
+                ids[start : start + PYTHON_CHUNK], include_subscribed=True
+            )
+            stored += len(
+                PurchaseForecast.objects.bulk_create(
                     PurchaseForecast(
                         customer_id=customer_id,
                         offering=p.offering,
@@ -41,10 +47,9 @@ def purchase_forecasts_refresh(*, customer_ids=None) -> int:
                     )
                     for customer_id, purchases in predictions.items()
                     for p in purchases
-                ),
-                batch_size=5000,
+                )
             )
-        )
+        return stored
 
 
 def _insert_in_sql(ids: list[int] | None) -> int:
