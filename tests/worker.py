@@ -72,7 +72,11 @@ def celery_worker(*, env: dict | None = None, ping_app=app, timeout: float = 30.
         )
     try:
         deadline = time.monotonic() + timeout
-        while not ping_app.control.ping(destination=[node], timeout=0.5):
+        # A solo worker busy with a task already waiting in the queue cannot answer a ping
+        # until the task ends, so its "ready." log line counts as started too.
+        while f"{node} ready." not in log_path.read_text() and not ping_app.control.ping(
+            destination=[node], timeout=0.5
+        ):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start; see {log_path}:\n{log_path.read_text()}")
         yield RunningWorker(node=node, log_path=log_path)
