@@ -7,6 +7,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 
 
 @lru_cache(maxsize=8)
@@ -64,3 +65,20 @@ class ClientAddressMiddleware:
             trusted=tuple(settings.TRUSTED_PROXIES),
         )
         return self.get_response(request)
+
+
+class NoStoreWhenSignedInMiddleware:
+    """`Cache-Control: private, no-store` on every response to a signed-in user (pages and API,
+    session or token): what a user may see must not stay in a shared proxy or in the browser's
+    cache for the next person at the machine (SPEC §2 hides money from support staff)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # DRF's token authentication sets request.user on this request too.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response
