@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_save
 
 
 def _sync_roles(sender, using, **kwargs) -> None:
@@ -21,4 +21,18 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users and roles"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.signals import user_logged_out
+
+        from . import receivers
+
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts.sync_roles")
+        # API tokens are revoked on sign-out, lockout, password change and deactivation.
+        user_logged_out.connect(receivers.on_signed_out, dispatch_uid="accounts.token_signout")
+        user_locked_out.connect(receivers.on_locked_out, dispatch_uid="accounts.token_lockout")
+        pre_save.connect(
+            receivers.on_user_saved,
+            sender=get_user_model(),
+            dispatch_uid="accounts.token_user_saved",
+        )

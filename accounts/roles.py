@@ -6,6 +6,7 @@ selectors and services that scope querysets by owner.
 """
 
 from enum import StrEnum
+from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
@@ -18,7 +19,7 @@ class Role(StrEnum):
 
 
 # Permission codenames per role, as "app_label.codename". Admins get every permission of
-# the project's apps (see accounts.migrations.0001_roles).
+# the project's apps and of every app in the Django admin (admin_app_labels).
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.MANAGER: [
         "customers.view_customer",
@@ -52,18 +53,26 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "offerings.view_component",
     ],
 }
-ADMIN_APPS = [
-    "accounts",
-    "dataio",
-    "customers",
-    "interactions",
-    "offerings",
-    "auth",
-    "authtoken",
-    "django_celery_beat",
-    # Sign-in lockouts (django-axes): admins see failed attempts and unlock by deleting them.
-    "axes",
-]
+
+
+def admin_app_labels() -> set[str]:
+    """The apps whose every permission the Admin role holds: the project's own apps (those that
+    live in this repository) and every app with a model in the Django admin (users, tokens,
+    schedules, sign-in lockouts). Derived, not listed, so a new app or admin page is covered
+    the day it is added; the post_migrate sync (accounts.apps) applies it after every migrate.
+    """
+    from django.apps import apps
+    from django.conf import settings
+    from django.contrib import admin
+
+    def is_own(path: Path) -> bool:
+        # In the repository and not in an environment inside it (.venv/).
+        if not path.is_relative_to(settings.BASE_DIR):
+            return False
+        return not path.relative_to(settings.BASE_DIR).parts[0].startswith(".")
+
+    own = {config.label for config in apps.get_app_configs() if is_own(Path(config.path))}
+    return own | {model._meta.app_label for model in admin.site._registry}
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
@@ -113,7 +122,9 @@ def role_groups_sync(*, group_model, permission_model) -> None:
         return permission_model.objects.filter(wanted)
 
     admin, _ = group_model.objects.get_or_create(name=Role.ADMIN.value)
-    admin.permissions.set(permission_model.objects.filter(content_type__app_label__in=ADMIN_APPS))
+    admin.permissions.set(
+        permission_model.objects.filter(content_type__app_label__in=admin_app_labels())
+    )
     for role, dotted_names in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=role.value)
         group.permissions.set(permissions(dotted_names))

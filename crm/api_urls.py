@@ -1,6 +1,6 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
+from accounts import api as accounts_api
 from customers import api as customers_api
 from dataio import api as dataio_api
 from interactions import api as interactions_api
@@ -9,7 +9,7 @@ from valuation import api as valuation_api
 from workspace import api as workspace_api
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", accounts_api.TokenApi.as_view(), name="api-token"),
     path("customers/", customers_api.CustomerListApi.as_view(), name="api-customers"),
     path(
         "customers/export/",

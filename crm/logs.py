@@ -57,3 +57,15 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+class ClientErrorFilter(logging.Filter):
+    """A refused request (4xx: 403, 404, ...) is the client's doing, not a fault: log its one
+    line without the traceback of the PermissionDenied or Http404 that produced it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True

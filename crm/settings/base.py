@@ -57,8 +57,20 @@ if LOG_FORMAT not in {"", "plain", "json"}:
 # API throttling (DRF rate strings, e.g. "100/minute"); generous by default, lowered per site.
 API_THROTTLE_ANON = os.environ.get("API_THROTTLE_ANON", "60/minute")
 API_THROTTLE_USER = os.environ.get("API_THROTTLE_USER", "1200/minute")
-# Login brute-force protection: this many failures for one username from one address lock it.
+# Sign-in for scripts (POST /api/auth/token/): requests per client address, and how long a
+# token lives (hours) before the client must sign in again.
+API_THROTTLE_SIGN_IN = os.environ.get("API_THROTTLE_SIGN_IN", "10/minute")
+API_TOKEN_TTL = timedelta(hours=float(os.environ.get("API_TOKEN_TTL_HOURS", "24")))
+# Login brute-force protection: this many failures for one username from one address lock it;
+# this many failures from one address, whatever the usernames, lock the address.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_FAILURE_LIMIT_PER_IP = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_IP", "30"))
+if LOGIN_FAILURE_LIMIT_PER_IP < LOGIN_FAILURE_LIMIT:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT_PER_IP must be at least LOGIN_FAILURE_LIMIT")
+# The proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed when
+# finding the client's address (crm.middleware.ClientAddressMiddleware). Empty: the peer's
+# address is the client's, and X-Forwarded-For is ignored (anyone can write it).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 # A message the broker delivered but no worker acknowledged goes back to the queue after this
 # many seconds (Redis transport). Longer than the task time limit and the longest retry delay.
 CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
@@ -94,12 +106,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every layer below sees the client's address, not the proxy's (TRUSTED_PROXIES).
+    "crm.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Responses to a signed-in user (session or API token) are never cached.
+    "crm.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -114,10 +130,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
-# Lock the pair (username, address): a guesser is stopped without letting anyone lock a
-# colleague out from elsewhere. Admins unlock in the admin (Access attempts) or with
-# `manage.py axes_reset_username NAME`; a lock also lifts itself after the cool-off.
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Lock the pair (username, client address): a guesser is stopped without letting anyone lock
+# a colleague out from elsewhere; an address that fails LOGIN_FAILURE_LIMIT_PER_IP times across
+# usernames is locked as a whole (accounts.lockout). The address is the client's, behind
+# TRUSTED_PROXIES (crm.middleware). Admins unlock in the admin (Access attempts) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`; a lock lifts after the cool-off.
+AXES_LOCKOUT_PARAMETERS = "accounts.lockout.sign_in_lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.sign_in_client_address"
 AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -179,6 +198,17 @@ def database_from_url(url: str) -> dict:
 DATABASES = {"default": database_from_url(DATABASE_URL or f"sqlite:///{VAR_DIR / 'crm.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The API throttles count in the cache: with REDIS_URL every web process shares one count
+# (without it each process counts alone, fine for the one-process embedded default).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "crm",
+        }
+    }
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -197,6 +227,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -205,7 +237,9 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication with an expiry (API_TOKEN_TTL); tokens are revoked on
+        # sign-out, lockout, password change and deactivation (accounts.services).
+        "accounts.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -218,6 +252,9 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
+    # Throttles key on REMOTE_ADDR, which crm.middleware.ClientAddressMiddleware has already
+    # resolved behind TRUSTED_PROXIES; DRF's own X-Forwarded-For parsing would believe anyone.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Learning-relationship CRM API",
@@ -288,7 +325,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "crm.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "crm.logs.ContextFilter"},
+        "client_error": {"()": "crm.logs.ClientErrorFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s "
@@ -304,7 +344,14 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Django's own defaults give "django" a console handler of its own (DEBUG only) on top
+        # of the root's, which printed every 403/404 twice: one handler, the root's, for all.
+        "django": {"handlers": [], "propagate": True},
+        # A 4xx is one line, without the traceback of the exception that produced it.
+        "django.request": {"filters": ["client_error"]},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 # The schedule lives in the database (django-celery-beat) and is editable in the admin. Entries

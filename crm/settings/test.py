@@ -28,3 +28,4 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute"},
 }
+API_THROTTLE_SIGN_IN = "100000/minute"
