@@ -144,11 +144,12 @@ def _queue_action(request, interaction_id: int, action, done: str, already: str)
         Interaction.objects.filter(customer__in=customers_visible_to(request.user).values("pk")),
         pk=interaction_id,
     )
+    refused = ""
     try:
         changed = action(interaction=interaction)
     except ValidationError as error:  # e.g. an item stored with a time still ahead of now
-        changed, already = False, " ".join(m for ms in error.message_dict.values() for m in ms)
-    notice = done if changed else already
+        changed, refused = False, " ".join(m for ms in error.message_dict.values() for m in ms)
+    notice = refused or (done if changed else already)
     back = request.POST.get("next", "")
     if not back.startswith("/") or not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}
@@ -162,7 +163,7 @@ def _queue_action(request, interaction_id: int, action, done: str, already: str)
         context = _queue_context(request)
         context["notice"] = f"{notice}: {interaction.subject}"
         return render(request, "interactions/_queue.html", context)
-    messages.success(request, f"{notice}: {interaction.subject}")
+    (messages.error if refused else messages.success)(request, f"{notice}: {interaction.subject}")
     return redirect(back)
 
 

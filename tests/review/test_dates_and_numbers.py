@@ -502,3 +502,18 @@ def test_it_never_writes_a_figure_beyond_its_column():
 
     assert _money(1e30) == Decimal("99999999999999.99")
     assert _money(-1e30) == Decimal("-99999999999999.99")
+
+
+def test_it_refuses_a_fit_as_of_before_the_floor(api, ada):
+    response = api(ada).post("/api/valuation/fits/", {"as_of": "0001-01-01"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"as_of": ["Must not be before 1900-01-01."]}
+
+
+def test_it_answers_a_respond_to_a_stored_extreme_item_without_a_5xx(client, charlie, extreme_item):
+    response = signed_in(client, charlie).post(
+        reverse("interactions:respond", args=[extreme_item.pk])
+    )
+    assert response.status_code == 302
+    extreme_item.refresh_from_db()
+    assert extreme_item.first_response_at is None
