@@ -2,6 +2,7 @@
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -136,6 +137,7 @@ class CustomerListApi(GenericAPIView):
         )
 
     @extend_schema(request=CustomerInputSerializer, responses={201: CustomerOutputSerializer})
+    @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def post(self, request):
         role = role_of(request.user)
         if role not in (Role.ADMIN, Role.MANAGER):
@@ -166,6 +168,7 @@ class CustomerDetailApi(GenericAPIView):
         return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
 
     @extend_schema(request=CustomerInputSerializer, responses={200: CustomerOutputSerializer})
+    @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def patch(self, request, pk: int):
         customer = get_object_or_404(self.get_queryset(), pk=pk)
         if not selectors.customers_editable_by(request.user).filter(pk=pk).exists():
@@ -267,6 +270,7 @@ class CustomerFactsApi(GenericAPIView):
         return self.get_paginated_response(FactOutputSerializer(page, many=True).data)
 
     @extend_schema(request=FactInputSerializer, responses={201: FactOutputSerializer})
+    @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def post(self, request, pk: int):
         customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
         if not request.user.has_perm("customers.add_customerfact"):

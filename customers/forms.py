@@ -1,6 +1,6 @@
 from django import forms
 
-from .knowledge import FactInput
+from .knowledge import FactInput, number_fact_bounds
 from .models import Customer, FactKey, FactKind, FactValueType, NeedStatus
 
 
@@ -101,7 +101,14 @@ class TeachForm(forms.Form):
 def _field_for(key: FactKey) -> forms.Field:
     common = {"required": False, "label": key.question or key.label, "help_text": key.label}
     if key.value_type == FactValueType.NUMBER:
-        return forms.DecimalField(min_value=0, max_digits=14, decimal_places=2, **common)
+        limits = number_fact_bounds(key)  # the same bounds the service applies
+        return forms.DecimalField(
+            min_value=limits.minimum,
+            max_value=limits.maximum,
+            max_digits=limits.max_digits,
+            decimal_places=limits.places,
+            **common,
+        )
     if key.value_type == FactValueType.CHOICE and key.choices:
         return forms.ChoiceField(choices=[("", "—"), *[(c, c) for c in key.choices]], **common)
     if key.value_type == FactValueType.BOOLEAN:

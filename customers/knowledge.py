@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from crm import bounds
+
 from .models import (
     WALLET_FACT,
     Customer,
@@ -96,6 +98,51 @@ def fact_vocabulary_defaults_ensure(*, fact_key_model=FactKey) -> None:
 
 
 @dataclass(frozen=True)
+class NumberBounds:
+    """What a number fact may be: from `minimum` to `maximum`, with at most `places` decimals
+    (0: a whole number)."""
+
+    minimum: Decimal
+    maximum: Decimal
+    places: int
+
+    @property
+    def max_digits(self) -> int:
+        return len(str(int(self.maximum))) + self.places
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.places == 0 else "a number"
+        text = f"{kind} from {self.minimum:,} to {self.maximum:,}"
+        if self.places:
+            text += f" with at most {self.places} decimal places"
+        return text
+
+
+def _column_bounds(model, name: str) -> NumberBounds:
+    """Zero to what a DecimalField holds, with its decimal places."""
+    field = model._meta.get_field(name)
+    unit = Decimal(1).scaleb(-field.decimal_places)
+    return NumberBounds(
+        Decimal(0),
+        Decimal(10) ** (field.max_digits - field.decimal_places) - unit,
+        field.decimal_places,
+    )
+
+
+# Bounds of number facts by key (the wallet: what Customer.wallet_annual holds, since the fact
+# sets it); a number fact not listed here gets DEFAULT_NUMBER_BOUNDS. docs/bounds.md.
+NUMBER_FACT_BOUNDS = {
+    WALLET_FACT: _column_bounds(Customer, "wallet_annual"),
+    "household_or_team_size": NumberBounds(Decimal(1), Decimal(1_000_000), 0),
+}
+DEFAULT_NUMBER_BOUNDS = NumberBounds(Decimal(0), Decimal(10) ** 12, 4)
+
+
+def number_fact_bounds(key: FactKey) -> NumberBounds:
+    return NUMBER_FACT_BOUNDS.get(key.key, DEFAULT_NUMBER_BOUNDS)
+
+
+@dataclass(frozen=True)
 class FactInput:
     key: str
     value: str
@@ -112,8 +159,14 @@ def fact_value_clean(key: FactKey, value) -> str:
             number = Decimal(text)
         except InvalidOperation:
             raise ValidationError({"value": f"“{key.label}” must be a number."}) from None
+        limits = number_fact_bounds(key)
         if not number.is_finite() or number < 0:
             raise ValidationError({"value": f"“{key.label}” must be zero or more."})
+        if (
+            not limits.minimum <= number <= limits.maximum
+            or -number.normalize().as_tuple().exponent > limits.places
+        ):
+            raise ValidationError({"value": f"“{key.label}” must be {limits.describe()}."})
         return format(number.normalize(), "f")  # "800", "12.5": never "8E+2"
     if key.value_type == FactValueType.CHOICE and key.choices and text not in key.choices:
         allowed = ", ".join(key.choices)
@@ -125,11 +178,16 @@ def fact_value_clean(key: FactKey, value) -> str:
         return "yes" if lowered in {"yes", "true"} else "no"
     if key.value_type == FactValueType.DATE:
         try:
-            return date.fromisoformat(text).isoformat()
+            day = date.fromisoformat(text)
         except ValueError:
             raise ValidationError(
                 {"value": f"“{key.label}” must be a date (YYYY-MM-DD)."}
             ) from None
+        try:
+            bounds.validate_planned_on(day)
+        except ValidationError as error:
+            raise ValidationError({"value": f"“{key.label}”: {' '.join(error.messages)}"}) from None
+        return day.isoformat()
     if len(text) > 500:
         raise ValidationError({"value": "At most 500 characters."})
     return text

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from crm import bounds
 from interactions.choices import Channel
 
 
@@ -82,7 +83,7 @@ class Customer(models.Model):
     status = models.CharField(
         max_length=20, choices=LifecycleStatus, default=LifecycleStatus.PROSPECT
     )
-    acquired_on = models.DateField(null=True, blank=True)
+    acquired_on = models.DateField(null=True, blank=True, validators=[bounds.validate_happened_on])
     acquisition_source = models.CharField(max_length=100, blank=True)
     referred_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"

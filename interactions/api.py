@@ -1,4 +1,5 @@
-"""Interactions API (SPEC §10). POST answers 201 only once the interaction is committed.
+"""Interactions API (SPEC §10). POST answers 201 only once the interaction is committed, and
+the write and the reply it sends are one transaction: an error never follows a commit.
 
 Object rules: support staff and admins reach every customer's interactions, managers only
 their portfolio's; an id from another portfolio answers 404, as in the UI.
@@ -204,6 +205,7 @@ class InteractionListApi(GenericAPIView):
         return self.get_paginated_response(InteractionOutputSerializer(page, many=True).data)
 
     @extend_schema(request=InteractionInputSerializer, responses={201: InteractionOutputSerializer})
+    @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def post(self, request):
         if not request.user.has_perm("interactions.add_interaction"):
             raise PermissionDenied("You may not log interactions.")
@@ -237,8 +239,8 @@ class InteractionListApi(GenericAPIView):
             )
         except DjangoValidationError as error:
             _raise_as_api_error(error)
-        # The atomic service has committed by now (no request-wide transaction): 201 is safe.
-        # Read back with its service level; visibility was checked above.
+        # Read back with its service level in the same transaction: if anything fails before
+        # the reply is built, nothing was committed. Visibility was checked above.
         interaction = (
             selectors.with_service_level(Interaction.objects.filter(pk=interaction.pk))
             .select_related("logged_by", "assignee")
@@ -263,6 +265,7 @@ class InteractionDetailApi(GenericAPIView):
         return Response(InteractionOutputSerializer(self.get_object()).data)
 
     @extend_schema(request=InteractionPatchSerializer, responses=InteractionOutputSerializer)
+    @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def patch(self, request, pk: int):
         """Record the first response, the resolution, satisfaction or the assignee.
 

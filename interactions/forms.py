@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from crm import bounds
 from offerings.models import Offering
 
 from .choices import Channel, Direction, InteractionType, OfferOutcome
@@ -17,6 +18,7 @@ class InteractionForm(forms.Form):
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     occurred_at = forms.DateTimeField(
         required=False,
+        validators=[bounds.validate_happened_at],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Leave empty for now.",
     )
@@ -44,7 +46,11 @@ class InteractionForm(forms.Form):
         label="Offer outcome",
     )
     next_step = forms.CharField(max_length=200, required=False)
-    next_step_due = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    next_step_due = forms.DateField(
+        required=False,
+        validators=[bounds.validate_planned_on],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     def __init__(self, *args, customer, open_items, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,10 +105,16 @@ class InteractionSearchForm(forms.Form):
     channel = forms.ChoiceField(choices=[("", "all channels"), *Channel.choices], required=False)
     type = forms.ChoiceField(choices=[("", "all types"), *InteractionType.choices], required=False)
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="From",
+        validators=[bounds.validate_report_on],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="To",
+        validators=[bounds.validate_report_on],
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def clean(self):

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from crm import bounds
+
 from .choices import Channel, Direction, InteractionType, OfferOutcome
 
 
@@ -19,7 +21,9 @@ class Interaction(models.Model):
     type = models.CharField(max_length=20, choices=InteractionType)
     subject = models.CharField(max_length=200)
     notes = models.TextField(blank=True)
-    occurred_at = models.DateTimeField(default=timezone.now)
+    occurred_at = models.DateTimeField(
+        default=timezone.now, validators=[bounds.validate_happened_at]
+    )
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -36,13 +40,17 @@ class Interaction(models.Model):
         help_text="The interaction this one continues.",
     )
     requires_response = models.BooleanField(default=False)
-    first_response_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(
+        null=True, blank=True, validators=[bounds.validate_happened_at]
+    )
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, validators=[bounds.validate_happened_at]
+    )
     satisfaction = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     next_step = models.CharField(max_length=200, blank=True)
-    next_step_due = models.DateField(null=True, blank=True)
+    next_step_due = models.DateField(null=True, blank=True, validators=[bounds.validate_planned_on])
     offer = models.ForeignKey(
         "offerings.Offering",
         null=True,
@@ -117,10 +125,14 @@ class OrderLine(models.Model):
         "offerings.Offering", on_delete=models.PROTECT, related_name="order_lines"
     )
     quantity = models.DecimalField(
-        max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), bounds.validate_quantity],
     )
     unit_price = models.DecimalField(
-        max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(0), bounds.validate_unit_amount],
     )
     discount = models.DecimalField(
         max_digits=5,
@@ -130,7 +142,9 @@ class OrderLine(models.Model):
         help_text="A fraction between 0 and 1 (0.15 = 15 % off).",
     )
     unit_cost = models.DecimalField(
-        max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(0), bounds.validate_unit_amount],
     )
 
     class Meta:
@@ -148,6 +162,12 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.offering}"
+
+    def clean(self) -> None:
+        # quantity × unit amount must fit what the running summary adds up (crm.bounds).
+        bounds.validate_line_amounts(
+            quantity=self.quantity, unit_price=self.unit_price, unit_cost=self.unit_cost
+        )
 
     @property
     def revenue(self) -> Decimal:
@@ -188,7 +208,9 @@ class ServiceLevelTarget(models.Model):
     channel = models.CharField(
         max_length=20, choices=Channel, blank=True, help_text="Empty for any channel."
     )
-    first_response_hours = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    first_response_hours = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), bounds.validate_service_target_hours]
+    )
 
     class Meta:
         ordering = ["type", "channel"]
@@ -216,7 +238,7 @@ class OfferingRating(models.Model):
     rating = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    rated_at = models.DateTimeField(default=timezone.now)
+    rated_at = models.DateTimeField(default=timezone.now, validators=[bounds.validate_happened_at])
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -28,8 +28,10 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Least
 from django.utils import timezone
 
+from crm import bounds
 from customers.selectors import customers_visible_to, scoped_to_customers
 from offerings.models import Offering
 
@@ -86,27 +88,41 @@ def with_service_level(
     """Annotate `response_target_hours`, `response_due_at` and `response_time_left`.
 
     `response_time_left` is negative when the item is overdue. Items of a type without a
-    target get NULL in all three.
+    target get NULL in all three. The due time stays in the calendar whatever is stored (an
+    item at the end of year 9999, a target stored before its bound): see `_safe_due`.
     """
     now = now or timezone.now()
     return (
         interactions.annotate(response_target_hours=_target_hours())
-        .annotate(
-            response_due_at=ExpressionWrapper(
-                F("occurred_at")
-                + ExpressionWrapper(
-                    F("response_target_hours") * Value(timedelta(hours=1)),
-                    output_field=DurationField(),
-                ),
-                output_field=DateTimeField(),
-            )
-        )
+        .annotate(response_due_at=_safe_due(F("occurred_at"), F("response_target_hours")))
         .annotate(
             response_time_left=ExpressionWrapper(
                 F("response_due_at") - Value(now, output_field=DateTimeField()),
                 output_field=DurationField(),
             )
         )
+    )
+
+
+# Items later than this have their due time at the ceiling: adding the longest target to them
+# would leave the calendar Python (and the database driver) can read (crm.bounds).
+LATEST_SAFE_OCCURRED_AT = bounds.DATETIME_CEILING - timedelta(hours=bounds.SERVICE_TARGET_HOURS_MAX)
+
+
+def _safe_due(occurred_at, hours):
+    """occurred_at + hours, with the target capped at its bound and the result at the
+    calendar's ceiling; NULL without a target."""
+    ceiling = Value(bounds.DATETIME_CEILING, output_field=DateTimeField())
+    capped = Least(hours, Value(bounds.SERVICE_TARGET_HOURS_MAX), output_field=IntegerField())
+    return Case(
+        When(Q(**{f"{hours.name}__isnull": True}), then=Value(None, output_field=DateTimeField())),
+        When(Q(**{f"{occurred_at.name}__gt": LATEST_SAFE_OCCURRED_AT}), then=ceiling),
+        default=ExpressionWrapper(
+            occurred_at
+            + ExpressionWrapper(capped * Value(timedelta(hours=1)), output_field=DurationField()),
+            output_field=DateTimeField(),
+        ),
+        output_field=DateTimeField(),
     )
 
 
@@ -375,17 +391,22 @@ def _due_times_joined(*, customer_ids, id_range) -> tuple[str | None, list]:
         conditions.append("i.customer_id BETWEEN %s AND %s")
         params += list(id_range)
     target = ServiceLevelTarget._meta.db_table
+    hours = "COALESCE(own.first_response_hours, anyc.first_response_hours)"
+    # The rule of _safe_due: the target capped at its bound, the due time at the ceiling.
     sql = f"""
         SELECT i.customer_id, i.first_response_at,
-               i.occurred_at + COALESCE(own.first_response_hours, anyc.first_response_hours)
-                               * INTERVAL '1 hour' AS response_due_at
+               CASE WHEN {hours} IS NULL THEN NULL
+                    WHEN i.occurred_at > %s THEN %s
+                    ELSE i.occurred_at + LEAST({hours}, %s) * INTERVAL '1 hour'
+               END AS response_due_at
         FROM {Interaction._meta.db_table} i
         LEFT JOIN {target} own
           ON own.type = i.type AND own.channel = i.channel AND own.channel <> ''
         LEFT JOIN {target} anyc ON anyc.type = i.type AND anyc.channel = ''
         WHERE {" AND ".join(conditions)}
     """
-    return sql, params
+    limits = [LATEST_SAFE_OCCURRED_AT, bounds.DATETIME_CEILING, bounds.SERVICE_TARGET_HOURS_MAX]
+    return sql, limits + params
 
 
 def ratings_by_customer(

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -11,6 +11,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from crm import bounds
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.services import customer_figures_request
@@ -104,11 +105,10 @@ def interaction_log(
     )
     # The related rows arrive as loaded instances, and the check constraints repeat the field
     # validators and clean(): validating them again would cost a query each (SPEC §8 ingest).
+    # Everything is validated before the first write (crm.bounds: dates and amounts).
     interaction.full_clean(exclude=RELATED_GIVEN, validate_constraints=False)
-    interaction.save()
     order_lines = [
         OrderLine(
-            interaction=interaction,
             offering_id=line.offering_id,
             quantity=line.quantity,
             unit_price=line.unit_price,
@@ -121,6 +121,9 @@ def interaction_log(
         line.full_clean(exclude=["interaction", "offering"], validate_constraints=False)
     if order_lines:
         _check_orderable({line.offering_id for line in order_lines})
+    interaction.save()
+    for line in order_lines:
+        line.interaction = interaction
     OrderLine.objects.bulk_create(order_lines)
     # The figures are now stale. Marking them locks the customer's row until commit, so the
     # running summary below folds concurrent interactions of one customer in one at a time.
@@ -147,7 +150,7 @@ def interaction_log(
 def _check_time(interaction: Interaction, field: str, at: datetime) -> None:
     if at < interaction.occurred_at:
         raise ValidationError({field: "This cannot be before the interaction itself."})
-    if at > timezone.now() + timedelta(minutes=5):
+    if at > bounds.latest_happened_at():
         raise ValidationError({field: "This cannot be in the future."})
 
 

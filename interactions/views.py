@@ -67,6 +67,7 @@ def interaction_log(request, customer_id: int):
             "rating_form": _rating_form(customer),
             "ratings": selectors.offering_ratings(customer_id=customer.pk),
         },
+        status=400 if request.method == "POST" else 200,  # only a refused form is shown again
     )
 
 
@@ -143,8 +144,12 @@ def _queue_action(request, interaction_id: int, action, done: str, already: str)
         Interaction.objects.filter(customer__in=customers_visible_to(request.user).values("pk")),
         pk=interaction_id,
     )
-    changed = action(interaction=interaction)
-    notice = done if changed else already
+    refused = ""
+    try:
+        changed = action(interaction=interaction)
+    except ValidationError as error:  # e.g. an item stored with a time still ahead of now
+        changed, refused = False, " ".join(m for ms in error.message_dict.values() for m in ms)
+    notice = refused or (done if changed else already)
     back = request.POST.get("next", "")
     if not back.startswith("/") or not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}
@@ -158,7 +163,7 @@ def _queue_action(request, interaction_id: int, action, done: str, already: str)
         context = _queue_context(request)
         context["notice"] = f"{notice}: {interaction.subject}"
         return render(request, "interactions/_queue.html", context)
-    messages.success(request, f"{notice}: {interaction.subject}")
+    (messages.error if refused else messages.success)(request, f"{notice}: {interaction.subject}")
     return redirect(back)
 
 
@@ -196,4 +201,9 @@ def interaction_search(request):
     filters = form.cleaned_data if form.is_valid() else {}
     items = selectors.interaction_search(user=request.user, filters=filters)
     page = Paginator(items, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "interactions/search.html", {"form": form, "page": page})
+    return render(
+        request,
+        "interactions/search.html",
+        {"form": form, "page": page},
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )

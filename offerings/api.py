@@ -2,6 +2,7 @@
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -184,6 +185,7 @@ class OfferingListApi(GenericAPIView):
         return self.get_paginated_response(OfferingOutputSerializer(page, many=True).data)
 
     @extend_schema(request=OfferingInputSerializer, responses={201: OfferingOutputSerializer})
+    @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def post(self, request):
         require_admin(request.user)
         data = valid_data(OfferingInputSerializer(data=request.data))
@@ -208,6 +210,7 @@ class OfferingDetailApi(GenericAPIView):
         )
 
     @extend_schema(request=OfferingInputSerializer, responses={200: OfferingOutputSerializer})
+    @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def patch(self, request, pk: int):
         offering = get_object_or_404(self.get_queryset(), pk=pk)
         require_admin(request.user)

@@ -4,6 +4,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import TruncDate
 
+from crm import bounds
 from customers.models import Customer
 from interactions.choices import InteractionType
 from interactions.models import OrderLine
@@ -70,7 +71,8 @@ def _insert_in_sql(ids: list[int] | None) -> int:
     days_sql, params = days.query.sql_with_params()
     with connection.cursor() as cursor:
         # The median of the gaps between consecutive days, rounded half to even as Python's
-        # round() does, added to the last day.
+        # round() does, added to the last day; never past the last day Python can read
+        # (crm.bounds.add_days_safe, for orders stored at the end of the calendar).
         cursor.execute(
             f"""
             INSERT INTO {PurchaseForecast._meta.db_table}
@@ -88,11 +90,11 @@ def _insert_in_sql(ids: list[int] | None) -> int:
                 GROUP BY cid, oid
             )
             SELECT cid, oid, last, median,
-                   last + CAST(CASE WHEN median - floor(median) = 0.5
-                                    THEN floor(median) + mod(CAST(floor(median) AS integer), 2)
-                                    ELSE round(median) END AS integer)
+                   LEAST(last + CAST(CASE WHEN median - floor(median) = 0.5
+                                     THEN floor(median) + mod(CAST(floor(median) AS integer), 2)
+                                     ELSE round(median) END AS integer), %s)
             FROM medians
             """,
-            params,
+            [*params, bounds.DATE_CEILING],
         )
         return cursor.rowcount

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from crm import bounds
+
 
 class Category(models.Model):
     """The need an offering serves (e.g. "Coffee supply", "Machine maintenance")."""
@@ -64,7 +66,7 @@ class Offering(models.Model):
     price = models.DecimalField(
         max_digits=12,
         decimal_places=2,
-        validators=[MinValueValidator(0)],
+        validators=[MinValueValidator(0), bounds.validate_unit_amount],
         help_text="Bundle price the customer pays.",
     )
     active = models.BooleanField(
@@ -79,7 +81,7 @@ class Offering(models.Model):
     replenish_every_days = models.PositiveIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), bounds.validate_interval_days],
         help_text="Bought again every so many days, if it is.",
     )
     # --- Eligibility: who the offering suits (used by next best offerings, SPEC §5) ---
@@ -154,8 +156,16 @@ class Component(models.Model):
         related_name="components",
         help_text="Empty when delivered in-house.",
     )
-    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
-    cost = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(0), bounds.validate_unit_amount],
+    )
+    cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(0), bounds.validate_unit_amount],
+    )
 
     class Meta:
         ordering = ["offering", "id"]
@@ -191,14 +201,16 @@ class ReplenishmentSubscription(models.Model):
         "customers.Customer", on_delete=models.CASCADE, related_name="replenishments"
     )
     offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="replenishments")
-    interval_days = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    interval_days = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), bounds.validate_interval_days]
+    )
     quantity = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         default=Decimal("1"),
-        validators=[MinValueValidator(Decimal("0.01"))],
+        validators=[MinValueValidator(Decimal("0.01")), bounds.validate_quantity],
     )
-    next_due = models.DateField(db_index=True)
+    next_due = models.DateField(db_index=True, validators=[bounds.validate_planned_on])
     mode = models.CharField(
         max_length=20,
         choices=SubscriptionMode,

@@ -12,6 +12,7 @@ from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from crm import bounds
 from interactions.choices import InteractionType
 from interactions.models import OrderLine
 
@@ -164,7 +165,7 @@ def predicted_next_purchases_bulk(
                 offering=offerings[offering_id],
                 last_purchase=last,
                 median_interval_days=median,
-                predicted_on=last + timedelta(days=round(median)),
+                predicted_on=bounds.add_days_safe(last, round(median)),
             )
         )
     for predictions in result.values():

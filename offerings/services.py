@@ -3,13 +3,14 @@
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from crm import bounds
 from customers.services import customers_next_due_refresh
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.services import OrderLineInput, interaction_log
@@ -267,7 +268,8 @@ def replenishments_deliver_due(*, today: date | None = None, batch_size: int = 1
                 due_on = subscription.next_due
                 while due_on <= today:
                     delivered += _deliver(subscription, due_on)
-                    due_on += timedelta(days=subscription.interval_days)
+                    # Safe for an interval stored before its bound: the calendar's end at most.
+                    due_on = bounds.add_days_safe(due_on, subscription.interval_days)
                 subscription.next_due = due_on
                 subscription.save(update_fields=["next_due"])
             customers_next_due_refresh(customer_ids={s.customer_id for s in subscriptions})

@@ -60,7 +60,7 @@ def test_the_log_form_names_bad_fields_and_keeps_what_was_typed(client, charlie,
             "satisfaction": "9",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400  # the refused form is shown again
     form = response.context["form"]
     assert set(form.errors) == {"offer_outcome", "satisfaction"}
     assert 'value="Offered a bundle"' in response.content.decode()

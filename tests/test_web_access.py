@@ -130,7 +130,7 @@ def test_it_names_the_missing_field_when_logging_fails(as_user, alice, alices_cu
         f"/interactions/log/{alices_customer.pk}/",
         {"channel": "phone", "direction": "inbound", "type": "inquiry", "subject": ""},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400  # the refused form is shown again
     assert response.context["form"].errors == {"subject": ["This field is required."]}
     assert not Interaction.objects.exists()
 

@@ -50,7 +50,7 @@ def test_it_shows_scorecards_to_admins_only_and_names_a_bad_date(client, ada, al
     assert client.get(reverse("workspace:scorecards")).status_code == 403
     client.force_login(ada)
     response = client.get(reverse("workspace:scorecards"), {"start": "last week"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "start: &#x27;last week&#x27; is not a date (YYYY-MM-DD)." in response.content.decode()
 
 

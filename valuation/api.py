@@ -8,6 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import is_admin
+from crm import bounds
 from crm.serializers import OutputModelSerializer
 
 from . import services
@@ -77,7 +78,11 @@ class FitOutputSerializer(OutputModelSerializer):
 
 
 class FitInputSerializer(serializers.Serializer):
-    as_of = serializers.DateField(required=False, help_text="Fit on transactions up to this date.")
+    as_of = serializers.DateField(
+        required=False,
+        validators=[bounds.validate_happened_on],
+        help_text="Fit on transactions up to this date.",
+    )
 
     def validate_as_of(self, value):
         if value > timezone.localdate():

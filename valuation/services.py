@@ -42,8 +42,17 @@ CENT = Decimal("0.01")
 WRITE_BATCH = 5000
 
 
+# What the money figures' columns (16 digits, 2 places) hold: a figure beyond is clamped to it
+# rather than overflow the write (models can extrapolate far past any input bound).
+MONEY_FIGURE_MAX = Decimal("99999999999999.99")
+
+
 def _money(value: float) -> Decimal | None:
-    return None if not math.isfinite(value) else Decimal(repr(float(value))).quantize(CENT)
+    if not math.isfinite(value):
+        return None
+    if abs(value) >= float(MONEY_FIGURE_MAX):
+        return MONEY_FIGURE_MAX.copy_sign(Decimal(value))
+    return Decimal(repr(float(value))).quantize(CENT)
 
 
 def _unit(value: float) -> float | None:

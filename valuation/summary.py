@@ -10,6 +10,7 @@ summary equals a recompute from the full history (tests/valuation/test_summary.p
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Count,
     DecimalField,
@@ -80,8 +81,33 @@ def summary_record_interaction(
             summary.last_transaction_on = day
         summary.revenue_total += revenue
         summary.margin_total += margin
+    _check_in_range(summary)
     summary.save()
     return summary
+
+
+SUMMARY_TOTALS = (
+    "revenue_total",
+    "margin_total",
+    "first_day_revenue",
+    "first_day_margin",
+    "cost_to_serve_total",
+)
+
+
+def _check_in_range(summary: CustomerSummary) -> None:
+    """Refuse an interaction whose totals would leave what the summary's columns hold (a
+    database overflow inside the transaction would be a 500)."""
+    for name in SUMMARY_TOTALS:
+        field = CustomerSummary._meta.get_field(name)
+        limit = Decimal(10) ** (field.max_digits - field.decimal_places)
+        if abs(getattr(summary, name)) >= limit:
+            raise ValidationError(
+                {
+                    "lines": "The customer's running totals cannot hold this order: split it or "
+                    "correct the amounts."
+                }
+            )
 
 
 def customer_summaries_rebuild(

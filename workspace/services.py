@@ -53,6 +53,10 @@ def offering_affinities_refresh() -> int:
         return cursor.rowcount
 
 
+# What PortfolioEquity.equity (18 digits, 2 places) holds; a larger sum is clamped to it.
+EQUITY_MAX = Decimal("9999999999999999.99")
+
+
 def portfolio_equity_record(*, day: date | None = None) -> int:
     """Record every manager's customer equity and customer count for `day` (default today):
     one GROUP BY over the customers. Run nightly just before midnight; running it again the
@@ -71,7 +75,7 @@ def portfolio_equity_record(*, day: date | None = None) -> int:
                 PortfolioEquity(
                     manager_id=row["owner_id"],
                     day=day,
-                    equity=row["equity"],
+                    equity=max(min(row["equity"], EQUITY_MAX), -EQUITY_MAX),
                     customers=row["customers"],
                     recorded_at=now,
                 )

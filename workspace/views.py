@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, role_of
+from crm import bounds
 from customers.selectors import customers_editable_by
 from interactions.choices import OfferOutcome
 from interactions.models import Interaction
@@ -101,12 +102,18 @@ def offer_outcome(request, interaction_id: int):
 
 
 def _date(value: str, default: date) -> tuple[date, str]:
+    """A report date from the query string, within the report window (crm.bounds)."""
     if not value:
         return default, ""
     try:
-        return date.fromisoformat(value), ""
+        day = date.fromisoformat(value)
     except ValueError:
         return default, f"'{value}' is not a date (YYYY-MM-DD)."
+    try:
+        bounds.validate_report_on(day)
+    except ValidationError as error:
+        return default, " ".join(error.messages)
+    return day, ""
 
 
 @login_required
@@ -129,4 +136,5 @@ def scorecards(request):
             "end": end,
             "errors": errors,
         },
+        status=400 if errors else 200,
     )

@@ -1,8 +1,10 @@
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from crm import bounds
 from valuation import services
 from valuation.models import FitMethod, ModelFit
 
@@ -24,6 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args, as_of, **options):
         if as_of is not None and as_of > timezone.localdate():
             raise CommandError("--as-of cannot be in the future.")
+        try:
+            bounds.validate_happened_on(as_of)
+        except ValidationError as error:
+            raise CommandError(f"--as-of: {' '.join(error.messages)}") from None
         # The same work as POST /api/valuation/fits/, run here and now rather than queued.
         fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
         fit = services.valuation_fit_run(fit_id=fit.pk)
