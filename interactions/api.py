@@ -33,6 +33,7 @@ class OrderLineSerializer(OutputModelSerializer):
     class Meta:
         model = OrderLine
         fields = ["offering", "quantity", "unit_price", "discount", "unit_cost"]
+        read_only_fields = fields
 
 
 class OfferOutputSerializer(serializers.Serializer):
@@ -201,7 +202,9 @@ class InteractionListApi(GenericAPIView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(InteractionOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            InteractionOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(request=InteractionInputSerializer, responses={201: InteractionOutputSerializer})
     def post(self, request):
@@ -246,7 +249,8 @@ class InteractionListApi(GenericAPIView):
             .get()
         )
         return Response(
-            InteractionOutputSerializer(interaction).data, status=status.HTTP_201_CREATED
+            InteractionOutputSerializer(interaction, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -260,7 +264,9 @@ class InteractionDetailApi(GenericAPIView):
         )
 
     def get(self, request, pk: int):
-        return Response(InteractionOutputSerializer(self.get_object()).data)
+        return Response(
+            InteractionOutputSerializer(self.get_object(), context={"request": request}).data
+        )
 
     @extend_schema(request=InteractionPatchSerializer, responses=InteractionOutputSerializer)
     def patch(self, request, pk: int):
@@ -290,7 +296,9 @@ class InteractionDetailApi(GenericAPIView):
                     services.interaction_assign(interaction=interaction, assignee=data["assignee"])
         except DjangoValidationError as error:
             _raise_as_api_error(error)
-        return Response(InteractionOutputSerializer(self.get_object()).data)
+        return Response(
+            InteractionOutputSerializer(self.get_object(), context={"request": request}).data
+        )
 
 
 class CustomerTimelineApi(GenericAPIView):
@@ -307,4 +315,6 @@ class CustomerTimelineApi(GenericAPIView):
             selectors.customer_timeline(customer_id=customer.pk)
         )
         page = self.paginate_queryset(timeline)
-        return self.get_paginated_response(InteractionOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            InteractionOutputSerializer(page, many=True, context={"request": request}).data
+        )
