@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.knowledge import customer_fact_record
-from customers.models import Customer, CustomerFact
+from customers.models import Customer, CustomerFact, FactKey
 from dataio.models import ImportJob
 from interactions.models import Interaction
 from offerings.models import Component
@@ -321,6 +321,36 @@ def test_it_refuses_a_wallet_guess_logged_with_an_interaction(world):
     assert response.status_code == 400
     assert "alice" not in response.content.decode()
     assert Interaction.objects.count() == before
+
+
+def test_it_offers_support_no_wallet_to_confirm_in_the_log_form(world, charlie):
+    # Given the log form for a customer whose wallet is known, opened by charlie
+    customer = world["customer"]
+    wallet = FactKey.objects.get(key="wallet_annual")
+    client = Client()
+    client.force_login(charlie)
+    url = f"/interactions/log/{customer.pk}/"
+    form = client.get(url).context["teach"]
+    # When charlie posts the wallet under "Also learned" anyway
+    response = client.post(
+        url,
+        {
+            "channel": "phone",
+            "direction": "inbound",
+            "type": "teaching",
+            "subject": "Call",
+            "teach-other_key": wallet.pk,
+            "teach-other_value": "123456",
+        },
+    )
+    # Then it is neither asked nor offered, the post is refused on that field, nothing changes
+    assert "teach-fact__wallet_annual" not in form.fields
+    assert wallet not in form.fields["other_key"].queryset
+    assert response.status_code == 200
+    assert set(response.context["teach"].errors) == {"other_key"}
+    assert "alice" not in str(response.context["teach"].errors)
+    current = CustomerFact.objects.get(customer=customer, key=wallet, is_current=True)
+    assert (current.value, current.recorded_by.username) == ("123456", "alice")
 
 
 def test_it_lets_support_state_a_wallet_nobody_knew_yet(world, charlie):
