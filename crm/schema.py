@@ -1,20 +1,26 @@
 """OpenAPI schema post-processing."""
 
-from customers.api import MONEY_FIELDS
+from .money import MONEY_FIELDS
+
+MONEY_NOTE = "Only for roles that may see money figures."
 
 
 def money_fields_optional(result, generator, request, public):
-    """Money figures are left out for roles that may not see money (SPEC §2): say so."""
+    """Money fields (crm.money) are left out for roles that may not see money (SPEC §2): an
+    output component never requires them, and says so."""
     for component in result.get("components", {}).get("schemas", {}).values():
+        properties = component.get("properties", {})
+        money = {
+            name
+            for name in MONEY_FIELDS.intersection(properties)
+            if properties[name].get("readOnly")
+        }
+        for name in money:
+            properties[name]["description"] = MONEY_NOTE
         required = component.get("required")
-        if not required:
+        if not required or not money:
             continue
-        kept = [name for name in required if name not in MONEY_FIELDS]
-        if len(kept) != len(required):
-            for name in MONEY_FIELDS:
-                prop = component.get("properties", {}).get(name)
-                if prop is not None:
-                    prop["description"] = "Only for roles that may see money figures."
+        kept = [name for name in required if name not in money]
         if kept:
             component["required"] = kept
         else:

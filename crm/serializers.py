@@ -3,13 +3,24 @@
 from django.core.exceptions import FieldDoesNotExist
 from rest_framework import serializers
 
+from .money import money_hidden
+
 
 class OutputModelSerializer(serializers.ModelSerializer):
-    """A model representation whose schema admits the blank and null values the model allows.
+    """A model representation whose schema admits the blank and null values the model allows,
+    and that leaves the money fields (crm.money) out for a user who may not see money.
 
     DRF drops `allow_blank` and `allow_null` from read-only fields, so the OpenAPI schema
     claimed e.g. that a tier is always one of its choices while a new customer has none.
+    Money is shown only when the context's request is of a user who may see it: a view that
+    forgets to pass ``context={"request": request}`` hides money from everyone, never shows it.
     """
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        return money_hidden(
+            super().to_representation(instance), user=getattr(request, "user", None)
+        )
 
     def get_fields(self):
         fields = super().get_fields()

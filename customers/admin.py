@@ -40,8 +40,17 @@ class CustomerAdmin(SimpleHistoryAdmin):
 
 @admin.register(FactKey)
 class FactKeyAdmin(admin.ModelAdmin):
-    list_display = ["label", "key", "kind", "value_type", "value_weight", "category", "active"]
-    list_filter = ["kind", "active"]
+    list_display = [
+        "label",
+        "key",
+        "kind",
+        "value_type",
+        "value_weight",
+        "category",
+        "money",
+        "active",
+    ]
+    list_filter = ["kind", "money", "active"]
     list_editable = ["value_weight", "active"]
     search_fields = ["label", "key"]
     prepopulated_fields = {"key": ["label"]}
@@ -56,9 +65,10 @@ class CustomerFactAdmin(SimpleHistoryAdmin):
         "need_status",
         "is_current",
         "recorded_by",
+        "source",
         "recorded_at",
     ]
-    list_filter = ["is_current", "key"]
+    list_filter = ["is_current", "source", "key"]
     list_select_related = ["customer", "key", "recorded_by"]
     raw_id_fields = ["customer", "source_interaction", "supersedes"]
     search_fields = ["customer__name", "value"]

@@ -11,34 +11,15 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import Role, can_see_money, role_of
+from crm.money import money_visible_to
 from crm.serializers import OutputModelSerializer
 from valuation.models import CustomerSnapshot
 
 from . import knowledge, selectors, services
-from .models import WALLET_FACT, Customer, CustomerFact, FactKey, NeedStatus
-
-MONEY_FIELDS = (
-    "wallet_annual",
-    "historic_value",
-    "predicted_clv",
-    "growth_potential",
-    "revenue_12m",
-)
+from .models import Customer, CustomerFact, FactKey, NeedStatus
 
 
-class MoneyHiddenFromSupport:
-    """Leave the money fields out for users who may not see money (support staff, SPEC §2)."""
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        request = self.context.get("request")
-        if request is None or not can_see_money(request.user):
-            for field in MONEY_FIELDS:
-                data.pop(field, None)
-        return data
-
-
-class CustomerOutputSerializer(MoneyHiddenFromSupport, OutputModelSerializer):
+class CustomerOutputSerializer(OutputModelSerializer):
     """A customer with their figures. Money figures are left out for support staff (SPEC §2)."""
 
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -182,7 +163,7 @@ class CustomerDetailApi(GenericAPIView):
         return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
 
 
-class SnapshotOutputSerializer(MoneyHiddenFromSupport, OutputModelSerializer):
+class SnapshotOutputSerializer(OutputModelSerializer):
     class Meta:
         model = CustomerSnapshot
         fields = [
@@ -236,11 +217,17 @@ class FactOutputSerializer(OutputModelSerializer):
             "taught_at",
             "source_interaction",
             "recorded_by",
+            "source",
             "supersedes",
         ]
         read_only_fields = fields
 
     def get_supersedes(self, fact) -> str | None:
+        """The value this one replaced; never an earlier money value (crm.money) to a user
+        who may not see money."""
+        request = self.context.get("request")
+        if fact.key.money and not money_visible_to(getattr(request, "user", None)):
+            return None
         return fact.supersedes.value if fact.supersedes_id else None
 
 
@@ -263,11 +250,13 @@ class CustomerFactsApi(GenericAPIView):
     @extend_schema(operation_id="customers_facts_list", responses=FactOutputSerializer(many=True))
     def get(self, request, pk: int):
         customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
-        facts = knowledge.customer_current_facts(customer_id=customer.pk)
-        if not can_see_money(request.user):
-            facts = facts.exclude(key__key=WALLET_FACT)  # the wallet is a money figure
+        facts = knowledge.customer_current_facts(
+            customer_id=customer.pk, money=can_see_money(request.user)
+        )
         page = self.paginate_queryset(facts)
-        return self.get_paginated_response(FactOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            FactOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(request=FactInputSerializer, responses={201: FactOutputSerializer})
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
@@ -283,4 +272,7 @@ class CustomerFactsApi(GenericAPIView):
             )
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
-        return Response(FactOutputSerializer(fact).data, status=status.HTTP_201_CREATED)
+        return Response(
+            FactOutputSerializer(fact, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )

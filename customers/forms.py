@@ -52,7 +52,9 @@ class TeachForm(forms.Form):
     )
     other_value = forms.CharField(max_length=500, required=False, label="Value")
 
-    def __init__(self, *args, questions: list[FactKey], **kwargs):
+    def __init__(self, *args, questions: list[FactKey], money: bool = True, **kwargs):
+        """``money``: whether the user may see money; if not, money facts (crm.money) are only
+        asked while unknown (``questions``), never offered under "Also learned"."""
         super().__init__(*args, **kwargs)
         self.questions = questions
         for key in questions:
@@ -64,9 +66,10 @@ class TeachForm(forms.Form):
                     label=f"{key.label}: met by",
                 )
         asked = [key.pk for key in questions]
-        self.fields["other_key"].queryset = (
-            FactKey.objects.filter(active=True).exclude(pk__in=asked).order_by("label")
-        )
+        others = FactKey.objects.filter(active=True).exclude(pk__in=asked)
+        if not money:
+            others = others.exclude(money=True)
+        self.fields["other_key"].queryset = others.order_by("label")
 
     def question_fields(self):
         return [self[name] for name in self.fields if name.startswith(("fact__", "need__"))]

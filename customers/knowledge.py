@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from accounts.roles import can_see_money
 from crm import bounds
 
 from .models import (
@@ -20,6 +21,7 @@ from .models import (
     CustomerFact,
     FactKey,
     FactKind,
+    FactSource,
     FactValueType,
     NeedStatus,
     WalletSource,
@@ -81,20 +83,26 @@ DEFAULT_FACTS = [
 ]
 
 
+# The starting vocabulary's money facts (crm.money): hidden from roles that may not see money.
+MONEY_FACTS = {WALLET_FACT}
+
+
 def fact_vocabulary_defaults_ensure(*, fact_key_model=FactKey) -> None:
-    """Create the starting vocabulary where missing. Takes the model for the data migration."""
+    """Create the starting vocabulary where missing. Takes the model for the data migration
+    (whose historical model may predate the money flag)."""
+    has_money_flag = any(field.name == "money" for field in fact_key_model._meta.fields)
     for key, label, question, kind, value_type, choices, weight in DEFAULT_FACTS:
-        fact_key_model.objects.get_or_create(
-            key=key,
-            defaults={
-                "label": label,
-                "question": question,
-                "kind": kind,
-                "value_type": value_type,
-                "choices": choices,
-                "value_weight": weight,
-            },
-        )
+        defaults = {
+            "label": label,
+            "question": question,
+            "kind": kind,
+            "value_type": value_type,
+            "choices": choices,
+            "value_weight": weight,
+        }
+        if has_money_flag:
+            defaults["money"] = key in MONEY_FACTS
+        fact_key_model.objects.get_or_create(key=key, defaults=defaults)
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ class FactInput:
     key: str
     value: str
     need_status: str = ""
+    source: str = FactSource.STAFF
 
 
 def fact_value_clean(key: FactKey, value) -> str:
@@ -202,12 +211,19 @@ def customer_fact_record(
     recorded_by,
     need_status: str = "",
     source_interaction=None,
+    source: str = FactSource.STAFF,
 ) -> CustomerFact:
-    """Record what the customer taught us. Returns the current fact for that key."""
+    """Record what the customer taught us. Returns the current fact for that key.
+
+    ``recorded_by`` is the staff user who recorded it (None: the customer stated it themself,
+    ``source=FactSource.CUSTOMER``, or a system did).
+    """
     if isinstance(key, str):
         key = FactKey.objects.filter(key=key, active=True).first()
         if key is None:
             raise ValidationError({"key": "Unknown or inactive fact."})
+    if key.money:
+        _money_fact_guard(customer=customer, key=key, recorded_by=recorded_by)
     clean = fact_value_clean(key, value)
     if key.kind == FactKind.NEED:
         need_status = need_status or NeedStatus.UNMET
@@ -232,6 +248,7 @@ def customer_fact_record(
         key=key,
         value=clean,
         need_status=need_status,
+        source=source,
         source_interaction=source_interaction,
         recorded_by=recorded_by,
         supersedes=current,
@@ -249,12 +266,33 @@ def customer_fact_record(
     return fact
 
 
-def customer_current_facts(*, customer_id: int) -> QuerySet[CustomerFact]:
-    return (
+def _money_fact_guard(*, customer: Customer, key: FactKey, recorded_by) -> None:
+    """A role that may not see money may state a money fact only while none is known: it can
+    neither overwrite a value it cannot see nor confirm a guess by posting it (the answer is
+    the same whatever the value). Locks the customer, so two writers take turns."""
+    if recorded_by is None or can_see_money(recorded_by):
+        return
+    wallet = (
+        Customer.objects.select_for_update()
+        .filter(pk=customer.pk)
+        .values_list("wallet_annual", flat=True)
+        .first()
+    )
+    known = CustomerFact.objects.filter(customer=customer, key=key, is_current=True).exists()
+    if known or (key.key == WALLET_FACT and wallet is not None):
+        raise ValidationError(
+            {"key": f"“{key.label}” is already known; only roles that see money figures change it."}
+        )
+
+
+def customer_current_facts(*, customer_id: int, money: bool = True) -> QuerySet[CustomerFact]:
+    """The current facts; without the money facts (crm.money) when ``money`` is False."""
+    facts = (
         CustomerFact.objects.filter(customer_id=customer_id, is_current=True)
         .select_related("key", "recorded_by", "source_interaction", "supersedes")
         .order_by("key__kind", "key__label")
     )
+    return facts if money else facts.exclude(key__money=True)
 
 
 def customer_fact_history(*, customer_id: int) -> QuerySet[CustomerFact]:

@@ -130,6 +130,11 @@ class Customer(models.Model):
     # The earliest due action (open next step, due replenishment, unanswered item), stored so
     # that a portfolio of any size sorts by it on an index. Kept by customers.services.
     next_due_on = models.DateField(null=True, blank=True, editable=False)
+    # Signed into every preference-centre link (customers.preferences): bumping it withdraws
+    # every link issued before; None withdraws them for good (the customer was erased).
+    preference_link_version = models.PositiveIntegerField(
+        default=0, null=True, blank=True, editable=False
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -143,6 +148,7 @@ class Customer(models.Model):
             "figures_computed_version",
             "figures_requested_at",
             "next_due_on",
+            "preference_link_version",
             "updated_at",
         ]
     )
@@ -240,6 +246,13 @@ class FactKey(models.Model):
     customer_editable = models.BooleanField(
         default=True, help_text="Shown in the customer's own preference centre."
     )
+    money = models.BooleanField(
+        default=False,
+        help_text=(
+            "A money figure (like the wallet): shown only to roles that see money, never in "
+            "the preference centre (crm.money)."
+        ),
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -247,6 +260,13 @@ class FactKey(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class FactSource(models.TextChoices):
+    """Who stated a fact: staff recording what they learned, or the customer themself."""
+
+    STAFF = "staff", "Recorded by staff"
+    CUSTOMER = "customer", "Stated by the customer"
 
 
 class CustomerFact(models.Model):
@@ -271,6 +291,7 @@ class CustomerFact(models.Model):
         on_delete=models.SET_NULL,
         related_name="facts_recorded",
     )
+    source = models.CharField(max_length=20, choices=FactSource, default=FactSource.STAFF)
     recorded_at = models.DateTimeField(auto_now_add=True)
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"

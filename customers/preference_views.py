@@ -1,13 +1,18 @@
+"""The customer's preference centre page: the signed link is the credential, not a session."""
+
 from django import forms
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from crm.ratelimit import client_address, rate_limit_hit
 from interactions.choices import Channel
 
 from . import knowledge, preferences
 from .forms import _field_for
-from .models import FactKey, FactKind, NeedStatus
+from .models import FactKind, NeedStatus
 
 
 class PreferenceForm(forms.Form):
@@ -26,8 +31,12 @@ class PreferenceForm(forms.Form):
             self.fields[f"consent__{value}"] = forms.BooleanField(
                 required=False, label=label, initial=granted.get(value, False)
             )
-        current = {f.key_id: f for f in knowledge.customer_current_facts(customer_id=customer.pk)}
-        self.keys = list(FactKey.objects.filter(active=True, customer_editable=True))
+        # Never a money fact (crm.money): not shown, not pre-filled, not taken.
+        current = {
+            f.key_id: f
+            for f in knowledge.customer_current_facts(customer_id=customer.pk, money=False)
+        }
+        self.keys = list(preferences.preference_fact_keys())
         for key in self.keys:
             fact = current.get(key.pk)
             if key.kind == FactKind.NEED:
@@ -63,16 +72,45 @@ class PreferenceForm(forms.Form):
         return stated
 
 
+TOO_MANY = "Too many attempts from here. Please try again in an hour."
+
+
+def _refused(request, reason: str, status: int):
+    response = render(
+        request, "customers/preferences_invalid.html", {"reason": reason}, status=status
+    )
+    if status == 429:
+        response["Retry-After"] = "3600"
+    return response
+
+
 @never_cache
 def preference_centre(request, token: str):
+    # The page is the customer's: whoever is signed in in this browser, nothing here is theirs
+    # (what is stated is recorded as stated by the customer, and no staff page shows).
+    request.user = AnonymousUser()
+    posting = request.method == "POST"
+    per_address = (
+        settings.PREFERENCE_CENTRE_RATE_PER_IP
+        if posting
+        else settings.PREFERENCE_CENTRE_VIEWS_PER_IP
+    )
+    scope = "preference-centre-post" if posting else "preference-centre-view"
+    if rate_limit_hit(scope=scope, ident=client_address(request), rate=per_address):
+        return _refused(request, TOO_MANY, 429)
     try:
         customer = preferences.preference_link_customer(token=token)
+    except preferences.LinkWithdrawn as error:
+        return _refused(request, str(error), 410)
     except preferences.LinkInvalid as error:
-        return render(
-            request, "customers/preferences_invalid.html", {"reason": str(error)}, status=400
-        )
-    form = PreferenceForm(request.POST or None, customer=customer)
-    if request.method == "POST" and form.is_valid():
+        return _refused(request, str(error), 400)
+    link = f"{customer.pk}.{customer.preference_link_version}"
+    if posting and rate_limit_hit(
+        scope="preference-centre-link", ident=link, rate=settings.PREFERENCE_CENTRE_RATE_PER_LINK
+    ):
+        return _refused(request, TOO_MANY, 429)
+    form = PreferenceForm(request.POST if posting else None, customer=customer)
+    if posting and form.is_valid():
         try:
             preferences.customer_preferences_submit(
                 customer=customer,
@@ -80,8 +118,15 @@ def preference_centre(request, token: str):
                 consents=form.consents(),
                 facts=form.facts(),
             )
+        except preferences.LinkWithdrawn as error:
+            return _refused(request, str(error), 410)
         except ValidationError as error:
-            form.add_error(None, error)
+            form.add_error(None, error.messages)
         else:
             return render(request, "customers/preferences_thanks.html", {"customer": customer})
-    return render(request, "customers/preferences.html", {"customer": customer, "form": form})
+    return render(
+        request,
+        "customers/preferences.html",
+        {"customer": customer, "form": form},
+        status=400 if posting else 200,
+    )

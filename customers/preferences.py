@@ -1,43 +1,92 @@
 """The customer's own preference centre: a signed, expiring link, no account needed.
 
 What the customer states there is recorded as a *teaching* interaction on the web channel, so
-it feeds the same learning loop as anything staff log (SPEC §4).
+it feeds the same learning loop as anything staff log (SPEC §4), and every fact as stated by
+the customer (`FactSource.CUSTOMER`, no staff user), whoever's browser posts it.
+
+The link signs the customer's id and their `preference_link_version`: staff issuing a new link
+(`customer_preference_link_rotate`) withdraws every older one, erasure withdraws them for good
+(the version becomes None). Nothing money-related (crm.money) is shown or changed through it.
 """
 
 from datetime import timedelta
 
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.services import interaction_log
 
 from .knowledge import FactInput
-from .models import ChannelConsent, Customer
+from .models import ChannelConsent, Customer, FactKey, FactSource
 
 SALT = "crm.customers.preference-centre"
 LINK_VALID_FOR = timedelta(days=14)
+SUBJECT = "Preferences stated in the preference centre"
 
 
 class LinkInvalid(Exception):
     """The link was tampered with, or it expired."""
 
 
+class LinkWithdrawn(LinkInvalid):
+    """The link was genuine but replaced by a newer one, or withdrawn when the customer's data
+    was erased."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(
+            message
+            or "This link is no longer valid: it was replaced by a newer one or withdrawn. "
+            "Ask us for a new one."
+        )
+
+
 def preference_link_token(*, customer: Customer) -> str:
-    return signing.TimestampSigner(salt=SALT).sign(str(customer.pk))
+    """The signed token of the customer's current link (the customer must have one)."""
+    if customer.preference_link_version is None:
+        raise LinkWithdrawn("This customer's data was erased: there is no preference centre.")
+    return signing.TimestampSigner(salt=SALT).sign(
+        f"{customer.pk}.{customer.preference_link_version}"
+    )
 
 
 def preference_link_customer(*, token: str) -> Customer:
     try:
-        customer_id = signing.TimestampSigner(salt=SALT).unsign(token, max_age=LINK_VALID_FOR)
+        signed = signing.TimestampSigner(salt=SALT).unsign(token, max_age=LINK_VALID_FOR)
     except signing.SignatureExpired as error:
         raise LinkInvalid("This link has expired. Ask us for a new one.") from error
     except signing.BadSignature as error:
         raise LinkInvalid("This link is not valid.") from error
+    # Links issued before versions existed sign the id alone: they are version 0.
+    customer_id, _, version = signed.partition(".")
     customer = Customer.objects.filter(pk=int(customer_id)).first()
     if customer is None:
         raise LinkInvalid("This link is not valid.")
+    if customer.preference_link_version is None or customer.preference_link_version != int(
+        version or 0
+    ):
+        raise LinkWithdrawn()
     return customer
+
+
+@transaction.atomic
+def customer_preference_link_rotate(*, customer: Customer) -> Customer:
+    """Issue a new link for the customer: every link sent before stops working."""
+    rotated = Customer.objects.filter(pk=customer.pk, preference_link_version__isnull=False).update(
+        preference_link_version=F("preference_link_version") + 1
+    )
+    if not rotated:
+        raise ValidationError("This customer's data was erased: there is no preference centre.")
+    customer.refresh_from_db(fields=["preference_link_version"])
+    return customer
+
+
+def preference_fact_keys():
+    """What a customer may state about themself: the admin's customer-editable facts, never a
+    money fact (crm.money)."""
+    return FactKey.objects.filter(active=True, customer_editable=True, money=False)
 
 
 @transaction.atomic
@@ -48,7 +97,25 @@ def customer_preferences_submit(
     consents: dict[str, bool],
     facts: list[FactInput],
 ):
-    """Record what the customer stated about themself, in one transaction."""
+    """Record what the customer stated about themself, in one transaction.
+
+    ``customer`` comes from `preference_link_customer`: its link version is checked again
+    under the row lock, so a link withdrawn meanwhile (erasure, a new link) stores nothing.
+    """
+    version = (
+        Customer.objects.select_for_update()
+        .filter(pk=customer.pk)
+        .values_list("preference_link_version", flat=True)
+        .first()
+    )
+    if version is None or version != customer.preference_link_version:
+        raise LinkWithdrawn()
+    allowed = set(
+        preference_fact_keys().filter(key__in=[f.key for f in facts]).values_list("key", flat=True)
+    )
+    refused = [fact.key for fact in facts if fact.key not in allowed]
+    if refused:
+        raise ValidationError({"facts": f"Not stated in the preference centre: {refused}."})
     if preferred_channel and preferred_channel != customer.preferred_channel:
         customer.preferred_channel = preferred_channel
         customer.full_clean()
@@ -65,6 +132,6 @@ def customer_preferences_submit(
         channel=Channel.WEB,
         direction=Direction.INBOUND,
         type=InteractionType.TEACHING,
-        subject="Preferences stated in the preference centre",
-        facts=facts,
+        subject=SUBJECT,
+        facts=[FactInput(f.key, f.value, f.need_status, source=FactSource.CUSTOMER) for f in facts],
     )

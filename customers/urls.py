@@ -9,4 +9,9 @@ urlpatterns = [
     path("new/", views.customer_create, name="create"),
     path("<int:customer_id>/", views.customer_detail, name="detail"),
     path("<int:customer_id>/edit/", views.customer_edit, name="edit"),
+    path(
+        "<int:customer_id>/preference-link/",
+        views.customer_preference_link_rotate,
+        name="preference-link-rotate",
+    ),
 ]

@@ -1,11 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, can_see_money, role_of
 from interactions import selectors as interaction_selectors
@@ -133,9 +134,13 @@ def customer_detail(request, customer_id: int):
         timeline = timeline.filter(channel=timeline_filters["channel"])
     if timeline_filters["type"] in InteractionType.values:
         timeline = timeline.filter(type=timeline_filters["type"])
-    preference_link = request.build_absolute_uri(
-        reverse("preference-centre", args=[preferences.preference_link_token(customer=customer)])
-    )
+    preference_link = None  # erased: no preference centre
+    if customer.preference_link_version is not None:
+        preference_link = request.build_absolute_uri(
+            reverse(
+                "preference-centre", args=[preferences.preference_link_token(customer=customer)]
+            )
+        )
     # Managers and admins see why each money figure is what it is; support sees the tier.
     explanation = None
     if can_see_money(request.user):
@@ -163,6 +168,22 @@ def customer_detail(request, customer_id: int):
             .exists(),
         },
     )
+
+
+@login_required
+@require_POST
+def customer_preference_link_rotate(request, customer_id: int):
+    """Issue a new preference-centre link: every link sent before stops working (410)."""
+    customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=customer_id)
+    try:
+        preferences.customer_preference_link_rotate(customer=customer)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, "A new preference-centre link was issued; older ones no longer work."
+        )
+    return redirect("customers:detail", customer_id=customer.pk)
 
 
 def _form_class(user):

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from accounts.roles import Role, can_see_money, role_of
+from crm.money import MONEY_FIELDS
 from customers.models import ChannelConsent, Customer, CustomerFact
 from customers.selectors import customers_visible_to
 from interactions.models import Interaction, OfferingRating
@@ -49,7 +50,8 @@ def customers_for_export(user) -> QuerySet[Customer]:
 
 
 def export_columns(user) -> list[str]:
-    return EXPORT_COLUMNS + (MONEY_COLUMNS if can_see_money(user) else [])
+    columns = EXPORT_COLUMNS + MONEY_COLUMNS
+    return columns if can_see_money(user) else [c for c in columns if c not in MONEY_FIELDS]
 
 
 class _Echo:

@@ -474,6 +474,7 @@ def customer_erase(*, customer_id: int, by, reason: str) -> ErasureRecord:
     customer.external_ref = None
     customer.acquisition_source = ""
     customer.referred_by = None
+    customer.preference_link_version = None  # withdraws every preference-centre link for good
     customer._change_reason = "Personal data erased on request"
     customer._history_user = by
     customer.save()

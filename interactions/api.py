@@ -34,6 +34,7 @@ class OrderLineSerializer(OutputModelSerializer):
     class Meta:
         model = OrderLine
         fields = ["offering", "quantity", "unit_price", "discount", "unit_cost"]
+        read_only_fields = fields
 
 
 class OfferOutputSerializer(serializers.Serializer):
@@ -202,7 +203,9 @@ class InteractionListApi(GenericAPIView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(InteractionOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            InteractionOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(request=InteractionInputSerializer, responses={201: InteractionOutputSerializer})
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
@@ -248,7 +251,8 @@ class InteractionListApi(GenericAPIView):
             .get()
         )
         return Response(
-            InteractionOutputSerializer(interaction).data, status=status.HTTP_201_CREATED
+            InteractionOutputSerializer(interaction, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -262,7 +266,9 @@ class InteractionDetailApi(GenericAPIView):
         )
 
     def get(self, request, pk: int):
-        return Response(InteractionOutputSerializer(self.get_object()).data)
+        return Response(
+            InteractionOutputSerializer(self.get_object(), context={"request": request}).data
+        )
 
     @extend_schema(request=InteractionPatchSerializer, responses=InteractionOutputSerializer)
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
@@ -293,7 +299,9 @@ class InteractionDetailApi(GenericAPIView):
                     services.interaction_assign(interaction=interaction, assignee=data["assignee"])
         except DjangoValidationError as error:
             _raise_as_api_error(error)
-        return Response(InteractionOutputSerializer(self.get_object()).data)
+        return Response(
+            InteractionOutputSerializer(self.get_object(), context={"request": request}).data
+        )
 
 
 class CustomerTimelineApi(GenericAPIView):
@@ -310,4 +318,6 @@ class CustomerTimelineApi(GenericAPIView):
             selectors.customer_timeline(customer_id=customer.pk)
         )
         page = self.paginate_queryset(timeline)
-        return self.get_paginated_response(InteractionOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            InteractionOutputSerializer(page, many=True, context={"request": request}).data
+        )

@@ -143,6 +143,7 @@ def interaction_log(
             need_status=fact.need_status,
             recorded_by=logged_by,
             source_interaction=interaction,
+            source=fact.source,
         )
     return interaction
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.roles import can_see_money
 from customers import knowledge
 from customers.forms import TeachForm
 from customers.selectors import customers_visible_to
@@ -38,6 +39,7 @@ def interaction_log(request, customer_id: int):
         request.POST or None,
         prefix="teach",
         questions=knowledge.customer_next_questions(customer=customer),
+        money=can_see_money(request.user),
     )
     if request.method == "POST" and form.is_valid() and teach.is_valid():
         try:

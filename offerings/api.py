@@ -182,7 +182,9 @@ class OfferingListApi(GenericAPIView):
     @extend_schema(operation_id="offerings_list", responses=OfferingOutputSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(OfferingOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            OfferingOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(request=OfferingInputSerializer, responses={201: OfferingOutputSerializer})
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
@@ -195,7 +197,10 @@ class OfferingListApi(GenericAPIView):
         except DjangoValidationError as error:
             raise service_errors(error) from error
         offering = offerings_for_api().get(pk=offering.pk)
-        return Response(OfferingOutputSerializer(offering).data, status=status.HTTP_201_CREATED)
+        return Response(
+            OfferingOutputSerializer(offering, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class OfferingDetailApi(GenericAPIView):
@@ -206,7 +211,9 @@ class OfferingDetailApi(GenericAPIView):
 
     def get(self, request, pk: int):
         return Response(
-            OfferingOutputSerializer(get_object_or_404(self.get_queryset(), pk=pk)).data
+            OfferingOutputSerializer(
+                get_object_or_404(self.get_queryset(), pk=pk), context={"request": request}
+            ).data
         )
 
     @extend_schema(request=OfferingInputSerializer, responses={200: OfferingOutputSerializer})
@@ -230,4 +237,4 @@ class OfferingDetailApi(GenericAPIView):
         except DjangoValidationError as error:
             raise service_errors(error) from error
         offering = offerings_for_api().get(pk=offering.pk)
-        return Response(OfferingOutputSerializer(offering).data)
+        return Response(OfferingOutputSerializer(offering, context={"request": request}).data)

@@ -1,5 +1,7 @@
 """The v1 API: token sign-in, the same roles and portfolios as the UI, errors that name fields."""
 
+from decimal import Decimal
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -120,9 +122,10 @@ def test_it_logs_an_order_through_the_api_and_answers_once_committed(api, charli
     )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["lines"][0]["unit_price"] == "24.00"
+    # Support staff log the prices the customer gave but never read money back (SPEC §2).
+    assert body["lines"] == [{"offering": beans.pk, "quantity": "2.00"}]
     saved = Interaction.objects.get(pk=body["id"])
-    assert saved.lines.get().quantity == 2
+    assert (saved.lines.get().quantity, saved.lines.get().unit_price) == (2, Decimal("24.00"))
     alices_customer.refresh_from_db()
     assert alices_customer.figures_stale  # the recompute is queued, not yet done
 

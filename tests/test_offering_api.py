@@ -74,7 +74,13 @@ def test_managers_and_support_staff_read_offerings_but_cannot_write(api, request
     listing = api(who).get("/api/offerings/").json()
     assert set(listing) == {"count", "next", "previous", "results"}
     assert [o["name"] for o in listing["results"]] == ["Beans"]
-    assert api(who).get(f"/api/offerings/{offering.pk}/").json()["margin"] == "12.50"
+    detail = api(who).get(f"/api/offerings/{offering.pk}/").json()
+    assert detail["price"] == "24.00"  # a list price is for everyone
+    if user == "alice":
+        assert (detail["cost"], detail["margin"]) == ("11.50", "12.50")
+    else:  # support staff never see costs or margins (SPEC §2)
+        assert {"cost", "margin", "margin_percent"}.isdisjoint(detail)
+        assert {"cost"}.isdisjoint(detail["components"][0])
     assert api(who).post("/api/offerings/", payload, format="json").status_code == 403
     patch = api(who).patch(f"/api/offerings/{offering.pk}/", {"price": "1.00"}, format="json")
     assert patch.status_code == 403

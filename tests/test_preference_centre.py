@@ -35,7 +35,6 @@ def test_it_records_what_the_customer_states_as_a_teaching_interaction(client, n
             "consent__sms": "",
             "fact__needs_training": "on",
             "fact__delivery_window": "morning",
-            "fact__wallet_annual": "800",
         },
     )
 
@@ -43,17 +42,15 @@ def test_it_records_what_the_customer_states_as_a_teaching_interaction(client, n
     assert "Thank you" in response.content.decode()
     customer.refresh_from_db()
     assert customer.preferred_channel == "email"
-    assert customer.wallet_annual == 800 and customer.wallet_source == "stated"
     teaching = Interaction.objects.get(customer=customer)
     assert (teaching.type, teaching.channel, teaching.direction) == ("teaching", "web", "inbound")
     facts = {
-        f.key.key: (f.value, f.need_status, f.source_interaction_id)
+        f.key.key: (f.value, f.need_status, f.source_interaction_id, f.source)
         for f in CustomerFact.objects.filter(customer=customer)
     }
     assert facts == {
-        "needs_training": ("yes", "unmet", teaching.pk),
-        "delivery_window": ("morning", "", teaching.pk),
-        "wallet_annual": ("800", "", teaching.pk),
+        "needs_training": ("yes", "unmet", teaching.pk, "customer"),
+        "delivery_window": ("morning", "", teaching.pk, "customer"),
     }
     consents = dict(
         ChannelConsent.objects.filter(customer=customer).values_list("channel", "granted")
@@ -83,8 +80,10 @@ def test_it_refuses_a_tampered_or_expired_link(client, roles):
 def test_it_names_a_bad_answer_and_saves_nothing(client, roles):
     customer = CustomerFactory()
     url = f"/preferences/{preference_link_token(customer=customer)}/"
-    response = client.post(url, {"fact__wallet_annual": "lots", "fact__delivery_window": "noon"})
-    assert response.status_code == 200
+    response = client.post(
+        url, {"fact__household_or_team_size": "lots", "fact__delivery_window": "noon"}
+    )
+    assert response.status_code == 400
     errors = response.context["form"].errors
-    assert set(errors) == {"fact__wallet_annual", "fact__delivery_window"}
+    assert set(errors) == {"fact__household_or_team_size", "fact__delivery_window"}
     assert not Interaction.objects.exists() and not CustomerFact.objects.exists()

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from customers.api import MONEY_FIELDS
+from crm.money import MONEY_FIELDS
 from dataio.models import ImportJob
 
 from .factories import CustomerFactory, OfferingFactory
@@ -32,6 +32,7 @@ GET_MATRIX = {
     "customers:create": (200, 200, 200, 403, 302),
     "customers:detail": (200, 200, 404, 200, 302),
     "customers:edit": (200, 200, 404, 404, 302),
+    "customers:preference-link-rotate": (405, 405, 405, 405, 302),
     "interactions:search": (200, 200, 200, 200, 302),
     "interactions:queue": (200, 200, 200, 200, 302),
     "interactions:log": (200, 200, 404, 200, 302),
@@ -91,6 +92,8 @@ WRITE_MATRIX = {
     ("post", "api-valuation-fits"): (202, 403, 403, 403, 403),
     # UI actions on alice's customer's interaction (sign-in redirect for anonymous).
     ("post", "customers:edit"): (200, 200, 404, 404, 302),
+    # A new preference-centre link: staff who see the customer (back to the customer page).
+    ("post", "customers:preference-link-rotate"): (302, 302, 404, 302, 302),
     ("post", "interactions:log"): (200, 200, 404, 200, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
 }

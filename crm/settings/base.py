@@ -57,6 +57,11 @@ if LOG_FORMAT not in {"", "plain", "json"}:
 # API throttling (DRF rate strings, e.g. "100/minute"); generous by default, lowered per site.
 API_THROTTLE_ANON = os.environ.get("API_THROTTLE_ANON", "60/minute")
 API_THROTTLE_USER = os.environ.get("API_THROTTLE_USER", "1200/minute")
+# The customer's preference centre (the signed link is the credential, no account): this many
+# submissions per link and per address, and page views per address (rate strings as above).
+PREFERENCE_CENTRE_RATE_PER_LINK = os.environ.get("PREFERENCE_CENTRE_RATE_PER_LINK", "10/hour")
+PREFERENCE_CENTRE_RATE_PER_IP = os.environ.get("PREFERENCE_CENTRE_RATE_PER_IP", "30/hour")
+PREFERENCE_CENTRE_VIEWS_PER_IP = os.environ.get("PREFERENCE_CENTRE_VIEWS_PER_IP", "300/hour")
 # Sign-in for scripts (POST /api/auth/token/): requests per client address, and how long a
 # token lives (hours) before the client must sign in again.
 API_THROTTLE_SIGN_IN = os.environ.get("API_THROTTLE_SIGN_IN", "10/minute")

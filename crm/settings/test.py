@@ -29,3 +29,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute"},
 }
 API_THROTTLE_SIGN_IN = "100000/minute"
+# The same for the preference centre (a test that checks its limits sets them low).
+PREFERENCE_CENTRE_RATE_PER_LINK = "100000/hour"
+PREFERENCE_CENTRE_RATE_PER_IP = "100000/hour"
+PREFERENCE_CENTRE_VIEWS_PER_IP = "100000/hour"

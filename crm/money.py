@@ -1,0 +1,54 @@
+"""What is money (SPEC §2: support staff never see money figures), declared once.
+
+Money is every figure that tells what a customer spends or is worth to us, or what we earn
+or pay: the wallet, the value figures, share of customer (with revenue it reveals the
+wallet), prices paid, discounts, costs and margins. A list price is not money in this sense:
+everyone may quote it.
+
+- Fields: `MONEY_FIELDS` names them, wherever they appear. Every output serializer
+  (`crm.serializers.OutputModelSerializer`) leaves them out for a user who may not see money,
+  the OpenAPI schema marks them optional (`crm.schema.money_fields_optional`), CSV exports
+  leave their columns out (`dataio.selectors.export_columns`).
+- Facts: a `FactKey` with `money=True` (the wallet) is shown only to roles that see money,
+  never offered in the customer's preference centre, and a role that may not see money can
+  state it only while none is known (`customers.knowledge.customer_fact_record`), so posting
+  a guess confirms nothing.
+- Pages: templates test `can_see_money` (accounts.context_processors) around every money
+  figure; `tests/review/test_money_hidden.py` walks every page and API response as support.
+"""
+
+from accounts.roles import can_see_money
+
+MONEY_FIELDS = frozenset(
+    {
+        # A customer's wallet and value figures (customers.Customer, valuation snapshots).
+        "wallet_annual",
+        "historic_value",
+        "predicted_clv",
+        "growth_potential",
+        "revenue_12m",
+        "share_of_customer",
+        # What a customer paid and what it cost us (interactions.OrderLine).
+        "unit_price",
+        "unit_cost",
+        "discount",
+        # What an offering costs us and earns (offerings.Offering, offerings.Component).
+        "cost",
+        "margin",
+        "margin_percent",
+    }
+)
+
+
+def money_visible_to(user) -> bool:
+    """Whether this user (None: nobody signed in) may see money figures."""
+    return user is not None and can_see_money(user)
+
+
+def money_hidden(data: dict, *, user) -> dict:
+    """``data`` without its money fields, unless the user may see money."""
+    if money_visible_to(user):
+        return data
+    for name in MONEY_FIELDS.intersection(data):
+        del data[name]
+    return data
