@@ -188,11 +188,16 @@ def web_app(broker_url: str, *, workers: int = 1):
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_port(port, up=True, timeout=30)
+        _wait_port(port, up=True, timeout=90)
         yield WebApp(base_url=f"http://127.0.0.1:{port}")
     finally:
+        # A graceful stop waits for the workers (up to gunicorn's 30 s on a loaded machine).
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def run_sweeper(broker_url: str) -> int:

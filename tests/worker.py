@@ -40,7 +40,7 @@ class RunningWorker:
 
 
 @contextmanager
-def celery_worker(*, env: dict | None = None, ping_app=app, timeout: float = 30.0):
+def celery_worker(*, env: dict | None = None, ping_app=app, timeout: float = 90.0):
     """Run `celery worker` until the block ends; yields the running worker."""
     ARTIFACTS.mkdir(exist_ok=True)
     node = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
