@@ -58,6 +58,13 @@ def test_it_refuses_a_nul_byte_in_a_form_post_before_anything_reads_it(client, a
     assert "“username”" in response.content.decode()
 
 
+def test_it_answers_an_overlong_username_on_the_sign_in_page_with_a_form_error(client, alice):
+    # Found by test_form_fuzz.py: django-axes stored the attempt in a varchar(255): a 500.
+    response = client.post("/accounts/login/", {"username": "x" * 5_000, "password": "x"})
+    assert response.status_code == 200
+    assert "at most 150 characters" in " ".join(response.context["form"].errors["username"])
+
+
 def test_it_refuses_a_nul_byte_in_a_parameter_name(alice_client):
     response = alice_client.get(f"/customers/?q{NUL}=1")
     assert response.status_code == 400
