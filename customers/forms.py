@@ -1,6 +1,7 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
-from .knowledge import FactInput, number_fact_bounds
+from .knowledge import FactInput, fact_value_clean, number_fact_bounds
 from .models import Customer, FactKey, FactKind, FactValueType, NeedStatus
 
 
@@ -80,7 +81,24 @@ class TeachForm(forms.Form):
             self.add_error("other_value", "Say what they told you.")
         if data.get("other_value") and not data.get("other_key"):
             self.add_error("other_key", "Which fact is this?")
+        # Each answer meets the rule the service records it by, and a problem shows on the
+        # field it was typed in (the service's error names only "value").
+        for field, key, value in self._answers(data):
+            try:
+                fact_value_clean(key, value)
+            except ValidationError as error:
+                self.add_error(field, error.message_dict.get("value", error.messages))
         return data
+
+    def _answers(self, data) -> list[tuple[str, FactKey, object]]:
+        answers = [
+            (f"fact__{key.key}", key, data[f"fact__{key.key}"])
+            for key in self.questions
+            if data.get(f"fact__{key.key}") not in (None, "")
+        ]
+        if data.get("other_key") and data.get("other_value"):
+            answers.append(("other_value", data["other_key"], data["other_value"]))
+        return answers
 
     def facts(self) -> list[FactInput]:
         """The answers given, as facts to record with the interaction."""
@@ -96,9 +114,15 @@ class TeachForm(forms.Form):
             )
         return answers
 
-    def add_fact_errors(self, error) -> None:
-        """Attach a fact's validation error to the question it came from."""
-        self.add_error(None, error)
+    def add_fact_errors(self, error: ValidationError) -> None:
+        """Show what the service refused: on the field it names if the form has one, else
+        above the form (the service names a fact's parts, "value", "need_status", not the
+        form's fields)."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)
 
 
 def _field_for(key: FactKey) -> forms.Field:

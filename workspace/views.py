@@ -16,6 +16,7 @@ from interactions.models import Interaction
 from valuation.selectors import latest_fit
 
 from . import selectors, services
+from .forms import OfferMakeForm
 
 
 def _manager_only(request) -> None:
@@ -70,11 +71,12 @@ def portfolio_map(request):
 @require_POST
 def offer_make(request, customer_id: int):
     customer = get_object_or_404(customers_editable_by(request.user), pk=customer_id)
-    eligible = {n.offering.pk: n.offering for n in selectors.next_best_offerings(customer=customer)}
-    offering = eligible.get(int(request.POST.get("offering", "0") or 0))
-    if offering is None:
+    eligible = [n.offering.pk for n in selectors.next_best_offerings(customer=customer)]
+    form = OfferMakeForm(request.POST, eligible=eligible)
+    if not form.is_valid():
         messages.error(request, "offering: choose one of the next best offerings shown.")
     else:
+        offering = form.cleaned_data["offering"]
         services.offer_make(customer=customer, offering=offering, made_by=request.user)
         messages.success(request, f"Offer of {offering.name} recorded on the timeline.")
     return redirect("customers:detail", customer_id=customer.pk)

@@ -1,0 +1,16 @@
+from django import forms
+
+from offerings.models import Offering
+
+
+class OfferMakeForm(forms.Form):
+    """Make one of the customer's next best offerings (the only ones the page shows)."""
+
+    offering = forms.ModelChoiceField(
+        queryset=Offering.objects.none(),
+        error_messages={"invalid_choice": "choose one of the next best offerings shown."},
+    )
+
+    def __init__(self, *args, eligible: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offering"].queryset = Offering.objects.filter(pk__in=eligible)
