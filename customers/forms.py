@@ -5,6 +5,10 @@ from .models import Customer, FactKey, FactKind, FactValueType, NeedStatus
 
 
 class CustomerForm(forms.ModelForm):
+    """A manager's profile form. The rules (a wallet says where it comes from) are the
+    services': the view shows their errors on the fields. External references are set by
+    admins and imports (docs/architecture.md, "Errors never reveal other portfolios")."""
+
     class Meta:
         model = Customer
         fields = [
@@ -12,7 +16,6 @@ class CustomerForm(forms.ModelForm):
             "name",
             "email",
             "phone",
-            "external_ref",
             "status",
             "acquired_on",
             "acquisition_source",
@@ -22,22 +25,16 @@ class CustomerForm(forms.ModelForm):
         ]
         widgets = {"acquired_on": forms.DateInput(attrs={"type": "date"})}
 
+
+class CustomerAdminForm(CustomerForm):
+    """Admins also set the external reference and assign the customer to a portfolio."""
+
+    class Meta(CustomerForm.Meta):
+        fields = [*CustomerForm.Meta.fields, "external_ref", "owner"]
+
     def clean_external_ref(self):
         # Empty means "none": stored as NULL so that the uniqueness holds only for real refs.
         return self.cleaned_data["external_ref"] or None
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("wallet_annual") is not None and not cleaned.get("wallet_source"):
-            self.add_error("wallet_source", "Say where the wallet figure comes from.")
-        return cleaned
-
-
-class CustomerAdminForm(CustomerForm):
-    """Admins also assign the customer to a portfolio."""
-
-    class Meta(CustomerForm.Meta):
-        fields = [*CustomerForm.Meta.fields, "owner"]
 
 
 class TeachForm(forms.Form):
@@ -94,8 +91,19 @@ class TeachForm(forms.Form):
         return answers
 
     def add_fact_errors(self, error) -> None:
-        """Attach a fact's validation error to the question it came from."""
-        self.add_error(None, error)
+        """Attach each fact's validation error (`facts[i].value`, as interaction_log names
+        them, i in the order of `facts()`) to the question it came from."""
+        fields = [
+            f"fact__{key.key}"
+            for key in self.questions
+            if self.cleaned_data.get(f"fact__{key.key}") not in (None, "")
+        ]
+        if self.cleaned_data.get("other_key"):
+            fields.append("other_value")
+        for path, messages in error.message_dict.items():
+            index = path.removeprefix("facts[").partition("]")[0]
+            field = fields[int(index)] if index.isdigit() and int(index) < len(fields) else None
+            self.add_error(field, messages)
 
 
 def _field_for(key: FactKey) -> forms.Field:

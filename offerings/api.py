@@ -1,7 +1,6 @@
 """Offerings API (SPEC §10): everyone signed in reads, admins write."""
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -96,14 +95,6 @@ class OfferingInputSerializer(serializers.Serializer):
     replenish_every_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     components = ComponentInputSerializer(many=True, allow_empty=False)
 
-    def validate_name(self, value: str) -> str:
-        others = Offering.objects.filter(name=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("An offering with this name already exists.")
-        return value
-
 
 class ComponentsInputSerializer(serializers.Serializer):
     """Components on their own: replaced as a whole, so never partial, even in a PATCH."""
@@ -143,32 +134,9 @@ def require_admin(user) -> None:
         raise PermissionDenied("Only admins change offerings.")
 
 
-def field_errors(errors: dict) -> dict:
-    """Name nested component errors by their path: ``components[1].cost``."""
-    named = {}
-    for field, value in errors.items():
-        if field == "components" and isinstance(value, dict):
-            for index, component_errors in value.items():
-                if not isinstance(component_errors, dict):  # about the list as a whole
-                    named[field] = component_errors
-                    continue
-                for name, messages in component_errors.items():
-                    named[f"components[{index}].{name}"] = messages
-        else:
-            named[field] = value
-    return named
-
-
 def valid_data(serializer: serializers.Serializer) -> dict:
-    if not serializer.is_valid():
-        raise serializers.ValidationError(field_errors(serializer.errors))
+    serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def service_errors(error: DjangoValidationError) -> serializers.ValidationError:
-    if hasattr(error, "error_dict"):
-        return serializers.ValidationError(error.message_dict)
-    return serializers.ValidationError({"non_field_errors": error.messages})
 
 
 class OfferingListApi(GenericAPIView):
@@ -188,10 +156,7 @@ class OfferingListApi(GenericAPIView):
         require_admin(request.user)
         data = valid_data(OfferingInputSerializer(data=request.data))
         components = component_inputs(data.pop("components"))
-        try:
-            offering = services.offering_create(components=components, **data)
-        except DjangoValidationError as error:
-            raise service_errors(error) from error
+        offering = services.offering_create(components=components, **data)
         offering = offerings_for_api().get(pk=offering.pk)
         return Response(OfferingOutputSerializer(offering).data, status=status.HTTP_201_CREATED)
 
@@ -218,13 +183,10 @@ class OfferingDetailApi(GenericAPIView):
             components = valid_data(
                 ComponentsInputSerializer(data={"components": request.data["components"]})
             )["components"]
-        try:
-            services.offering_update(
-                offering=offering,
-                data=data,
-                components=None if components is None else component_inputs(components),
-            )
-        except DjangoValidationError as error:
-            raise service_errors(error) from error
+        services.offering_update(
+            offering=offering,
+            data=data,
+            components=None if components is None else component_inputs(components),
+        )
         offering = offerings_for_api().get(pk=offering.pk)
         return Response(OfferingOutputSerializer(offering).data)
