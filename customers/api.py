@@ -1,6 +1,7 @@
 """Customers API (SPEC §10): thin views over the selectors and services."""
 
 import django_filters
+from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -9,6 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import Role, can_see_money, role_of
+from crm.filters import StrictFilterSet
 from crm.serializers import OutputModelSerializer
 from valuation.models import CustomerSnapshot
 
@@ -136,13 +138,15 @@ def _customer_input(request, customer=None, **kwargs) -> dict:
     return data
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(StrictFilterSet):
     search = django_filters.CharFilter(method="filter_search")
-    owner = django_filters.CharFilter(field_name="owner__username")
+    owner = django_filters.ModelChoiceFilter(
+        field_name="owner", to_field_name="username", queryset=get_user_model().objects.all()
+    )
 
     class Meta:
         model = Customer
-        fields = ["owner", "status", "kind"]
+        fields = ["owner", "status", "kind", "tier"]
 
     def filter_search(self, queryset, name, value):
         return selectors.customer_search(customers=queryset, query=value)

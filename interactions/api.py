@@ -16,7 +16,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from crm.filters import UtcIsoDateTimeFilter
+from crm.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
 from crm.serializers import OutputModelSerializer
 from customers.knowledge import FactInput
 from customers.selectors import customers_visible_to
@@ -145,10 +145,10 @@ class InteractionPatchSerializer(serializers.Serializer):
     )
 
 
-class InteractionFilter(django_filters.FilterSet):
+class InteractionFilter(StrictFilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
-    requires_response = django_filters.BooleanFilter()
-    open = django_filters.BooleanFilter(
+    requires_response = StrictBooleanFilter()
+    open = StrictBooleanFilter(
         method="filter_open", label="Needs a response and is not resolved yet"
     )
     occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")

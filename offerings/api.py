@@ -10,6 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import is_admin
+from crm.filters import StrictFilterSet
 from crm.serializers import OutputModelSerializer
 
 from . import selectors, services
@@ -121,8 +122,10 @@ def offerings_for_api():
     )
 
 
-class OfferingFilter(django_filters.FilterSet):
-    category = django_filters.CharFilter(field_name="category__name")
+class OfferingFilter(StrictFilterSet):
+    category = django_filters.ModelChoiceFilter(
+        field_name="category", to_field_name="name", queryset=Category.objects.all()
+    )
 
     class Meta:
         model = Offering
