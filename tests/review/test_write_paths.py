@@ -297,3 +297,49 @@ def test_it_refuses_a_wallet_without_its_source_in_every_path(alice, alices_cust
     assert not Customer.objects.filter(name="Nadia Berg").exists()
     alices_customer.refresh_from_db()
     assert alices_customer.wallet_annual is None
+
+
+def test_it_keeps_the_next_due_action_current_for_a_subscription_entered_in_the_admin(
+    ada, alices_customer
+):
+    # Given an offering that is replenished
+    beans = OfferingFactory(replenish_every_days=30)
+    client = signed_in(ada)
+
+    # When the admin subscribes the customer in the Django admin, then pauses it
+    added = client.post(
+        "/admin/offerings/replenishmentsubscription/add/",
+        {
+            "customer": alices_customer.pk,
+            "offering": beans.pk,
+            "interval_days": "30",
+            "quantity": "1",
+            "next_due": "2031-03-01",
+            "mode": "reminder",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+            "deliveries-MIN_NUM_FORMS": "0",
+            "deliveries-MAX_NUM_FORMS": "0",
+        },
+    )
+    alices_customer.refresh_from_db()
+    due_after_subscribing = alices_customer.next_due_on
+    subscription = alices_customer.replenishments.get()
+    paused = client.post(
+        f"/admin/offerings/replenishmentsubscription/{subscription.pk}/change/",
+        {
+            "status": "paused",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+            "deliveries-MIN_NUM_FORMS": "0",
+            "deliveries-MAX_NUM_FORMS": "0",
+        },
+    )
+
+    # Then the customer's stored next due action follows both
+    assert (added.status_code, paused.status_code) == (302, 302)
+    assert str(due_after_subscribing) == "2031-03-01"
+    alices_customer.refresh_from_db()
+    subscription.refresh_from_db()
+    assert subscription.status == "paused"
+    assert alices_customer.next_due_on is None
