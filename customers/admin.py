@@ -1,8 +1,46 @@
+"""Admin pages of customers and what they taught us. Every write goes through the services
+(docs/architecture.md): a customer saved here is saved by `customer_create` /
+`customer_update` (validation, figures asked for, history); facts and consents are recorded
+by their services (the log form, the API, the preference centre) and are read-only here;
+customers are erased (dataio), never deleted."""
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import F
 from simple_history.admin import SimpleHistoryAdmin
 
+from crm.forms import form_add_service_errors
+
+from . import services
 from .models import ChannelConsent, Customer, CustomerFact, FactKey
+
+PROFILE_FIELDS = [*services.EDITABLE_FIELDS, "owner"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CustomerAdminForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        if {"wallet_annual", "wallet_source"} & set(self.changed_data):
+            try:
+                services.customer_wallet_check(
+                    wallet_annual=data.get("wallet_annual"),
+                    wallet_source=data.get("wallet_source", ""),
+                )
+            except ValidationError as error:
+                form_add_service_errors(self, error)
+        return data
 
 
 class FiguresStaleFilter(admin.SimpleListFilter):
@@ -22,6 +60,7 @@ class FiguresStaleFilter(admin.SimpleListFilter):
 
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
+    form = CustomerAdminForm
     list_display = ["name", "kind", "owner", "status", "interaction_count", "last_contact_at"]
     list_filter = ["status", "kind", "owner", FiguresStaleFilter]
     search_fields = ["name", "email", "external_ref"]
@@ -36,6 +75,21 @@ class CustomerAdmin(SimpleHistoryAdmin):
         "created_at",
         "updated_at",
     ]
+
+    def get_fields(self, request, obj=None):
+        return [*PROFILE_FIELDS, *(self.readonly_fields if obj is not None else [])]
+
+    def save_model(self, request, obj, form, change):
+        data = {field: form.cleaned_data[field] for field in PROFILE_FIELDS}
+        if change:
+            changed = {field: data[field] for field in form.changed_data if field in data}
+            services.customer_update(customer=obj, data=changed)
+            return
+        customer = services.customer_create(**data)
+        obj.pk, obj._state.adding = customer.pk, False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # erased through the privacy page (dataio), which keeps a record
 
 
 @admin.register(FactKey)
@@ -57,7 +111,7 @@ class FactKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerFact)
-class CustomerFactAdmin(SimpleHistoryAdmin):
+class CustomerFactAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = [
         "customer",
         "key",
@@ -73,12 +127,9 @@ class CustomerFactAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["customer", "source_interaction", "supersedes"]
     search_fields = ["customer__name", "value"]
 
-    def has_change_permission(self, request, obj=None):
-        return False  # facts are superseded, never edited
-
 
 @admin.register(ChannelConsent)
-class ChannelConsentAdmin(SimpleHistoryAdmin):
+class ChannelConsentAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = ["customer", "channel", "granted", "how", "recorded_at"]
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]

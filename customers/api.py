@@ -1,7 +1,7 @@
 """Customers API (SPEC §10): thin views over the selectors and services."""
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -11,6 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import Role, can_see_money, role_of
+from crm.filters import StrictFilterSet
 from crm.money import money_visible_to
 from crm.serializers import OutputModelSerializer
 from valuation.models import CustomerSnapshot
@@ -58,10 +59,21 @@ class CustomerOutputSerializer(OutputModelSerializer):
         read_only_fields = fields
 
 
+EXTERNAL_REF_ADMINS_ONLY = "External references are set by admins and imports."
+NO_SUCH_CUSTOMER = "No such customer."
+
+
 class CustomerInputSerializer(serializers.ModelSerializer):
+    """The profile rules are the service's (customers.services). Two inputs name other
+    records and are checked so that nothing is learned about portfolios the caller cannot
+    see: `referred_by` is an id looked up among the caller's visible customers by the view,
+    and only admins (who see everyone) set `external_ref`, unique across all portfolios
+    (context `external_ref_settable`)."""
+
     external_ref = serializers.CharField(
         max_length=100, required=False, allow_null=True, allow_blank=True
     )
+    referred_by = serializers.IntegerField(required=False, allow_null=True)
 
     class Meta:
         model = Customer
@@ -83,21 +95,40 @@ class CustomerInputSerializer(serializers.ModelSerializer):
 
     def validate_external_ref(self, value):
         value = value or None
-        others = Customer.objects.filter(external_ref=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if value and others.exists():
-            raise serializers.ValidationError("A customer with this external_ref already exists.")
+        unchanged = value == (self.instance.external_ref if self.instance else None)
+        if not unchanged and not self.context.get("external_ref_settable"):
+            raise serializers.ValidationError(EXTERNAL_REF_ADMINS_ONLY)
         return value
 
 
-class CustomerFilter(django_filters.FilterSet):
+def _customer_input(request, customer=None, **kwargs) -> dict:
+    """The validated profile input, with `referred_by` resolved among visible customers."""
+    serializer = CustomerInputSerializer(
+        customer,
+        data=request.data,
+        context={"external_ref_settable": role_of(request.user) == Role.ADMIN},
+        **kwargs,
+    )
+    serializer.is_valid(raise_exception=True)
+    data = dict(serializer.validated_data)
+    if data.get("referred_by") is not None:
+        data["referred_by"] = (
+            selectors.customers_visible_to(request.user).filter(pk=data["referred_by"]).first()
+        )
+        if data["referred_by"] is None:
+            raise serializers.ValidationError({"referred_by": NO_SUCH_CUSTOMER})
+    return data
+
+
+class CustomerFilter(StrictFilterSet):
     search = django_filters.CharFilter(method="filter_search")
-    owner = django_filters.CharFilter(field_name="owner__username")
+    owner = django_filters.ModelChoiceFilter(
+        field_name="owner", to_field_name="username", queryset=get_user_model().objects.all()
+    )
 
     class Meta:
         model = Customer
-        fields = ["owner", "status", "kind"]
+        fields = ["owner", "status", "kind", "tier"]
 
     def filter_search(self, queryset, name, value):
         return selectors.customer_search(customers=queryset, query=value)
@@ -123,9 +154,7 @@ class CustomerListApi(GenericAPIView):
         role = role_of(request.user)
         if role not in (Role.ADMIN, Role.MANAGER):
             raise PermissionDenied("Only admins and customer managers create customers.")
-        serializer = CustomerInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = _customer_input(request)
         if role == Role.MANAGER:
             # A manager's new customers join their own portfolio; assigning is an admin's job.
             if data.get("owner") not in (None, request.user):
@@ -154,9 +183,7 @@ class CustomerDetailApi(GenericAPIView):
         customer = get_object_or_404(self.get_queryset(), pk=pk)
         if not selectors.customers_editable_by(request.user).filter(pk=pk).exists():
             raise PermissionDenied("You may not edit this customer.")
-        serializer = CustomerInputSerializer(customer, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = _customer_input(request, customer, partial=True)
         if "owner" in data and role_of(request.user) != Role.ADMIN:
             raise PermissionDenied("Only admins reassign customers.")
         customer = services.customer_update(customer=customer, data=data)
@@ -266,12 +293,9 @@ class CustomerFactsApi(GenericAPIView):
             raise PermissionDenied("You may not record facts.")
         serializer = FactInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            fact = knowledge.customer_fact_record(
-                customer=customer, recorded_by=request.user, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from error
+        fact = knowledge.customer_fact_record(
+            customer=customer, recorded_by=request.user, **serializer.validated_data
+        )
         return Response(
             FactOutputSerializer(fact, context={"request": request}).data,
             status=status.HTTP_201_CREATED,

@@ -6,6 +6,10 @@ from .models import Customer, FactKey, FactKind, FactValueType, NeedStatus
 
 
 class CustomerForm(forms.ModelForm):
+    """A manager's profile form. The rules (a wallet says where it comes from) are the
+    services': the view shows their errors on the fields. External references are set by
+    admins and imports (docs/architecture.md, "Errors never reveal other portfolios")."""
+
     class Meta:
         model = Customer
         fields = [
@@ -13,7 +17,6 @@ class CustomerForm(forms.ModelForm):
             "name",
             "email",
             "phone",
-            "external_ref",
             "status",
             "acquired_on",
             "acquisition_source",
@@ -23,22 +26,16 @@ class CustomerForm(forms.ModelForm):
         ]
         widgets = {"acquired_on": forms.DateInput(attrs={"type": "date"})}
 
+
+class CustomerAdminForm(CustomerForm):
+    """Admins also set the external reference and assign the customer to a portfolio."""
+
+    class Meta(CustomerForm.Meta):
+        fields = [*CustomerForm.Meta.fields, "external_ref", "owner"]
+
     def clean_external_ref(self):
         # Empty means "none": stored as NULL so that the uniqueness holds only for real refs.
         return self.cleaned_data["external_ref"] or None
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("wallet_annual") is not None and not cleaned.get("wallet_source"):
-            self.add_error("wallet_source", "Say where the wallet figure comes from.")
-        return cleaned
-
-
-class CustomerAdminForm(CustomerForm):
-    """Admins also assign the customer to a portfolio."""
-
-    class Meta(CustomerForm.Meta):
-        fields = [*CustomerForm.Meta.fields, "owner"]
 
 
 class TeachForm(forms.Form):
@@ -114,15 +111,23 @@ class TeachForm(forms.Form):
             )
         return answers
 
-    def add_fact_errors(self, error: ValidationError) -> None:
-        """Show what the service refused: on the field it names if the form has one, else
-        above the form (the service names a fact's parts, "value", "need_status", not the
-        form's fields)."""
+    def add_fact_errors(self, error) -> None:
+        """Attach each fact's validation error (`facts[i].value`, as interaction_log names
+        them, i in the order of `facts()`) to the question it came from."""
+        fields = [
+            f"fact__{key.key}"
+            for key in self.questions
+            if self.cleaned_data.get(f"fact__{key.key}") not in (None, "")
+        ]
+        if self.cleaned_data.get("other_key"):
+            fields.append("other_value")
         if not hasattr(error, "error_dict"):
             self.add_error(None, error)
             return
-        for field, messages in error.message_dict.items():
-            self.add_error(field if field in self.fields else None, messages)
+        for path, messages in error.message_dict.items():
+            index = path.removeprefix("facts[").partition("]")[0]
+            field = fields[int(index)] if index.isdigit() and int(index) < len(fields) else None
+            self.add_error(field, messages)
 
 
 def _field_for(key: FactKey) -> forms.Field:

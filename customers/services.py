@@ -1,5 +1,6 @@
 """Writes on customers. Views, the API, tasks and commands call these; nothing else writes."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,6 +28,39 @@ EDITABLE_FIELDS = (
 
 # Profile fields that feed the figures (share of customer, growth potential, tenure).
 FIGURE_INPUTS = {"wallet_annual", "acquired_on"}
+
+
+WALLET_NEEDS_SOURCE = "Say where the wallet figure comes from."
+
+
+def customer_wallet_check(*, wallet_annual, wallet_source: str) -> None:
+    """A wallet figure says where it comes from (stated, estimated...). Forms that show the
+    error before saving (the Django admin) call this; the services always do."""
+    if wallet_annual is not None and not wallet_source:
+        raise ValidationError({"wallet_source": WALLET_NEEDS_SOURCE})
+
+
+def _profile_clean(customer: Customer, *, wallet_changed: bool) -> None:
+    """Validate the profile (the model's validators) and the profile rules, all errors at once.
+
+    A wallet figure always says where it comes from (stated, estimated...): checked when the
+    wallet or its source is set, so older rows without a source can still be edited otherwise.
+    """
+    errors: dict[str, list] = {}
+    try:
+        customer.full_clean()
+    except ValidationError as error:
+        errors = dict(error.error_dict)
+    if wallet_changed:
+        try:
+            customer_wallet_check(
+                wallet_annual=customer.wallet_annual, wallet_source=customer.wallet_source
+            )
+        except ValidationError as error:
+            for field, field_errors in error.error_dict.items():
+                errors.setdefault(field, []).extend(field_errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 def customer_figures_request(*, customer_id: int) -> None:
@@ -64,7 +98,7 @@ def customer_create(*, name: str, owner=None, **fields) -> Customer:
     if unknown:
         raise TypeError(f"customer_create() got unknown fields: {sorted(unknown)}")
     customer = Customer(name=name, owner=owner, **fields)
-    customer.full_clean()
+    _profile_clean(customer, wallet_changed=True)
     customer.save()
     customer_figures_request(customer_id=customer.pk)
     return customer
@@ -75,10 +109,16 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     unknown = set(data) - set(EDITABLE_FIELDS) - {"owner"}
     if unknown:
         raise TypeError(f"customer_update() got unknown fields: {sorted(unknown)}")
-    before = Customer.objects.filter(pk=customer.pk).values(*FIGURE_INPUTS).first() or {}
+    before = (
+        Customer.objects.filter(pk=customer.pk).values(*FIGURE_INPUTS, "wallet_source").first()
+        or {}
+    )
     for field, value in data.items():
         setattr(customer, field, value)
-    customer.full_clean()
+    wallet = ("wallet_annual", "wallet_source")
+    _profile_clean(
+        customer, wallet_changed=any(before.get(f) != getattr(customer, f) for f in wallet)
+    )
     customer.save()
     if any(before.get(field) != getattr(customer, field) for field in FIGURE_INPUTS):
         customer_figures_request(customer_id=customer.pk)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, can_see_money, role_of
+from crm.forms import form_add_service_errors
 from interactions import selectors as interaction_selectors
 from interactions.choices import Channel, InteractionType
 from offerings.models import Category
@@ -199,9 +200,13 @@ def customer_create(request):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         owner = data.pop("owner", None) if role == Role.ADMIN else request.user
-        customer = services.customer_create(owner=owner, **data)
-        messages.success(request, f"{customer.name} was added.")
-        return redirect("customers:detail", customer_id=customer.pk)
+        try:
+            customer = services.customer_create(owner=owner, **data)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, f"{customer.name} was added.")
+            return redirect("customers:detail", customer_id=customer.pk)
     return render(request, "customers/form.html", {"form": form, "customer": None})
 
 
@@ -210,7 +215,11 @@ def customer_edit(request, customer_id: int):
     customer = get_object_or_404(selectors.customers_editable_by(request.user), pk=customer_id)
     form = _form_class(request.user)(request.POST or None, instance=customer)
     if request.method == "POST" and form.is_valid():
-        services.customer_update(customer=customer, data=form.cleaned_data)
-        messages.success(request, "Profile saved.")
-        return redirect("customers:detail", customer_id=customer.pk)
+        try:
+            services.customer_update(customer=customer, data=form.cleaned_data)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("customers:detail", customer_id=customer.pk)
     return render(request, "customers/form.html", {"form": form, "customer": customer})

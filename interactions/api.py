@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -18,10 +17,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from crm.filters import UtcIsoDateTimeFilter
+from crm.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
 from crm.serializers import OutputModelSerializer
 from customers.knowledge import FactInput
-from customers.models import Customer
 from customers.selectors import customers_visible_to
 from offerings.models import Offering
 
@@ -114,7 +112,11 @@ class FactLearnedSerializer(serializers.Serializer):
 
 
 class InteractionInputSerializer(serializers.Serializer):
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    """The rules between fields (a thread of the same customer, lines only on orders) are the
+    service's: every way in enforces them. The customer and the thread are ids, looked up
+    among what the caller may see, so that another portfolio's reads like nothing at all."""
+
+    customer = serializers.IntegerField()
     channel = serializers.ChoiceField(choices=Channel.choices)
     direction = serializers.ChoiceField(choices=Direction.choices)
     type = serializers.ChoiceField(choices=InteractionType.choices)
@@ -122,9 +124,7 @@ class InteractionInputSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     occurred_at = serializers.DateTimeField(required=False)
     requires_response = serializers.BooleanField(required=False, allow_null=True, default=None)
-    thread = serializers.PrimaryKeyRelatedField(
-        queryset=Interaction.objects.all(), required=False, allow_null=True
-    )
+    thread = serializers.IntegerField(required=False, allow_null=True)
     satisfaction = serializers.IntegerField(
         min_value=1, max_value=5, required=False, allow_null=True
     )
@@ -137,14 +137,6 @@ class InteractionInputSerializer(serializers.Serializer):
         queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
     )
 
-    def validate(self, attrs):
-        thread = attrs.get("thread")
-        if thread is not None and thread.customer_id != attrs["customer"].pk:
-            raise serializers.ValidationError({"thread": "The thread belongs to another customer."})
-        if attrs.get("lines") and attrs["type"] != InteractionType.ORDER:
-            raise serializers.ValidationError({"lines": "Only order interactions have lines."})
-        return attrs
-
 
 class InteractionPatchSerializer(serializers.Serializer):
     first_response_at = serializers.DateTimeField(required=False)
@@ -155,10 +147,10 @@ class InteractionPatchSerializer(serializers.Serializer):
     )
 
 
-class InteractionFilter(django_filters.FilterSet):
+class InteractionFilter(StrictFilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
-    requires_response = django_filters.BooleanFilter()
-    open = django_filters.BooleanFilter(
+    requires_response = StrictBooleanFilter()
+    open = StrictBooleanFilter(
         method="filter_open", label="Needs a response and is not resolved yet"
     )
     occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
@@ -182,8 +174,7 @@ def _visible_interactions(user):
     )
 
 
-def _raise_as_api_error(error: DjangoValidationError):
-    raise serializers.ValidationError(error.message_dict) from error
+NO_SUCH_CUSTOMER = "No such customer."
 
 
 class InteractionListApi(GenericAPIView):
@@ -215,8 +206,15 @@ class InteractionListApi(GenericAPIView):
         serializer = InteractionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        if not customers_visible_to(request.user).filter(pk=data["customer"].pk).exists():
-            raise PermissionDenied("This customer is not in your portfolio.")
+        # Another portfolio's customer answers like a customer that does not exist.
+        data["customer"] = customers_visible_to(request.user).filter(pk=data["customer"]).first()
+        if data["customer"] is None:
+            raise serializers.ValidationError({"customer": NO_SUCH_CUSTOMER})
+        if data.get("thread") is not None:
+            # The service refuses another customer's thread with the same words.
+            data["thread"] = Interaction.objects.filter(pk=data["thread"]).first()
+            if data["thread"] is None:
+                raise serializers.ValidationError({"thread": services.NO_SUCH_THREAD})
         lines = [
             services.OrderLineInput(
                 offering_id=line["offering"].pk,
@@ -231,17 +229,14 @@ class InteractionListApi(GenericAPIView):
         facts = [
             FactInput(fact["key"], fact["value"], fact["need_status"]) for fact in data.pop("facts")
         ]
-        try:
-            interaction = services.interaction_log(
-                logged_by=request.user,
-                lines=lines,
-                facts=facts,
-                offer=offer.get("offering"),
-                offer_outcome=offer.get("outcome", ""),
-                **data,
-            )
-        except DjangoValidationError as error:
-            _raise_as_api_error(error)
+        interaction = services.interaction_log(
+            logged_by=request.user,
+            lines=lines,
+            facts=facts,
+            offer=offer.get("offering"),
+            offer_outcome=offer.get("outcome", ""),
+            **data,
+        )
         # Read back with its service level in the same transaction: if anything fails before
         # the reply is built, nothing was committed. Visibility was checked above.
         interaction = (
@@ -283,22 +278,17 @@ class InteractionDetailApi(GenericAPIView):
         serializer = InteractionPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            with transaction.atomic():
-                if "first_response_at" in data:
-                    services.interaction_respond(
-                        interaction=interaction, at=data["first_response_at"]
-                    )
-                if "resolved_at" in data:
-                    services.interaction_resolve(interaction=interaction, at=data["resolved_at"])
-                if "satisfaction" in data:
-                    services.interaction_record_satisfaction(
-                        interaction=interaction, satisfaction=data["satisfaction"]
-                    )
-                if "assignee" in data:
-                    services.interaction_assign(interaction=interaction, assignee=data["assignee"])
-        except DjangoValidationError as error:
-            _raise_as_api_error(error)
+        with transaction.atomic():
+            if "first_response_at" in data:
+                services.interaction_respond(interaction=interaction, at=data["first_response_at"])
+            if "resolved_at" in data:
+                services.interaction_resolve(interaction=interaction, at=data["resolved_at"])
+            if "satisfaction" in data:
+                services.interaction_record_satisfaction(
+                    interaction=interaction, satisfaction=data["satisfaction"]
+                )
+            if "assignee" in data:
+                services.interaction_assign(interaction=interaction, assignee=data["assignee"])
         return Response(
             InteractionOutputSerializer(self.get_object(), context={"request": request}).data
         )

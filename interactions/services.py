@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm import bounds
+from crm.errors import errors_under
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.services import customer_figures_request
@@ -45,6 +46,23 @@ class OrderLineInput:
 
 # Interaction fields interaction_log receives as model instances (they exist: they were read).
 RELATED_GIVEN = ["customer", "logged_by", "thread", "offer", "assignee"]
+NO_SUCH_THREAD = "No such thread for this customer."
+
+
+def interaction_thread_check(*, customer: Customer, thread: Interaction | None) -> None:
+    """A thread continues an item of the same customer. A thread of another customer reads
+    exactly like one that does not exist, so that no caller learns of records they cannot see."""
+    if thread is not None and thread.customer_id != customer.pk:
+        raise ValidationError({"thread": NO_SUCH_THREAD})
+
+
+def interaction_lines_check(*, type: str, offering_ids: set[int]) -> None:
+    """Only orders have lines; each line's offering exists and may still be ordered."""
+    if not offering_ids:
+        return
+    if type != InteractionType.ORDER:
+        raise ValidationError({"lines": "Only order interactions have lines."})
+    _check_orderable(offering_ids)
 
 
 def _check_orderable(offering_ids: set[int]) -> None:
@@ -83,6 +101,9 @@ def interaction_log(
 
     Everything is written in one transaction; the recompute is sent only after it commits.
     """
+    lines = list(lines)
+    interaction_thread_check(customer=customer, thread=thread)
+    interaction_lines_check(type=type, offering_ids={line.offering_id for line in lines})
     if requires_response is None:
         requires_response = direction == Direction.INBOUND and type in NEEDS_RESPONSE_BY_DEFAULT
     interaction = Interaction(
@@ -117,10 +138,9 @@ def interaction_log(
         )
         for line in lines
     ]
-    for line in order_lines:
-        line.full_clean(exclude=["interaction", "offering"], validate_constraints=False)
-    if order_lines:
-        _check_orderable({line.offering_id for line in order_lines})
+    for index, line in enumerate(order_lines):
+        with errors_under(f"lines[{index}]"):
+            line.full_clean(exclude=["interaction", "offering"], validate_constraints=False)
     interaction.save()
     for line in order_lines:
         line.interaction = interaction
@@ -135,16 +155,17 @@ def interaction_log(
         cost_to_serve=channel_cost(channel) if serves else Decimal("0"),
     )
     # What the customer taught us in this interaction, in the same transaction.
-    for fact in facts:
-        customer_fact_record(
-            customer=customer,
-            key=fact.key,
-            value=fact.value,
-            need_status=fact.need_status,
-            recorded_by=logged_by,
-            source_interaction=interaction,
-            source=fact.source,
-        )
+    for index, fact in enumerate(facts):
+        with errors_under(f"facts[{index}]"):
+            customer_fact_record(
+                customer=customer,
+                key=fact.key,
+                value=fact.value,
+                need_status=fact.need_status,
+                recorded_by=logged_by,
+                source_interaction=interaction,
+                source=fact.source,
+            )
     return interaction
 
 

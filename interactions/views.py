@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.roles import can_see_money
+from crm.forms import form_add_service_errors
 from customers import knowledge
 from customers.forms import TeachForm
 from customers.selectors import customers_visible_to
@@ -49,8 +50,13 @@ def interaction_log(request, customer_id: int):
                 facts=teach.facts(),
                 **form.cleaned_data,
             )
-        except ValidationError as error:
-            teach.add_fact_errors(error)  # nothing was saved: one transaction
+        except ValidationError as error:  # nothing was saved: one transaction
+            facts = {k: v for k, v in error.message_dict.items() if k.startswith("facts[")}
+            others = {k: v for k, v in error.message_dict.items() if k not in facts}
+            if facts:
+                teach.add_fact_errors(ValidationError(facts))
+            if others:
+                form_add_service_errors(form, ValidationError(others))
         else:
             messages.success(
                 request, "Interaction saved; the customer's figures are being updated."
@@ -87,8 +93,7 @@ def offering_rate(request, customer_id: int):
                 recorded_by=request.user,
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_service_errors(form, error)
         else:
             messages.success(request, "Rating saved.")
             return redirect("interactions:log", customer_id=customer.pk)

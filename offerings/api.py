@@ -1,7 +1,6 @@
 """Offerings API (SPEC §10): everyone signed in reads, admins write."""
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -12,6 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import is_admin
+from crm.filters import StrictFilterSet
 from crm.serializers import OutputModelSerializer
 
 from . import selectors, services
@@ -97,14 +97,6 @@ class OfferingInputSerializer(serializers.Serializer):
     replenish_every_days = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     components = ComponentInputSerializer(many=True, allow_empty=False)
 
-    def validate_name(self, value: str) -> str:
-        others = Offering.objects.filter(name=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("An offering with this name already exists.")
-        return value
-
 
 class ComponentsInputSerializer(serializers.Serializer):
     """Components on their own: replaced as a whole, so never partial, even in a PATCH."""
@@ -131,8 +123,10 @@ def offerings_for_api():
     )
 
 
-class OfferingFilter(django_filters.FilterSet):
-    category = django_filters.CharFilter(field_name="category__name")
+class OfferingFilter(StrictFilterSet):
+    category = django_filters.ModelChoiceFilter(
+        field_name="category", to_field_name="name", queryset=Category.objects.all()
+    )
 
     class Meta:
         model = Offering
@@ -144,32 +138,9 @@ def require_admin(user) -> None:
         raise PermissionDenied("Only admins change offerings.")
 
 
-def field_errors(errors: dict) -> dict:
-    """Name nested component errors by their path: ``components[1].cost``."""
-    named = {}
-    for field, value in errors.items():
-        if field == "components" and isinstance(value, dict):
-            for index, component_errors in value.items():
-                if not isinstance(component_errors, dict):  # about the list as a whole
-                    named[field] = component_errors
-                    continue
-                for name, messages in component_errors.items():
-                    named[f"components[{index}].{name}"] = messages
-        else:
-            named[field] = value
-    return named
-
-
 def valid_data(serializer: serializers.Serializer) -> dict:
-    if not serializer.is_valid():
-        raise serializers.ValidationError(field_errors(serializer.errors))
+    serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def service_errors(error: DjangoValidationError) -> serializers.ValidationError:
-    if hasattr(error, "error_dict"):
-        return serializers.ValidationError(error.message_dict)
-    return serializers.ValidationError({"non_field_errors": error.messages})
 
 
 class OfferingListApi(GenericAPIView):
@@ -192,10 +163,7 @@ class OfferingListApi(GenericAPIView):
         require_admin(request.user)
         data = valid_data(OfferingInputSerializer(data=request.data))
         components = component_inputs(data.pop("components"))
-        try:
-            offering = services.offering_create(components=components, **data)
-        except DjangoValidationError as error:
-            raise service_errors(error) from error
+        offering = services.offering_create(components=components, **data)
         offering = offerings_for_api().get(pk=offering.pk)
         return Response(
             OfferingOutputSerializer(offering, context={"request": request}).data,
@@ -228,13 +196,10 @@ class OfferingDetailApi(GenericAPIView):
             components = valid_data(
                 ComponentsInputSerializer(data={"components": request.data["components"]})
             )["components"]
-        try:
-            services.offering_update(
-                offering=offering,
-                data=data,
-                components=None if components is None else component_inputs(components),
-            )
-        except DjangoValidationError as error:
-            raise service_errors(error) from error
+        services.offering_update(
+            offering=offering,
+            data=data,
+            components=None if components is None else component_inputs(components),
+        )
         offering = offerings_for_api().get(pk=offering.pk)
         return Response(OfferingOutputSerializer(offering, context={"request": request}).data)

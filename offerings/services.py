@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm import bounds
+from crm.errors import errors_under
 from customers.services import customers_next_due_refresh
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.services import OrderLineInput, interaction_log
@@ -64,12 +65,8 @@ def _components_replace(*, offering: Offering, components: Sequence[ComponentInp
         for c in components
     ]
     for index, row in enumerate(rows):
-        try:
+        with errors_under(f"components[{index}]"):
             row.full_clean(exclude=["offering"])
-        except ValidationError as error:
-            raise ValidationError(
-                {f"components[{index}].{field}": messages for field, messages in error}
-            ) from error
     offering.components.all().delete()
     Component.objects.bulk_create(rows)
 

@@ -84,8 +84,7 @@ def test_it_names_the_bad_fields_of_an_offer(api, charlie, alices_customer):
     )
     assert response.status_code == 400
     errors = response.json()
-    assert set(errors) == {"offer", "satisfaction"}
-    assert set(errors["offer"]) == {"offering", "outcome"}
+    assert set(errors) == {"offer.offering", "offer.outcome", "satisfaction"}
     assert not Interaction.objects.exists()
 
 

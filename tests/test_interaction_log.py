@@ -91,7 +91,7 @@ def test_it_writes_nothing_when_a_line_is_invalid(alice, sent_tasks):
                 )
             ],
         )
-    assert "discount" in error.value.message_dict
+    assert "lines[0].discount" in error.value.message_dict
     assert not Interaction.objects.filter(customer=customer).exists()
     customer.refresh_from_db()
     assert customer.figures_version == 0

@@ -253,5 +253,5 @@ def test_it_learns_facts_posted_with_an_interaction(charlie, alices_customer):
 
     body["facts"] = [{"key": "delivery_window", "value": "midnight"}]
     bad = support.post("/api/interactions/", body, format="json")
-    assert bad.status_code == 400 and "value" in bad.json()
+    assert bad.status_code == 400 and "facts[0].value" in bad.json()
     assert Interaction.objects.filter(customer=alices_customer).count() == 1

@@ -57,5 +57,9 @@ class CustomerSnapshotAdmin(admin.ModelAdmin):
     raw_id_fields = ["customer"]
     date_hierarchy = "taken_on"
 
+    # Snapshots are written by the recomputes only.
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
         return False
