@@ -251,10 +251,6 @@ def _import_job_fail(jobs, *, error: str) -> int:
     return failed
 
 
-def import_job_fail(*, job_id: int, error: str) -> None:
-    _import_job_fail(ImportJob.objects.filter(pk=job_id, status__in=ACTIVE), error=error)
-
-
 def import_jobs_check() -> int:
     """Fail the running jobs whose process is gone (this host) or that have not reported
     progress for IMPORT_SILENT_AFTER (any host), so that none stays "running" for good; the
