@@ -396,7 +396,14 @@ class _TransactionBatch:
         problems += duplicates
         if not rows:
             return {}, problems
-        created_customers = self._customers_for(rows)
+        created_customers, refused = self._customers_for(rows)
+        if refused:
+            problems += [
+                dataclasses.replace(refused[row.customer_ref], line=row.line)
+                for row in rows
+                if row.customer_ref in refused
+            ]
+            rows = [row for row in rows if row.customer_ref not in refused]
         for row in rows:
             built[row.line][0].customer_id = self.customers[row.customer_ref]
         # The figures of the customers who bought now wait for the import's rebuild.
@@ -436,11 +443,6 @@ class _TransactionBatch:
                     line,
                     line=row.line,
                     columns=LINE_COLUMNS if row.margin is not None else LINE_COLUMNS_NO_MARGIN,
-                )
-                or imports.field_error(
-                    self._new_customer(row.customer_ref, row.day),
-                    line=row.line,
-                    columns=NEW_CUSTOMER_COLUMNS,
                 )
                 or (row, interaction, line)
             )
@@ -490,11 +492,12 @@ class _TransactionBatch:
                 kept.append(row)
         return kept, duplicates
 
-    def _customers_for(self, rows: list[TransactionRow]) -> set[int]:
-        """Look up the customers of the rows, create the missing ones; the ids created."""
+    def _customers_for(self, rows: list[TransactionRow]) -> tuple[set[int], dict[str, RowError]]:
+        """Look up the customers of the rows, create the missing ones (checked by the model's
+        validators, once per customer); the ids created, and why the refused were refused."""
         wanted = {row.customer_ref for row in rows} - set(self.customers)
         if not wanted:
-            return set()
+            return set(), {}
         self.customers.update(
             Customer.objects.filter(external_ref__in=wanted).values_list("external_ref", "id")
         )
@@ -504,12 +507,18 @@ class _TransactionBatch:
             if row.customer_ref in missing:
                 first_day[row.customer_ref] = min(first_day.get(row.customer_ref, row.day), row.day)
         waiting = _figures_wait_for_rebuild()
-        customers = [self._new_customer(ref, first_day[ref]) for ref in missing]
-        for customer in customers:
+        customers, refused = [], {}
+        for ref in missing:
+            customer = self._new_customer(ref, first_day[ref])
+            error = imports.field_error(customer, line=0, columns=NEW_CUSTOMER_COLUMNS)
+            if error:
+                refused[ref] = error
+                continue
             customer.figures_requested_at = waiting["figures_requested_at"]
+            customers.append(customer)
         created = Customer.objects.bulk_create(customers, batch_size=BATCH_ROWS)
         self.customers.update((c.external_ref, c.pk) for c in created)
-        return {c.pk for c in created}
+        return {c.pk for c in created}, refused
 
     def _interaction(self, row: TransactionRow) -> Interaction:
         """The row's order, its customer still to set."""
@@ -547,22 +556,15 @@ class _TransactionBatch:
         )
 
 
-# How the fields a transaction row fills map to the file's columns ("": no column).
-INTERACTION_COLUMNS = {
-    "occurred_at": "date",
-    "channel": "channel",
-    "direction": "",
-    "type": "",
-    "subject": "",
-}
-LINE_COLUMNS = {"quantity": "", "unit_price": "amount", "unit_cost": "margin", "discount": ""}
+# The fields a transaction row fills from the file, and their columns (the others are the
+# import's constants).
+INTERACTION_COLUMNS = {"occurred_at": "date", "channel": "channel"}
+LINE_COLUMNS = {"unit_price": "amount", "unit_cost": "margin"}
 LINE_COLUMNS_NO_MARGIN = {**LINE_COLUMNS, "unit_cost": "amount"}
 NEW_CUSTOMER_COLUMNS = {
     "name": "customer_ref",
     "external_ref": "customer_ref",
-    "status": "",
     "acquired_on": "date",
-    "acquisition_source": "",
 }
 # What a value out of every range can raise while a row is read (a bug if it gets that far,
 # but one row's, reported on its line).

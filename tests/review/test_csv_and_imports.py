@@ -274,16 +274,18 @@ def test_it_makes_every_bound_of_a_model_field_a_row_error_of_its_column(monkeyp
     bound(InteractionModel, "occurred_at", MinValueValidator(floor))
     bound(OrderLine, "unit_price", MaxValueValidator(Decimal("1000")))
     bound(Customer, "wallet_annual", MaxValueValidator(Decimal("1000000")))
+    bound(Customer, "acquired_on", MinValueValidator(timezone.datetime(1995, 1, 1).date()))
 
     # When files cross them
     log = run(
         ImportKind.TRANSACTIONS,
-        b"customer_ref,date,amount\nT-1,1989-12-31,5\nT-2,2026-01-05,1000.01\nT-3,2026-01-05,9\n",
+        b"customer_ref,date,amount\nT-1,1989-12-31,5\nT-2,2026-01-05,1000.01\nT-3,2026-01-05,9\n"
+        b"T-4,1994-06-01,5\n",
     )
     people = run(ImportKind.CUSTOMERS, b"external_ref,name,wallet_annual\nK-1,A,1000001\nK-2,B,5\n")
 
     # Then each crossing is an error of its row and column, the rest lands
-    assert problems(log) == [(2, "error", "date"), (3, "error", "amount")]
+    assert problems(log) == [(2, "error", "date"), (3, "error", "amount"), (5, "error", "date")]
     assert problems(people) == [(2, "error", "wallet_annual")]
     assert sorted(Customer.objects.values_list("external_ref", flat=True)) == ["K-2", "T-3"]
 
