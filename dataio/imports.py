@@ -4,11 +4,15 @@ No database access here except the lookups passed in; `dataio.services` writes.
 """
 
 import csv
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import models
 
 from interactions.choices import Channel
 
@@ -51,6 +55,30 @@ class FileRejected(Exception):
     def __init__(self, line: int, field: str, reason: str):
         super().__init__(reason)
         self.line, self.field, self.reason = line, field, reason
+
+
+@functools.cache
+def _fields_other_than(model: type[models.Model], fields: frozenset[str]) -> tuple[str, ...]:
+    return tuple(f.name for f in model._meta.fields if f.name not in fields)
+
+
+def field_error(instance: models.Model, *, line: int, columns: dict[str, str]) -> RowError | None:
+    """Check the fields a row fills with the model's own validators and `clean()`: what
+    `full_clean` checks, less what needs a query per row (relations, which the import resolves
+    in bulk; uniqueness; check constraints, which the field validators mirror). So a bound a
+    model field has (a date window, a numeric range, a length) is a row error of the file's
+    column. `columns` maps each field the row fills to its column in the file ("" for none)."""
+    try:
+        instance.full_clean(
+            exclude=_fields_other_than(type(instance), frozenset(columns)),
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as invalid:
+        field, messages = next(iter(invalid.message_dict.items()))
+        column = columns.get(field, "")
+        return RowError(line, column, f"{column or field}: {' '.join(messages)}")
+    return None
 
 
 def split_lines(content: bytes) -> list[bytes]:
@@ -214,14 +242,28 @@ def parse_date(value: str) -> date | None:
     return None
 
 
-def parse_money(value: str) -> Decimal | None:
+class BadValue(ValueError):
+    """A value of a row that no column can take; its message says why, without echoing it."""
+
+
+def parse_money(value: str) -> Decimal:
+    """The amount rounded to the cent. BadValue when it is not a finite number, or has more
+    digits than a Decimal holds (1e30 cannot be rounded to the cent in 28 digits)."""
     try:
         amount = Decimal(value)
+        if not amount.is_finite():
+            raise BadValue("not a number")
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        return None
-    if not amount.is_finite():
-        return None
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+        raise BadValue("not a number" if _not_numeric(value) else "out of range") from None
+
+
+def _not_numeric(value: str) -> bool:
+    try:
+        Decimal(value)
+    except InvalidOperation:
+        return True
+    return False
 
 
 def transaction_row(raw: RawRow, *, offerings: set[str], today: date) -> TransactionRow | RowError:
@@ -236,18 +278,20 @@ def transaction_row(raw: RawRow, *, offerings: set[str], today: date) -> Transac
         return RowError(line, "date", "bad date: expected YYYY-MM-DD")
     if day > today:
         return RowError(line, "date", "date in the future")
-    amount = parse_money(values.get("amount", ""))
-    if amount is None:
-        return RowError(line, "amount", "amount: not a number")
+    try:
+        amount = parse_money(values.get("amount", ""))
+    except BadValue as bad:
+        return RowError(line, "amount", f"amount: {bad}")
     if amount < 0:
         return RowError(line, "amount", "negative amount")
     if amount > MAX_AMOUNT:
         return RowError(line, "amount", "amount: too large")
     margin = None
     if values.get("margin"):
-        margin = parse_money(values["margin"])
-        if margin is None:
-            return RowError(line, "margin", "margin: not a number")
+        try:
+            margin = parse_money(values["margin"])
+        except BadValue as bad:
+            return RowError(line, "margin", f"margin: {bad}")
         if margin > amount:
             return RowError(line, "margin", "margin greater than the amount")
         if amount - margin > MAX_AMOUNT:

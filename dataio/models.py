@@ -54,6 +54,14 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(
+        max_length=255, blank=True, help_text="The process running the job (host:pid)."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the running job last reported progress; a silent one is failed.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,11 +1,11 @@
 """Reads for exports and privacy: streamed CSV rows, everything held on one customer."""
 
-import csv
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
 from accounts.roles import Role, can_see_money, role_of
+from crm.csv_files import csv_rows
 from crm.money import MONEY_FIELDS
 from customers.models import ChannelConsent, Customer, CustomerFact
 from customers.selectors import customers_visible_to
@@ -54,20 +54,13 @@ def export_columns(user) -> list[str]:
     return columns if can_see_money(user) else [c for c in columns if c not in MONEY_FIELDS]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def customers_csv_lines(user, *, chunk: int = 2000) -> Iterator[str]:
     """The CSV, one line at a time, read from the database in chunks (server-side cursor)."""
     columns = export_columns(user)
     fields = [("owner__username" if c == "owner" else c) for c in columns]
-    writer = csv.writer(_Echo())
-    yield writer.writerow(columns)
     rows = customers_for_export(user).order_by("id").values_list(*fields)
-    for row in rows.iterator(chunk_size=chunk):
-        yield writer.writerow(["" if v is None else v for v in row])
+    yield from csv_rows([columns])
+    yield from csv_rows(rows.iterator(chunk_size=chunk))
 
 
 def import_jobs_recent(*, limit: int = 20) -> QuerySet[ImportJob]:

@@ -1,15 +1,17 @@
 """Writes of bulk data: imports (in batches, each row whole or not at all) and erasure."""
 
 import dataclasses
+import logging
+import os
+import socket
 from collections.abc import Callable, Iterable
-from datetime import datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -34,6 +36,12 @@ from .models import (
 )
 
 BATCH_ROWS = 5000
+# A running import reports progress (a heartbeat) with every batch of rows; one silent for
+# this long is taken for stopped. Its rebuild reports none and takes minutes at a million
+# customers (docs/dataio.md), hence the margin.
+IMPORT_SILENT_AFTER = timedelta(minutes=30)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+logger = logging.getLogger(__name__)
 IMPORTED_CATEGORY = "Imported"
 IMPORTED_OFFERING = "Imported purchase"
 ERASED = "[erased]"
@@ -61,13 +69,80 @@ def import_job_enqueue(*, kind: str, content: bytes, file_name: str = "", by=Non
     return job
 
 
-def import_job_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
+def _this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:255]
+
+
+def _process_gone(worker: str) -> bool:
+    """Whether the process `host:pid` is known to be gone: only a process of this host can
+    be looked at; one elsewhere counts as alive (its heartbeat says whether it is)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class ImportJobLost(Exception):
+    """The job was taken from this process (failed by the check of stopped jobs)."""
+
+
+ACTIVE = (ImportStatus.RUNNING, ImportStatus.REBUILDING)
+
+
+def _import_job_claim(job_id: int) -> ImportJob | None:
+    """Take the job for this process: a queued one, or one whose process is gone or silent
+    (a task redelivered after its worker died resumes it). None: finished, or running in a
+    live process."""
+    me = _this_process()
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.finished:
+            return None
+        if job.status in ACTIVE and job.worker != me and not _stopped(job):
+            return None
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.RUNNING, worker=me, heartbeat_at=timezone.now()
+        )
+    return job
+
+
+def _stopped(job: ImportJob) -> bool:
+    silent = job.heartbeat_at is None or job.heartbeat_at < timezone.now() - IMPORT_SILENT_AFTER
+    return silent or _process_gone(job.worker)
+
+
+def import_job_run(
+    *, job_id: int, progress: Progress | None = None, retrying: bool = False
+) -> ImportJob:
     """Apply a queued import: every good row in full, every bad row reported, then one
     bulk rebuild of the figures. Idempotent: a finished job is left alone, a job interrupted
-    half-way picks up again (rows already imported are recognised by their key)."""
-    job = ImportJob.objects.get(pk=job_id)
-    if job.finished:
-        return job
+    half-way picks up again (rows already imported are recognised by their key).
+
+    The job never stays running: whatever stops it (a bug, the database, an interrupt) fails
+    it, saying why, and dates the stale mark of the customers it wrote now, so that the
+    sweeper recomputes them; with `retrying` (the task will run again) a transient database
+    error leaves it queued instead. A process killed outright is found by
+    `import_jobs_check`."""
+    job = _import_job_claim(job_id)
+    if job is None:
+        return ImportJob.objects.defer("content").get(pk=job_id)
+    me = _this_process()
+    try:
+        return _import_job_apply(job, me, progress)
+    except ImportJobLost:
+        return ImportJob.objects.defer("content").get(pk=job_id)
+    except BaseException as error:
+        _import_job_stop(job_id=job.pk, worker=me, error=error, retrying=retrying)
+        raise
+
+
+def _import_job_apply(job: ImportJob, me: str, progress: Progress | None) -> ImportJob:
     ImportProblem.objects.filter(job=job).delete()
     content = bytes(job.content)
     lines = imports.split_lines(content)
@@ -75,6 +150,7 @@ def import_job_run(*, job_id: int, progress: Progress | None = None) -> ImportJo
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.RUNNING,
         started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
         total_rows=imports.count_rows(lines, header=header),
         processed_rows=0,
         created_rows=0,
@@ -85,12 +161,13 @@ def import_job_run(*, job_id: int, progress: Progress | None = None) -> ImportJo
         customers_created=0,
     )
     job.refresh_from_db()
+    mine = ImportJob.objects.filter(pk=job.pk, worker=me, status__in=ACTIVE)
     try:
         if job.kind == ImportKind.CUSTOMERS:
             _, rows = imports.csv_rows(
                 lines, required=imports.CUSTOMER_COLUMNS, optional=imports.CUSTOMER_OPTIONAL
             )
-            _run_batches(job, rows, _apply_customers, progress)
+            _run_batches(job, mine, rows, _apply_customers, progress)
         else:
             if job.kind == ImportKind.CDNOW:
                 rows = imports.cdnow_rows(lines)
@@ -100,16 +177,16 @@ def import_job_run(*, job_id: int, progress: Progress | None = None) -> ImportJo
                     required=imports.TRANSACTION_COLUMNS,
                     optional=imports.TRANSACTION_OPTIONAL,
                 )
-            _run_batches(job, rows, _TransactionBatch(job), progress)
+            _run_batches(job, mine, rows, _TransactionBatch(job), progress)
     except FileRejected as rejected:
         ImportProblem.objects.create(
             job=job,
             line=rejected.line,
             outcome=RowOutcome.ERROR,
-            field=rejected.field,
-            reason=rejected.reason,
+            field=rejected.field[:60],
+            reason=rejected.reason[:500],
         )
-        ImportJob.objects.filter(pk=job.pk).update(
+        mine.update(
             status=ImportStatus.FAILED,
             error=rejected.reason,
             finished_at=timezone.now(),
@@ -119,20 +196,85 @@ def import_job_run(*, job_id: int, progress: Progress | None = None) -> ImportJo
         return job
     job.refresh_from_db()
     if job.created_rows or job.updated_rows:
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.REBUILDING)
+        if not mine.update(status=ImportStatus.REBUILDING, heartbeat_at=timezone.now()):
+            raise ImportJobLost
         _analyze_loaded_tables()
         if progress:
             job.refresh_from_db()
             progress(job)
         valuation_rebuild_everything(as_of=job.as_of)
     # The file is not kept once imported: the report holds line numbers and reasons only.
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportStatus.DONE, finished_at=timezone.now(), content=b""
-    )
+    if not mine.update(status=ImportStatus.DONE, finished_at=timezone.now(), content=b""):
+        raise ImportJobLost
     job.refresh_from_db()
     if progress:
         progress(job)
     return job
+
+
+def _import_job_stop(*, job_id: int, worker: str, error: BaseException, retrying: bool) -> None:
+    """Record why the job stopped; never hides `error` (the database may be what failed)."""
+    try:
+        mine = ImportJob.objects.filter(pk=job_id, worker=worker, status__in=ACTIVE)
+        if retrying and isinstance(error, TRANSIENT_ERRORS):
+            mine.update(status=ImportStatus.QUEUED, worker="")
+            return
+        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+        if isinstance(error, KeyboardInterrupt | SystemExit):
+            reason = "the import was interrupted"
+        elif not isinstance(error, DatabaseError):
+            logger.error("import %s failed", job_id, exc_info=error)
+        _import_job_fail(mine, error=f"{reason}. {RESUME_HINT}")
+    except DatabaseError:
+        logger.exception("could not record that import %s stopped", job_id)
+
+
+RESUME_HINT = (
+    "The rows applied before were kept and their figures are recomputed; import the file "
+    "again to apply the rest (rows already applied are skipped or unchanged)"
+)
+
+
+def _import_job_fail(jobs, *, error: str) -> int:
+    """Fail the jobs; the customers imports wrote, waiting for a rebuild that will not come,
+    become due for the sweeper now (see IMPORT_SILENT_AFTER)."""
+    with transaction.atomic():
+        failed = jobs.update(
+            status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+        )
+        if failed:
+            now = timezone.now()
+            Customer.objects.filter(
+                figures_requested_at__gt=now,
+                figures_computed_version__lt=F("figures_version"),
+            ).update(figures_requested_at=now)
+    return failed
+
+
+def import_jobs_check() -> int:
+    """Fail the running jobs whose process is gone (this host) or that have not reported
+    progress for IMPORT_SILENT_AFTER (any host), so that none stays "running" for good; the
+    periodic task runs it every minute. Returns how many were failed."""
+    failed = 0
+    for job in ImportJob.objects.filter(status__in=ACTIVE).only(
+        "id", "worker", "heartbeat_at", "processed_rows", "total_rows"
+    ):
+        if _process_gone(job.worker):
+            why = f"its process ({job.worker}) is gone"
+        elif job.heartbeat_at is None or job.heartbeat_at < timezone.now() - IMPORT_SILENT_AFTER:
+            why = f"no progress for {IMPORT_SILENT_AFTER.seconds // 60} minutes"
+        else:
+            continue
+        error = (
+            f"The import stopped after {job.processed_rows} of {job.total_rows} rows: {why}. "
+            f"{RESUME_HINT}"
+        )
+        jobs = ImportJob.objects.filter(pk=job.pk, worker=job.worker, status__in=ACTIVE)
+        jobs = jobs.filter(heartbeat_at=job.heartbeat_at)
+        if _import_job_fail(jobs, error=error):
+            logger.warning("import %s failed: %s", job.pk, why)
+            failed += 1
+    return failed
 
 
 LOADED_MODELS = (Customer, Interaction, OrderLine, ImportedTransaction)
@@ -149,13 +291,7 @@ def _analyze_loaded_tables() -> None:
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
 
-def import_job_fail(*, job_id: int, error: str) -> None:
-    ImportJob.objects.filter(pk=job_id).exclude(status=ImportStatus.DONE).update(
-        status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
-
-
-def _run_batches(job: ImportJob, rows: Iterable, apply, progress: Progress | None) -> None:
+def _run_batches(job: ImportJob, mine, rows: Iterable, apply, progress: Progress | None) -> None:
     batch: list = []
 
     def flush():
@@ -166,18 +302,22 @@ def _run_batches(job: ImportJob, rows: Iterable, apply, progress: Progress | Non
                     job=job,
                     line=p.line,
                     outcome=RowOutcome.DUPLICATE if p.duplicate else RowOutcome.ERROR,
-                    field=p.field,
+                    field=p.field[:60],
                     reason=p.reason[:500],
                 )
                 for p in problems
             )
             errors = sum(1 for p in problems if not p.duplicate)
-            ImportJob.objects.filter(pk=job.pk).update(
+            # The heartbeat, and the proof that the job is still this process's: a job failed
+            # meanwhile by the check keeps this batch out.
+            if not mine.update(
+                heartbeat_at=timezone.now(),
                 processed_rows=F("processed_rows") + len(batch),
                 error_rows=F("error_rows") + errors,
                 duplicate_rows=F("duplicate_rows") + len(problems) - errors,
                 **{name: F(name) + value for name, value in counts.items()},
-            )
+            ):
+                raise ImportJobLost
         batch.clear()
         if progress:
             job.refresh_from_db()
@@ -189,6 +329,13 @@ def _run_batches(job: ImportJob, rows: Iterable, apply, progress: Progress | Non
             flush()
     if batch:
         flush()
+
+
+def _figures_wait_for_rebuild() -> dict:
+    """The stale mark of customers an import writes: figures_version bumped (set it to 1 on
+    a new customer) and recompute requested IMPORT_SILENT_AFTER ahead, so that the import's one
+    rebuild, not the sweeper, computes them, unless the import stops (then it is dated now)."""
+    return {"figures_requested_at": timezone.now() + IMPORT_SILENT_AFTER}
 
 
 # --- Transactions -------------------------------------------------------------------------
@@ -234,30 +381,44 @@ class _TransactionBatch:
     def __call__(self, batch: list[RawRow | RowError]) -> tuple[dict, list[RowError]]:
         problems: list[RowError] = []
         rows: list[TransactionRow] = []
+        built: dict[int, tuple[Interaction, OrderLine]] = {}
         for raw in batch:
-            row = (
-                raw
-                if isinstance(raw, RowError)
-                else imports.transaction_row(raw, offerings=self.offering_names, today=self.today)
-            )
-            (problems if isinstance(row, RowError) else rows).append(row)
+            row = raw if isinstance(raw, RowError) else self._row(raw)
+            if isinstance(row, RowError):
+                problems.append(row)
+                continue
+            row, interaction, line = row
+            rows.append(row)
+            built[row.line] = interaction, line
         if self.occurrences is not None:
             rows = [self._numbered(row) for row in rows]
         rows, duplicates = self._without_duplicates(rows)
         problems += duplicates
         if not rows:
             return {}, problems
-        created_customers = self._customers_for(rows)
-        if any(not row.offering for row in rows) and self.default_offering is None:
-            self.default_offering = _imported_offering()
-            self.ratios[IMPORTED_OFFERING] = _cost_ratio(self.default_offering)
+        created_customers, refused = self._customers_for(rows)
+        if refused:
+            problems += [
+                dataclasses.replace(refused[row.customer_ref], line=row.line)
+                for row in rows
+                if row.customer_ref in refused
+            ]
+            rows = [row for row in rows if row.customer_ref not in refused]
+        for row in rows:
+            built[row.line][0].customer_id = self.customers[row.customer_ref]
+        # The figures of the customers who bought now wait for the import's rebuild.
+        Customer.objects.filter(
+            pk__in={self.customers[row.customer_ref] for row in rows} - created_customers
+        ).update(figures_version=F("figures_version") + 1, **_figures_wait_for_rebuild())
         interactions = Interaction.objects.bulk_create(
-            [self._interaction(row) for row in rows], batch_size=BATCH_ROWS
+            [built[row.line][0] for row in rows], batch_size=BATCH_ROWS
         )
-        OrderLine.objects.bulk_create(
-            [self._line(row, i) for row, i in zip(rows, interactions, strict=True)],
-            batch_size=BATCH_ROWS,
-        )
+        lines = []
+        for row, interaction in zip(rows, interactions, strict=True):
+            line = built[row.line][1]
+            line.interaction = interaction
+            lines.append(line)
+        OrderLine.objects.bulk_create(lines, batch_size=BATCH_ROWS)
         ImportedTransaction.objects.bulk_create(
             [
                 ImportedTransaction(key=row.key, interaction=i, job=self.job, line=row.line)
@@ -265,7 +426,39 @@ class _TransactionBatch:
             ],
             batch_size=BATCH_ROWS,
         )
-        return {"created_rows": len(rows), "customers_created": created_customers}, problems
+        return {"created_rows": len(rows), "customers_created": len(created_customers)}, problems
+
+    def _row(self, raw: RawRow) -> tuple[TransactionRow, Interaction, OrderLine] | RowError:
+        """The row read, and its interaction and order line (customer and interaction still
+        to set) checked by the models' own validators; or why not."""
+        try:
+            row = imports.transaction_row(raw, offerings=self.offering_names, today=self.today)
+            if isinstance(row, RowError):
+                return row
+            interaction = self._interaction(row)
+            line = self._line(row)
+            return (
+                imports.field_error(interaction, line=row.line, columns=INTERACTION_COLUMNS)
+                or imports.field_error(
+                    line,
+                    line=row.line,
+                    columns=LINE_COLUMNS if row.margin is not None else LINE_COLUMNS_NO_MARGIN,
+                )
+                or (row, interaction, line)
+            )
+        except ROW_VALUE_ERRORS as error:
+            return RowError(raw.line, "", f"a value is out of range ({type(error).__name__})")
+
+    @staticmethod
+    def _new_customer(ref: str, first_day) -> Customer:
+        return Customer(
+            name=ref,
+            external_ref=ref,
+            status=LifecycleStatus.ACTIVE,
+            acquired_on=first_day,
+            acquisition_source="import",
+            figures_version=1,
+        )
 
     def _numbered(self, row: TransactionRow) -> TransactionRow:
         key = row.key
@@ -299,10 +492,12 @@ class _TransactionBatch:
                 kept.append(row)
         return kept, duplicates
 
-    def _customers_for(self, rows: list[TransactionRow]) -> int:
+    def _customers_for(self, rows: list[TransactionRow]) -> tuple[set[int], dict[str, RowError]]:
+        """Look up the customers of the rows, create the missing ones (checked by the model's
+        validators, once per customer); the ids created, and why the refused were refused."""
         wanted = {row.customer_ref for row in rows} - set(self.customers)
         if not wanted:
-            return 0
+            return set(), {}
         self.customers.update(
             Customer.objects.filter(external_ref__in=wanted).values_list("external_ref", "id")
         )
@@ -311,28 +506,26 @@ class _TransactionBatch:
         for row in rows:
             if row.customer_ref in missing:
                 first_day[row.customer_ref] = min(first_day.get(row.customer_ref, row.day), row.day)
-        created = Customer.objects.bulk_create(
-            [
-                Customer(
-                    name=ref,
-                    external_ref=ref,
-                    status=LifecycleStatus.ACTIVE,
-                    acquired_on=first_day[ref],
-                    acquisition_source="import",
-                )
-                for ref in missing
-            ],
-            batch_size=BATCH_ROWS,
-        )
+        waiting = _figures_wait_for_rebuild()
+        customers, refused = [], {}
+        for ref in missing:
+            customer = self._new_customer(ref, first_day[ref])
+            error = imports.field_error(customer, line=0, columns=NEW_CUSTOMER_COLUMNS)
+            if error:
+                refused[ref] = error
+                continue
+            customer.figures_requested_at = waiting["figures_requested_at"]
+            customers.append(customer)
+        created = Customer.objects.bulk_create(customers, batch_size=BATCH_ROWS)
         self.customers.update((c.external_ref, c.pk) for c in created)
-        return len(created)
+        return {c.pk for c in created}, refused
 
     def _interaction(self, row: TransactionRow) -> Interaction:
+        """The row's order, its customer still to set."""
         subject = (
             IMPORTED_OFFERING if not row.quantity else f"{IMPORTED_OFFERING} ({row.quantity} items)"
         )
         return Interaction(
-            customer_id=self.customers[row.customer_ref],
             channel=row.channel,
             direction=Direction.INBOUND,
             type=InteractionType.ORDER,
@@ -340,8 +533,15 @@ class _TransactionBatch:
             occurred_at=timezone.make_aware(datetime.combine(row.day, time(12))),
         )
 
-    def _line(self, row: TransactionRow, interaction: Interaction) -> OrderLine:
-        offering = self.offerings[row.offering] if row.offering else self.default_offering
+    def _line(self, row: TransactionRow) -> OrderLine:
+        """The row's order line, its interaction still to set."""
+        if row.offering:
+            offering = self.offerings[row.offering]
+        else:
+            if self.default_offering is None:
+                self.default_offering = _imported_offering()
+                self.ratios[IMPORTED_OFFERING] = _cost_ratio(self.default_offering)
+            offering = self.default_offering
         if row.margin is not None:
             cost = row.amount - row.margin
         else:
@@ -349,12 +549,26 @@ class _TransactionBatch:
                 imports.CENT, rounding=ROUND_HALF_UP
             )
         return OrderLine(
-            interaction=interaction,
             offering=offering,
             quantity=Decimal("1"),
             unit_price=row.amount,
             unit_cost=cost,
         )
+
+
+# The fields a transaction row fills from the file, and their columns (the others are the
+# import's constants).
+INTERACTION_COLUMNS = {"occurred_at": "date", "channel": "channel"}
+LINE_COLUMNS = {"unit_price": "amount", "unit_cost": "margin"}
+LINE_COLUMNS_NO_MARGIN = {**LINE_COLUMNS, "unit_cost": "amount"}
+NEW_CUSTOMER_COLUMNS = {
+    "name": "customer_ref",
+    "external_ref": "customer_ref",
+    "acquired_on": "date",
+}
+# What a value out of every range can raise while a row is read (a bug if it gets that far,
+# but one row's, reported on its line).
+ROW_VALUE_ERRORS = (InvalidOperation, ValueError, OverflowError)
 
 
 # --- Customers ----------------------------------------------------------------------------
@@ -385,15 +599,14 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
         current = existing.get(ref)
         customer = Customer(external_ref=ref) if current is None else current
         before = {name: getattr(customer, name) for name in (*CUSTOMER_FIELDS, "owner_id")}
-        error = _set_customer_fields(customer, values, owners)
-        if error:
-            problems.append(RowError(line, error[0], error[1]))
-            continue
         try:
-            customer.full_clean(validate_unique=False)
-        except ValidationError as invalid:
-            field, messages = next(iter(invalid.message_dict.items()))
-            problems.append(RowError(line, field, f"{field}: {' '.join(messages)}"))
+            error = _set_customer_fields(
+                customer, values, owners, line=line
+            ) or imports.field_error(customer, line=line, columns=CUSTOMER_COLUMNS)
+        except ROW_VALUE_ERRORS as failure:
+            error = RowError(line, "", f"a value is out of range ({type(failure).__name__})")
+        if error:
+            problems.append(error)
             continue
         if current is None:
             to_create.append(customer)
@@ -401,6 +614,11 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
             to_update.append(customer)
         else:
             unchanged += 1
+    # Their figures wait for the import's rebuild (stale until it has run).
+    waiting = _figures_wait_for_rebuild()
+    for customer in to_create:
+        customer.figures_version = 1
+        customer.figures_requested_at = waiting["figures_requested_at"]
     if to_create:
         bulk_create_with_history(to_create, Customer, batch_size=BATCH_ROWS)
     if to_update:
@@ -411,7 +629,7 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
             batch_size=BATCH_ROWS,
         )
         Customer.objects.filter(pk__in=[c.pk for c in to_update]).update(
-            figures_version=F("figures_version") + 1
+            figures_version=F("figures_version") + 1, **waiting
         )
     counts = {
         "created_rows": len(to_create),
@@ -422,24 +640,33 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
     return counts, problems
 
 
-def _set_customer_fields(customer: Customer, values: dict, owners: dict):
+# The fields a customers row fills, each its own column ("owner" is resolved in bulk).
+CUSTOMER_COLUMNS = {name: name for name in ("external_ref", *CUSTOMER_FIELDS)}
+
+
+def _set_customer_fields(
+    customer: Customer, values: dict, owners: dict, *, line: int
+) -> RowError | None:
     for name in CUSTOMER_FIELDS:
         if name not in values:
             continue
         value = values[name]
         if name == "acquired_on":
             if value and imports.parse_date(value) is None:
-                return name, "bad date: expected YYYY-MM-DD"
+                return RowError(line, name, "bad date: expected YYYY-MM-DD")
             value = imports.parse_date(value) if value else None
+        elif name == "wallet_annual" and value:
+            try:
+                value = imports.parse_money(value)
+            except imports.BadValue as bad:
+                return RowError(line, name, f"wallet_annual: {bad}")
         elif name == "wallet_annual":
-            if value and imports.parse_money(value) is None:
-                return name, "wallet_annual: not a number"
-            value = imports.parse_money(value) if value else None
+            value = None
         setattr(customer, name, value)
     if "owner" in values:
         username = values["owner"]
         if username and username not in owners:
-            return "owner", "owner: no such user"
+            return RowError(line, "owner", "owner: no such user")
         customer.owner = owners.get(username)
     return None
 

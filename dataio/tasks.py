@@ -7,22 +7,26 @@ from django.db import InterfaceError, OperationalError
 from . import services
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+MAX_RETRIES = 5
 
 
 @shared_task(
+    bind=True,
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     retry_backoff_max=120,
-    max_retries=5,
+    max_retries=MAX_RETRIES,
     acks_late=True,
     soft_time_limit=3 * 3600,
     time_limit=3 * 3600 + 300,
 )
-def dataio_import_run(job_id: int) -> None:
-    try:
-        services.import_job_run(job_id=job_id)
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception as error:
-        services.import_job_fail(job_id=job_id, error=f"{type(error).__name__}: {error}")
-        raise
+def dataio_import_run(self, job_id: int) -> None:
+    # Whatever stops the import fails its job (the service records why); a transient
+    # database error with retries left queues it again for the retry.
+    services.import_job_run(job_id=job_id, retrying=self.request.retries < MAX_RETRIES)
+
+
+@shared_task
+def dataio_import_jobs_check() -> int:
+    """Every minute (celery beat): fail the import jobs whose process died or went silent."""
+    return services.import_jobs_check()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import is_admin, role_of
+from crm.csv_files import csv_response
 from customers.models import Customer
 
 from . import reports, selectors, services
@@ -121,16 +122,12 @@ def job_status(request, job_id: int):
 @login_required
 def job_report(request, job_id: int):
     job = _job_for(request, job_id)
-    response = StreamingHttpResponse(reports.report_csv_lines(job), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
-    return response
+    return csv_response(reports.report_csv_lines(job), filename=f"import-{job.pk}-report.csv")
 
 
 def customers_csv_response(user) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(selectors.customers_csv_lines(user), content_type="text/csv")
     stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
-    return response
+    return csv_response(selectors.customers_csv_lines(user), filename=f"customers-{stamp}.csv")
 
 
 @login_required

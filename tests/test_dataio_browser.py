@@ -52,7 +52,7 @@ def test_an_admin_uploads_a_log_and_watches_the_progress_bar_complete(page, ada,
         page.get_by_role("link", name="Download the report (CSV)").click()
     assert download.value.suggested_filename == f"import-{job.pk}-report.csv"
     assert download.value.path().read_text().splitlines() == [
-        "line,outcome,field,reason",
-        "8002,error,date,bad date: expected YYYY-MM-DD",
-        "8003,error,amount,negative amount",
+        '"line","outcome","field","reason"',
+        '8002,"error","date","bad date: expected YYYY-MM-DD"',
+        '8003,"error","amount","negative amount"',
     ]

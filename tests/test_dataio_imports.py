@@ -239,8 +239,8 @@ def test_the_command_writes_the_report_as_csv(tmp_path, capsys):
     call_command("import_transactions", str(path), "--report", str(report), "--quiet")
 
     assert report.read_text().splitlines() == [
-        "line,outcome,field,reason",
-        "3,error,date,bad date: expected YYYY-MM-DD",
+        '"line","outcome","field","reason"',
+        '3,"error","date","bad date: expected YYYY-MM-DD"',
     ]
 
 

@@ -58,5 +58,5 @@ def test_it_imports_an_uploaded_file_in_the_worker_and_reports_progress_to_100(c
     assert ModelFit.objects.filter(status="done").count() == 1
     report = client.get(f"/data/imports/{job.pk}/report.csv")
     assert b"".join(report.streaming_content).decode().splitlines()[0] == (
-        "line,outcome,field,reason"
+        '"line","outcome","field","reason"'
     )

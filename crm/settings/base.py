@@ -380,6 +380,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.customers_recompute_stale",
         "schedule": 60.0,
     },
+    # An import whose process died is failed, never left "running" (dataio.services).
+    "check-import-jobs": {
+        "task": "dataio.tasks.dataio_import_jobs_check",
+        "schedule": 60.0,
+    },
     # The population models are refitted nightly; per-interaction recomputes apply the fit.
     "refit-valuation-models": {
         "task": "valuation.tasks.valuation_nightly_refit",

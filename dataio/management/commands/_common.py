@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from dataio import reports, services
+from dataio import reports, selectors, services
 from dataio.models import ImportJob, ImportStatus
 
 BAR_WIDTH = 30
@@ -41,7 +41,13 @@ def run_import(
     job = services.import_job_create(
         kind=kind, content=file.read_bytes(), file_name=file.name, as_of=as_of
     )
-    job = services.import_job_run(job_id=job.pk, progress=None if quiet else ProgressBar())
+    try:
+        job = services.import_job_run(job_id=job.pk, progress=None if quiet else ProgressBar())
+    except Exception as error:
+        # The service failed the job and recorded why; say it in one line, exit 1. (Not only
+        # the expected errors: whatever stopped the import, the command reports it so.)
+        job = selectors.import_job_get(job_id=job.pk)
+        raise CommandError(f"import {job.pk} failed: {job.error}") from error
     command.stdout.write(
         f"import {job.pk}: {job.get_status_display()}; {job.total_rows} rows, "
         f"{job.created_rows} created, {job.updated_rows} updated, {job.unchanged_rows} "
@@ -56,7 +62,7 @@ def run_import(
         for problem in job.problems.all()[:20]:
             command.stdout.write(f"  line {problem.line}: {problem.reason}")
     if job.status == ImportStatus.FAILED:
-        raise CommandError(job.error)
+        raise CommandError(f"import {job.pk} failed: {job.error}")
     return job
 
 
