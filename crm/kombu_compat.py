@@ -1,0 +1,49 @@
+"""A workaround for a kombu bug that kills the worker when Redis drops (issue 14, item 8).
+
+kombu 5.7.0's Redis transport: when the broker connection is lost, Celery calls
+`connection.collect()`, which detaches the transport (`transport.client = None`). If a BRPOP
+was in flight on the task channel, that channel's first close fails and `close_connection`
+gives up at the next channel that cannot talk to the dead server (the pidbox's fanout queue),
+so the task channel, still holding unacknowledged deliveries, stays open. Celery then closes
+the connection; the Redis `Channel.close()` drops its connection pools and asks its QoS to
+restore the unacked messages, which builds a new pool from `self.connection.client.hostname`:
+`AttributeError: 'NoneType' object has no attribute 'hostname'`. That is not a connection error,
+so `ignore_errors` lets it out of the consumer and the worker exits ("Unrecoverable error").
+Same family as celery/kombu#582 and #970; no released kombu fixes it (5.7.0 is the newest).
+
+The fix: a QoS whose transport is gone leaves the messages where they are. They are still in
+the broker's `unacked` hash (when Redis kept its data), which `restore_visible` puts back after
+the visibility timeout; and the stale-figures sweeper re-sends every recompute missing for 30 s
+anyway, so nothing is lost. Remove this module once kombu guards `restore_unacked` itself.
+"""
+
+import logging
+
+from kombu.transport import redis as kombu_redis
+
+logger = logging.getLogger(__name__)
+
+_original_restore_unacked = kombu_redis.QoS.restore_unacked
+
+
+def _transport_detached(qos) -> bool:
+    transport = getattr(qos.channel, "connection", None)
+    return transport is None or getattr(transport, "client", None) is None
+
+
+def restore_unacked(self, client=None):
+    if client is None and _transport_detached(self):
+        logger.warning(
+            "broker connection already closed: leaving %d unacknowledged message(s) in the "
+            "broker for the visibility-timeout restore and the stale-figures sweeper",
+            len(self._delivered),
+        )
+        self._delivered.clear()
+        return None
+    return _original_restore_unacked(self, client)
+
+
+def install() -> None:
+    """Idempotent: patch kombu's Redis QoS once per process."""
+    if kombu_redis.QoS.restore_unacked is not restore_unacked:
+        kombu_redis.QoS.restore_unacked = restore_unacked
