@@ -11,6 +11,9 @@ restore the unacked messages, which builds a new pool from `self.connection.clie
 so `ignore_errors` lets it out of the consumer and the worker exits ("Unrecoverable error").
 Same family as celery/kombu#582 and #970; no released kombu fixes it (5.7.0 is the newest).
 
+Tasks still running then finish after the reconnect and acknowledge on that old channel, which
+fails the same way (`self.connection.client`) and also kills the worker.
+
 The fix: a QoS whose transport is gone leaves the messages where they are. They are still in
 the broker's `unacked` hash (when Redis kept its data), which `restore_visible` puts back after
 the visibility timeout; and the stale-figures sweeper re-sends every recompute missing for 30 s
@@ -43,7 +46,32 @@ def restore_unacked(self, client=None):
     return _original_restore_unacked(self, client)
 
 
+_original_ack = kombu_redis.QoS.ack
+_original_reject = kombu_redis.QoS.reject
+
+
+def ack(self, delivery_tag):
+    # A task that finishes after the reconnect acknowledges on the old, detached channel:
+    # the same AttributeError (`self.connection.client`). Its message stays in the broker's
+    # unacked hash; the visibility-timeout restore may run it once more (tasks are idempotent).
+    if _transport_detached(self):
+        logger.info("broker connection of delivery %s is gone: not acknowledged", delivery_tag)
+        self._delivered.pop(delivery_tag, None)
+        return None
+    return _original_ack(self, delivery_tag)
+
+
+def reject(self, delivery_tag, requeue=False):
+    if _transport_detached(self):
+        logger.info("broker connection of delivery %s is gone: not rejected", delivery_tag)
+        self._delivered.pop(delivery_tag, None)
+        return None
+    return _original_reject(self, delivery_tag, requeue=requeue)
+
+
 def install() -> None:
     """Idempotent: patch kombu's Redis QoS once per process."""
     if kombu_redis.QoS.restore_unacked is not restore_unacked:
         kombu_redis.QoS.restore_unacked = restore_unacked
+        kombu_redis.QoS.ack = ack
+        kombu_redis.QoS.reject = reject
