@@ -9,15 +9,20 @@ the connection; the Redis `Channel.close()` drops its connection pools and asks 
 restore the unacked messages, which builds a new pool from `self.connection.client.hostname`:
 `AttributeError: 'NoneType' object has no attribute 'hostname'`. That is not a connection error,
 so `ignore_errors` lets it out of the consumer and the worker exits ("Unrecoverable error").
-Same family as celery/kombu#582 and #970; no released kombu fixes it (5.7.0 is the newest).
+Same family as https://github.com/celery/kombu/issues/582 ('NoneType' object has no attribute
+'hostname' from `_connparams` while closing a channel) and
+https://github.com/celery/kombu/issues/970 (`restore_unacked` failing while the worker stops);
+both closed, yet kombu 5.7.0 (pinned in uv.lock) still fails this way on a broker loss.
 
 Tasks still running then finish after the reconnect and acknowledge on that old channel, which
 fails the same way (`self.connection.client`) and also kills the worker.
 
 The fix: a QoS whose transport is gone leaves the messages where they are. They are still in
 the broker's `unacked` hash (when Redis kept its data), which `restore_visible` puts back after
-the visibility timeout; and the stale-figures sweeper re-sends every recompute missing for 30 s
-anyway, so nothing is lost. Remove this module once kombu guards `restore_unacked` itself.
+the visibility timeout (a redelivery; the tasks are idempotent); and when Redis came back
+empty, the stale-figures sweeper (beat, every 60 s) re-sends every recompute missing for its
+STALE_AFTER (30 s), so the figures converge within about two minutes of Redis returning.
+Remove this module once kombu guards `restore_unacked` and `ack` on a detached transport.
 """
 
 import logging
