@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.roles import Role, role_of
@@ -55,6 +55,20 @@ def customers_with_stale_figures(*, older_than: timedelta) -> QuerySet[Customer]
     return Customer.objects.filter(
         figures_computed_version__lt=F("figures_version"), figures_requested_at__lt=cutoff
     )
+
+
+def customers_figures_lag(*, older_than: timedelta) -> dict:
+    """How far the figures lag: customers waiting longer than `older_than`, and the oldest wait.
+
+    `oldest_pending_seconds` counts every pending recompute (None when nothing is pending).
+    """
+    now = timezone.now()
+    pending = Customer.objects.filter(figures_computed_version__lt=F("figures_version"))
+    oldest = pending.aggregate(oldest=Min("figures_requested_at"))["oldest"]
+    return {
+        "lagging": pending.filter(figures_requested_at__lt=now - older_than).count(),
+        "oldest_pending_seconds": None if oldest is None else int((now - oldest).total_seconds()),
+    }
 
 
 def scoped_to_customers(

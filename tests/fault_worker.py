@@ -4,6 +4,8 @@ Started by the fault tests as `celery -A tests.fault_worker worker`; production 
 
 - CRM_FAULT_STALL_MARKER=path: a recompute writes its task id to `path`, then hangs (so the
   test can kill the worker mid-task).
+- CRM_FAULT_SLOW_SECONDS=s: a recompute sleeps s seconds before it runs (so the test can take
+  the broker away while the worker holds unacknowledged tasks that then finish).
 - CRM_FAULT_FAIL_TIMES=n: the first n recomputes raise a transient database error.
 - CRM_FAULT_MAX_RETRIES=n: the recompute's retry cap (8 in production) for a short test.
 - CRM_FAULT_CHUNK_FAIL_TIMES=n: the first n chunks of a refit's recompute raise a transient
@@ -26,6 +28,7 @@ CHUNK = "valuation.tasks.customers_recompute_chunk"
 STALL_MARKER = os.environ.get("CRM_FAULT_STALL_MARKER", "")
 FAIL_TIMES = int(os.environ.get("CRM_FAULT_FAIL_TIMES", "0"))
 MAX_RETRIES = os.environ.get("CRM_FAULT_MAX_RETRIES", "")
+SLOW_SECONDS = float(os.environ.get("CRM_FAULT_SLOW_SECONDS", "0"))
 CHUNK_FAIL_TIMES = int(os.environ.get("CRM_FAULT_CHUNK_FAIL_TIMES", "0"))
 _failures = {"left": FAIL_TIMES, "installed": False}
 _chunk_failures = {"left": CHUNK_FAIL_TIMES, "installed": False}
@@ -76,3 +79,5 @@ def _inject(sender=None, task_id=None, **kwargs):
     if STALL_MARKER:
         Path(STALL_MARKER).write_text(task_id)
         time.sleep(600)
+    if SLOW_SECONDS:
+        time.sleep(SLOW_SECONDS)

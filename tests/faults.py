@@ -71,6 +71,13 @@ class RedisServer:
             self.process.wait(timeout=10)
         _wait_port(self.port, up=False)
 
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes mid-conversation, as when it crashes or is OOM-killed."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        _wait_port(self.port, up=False)
+
 
 @contextmanager
 def redis_server():
@@ -105,6 +112,9 @@ class Worker:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
+    def is_alive(self) -> bool:
+        return self.process.poll() is None
+
 
 def _process_env(broker_url: str, extra: dict | None) -> dict:
     return {
@@ -119,15 +129,22 @@ def _process_env(broker_url: str, extra: dict | None) -> dict:
 
 
 @contextmanager
-def worker(broker_url: str, *, app_module: str = "crm", env: dict | None = None):
-    """A `celery worker` (solo pool) on the given broker; killed or stopped when the block ends."""
+def worker(
+    broker_url: str, *, app_module: str = "crm", env: dict | None = None, concurrency: int = 0
+):
+    """A `celery worker` on the given broker; killed or stopped when the block ends.
+
+    The solo pool by default; `concurrency=n` runs the prefork pool with n processes, as
+    production does (its event loop keeps polling the broker while tasks run).
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     node = f"fault-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     log_path = ARTIFACTS / f"worker-{node.split('@')[0]}.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool", "solo"),
+                *(sys.executable, "-m", "celery", "-A", app_module, "worker"),
+                *(("--concurrency", str(concurrency)) if concurrency else ("--pool", "solo")),
                 *("--hostname", node, "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
             ],
             cwd=ROOT,
@@ -138,7 +155,8 @@ def worker(broker_url: str, *, app_module: str = "crm", env: dict | None = None)
     running = Worker(node=node, process=process, log_path=log_path)
     try:
         control = control_app(broker_url)
-        deadline = time.monotonic() + 30
+        # A loaded CI machine can take a while to import Django and fork the pool.
+        deadline = time.monotonic() + 90
         while not control.control.ping(destination=[node], timeout=0.5):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start:\n{log_path.read_text()}")

@@ -79,6 +79,10 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 # A message the broker delivered but no worker acknowledged goes back to the queue after this
 # many seconds (Redis transport). Longer than the task time limit and the longest retry delay.
 CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+# /healthz: how long it waits for a worker's pong when none answers (a live worker answers at
+# once), and after how many seconds a customer's pending recompute counts as lagging.
+HEALTH_WORKER_PING_TIMEOUT = float(os.environ.get("CRM_HEALTH_WORKER_PING_TIMEOUT", "1.0"))
+HEALTH_FIGURES_LAG_SECONDS = int(os.environ.get("CRM_HEALTH_FIGURES_LAG_SECONDS", "60"))
 # Customers per chunk task of a refit's recompute (a Celery group spreads the chunks).
 RECOMPUTE_CHUNK = int(os.environ.get("RECOMPUTE_CHUNK", "5000"))
 # ---------------------------------------------------------------------------------------------
