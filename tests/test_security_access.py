@@ -94,7 +94,8 @@ WRITE_MATRIX = {
     ("post", "customers:edit"): (200, 200, 404, 404, 302),
     # A new preference-centre link: staff who see the customer (back to the customer page).
     ("post", "customers:preference-link-rotate"): (302, 302, 404, 302, 302),
-    ("post", "interactions:log"): (200, 200, 404, 200, 302),
+    # An empty log form is refused (400) and re-rendered with its errors.
+    ("post", "interactions:log"): (400, 400, 404, 400, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
 }
 
