@@ -4,20 +4,15 @@ import logging
 from datetime import timedelta
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
 from crm.dispatch import PUBLISH_RETRY_POLICY
 from crm.logs import log_context
+from crm.tasks import retry_transient
 from valuation import services as valuation_services
 
 from . import selectors
 
 logger = logging.getLogger(__name__)
-
-# Only errors that can pass (a dropped or busy database connection) are retried, with
-# exponential backoff and a cap; anything else is a bug and fails loudly.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-
 
 # How many other waiting customers one recompute takes along (one vectorised pass).
 CATCH_UP = 50
@@ -38,14 +33,7 @@ class RecomputeTask(Task):
         )
 
 
-@shared_task(
-    base=RecomputeTask,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=8,
-    retry_jitter=True,
-)
+@shared_task(base=RecomputeTask, **retry_transient())
 def customer_recompute_figures(customer_id: int) -> bool:
     """Returns whether it wrote (False: a newer recompute had already written).
 

@@ -11,12 +11,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from crm.dispatch import enqueue_on_commit
+from crm.tasks import TRANSIENT_ERRORS
 from customers.models import ChannelConsent, Customer, CustomerFact, LifecycleStatus
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
@@ -40,7 +41,6 @@ BATCH_ROWS = 5000
 # this long is taken for stopped. Its rebuild reports none and takes minutes at a million
 # customers (docs/dataio.md), hence the margin.
 IMPORT_SILENT_AFTER = timedelta(minutes=30)
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 logger = logging.getLogger(__name__)
 IMPORTED_CATEGORY = "Imported"
 IMPORTED_OFFERING = "Imported purchase"

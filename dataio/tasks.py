@@ -2,20 +2,17 @@
 was already written)."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from crm.tasks import retry_transient
 
 from . import services
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 MAX_RETRIES = 5
 
 
 @shared_task(
     bind=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=120,
-    max_retries=MAX_RETRIES,
+    **retry_transient(max_retries=MAX_RETRIES, backoff_max=120),
     acks_late=True,
     soft_time_limit=3 * 3600,
     time_limit=3 * 3600 + 300,

@@ -1,18 +1,14 @@
 """Valuation tasks: thin, by id, idempotent."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from crm.tasks import TRANSIENT_ERRORS, retry_transient
 
 from . import services
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-
 
 @shared_task(
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=120,
-    max_retries=5,
+    **retry_transient(max_retries=5, backoff_max=120),
     soft_time_limit=1800,
     time_limit=1900,
 )
@@ -33,11 +29,7 @@ def valuation_nightly_refit() -> int:
 
 
 @shared_task(
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=8,
-    retry_jitter=True,
+    **retry_transient(),
     soft_time_limit=600,
     time_limit=660,
 )

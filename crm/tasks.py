@@ -1,0 +1,20 @@
+"""The task retry policy, declared once (docs/architecture.md, "How a task is written").
+
+Only errors that can pass (a dropped or busy database connection) are retried, with exponential
+backoff, jitter and a cap; anything else is a bug and fails loudly.
+"""
+
+from django.db import InterfaceError, OperationalError
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+def retry_transient(*, max_retries: int = 8, backoff_max: int = 60) -> dict:
+    """`@shared_task(**retry_transient())`: the options that retry TRANSIENT_ERRORS only."""
+    return {
+        "autoretry_for": TRANSIENT_ERRORS,
+        "retry_backoff": True,
+        "retry_backoff_max": backoff_max,
+        "max_retries": max_retries,
+        "retry_jitter": True,
+    }
