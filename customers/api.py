@@ -29,19 +29,8 @@ class CustomerOutputSerializer(OutputModelSerializer):
         model = Customer
         fields = [
             "id",
-            "external_ref",
-            "kind",
-            "name",
-            "email",
-            "phone",
+            *services.EDITABLE_FIELDS,
             "owner",
-            "status",
-            "acquired_on",
-            "acquisition_source",
-            "referred_by",
-            "preferred_channel",
-            "wallet_annual",
-            "wallet_source",
             "interaction_count",
             "last_contact_at",
             "tier",
@@ -77,21 +66,7 @@ class CustomerInputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "external_ref",
-            "kind",
-            "name",
-            "email",
-            "phone",
-            "owner",
-            "status",
-            "acquired_on",
-            "acquisition_source",
-            "referred_by",
-            "preferred_channel",
-            "wallet_annual",
-            "wallet_source",
-        ]
+        fields = [*services.EDITABLE_FIELDS, "owner"]
 
     def validate_external_ref(self, value):
         value = value or None

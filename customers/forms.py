@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 
 from .knowledge import FactInput, fact_value_clean, number_fact_bounds
 from .models import Customer, FactKey, FactKind, FactValueType, NeedStatus
+from .services import EDITABLE_FIELDS, REFERENCE_FIELDS
 
 
 class CustomerForm(forms.ModelForm):
@@ -12,18 +13,7 @@ class CustomerForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [
-            "kind",
-            "name",
-            "email",
-            "phone",
-            "status",
-            "acquired_on",
-            "acquisition_source",
-            "preferred_channel",
-            "wallet_annual",
-            "wallet_source",
-        ]
+        fields = [field for field in EDITABLE_FIELDS if field not in REFERENCE_FIELDS]
         widgets = {"acquired_on": forms.DateInput(attrs={"type": "date"})}
 
 

@@ -9,7 +9,8 @@ from crm.dispatch import enqueue_on_commit
 
 from .models import Customer
 
-# Fields a customer manager (or admin) may set through the profile form and the API.
+# Fields a customer manager (or admin) may set through the profile form and the API: the one
+# list the API's serializers, the profile form and the admin derive theirs from.
 EDITABLE_FIELDS = (
     "kind",
     "name",
@@ -24,6 +25,9 @@ EDITABLE_FIELDS = (
     "wallet_annual",
     "wallet_source",
 )
+# Those of them that name another record (unique across portfolios, or a customer elsewhere):
+# set in the API and the admin, where they are checked against what the caller may see.
+REFERENCE_FIELDS = ("external_ref", "referred_by")
 
 
 # Profile fields that feed the figures (share of customer, growth potential, tenure).
