@@ -5,14 +5,15 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import cast
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -383,11 +384,11 @@ class _TransactionBatch:
         rows: list[TransactionRow] = []
         built: dict[int, tuple[Interaction, OrderLine]] = {}
         for raw in batch:
-            row = raw if isinstance(raw, RowError) else self._row(raw)
-            if isinstance(row, RowError):
-                problems.append(row)
+            parsed = raw if isinstance(raw, RowError) else self._row(raw)
+            if isinstance(parsed, RowError):
+                problems.append(parsed)
                 continue
-            row, interaction, line = row
+            row, interaction, line = parsed
             rows.append(row)
             built[row.line] = interaction, line
         if self.occurrences is not None:
@@ -461,6 +462,7 @@ class _TransactionBatch:
         )
 
     def _numbered(self, row: TransactionRow) -> TransactionRow:
+        assert self.occurrences is not None  # only called for the imports that number rows
         key = row.key
         seen = self.occurrences.get(key, 0)
         self.occurrences[key] = seen + 1
@@ -499,10 +501,14 @@ class _TransactionBatch:
         if not wanted:
             return set(), {}
         self.customers.update(
-            Customer.objects.filter(external_ref__in=wanted).values_list("external_ref", "id")
+            # Not None: the filter keeps the customers whose reference is one of `wanted`.
+            cast(
+                "QuerySet[Customer, tuple[str, int]]",
+                Customer.objects.filter(external_ref__in=wanted).values_list("external_ref", "id"),
+            )
         )
         missing = sorted(wanted - set(self.customers))
-        first_day: dict[str, object] = {}
+        first_day: dict[str, date] = {}
         for row in rows:
             if row.customer_ref in missing:
                 first_day[row.customer_ref] = min(first_day.get(row.customer_ref, row.day), row.day)
@@ -517,7 +523,8 @@ class _TransactionBatch:
             customer.figures_requested_at = waiting["figures_requested_at"]
             customers.append(customer)
         created = Customer.objects.bulk_create(customers, batch_size=BATCH_ROWS)
-        self.customers.update((c.external_ref, c.pk) for c in created)
+        # Not None: _new_customer sets the reference.
+        self.customers.update((cast(str, c.external_ref), c.pk) for c in created)
         return {c.pk for c in created}, refused
 
     def _interaction(self, row: TransactionRow) -> Interaction:
@@ -702,8 +709,8 @@ def customer_erase(*, customer_id: int, by, reason: str) -> ErasureRecord:
     customer.acquisition_source = ""
     customer.referred_by = None
     customer.preference_link_version = None  # withdraws every preference-centre link for good
-    customer._change_reason = "Personal data erased on request"
-    customer._history_user = by
+    customer._change_reason = "Personal data erased on request"  # type: ignore[attr-defined]  # read by simple_history
+    customer._history_user = by  # type: ignore[attr-defined]  # read by simple_history
     customer.save()
     record.save()
     return record

@@ -6,9 +6,11 @@ annotations, so the queue orders by urgency in the database with a fixed number 
 Time is plain elapsed time (no business hours).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -155,7 +157,7 @@ def _service_level_items(now: datetime) -> QuerySet[Interaction]:
     return with_service_level(
         Interaction.objects.filter(requires_response=True, direction=Direction.INBOUND),
         now=now,
-    ).filter(response_target_hours__isnull=False)
+    ).filter(response_target_hours__isnull=False)  # type: ignore[misc]  # annotated by with_service_level
 
 
 def _stats_aggregates(now: datetime) -> dict:
@@ -337,6 +339,7 @@ def service_level_stats_by_customer(
     this was the costliest part of a recompute for a customer with a long history.
     """
     now = now or timezone.now()
+    params: Sequence[Any]  # a list from _due_times_joined, a tuple from sql_with_params
     if connection.vendor == "postgresql":
         inner, params = _due_times_joined(customer_ids=customer_ids, id_range=id_range)
         if inner is None:
@@ -380,6 +383,7 @@ def service_level_stats_by_customer(
 def _due_times_joined(*, customer_ids, id_range) -> tuple[str | None, list]:
     """SQL for (customer_id, first_response_at, response_due_at) of the inbound items that
     need a response, with the service-level targets joined (PostgreSQL)."""
+    params: list[Any]  # the direction, then a list of ids and the range bounds
     conditions, params = ["i.requires_response", "i.direction = %s"], [Direction.INBOUND]
     if customer_ids is not None:
         ids = list(customer_ids)

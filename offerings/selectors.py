@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
@@ -138,7 +138,8 @@ def predicted_next_purchases_bulk(
     (The stored PurchaseForecast rows are the same arithmetic in SQL, for whole portfolios.)
     """
     customer_ids = list(customer_ids)
-    days = OrderLine.objects.filter(
+    # Lines first, then (customer, offering, day) rows.
+    days: QuerySet[OrderLine, Any] = OrderLine.objects.filter(
         interaction__customer_id__in=customer_ids, interaction__type=InteractionType.ORDER
     )
     if not include_subscribed:

@@ -104,6 +104,8 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
     horizon_units = params.horizon_months * DAYS_PER_MONTH / unit
 
     if fit.uses_model:
+        # uses_model is exactly "both parameter sets are present".
+        assert fit.bgnbd is not None and fit.gamma_gamma is not None
         p_alive = bgnbd.p_alive(fit.bgnbd, frequency, t_x, T)
         expected_transactions = bgnbd.expected_transactions(
             fit.bgnbd, horizon_units, frequency, t_x, T

@@ -4,9 +4,11 @@
 queries (GROUP BY in the database, columns into NumPy): never one query per customer.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any, TypedDict
 
 import numpy as np
 from django.db.models import Avg, Count, F, Q, Sum
@@ -50,14 +52,18 @@ def population_fit_of(model_fit: ModelFit | None) -> PopulationFit:
         )
     return PopulationFit(
         time_unit_days=model_fit.time_unit_days,
+        # valuation_fit_run sets the parameters together with method MODEL (no database
+        # constraint says so, hence the ignores rather than asserts).
         bgnbd=bgnbd.BgNbdParams(
-            r=model_fit.bgnbd_r,
-            alpha=model_fit.bgnbd_alpha,
-            a=model_fit.bgnbd_a,
-            b=model_fit.bgnbd_b,
+            r=model_fit.bgnbd_r,  # type: ignore[arg-type]  # set with method MODEL
+            alpha=model_fit.bgnbd_alpha,  # type: ignore[arg-type]  # set with method MODEL
+            a=model_fit.bgnbd_a,  # type: ignore[arg-type]  # set with method MODEL
+            b=model_fit.bgnbd_b,  # type: ignore[arg-type]  # set with method MODEL
         ),
         gamma_gamma=gamma_gamma.GammaGammaParams(
-            p=model_fit.gg_p, q=model_fit.gg_q, gamma=model_fit.gg_gamma
+            p=model_fit.gg_p,  # type: ignore[arg-type]  # set with method MODEL
+            q=model_fit.gg_q,  # type: ignore[arg-type]  # set with method MODEL
+            gamma=model_fit.gg_gamma,  # type: ignore[arg-type]  # set with method MODEL
         ),
         clv_threshold=model_fit.clv_threshold,
         growth_threshold=model_fit.growth_threshold,
@@ -128,6 +134,13 @@ def customers_waiting_for_figures(*, exclude: int, limit: int) -> list[int]:
     )
 
 
+class CustomerScope(TypedDict):
+    """The keyword arguments of scoped_to_customers that pick the customers."""
+
+    customer_ids: list[int] | None
+    id_range: tuple[int, int] | None
+
+
 def valuation_batch(
     *,
     customer_ids=None,
@@ -140,7 +153,7 @@ def valuation_batch(
     `value_only` loads only what predicted CLV and growth potential need (three queries), for
     drawing the tier thresholds over the whole base; the other inputs are left unknown.
     """
-    scope = {
+    scope: CustomerScope = {
         "customer_ids": None if customer_ids is None else list(customer_ids),
         "id_range": id_range,
     }
@@ -167,7 +180,8 @@ def valuation_batch(
             "summary__cost_to_serve_total",
         )
     )
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(14)]
+    # One column per selected value, of mixed types (ids is rebound to an array below).
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(14)]
     (
         ids,
         versions,
@@ -308,10 +322,10 @@ def transactions_up_to(as_of: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             interaction__occurred_at__date__lte=as_of,
         )
         .values_list("interaction__customer_id", TruncDate("interaction__occurred_at"))
-        .annotate(revenue=Sum(LINE_REVENUE))
+        .annotate(revenue=Sum(LINE_REVENUE))  # type: ignore[no-redef]  # a values_list() column
         .order_by()
     )
-    columns = list(zip(*rows, strict=True)) if rows else [[], [], []]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[], [], []]
     return (
         np.array(columns[0], dtype=np.int64),
         np.array(columns[1], dtype="datetime64[D]"),

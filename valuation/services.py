@@ -428,7 +428,8 @@ def refit_stragglers_mark_stale(*, allowance: timedelta) -> int:
     sweeper re-sends them one by one. Returns how many; normally none.
     """
     fit = selectors.latest_fit()
-    if fit is None or fit.fitted_at > timezone.now() - allowance:
+    # A done fit has fitted_at (valuation_fit_run sets both; no database constraint says so).
+    if fit is None or fit.fitted_at > timezone.now() - allowance:  # type: ignore[operator]
         return 0
     # Customers already stale are on their way anyway.
     return Customer.objects.filter(

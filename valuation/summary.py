@@ -7,8 +7,9 @@ so concurrent interactions for one customer fold in one after the other.
 summary equals a recompute from the full history (tests/valuation/test_summary.py).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
@@ -19,6 +20,7 @@ from django.db.models import (
     Max,
     Min,
     Q,
+    QuerySet,
     Sum,
     Window,
 )
@@ -99,7 +101,8 @@ def _check_in_range(summary: CustomerSummary) -> None:
     """Refuse an interaction whose totals would leave what the summary's columns hold (a
     database overflow inside the transaction would be a 500)."""
     for name in SUMMARY_TOTALS:
-        field = CustomerSummary._meta.get_field(name)
+        # Every name in SUMMARY_TOTALS is a DecimalField of the model.
+        field = cast(DecimalField, CustomerSummary._meta.get_field(name))
         limit = Decimal(10) ** (field.max_digits - field.decimal_places)
         if abs(getattr(summary, name)) >= limit:
             raise ValidationError(
@@ -123,24 +126,27 @@ def customer_summaries_rebuild(
     orders = orders.annotate(
         customer=F("interaction__customer_id"), day=TruncDate("interaction__occurred_at")
     )
-    totals = (
+    # The plugin refuses "revenue" (a property of OrderLine) as an annotation and so drops it
+    # from the rows' TypedDict: the rows are typed as plain dicts.
+    totals = cast(
+        "QuerySet[OrderLine, dict[str, Any]]",
         orders.values("customer")
         .annotate(
             days=Count("day", distinct=True),
             first=Min("day"),
             last=Max("day"),
-            revenue=Sum(LINE_REVENUE),
+            revenue=Sum(LINE_REVENUE),  # type: ignore[no-redef]  # a values() key, not set on instances
             cost=Sum(LINE_COST),
         )
-        .order_by()
+        .order_by(),
     )
     # Each customer's first-day totals: per (customer, day) sums, kept where the day is the
     # customer's first (a window over the grouped rows). A plain GROUP BY whatever the table
     # statistics: a correlated "first day" subquery turned quadratic right after bulk loads.
-    first_days = {
+    first_days: dict[int, Mapping[str, Any]] = {
         row["customer"]: row
         for row in orders.values("customer", "day")
-        .annotate(revenue=Sum(LINE_REVENUE), cost=Sum(LINE_COST))
+        .annotate(revenue=Sum(LINE_REVENUE), cost=Sum(LINE_COST))  # type: ignore[no-redef]  # as above
         # A separate annotate(): in the same call the window would join the GROUP BY.
         .annotate(first=Window(Min("day"), partition_by=[F("customer")]))
         .filter(day=F("first"))
@@ -170,12 +176,14 @@ def customer_summaries_rebuild(
             row["customer_id"], CustomerSummary(customer_id=row["customer_id"])
         )
         summary.interactions, summary.last_contact_at = row["n"], row["last"]
-    for row in services.values("customer_id", "channel").annotate(n=Count("id")).order_by():
+    for service in services.values("customer_id", "channel").annotate(n=Count("id")).order_by():
         summary = summaries.setdefault(
-            row["customer_id"], CustomerSummary(customer_id=row["customer_id"])
+            service["customer_id"], CustomerSummary(customer_id=service["customer_id"])
         )
-        summary.service_interactions += row["n"]
-        summary.cost_to_serve_total += row["n"] * channel_costs.get(row["channel"], Decimal("0"))
+        summary.service_interactions += service["n"]
+        summary.cost_to_serve_total += service["n"] * channel_costs.get(
+            service["channel"], Decimal("0")
+        )
 
     # Customers with no history left (e.g. interactions deleted) lose their summary.
     outdated = CustomerSummary.objects.exclude(customer_id__in=list(summaries))

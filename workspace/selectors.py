@@ -5,6 +5,7 @@ GROUP BY), never in a Python loop over customers."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypedDict, cast
 
 from django.db import connection
 from django.db.models import (
@@ -143,7 +144,12 @@ def with_need(customers: QuerySet[Customer], *, category_id: int) -> QuerySet[Cu
     return customers.filter(Exists(need))
 
 
-def equity_trend(*, manager, today_equity, days: int = 730) -> list[dict]:
+class EquityPoint(TypedDict):
+    day: date
+    equity: Decimal
+
+
+def equity_trend(*, manager, today_equity, days: int = 730) -> list[EquityPoint]:
     """Customer equity by day for the chart: the equity recorded at the end of each earlier
     day (PortfolioEquity, one row a day whatever the portfolio size) and today's, live, from
     the portfolio totals the page has already summed (`today_equity`)."""
@@ -160,7 +166,15 @@ def equity_trend(*, manager, today_equity, days: int = 730) -> list[dict]:
     return [*recorded, {"day": today, "equity": today_equity or Decimal(0)}]
 
 
-def portfolio_map(*, manager) -> list[dict]:
+class MapPoint(TypedDict):
+    id: int
+    name: str
+    tier: str
+    predicted_clv: Decimal | None
+    growth_potential: Decimal | None
+
+
+def portfolio_map(*, manager) -> list[MapPoint]:
     """Points of the keep / grow / shed map: predicted CLV against growth potential."""
     return list(
         Customer.objects.filter(owner=manager, predicted_clv__isnull=False)
@@ -189,8 +203,13 @@ def portfolio_median_clv(*, manager) -> Decimal | None:
     count = values.count()
     if not count:
         return None
-    middle = values.order_by("predicted_clv").values_list("predicted_clv", flat=True)
-    return sum(middle[(count - 1) // 2 : count // 2 + 1]) / (2 - count % 2)
+    # Not None: `values` keeps only customers with a predicted CLV.
+    middle = cast(
+        "QuerySet[Customer, Decimal]",
+        values.order_by("predicted_clv").values_list("predicted_clv", flat=True),
+    )
+    # A float only if the middle rows were empty (sum() is then 0), which count > 0 rules out.
+    return sum(middle[(count - 1) // 2 : count // 2 + 1]) / (2 - count % 2)  # type: ignore[return-value]
 
 
 def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]:
@@ -301,7 +320,15 @@ def manager_todo(*, manager, today: date | None = None) -> TodoList:
 # --- Customer trends -----------------------------------------------------------------------
 
 
-def customer_trends(*, customer_id: int, days: int = 730) -> list[dict]:
+class TrendPoint(TypedDict):
+    taken_on: date
+    predicted_clv: Decimal | None
+    p_alive: float | None
+    share_of_customer: float | None
+    experience_score: float | None
+
+
+def customer_trends(*, customer_id: int, days: int = 730) -> list[TrendPoint]:
     since = timezone.localdate() - timedelta(days=days)
     return list(
         CustomerSnapshot.objects.filter(customer_id=customer_id, taken_on__gte=since)
