@@ -276,7 +276,19 @@ def _one_minus_scaled_hyp2f1(params: BgNbdParams, x, z):
     original 2F1 grows like (1-z)^-(r+x).
     """
     r, a, b = params.r, params.a, params.b
-    series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    first, second, third = a + b - 1.0 - r, a - 1.0, a + b + x - 1.0
+    series = hyp2f1(first, second, third, z)
+    broken = ~np.isfinite(series)
+    if np.any(broken):
+        # SciPy's 2F1 returns NaN near z = 1 when C - A - B (here x + r + 1 - a) is an integer,
+        # e.g. r = a, x = 0. The series is analytic in C: the mean of its values at C +- h is its
+        # value at C to O(h^2) (h = 1e-5: ~1e-10 relative), as around a = 1 below.
+        third_b, z_b = np.broadcast_arrays(np.asarray(third, dtype=np.float64), z)
+        shifted = 0.5 * (
+            hyp2f1(first, second, third_b + _A_STEP, z_b)
+            + hyp2f1(first, second, third_b - _A_STEP, z_b)
+        )
+        series = np.where(broken, shifted, series)
     # The series can be negative when a + b + x - 1 < 0 (x = 0, a + b < 1): no log of it.
     return 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * series
 
