@@ -66,14 +66,29 @@ def _day(value: date) -> str:
     return value.isoformat()
 
 
-def validate_happened_at(value: datetime | None) -> None:
-    """A moment that has happened: from DATE_FLOOR to now (plus the clock-skew allowance)."""
-    if value is None:
-        return
+def _moment_from_floor(value: datetime) -> datetime:
+    """The moment, made aware, or a ValidationError if it lies before DATE_FLOOR."""
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     if value < floor_datetime():
         raise ValidationError(f"Must not be before {_day(DATE_FLOOR)}.", code="before_floor")
+    return value
+
+
+def _day_from_floor(value: date) -> date:
+    """The day (of a date-time too), or a ValidationError if it lies before DATE_FLOOR."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if value < DATE_FLOOR:
+        raise ValidationError(f"Must not be before {_day(DATE_FLOOR)}.", code="before_floor")
+    return value
+
+
+def validate_happened_at(value: datetime | None) -> None:
+    """A moment that has happened: from DATE_FLOOR to now (plus the clock-skew allowance)."""
+    if value is None:
+        return
+    value = _moment_from_floor(value)
     if value > latest_happened_at():
         raise ValidationError("Must not be in the future.", code="in_future")
 
@@ -82,10 +97,7 @@ def validate_happened_on(value: date | None) -> None:
     """A day on which something happened: from DATE_FLOOR to today (anywhere on Earth)."""
     if value is None:
         return
-    if isinstance(value, datetime):
-        value = value.date()
-    if value < DATE_FLOOR:
-        raise ValidationError(f"Must not be before {_day(DATE_FLOOR)}.", code="before_floor")
+    value = _day_from_floor(value)
     if value > latest_happened_on():
         raise ValidationError("Must not be in the future.", code="in_future")
 
@@ -94,10 +106,7 @@ def validate_planned_on(value: date | None) -> None:
     """A day something is planned for: from DATE_FLOOR to ten years ahead."""
     if value is None:
         return
-    if isinstance(value, datetime):
-        value = value.date()
-    if value < DATE_FLOOR:
-        raise ValidationError(f"Must not be before {_day(DATE_FLOOR)}.", code="before_floor")
+    value = _day_from_floor(value)
     if value > latest_planned_on():
         raise ValidationError(
             f"Must not be more than {PLANNING_HORIZON.days // 365} years ahead "
@@ -115,10 +124,7 @@ def validate_report_at(value: datetime | None) -> None:
     """A date-time filter of a report or a list: the planning window, as moments."""
     if value is None:
         return
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    if value < floor_datetime():
-        raise ValidationError(f"Must not be before {_day(DATE_FLOOR)}.", code="before_floor")
+    value = _moment_from_floor(value)
     if value >= datetime.combine(latest_planned_on() + timedelta(days=1), time(0, 0), tzinfo=UTC):
         raise ValidationError(
             f"Must not be after {_day(latest_planned_on())}.", code="beyond_horizon"
