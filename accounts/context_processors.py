@@ -1,4 +1,6 @@
-from .roles import can_see_money, role_of
+from core.money import can_see_money
+
+from .roles import role_of
 
 
 def role(request):

@@ -4,7 +4,7 @@ Failures are counted per (username, client address): someone guessing alice's pa
 elsewhere locks only themselves out, never alice. A client address that has failed for any
 usernames LOGIN_FAILURE_LIMIT_PER_IP times within the cool-off is locked as a whole, so a
 guesser cannot go round the per-username limit by trying many usernames. The client address
-is the one crm.middleware.ClientAddressMiddleware resolved (trusted proxies only).
+is the one core.middleware.ClientAddressMiddleware resolved (trusted proxies only).
 """
 
 from axes.attempts import get_cool_off_threshold

@@ -101,11 +101,6 @@ def is_support(user) -> bool:
     return role_of(user) == Role.SUPPORT
 
 
-def can_see_money(user) -> bool:
-    """Support staff see value tiers, never money figures (SPEC §2)."""
-    return user.is_authenticated and user.has_perm("customers.view_customer_money")
-
-
 def role_groups_sync(*, group_model, permission_model) -> None:
     """Create the role groups and give each exactly its permissions. Idempotent.
 

@@ -6,7 +6,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 class SignInRateThrottle(SimpleRateThrottle):
     """API_THROTTLE_SIGN_IN requests per client address (REMOTE_ADDR, which
-    crm.middleware.ClientAddressMiddleware resolves behind trusted proxies), whoever they
+    core.middleware.ClientAddressMiddleware resolves behind trusted proxies), whoever they
     claim to be: guessing many usernames from one place is slowed as much as one."""
 
     scope = "sign_in"

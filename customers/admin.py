@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from simple_history.admin import SimpleHistoryAdmin
 
-from crm.forms import form_add_service_errors
+from core.forms import form_add_service_errors
 
 from . import services
 from .models import ChannelConsent, Customer, CustomerFact, FactKey

@@ -10,10 +10,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from accounts.roles import Role, can_see_money, role_of
-from crm.filters import StrictFilterSet
-from crm.money import money_visible_to
-from crm.serializers import OutputModelSerializer
+from accounts.roles import Role, role_of
+from core.filters import StrictFilterSet
+from core.money import can_see_money, money_visible_to
+from core.serializers import OutputModelSerializer
 from valuation.models import CustomerSnapshot
 
 from . import knowledge, selectors, services
@@ -225,7 +225,7 @@ class FactOutputSerializer(OutputModelSerializer):
         read_only_fields = fields
 
     def get_supersedes(self, fact) -> str | None:
-        """The value this one replaced; never an earlier money value (crm.money) to a user
+        """The value this one replaced; never an earlier money value (core.money) to a user
         who may not see money."""
         request = self.context.get("request")
         if fact.key.money and not money_visible_to(getattr(request, "user", None)):

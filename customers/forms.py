@@ -41,7 +41,7 @@ class TeachForm(forms.Form):
     other_value = forms.CharField(max_length=500, required=False, label="Value")
 
     def __init__(self, *args, questions: list[FactKey], money: bool = True, **kwargs):
-        """``money``: whether the user may see money; if not, money facts (crm.money) are only
+        """``money``: whether the user may see money; if not, money facts (core.money) are only
         asked while unknown (``questions``), never offered under "Also learned"."""
         super().__init__(*args, **kwargs)
         self.questions = questions

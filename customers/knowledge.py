@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
-from accounts.roles import can_see_money
-from crm import bounds
+from core import bounds
+from core.money import can_see_money
 
 from .models import (
     WALLET_FACT,
@@ -83,7 +83,7 @@ DEFAULT_FACTS = [
 ]
 
 
-# The starting vocabulary's money facts (crm.money): hidden from roles that may not see money.
+# The starting vocabulary's money facts (core.money): hidden from roles that may not see money.
 MONEY_FACTS = {WALLET_FACT}
 
 
@@ -286,7 +286,7 @@ def _money_fact_guard(*, customer: Customer, key: FactKey, recorded_by) -> None:
 
 
 def customer_current_facts(*, customer_id: int, money: bool = True) -> QuerySet[CustomerFact]:
-    """The current facts; without the money facts (crm.money) when ``money`` is False."""
+    """The current facts; without the money facts (core.money) when ``money`` is False."""
     facts = (
         CustomerFact.objects.filter(customer_id=customer_id, is_current=True)
         .select_related("key", "recorded_by", "source_interaction", "supersedes")

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from crm import bounds
+from core import bounds
 from interactions.choices import Channel
 
 
@@ -250,7 +250,7 @@ class FactKey(models.Model):
         default=False,
         help_text=(
             "A money figure (like the wallet): shown only to roles that see money, never in "
-            "the preference centre (crm.money)."
+            "the preference centre (core.money)."
         ),
     )
     active = models.BooleanField(default=True)

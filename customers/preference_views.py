@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from crm.ratelimit import client_address, rate_limit_hit
+from core.ratelimit import client_address, rate_limit_hit
 from interactions.choices import Channel
 
 from . import knowledge, preferences
@@ -31,7 +31,7 @@ class PreferenceForm(forms.Form):
             self.fields[f"consent__{value}"] = forms.BooleanField(
                 required=False, label=label, initial=granted.get(value, False)
             )
-        # Never a money fact (crm.money): not shown, not pre-filled, not taken.
+        # Never a money fact (core.money): not shown, not pre-filled, not taken.
         current = {
             f.key_id: f
             for f in knowledge.customer_current_facts(customer_id=customer.pk, money=False)

@@ -6,7 +6,7 @@ the customer (`FactSource.CUSTOMER`, no staff user), whoever's browser posts it.
 
 The link signs the customer's id and their `preference_link_version`: staff issuing a new link
 (`customer_preference_link_rotate`) withdraws every older one, erasure withdraws them for good
-(the version becomes None). Nothing money-related (crm.money) is shown or changed through it.
+(the version becomes None). Nothing money-related (core.money) is shown or changed through it.
 """
 
 from datetime import timedelta
@@ -85,7 +85,7 @@ def customer_preference_link_rotate(*, customer: Customer) -> Customer:
 
 def preference_fact_keys():
     """What a customer may state about themself: the admin's customer-editable facts, never a
-    money fact (crm.money)."""
+    money fact (core.money)."""
     return FactKey.objects.filter(active=True, customer_editable=True, money=False)
 
 

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crm.dispatch import enqueue_on_commit
+from core.dispatch import enqueue_on_commit
 
 from .models import Customer
 

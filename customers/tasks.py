@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from celery import Task, shared_task
 
-from crm.dispatch import PUBLISH_RETRY_POLICY
-from crm.logs import log_context
-from crm.tasks import retry_transient
+from core.dispatch import PUBLISH_RETRY_POLICY
+from core.logs import log_context
+from core.tasks import retry_transient
 from valuation import services as valuation_services
 
 from . import selectors

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Role, can_see_money, role_of
-from crm.forms import form_add_service_errors
+from accounts.roles import Role, role_of
+from core.forms import form_add_service_errors
+from core.money import can_see_money
 from interactions import selectors as interaction_selectors
 from interactions.choices import Channel, InteractionType
 from offerings.models import Category

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from crm.csv_files import csv_rows
+from core.csv_files import csv_rows
 
 from .models import ImportJob
 

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
-from accounts.roles import Role, can_see_money, role_of
-from crm.csv_files import csv_rows
-from crm.money import MONEY_FIELDS
+from accounts.roles import Role, role_of
+from core.csv_files import csv_rows
+from core.money import MONEY_FIELDS, can_see_money
 from customers.models import ChannelConsent, Customer, CustomerFact
 from customers.selectors import customers_visible_to
 from interactions.models import Interaction, OfferingRating

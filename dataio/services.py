@@ -17,8 +17,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from crm.dispatch import enqueue_on_commit
-from crm.tasks import TRANSIENT_ERRORS
+from core.dispatch import enqueue_on_commit
+from core.tasks import TRANSIENT_ERRORS
 from customers.models import ChannelConsent, Customer, CustomerFact, LifecycleStatus
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine

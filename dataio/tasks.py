@@ -3,7 +3,7 @@ was already written)."""
 
 from celery import shared_task
 
-from crm.tasks import retry_transient
+from core.tasks import retry_transient
 
 from . import services
 

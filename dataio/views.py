@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import is_admin, role_of
-from crm.csv_files import csv_response
+from core.csv_files import csv_response
 from customers.models import Customer
 
 from . import reports, selectors, services

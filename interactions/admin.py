@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from crm.forms import form_add_service_errors
+from core.forms import form_add_service_errors
 
 from . import services
 from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget

@@ -17,8 +17,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from crm.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
-from crm.serializers import OutputModelSerializer
+from core.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
+from core.serializers import OutputModelSerializer
 from customers.knowledge import FactInput
 from customers.selectors import customers_visible_to
 from offerings.models import Offering

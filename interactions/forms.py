@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from crm import bounds
+from core import bounds
 from offerings.models import Offering
 
 from .choices import Channel, Direction, InteractionType, OfferOutcome

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from crm import bounds
+from core import bounds
 
 from .choices import Channel, Direction, InteractionType, OfferOutcome
 
@@ -164,7 +164,7 @@ class OrderLine(models.Model):
         return f"{self.quantity} × {self.offering}"
 
     def clean(self) -> None:
-        # quantity × unit amount must fit what the running summary adds up (crm.bounds).
+        # quantity × unit amount must fit what the running summary adds up (core.bounds).
         bounds.validate_line_amounts(
             quantity=self.quantity, unit_price=self.unit_price, unit_cost=self.unit_cost
         )

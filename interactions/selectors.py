@@ -33,7 +33,7 @@ from django.db.models import (
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from crm import bounds
+from core import bounds
 from customers.selectors import customers_visible_to, scoped_to_customers
 from offerings.models import Offering
 
@@ -107,7 +107,7 @@ def with_service_level(
 
 
 # Items later than this have their due time at the ceiling: adding the longest target to them
-# would leave the calendar Python (and the database driver) can read (crm.bounds).
+# would leave the calendar Python (and the database driver) can read (core.bounds).
 LATEST_SAFE_OCCURRED_AT = bounds.DATETIME_CEILING - timedelta(hours=bounds.SERVICE_TARGET_HOURS_MAX)
 
 

@@ -11,8 +11,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm import bounds
-from crm.errors import errors_under
+from core import bounds
+from core.errors import errors_under
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.services import customer_figures_request
@@ -126,7 +126,7 @@ def interaction_log(
     )
     # The related rows arrive as loaded instances, and the check constraints repeat the field
     # validators and clean(): validating them again would cost a query each (SPEC §8 ingest).
-    # Everything is validated before the first write (crm.bounds: dates and amounts).
+    # Everything is validated before the first write (core.bounds: dates and amounts).
     interaction.full_clean(exclude=RELATED_GIVEN, validate_constraints=False)
     order_lines = [
         OrderLine(

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.roles import can_see_money
-from crm.forms import form_add_service_errors
+from core.forms import form_add_service_errors
+from core.money import can_see_money
 from customers import knowledge
 from customers.forms import TeachForm
 from customers.selectors import customers_visible_to

@@ -11,8 +11,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import is_admin
-from crm.filters import StrictFilterSet
-from crm.serializers import OutputModelSerializer
+from core.filters import StrictFilterSet
+from core.serializers import OutputModelSerializer
 
 from . import selectors, services
 from .models import Category, Component, ComponentKind, Offering, Partner

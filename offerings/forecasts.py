@@ -4,7 +4,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import TruncDate
 
-from crm import bounds
+from core import bounds
 from customers.models import Customer
 from interactions.choices import InteractionType
 from interactions.models import OrderLine
@@ -72,7 +72,7 @@ def _insert_in_sql(ids: list[int] | None) -> int:
     with connection.cursor() as cursor:
         # The median of the gaps between consecutive days, rounded half to even as Python's
         # round() does, added to the last day; never past the last day Python can read
-        # (crm.bounds.add_days_safe, for orders stored at the end of the calendar).
+        # (core.bounds.add_days_safe, for orders stored at the end of the calendar).
         cursor.execute(
             f"""
             INSERT INTO {PurchaseForecast._meta.db_table}

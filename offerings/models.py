@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from crm import bounds
+from core import bounds
 
 
 class Category(models.Model):

@@ -12,7 +12,7 @@ from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from crm import bounds
+from core import bounds
 from interactions.choices import InteractionType
 from interactions.models import OrderLine
 

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from crm import bounds
-from crm.errors import errors_under
+from core import bounds
+from core.errors import errors_under
 from customers.services import customers_next_due_refresh
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.services import OrderLineInput, interaction_log

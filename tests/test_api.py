@@ -154,7 +154,7 @@ def test_it_rejects_bad_order_lines_naming_each_field(api, alice, alices_custome
     assert response.status_code == 400
     errors = response.json()
     assert "channel" in errors
-    # Each error is named by its full path (crm.errors).
+    # Each error is named by its full path (core.errors).
     assert set(errors) == {
         "channel",
         "lines[0].offering",

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from crm import dispatch
+from core import dispatch
 from crm.celery import app
 from customers.models import Customer
 from customers.tasks import customers_recompute_stale

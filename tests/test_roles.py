@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from accounts.roles import Role, can_see_money, role_of
+from accounts.roles import Role, role_of
+from core.money import can_see_money
 
 pytestmark = pytest.mark.django_db
 

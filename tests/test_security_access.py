@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from crm.money import MONEY_FIELDS
+from core.money import MONEY_FIELDS
 from dataio.models import ImportJob
 
 from .factories import CustomerFactory, OfferingFactory

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.throttling import UserRateThrottle
 
-from crm.logs import ContextFilter, JsonFormatter, log_context
+from core.logs import ContextFilter, JsonFormatter, log_context
 
 from .factories import PASSWORD
 from .test_settings import run_manage

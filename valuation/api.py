@@ -8,8 +8,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import is_admin
-from crm import bounds
-from crm.serializers import OutputModelSerializer
+from core import bounds
+from core.serializers import OutputModelSerializer
 
 from . import services
 from .models import ModelFit

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from crm.dispatch import enqueue_group_on_commit, enqueue_on_commit
+from core.dispatch import enqueue_group_on_commit, enqueue_on_commit
 from customers.models import Customer
 from customers.services import customers_next_due_refresh
 from offerings.forecasts import purchase_forecasts_refresh

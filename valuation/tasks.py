@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from crm.tasks import TRANSIENT_ERRORS, retry_transient
+from core.tasks import TRANSIENT_ERRORS, retry_transient
 
 from . import services
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from crm.tasks import retry_transient
+from core.tasks import retry_transient
 
 from . import services
 

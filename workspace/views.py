@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, role_of
-from crm import bounds
+from core import bounds
 from customers.selectors import customers_editable_by
 from interactions.choices import OfferOutcome
 from interactions.models import Interaction
@@ -104,7 +104,7 @@ def offer_outcome(request, interaction_id: int):
 
 
 def _date(value: str, default: date) -> tuple[date, str]:
-    """A report date from the query string, within the report window (crm.bounds)."""
+    """A report date from the query string, within the report window (core.bounds)."""
     if not value:
         return default, ""
     try:

@@ -73,7 +73,7 @@ LOGIN_FAILURE_LIMIT_PER_IP = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_IP", "3
 if LOGIN_FAILURE_LIMIT_PER_IP < LOGIN_FAILURE_LIMIT:
     raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT_PER_IP must be at least LOGIN_FAILURE_LIMIT")
 # The proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed when
-# finding the client's address (crm.middleware.ClientAddressMiddleware). Empty: the peer's
+# finding the client's address (core.middleware.ClientAddressMiddleware). Empty: the peer's
 # address is the client's, and X-Forwarded-For is ignored (anyone can write it).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 # A message the broker delivered but no worker acknowledged goes back to the queue after this
@@ -116,7 +116,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: every layer below sees the client's address, not the proxy's (TRUSTED_PROXIES).
-    "crm.middleware.ClientAddressMiddleware",
+    "core.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -124,9 +124,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Responses to a signed-in user (session or API token) are never cached.
-    "crm.middleware.NoStoreWhenSignedInMiddleware",
+    "core.middleware.NoStoreWhenSignedInMiddleware",
     # Before any view, form or library (django-axes) sends a parameter to the database.
-    "crm.middleware.RefuseUnstorableInputMiddleware",
+    "core.middleware.RefuseUnstorableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -144,7 +144,7 @@ AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 # Lock the pair (username, client address): a guesser is stopped without letting anyone lock
 # a colleague out from elsewhere; an address that fails LOGIN_FAILURE_LIMIT_PER_IP times across
 # usernames is locked as a whole (accounts.lockout). The address is the client's, behind
-# TRUSTED_PROXIES (crm.middleware). Admins unlock in the admin (Access attempts) or with
+# TRUSTED_PROXIES (core.middleware). Admins unlock in the admin (Access attempts) or with
 # `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`; a lock lifts after the cool-off.
 AXES_LOCKOUT_PARAMETERS = "accounts.lockout.sign_in_lockout_parameters"
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.sign_in_client_address"
@@ -256,14 +256,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    # JSON bounded in size, depth and content (crm/parsers.py); forms as DRF's defaults.
+    # JSON bounded in size, depth and content (core/parsers.py); forms as DRF's defaults.
     "DEFAULT_PARSER_CLASSES": [
-        "crm.parsers.BoundedJSONParser",
+        "core.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     # Service errors answer 400 like serializer errors, each named by its full path.
-    "EXCEPTION_HANDLER": "crm.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -271,7 +271,7 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
-    # Throttles key on REMOTE_ADDR, which crm.middleware.ClientAddressMiddleware has already
+    # Throttles key on REMOTE_ADDR, which core.middleware.ClientAddressMiddleware has already
     # resolved behind TRUSTED_PROXIES; DRF's own X-Forwarded-For parsing would believe anyone.
     "NUM_PROXIES": 0,
 }
@@ -286,7 +286,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "crm.schema.money_fields_optional",
+        "core.schema.money_fields_optional",
     ],
     "ENUM_NAME_OVERRIDES": {
         "Channel": "interactions.choices.Channel",
@@ -340,20 +340,20 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Every record carries the Celery task id and the customer id it concerns (when there is one):
-# crm.logs.ContextFilter adds them; "json" writes one JSON object per line.
+# core.logs.ContextFilter adds them; "json" writes one JSON object per line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "context": {"()": "crm.logs.ContextFilter"},
-        "client_error": {"()": "crm.logs.ClientErrorFilter"},
+        "context": {"()": "core.logs.ContextFilter"},
+        "client_error": {"()": "core.logs.ClientErrorFilter"},
     },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s "
             "[task=%(task_id)s customer=%(customer_id)s] %(message)s"
         },
-        "json": {"()": "crm.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

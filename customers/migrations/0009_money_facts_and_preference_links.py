@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='factkey',
             name='money',
-            field=models.BooleanField(default=False, help_text='A money figure (like the wallet): shown only to roles that see money, never in the preference centre (crm.money).'),
+            field=models.BooleanField(default=False, help_text='A money figure (like the wallet): shown only to roles that see money, never in the preference centre (core.money).'),
         ),
         migrations.AddField(
             model_name='historicalcustomerfact',

@@ -102,7 +102,7 @@ def test_it_logs_a_403_once_without_a_traceback(charlie, settings, debug):
 
 
 def test_it_still_logs_the_traceback_of_a_server_error():
-    from crm.logs import ClientErrorFilter
+    from core.logs import ClientErrorFilter
 
     record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "boom", (), None)
     record.status_code = 500

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm import bounds
+from core import bounds
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer, CustomerFact
 from customers.services import customer_create, customer_figures_request

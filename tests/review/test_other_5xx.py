@@ -15,7 +15,7 @@ import pytest
 from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
-from crm.parsers import BoundedJSONParser
+from core.parsers import BoundedJSONParser
 from customers.models import Customer, CustomerFact, FactKey, WalletSource
 from interactions.models import Interaction
 

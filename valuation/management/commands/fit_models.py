@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from crm import bounds
+from core import bounds
 from valuation import services
 from valuation.models import FitMethod, ModelFit
 

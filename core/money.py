@@ -6,8 +6,8 @@ wallet), prices paid, discounts, costs and margins. A list price is not money in
 everyone may quote it.
 
 - Fields: `MONEY_FIELDS` names them, wherever they appear. Every output serializer
-  (`crm.serializers.OutputModelSerializer`) leaves them out for a user who may not see money,
-  the OpenAPI schema marks them optional (`crm.schema.money_fields_optional`), CSV exports
+  (`core.serializers.OutputModelSerializer`) leaves them out for a user who may not see money,
+  the OpenAPI schema marks them optional (`core.schema.money_fields_optional`), CSV exports
   leave their columns out (`dataio.selectors.export_columns`).
 - Facts: a `FactKey` with `money=True` (the wallet) is shown only to roles that see money,
   never offered in the customer's preference centre, and a role that may not see money can
@@ -16,8 +16,6 @@ everyone may quote it.
 - Pages: templates test `can_see_money` (accounts.context_processors) around every money
   figure; `tests/review/test_money_hidden.py` walks every page and API response as support.
 """
-
-from accounts.roles import can_see_money
 
 MONEY_FIELDS = frozenset(
     {
@@ -52,3 +50,9 @@ def money_hidden(data: dict, *, user) -> dict:
     for name in MONEY_FIELDS.intersection(data):
         del data[name]
     return data
+
+
+def can_see_money(user) -> bool:
+    """Support staff see value tiers, never money figures (SPEC §2). The permission is given
+    to roles by accounts.roles."""
+    return user.is_authenticated and user.has_perm("customers.view_customer_money")

@@ -11,7 +11,7 @@ from . import bounds
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO 8601 date-time compared in UTC, within the report window (crm.bounds): out of
+    """An ISO 8601 date-time compared in UTC, within the report window (core.bounds): out of
     it the request answers 400 naming the parameter. ISO allows UTC offsets up to ±23:59,
     PostgreSQL only up to ±15:59: passed through as given, such a value made the query fail
     with a 500."""

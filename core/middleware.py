@@ -8,7 +8,7 @@ that reads ``request.GET`` directly, and through django-axes, which looks up the
 failed sign-in before the form validates it. Here, in one place, every query-string and form
 parameter (names, values and uploaded file names) is checked; the request answers 400 naming
 the parameter: JSON under /api/ (as DRF reports a field), a page elsewhere. JSON bodies are
-checked by the API's parser (crm.parsers).
+checked by the API's parser (core.parsers).
 """
 
 from collections.abc import Callable

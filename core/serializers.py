@@ -8,7 +8,7 @@ from .money import money_hidden
 
 class OutputModelSerializer(serializers.ModelSerializer):
     """A model representation whose schema admits the blank and null values the model allows,
-    and that leaves the money fields (crm.money) out for a user who may not see money.
+    and that leaves the money fields (core.money) out for a user who may not see money.
 
     DRF drops `allow_blank` and `allow_null` from read-only fields, so the OpenAPI schema
     claimed e.g. that a tier is always one of its choices while a new customer has none.

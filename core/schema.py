@@ -6,7 +6,7 @@ MONEY_NOTE = "Only for roles that may see money figures."
 
 
 def money_fields_optional(result, generator, request, public):
-    """Money fields (crm.money) are left out for roles that may not see money (SPEC §2): an
+    """Money fields (core.money) are left out for roles that may not see money (SPEC §2): an
     output component never requires them, and says so."""
     for component in result.get("components", {}).get("schemas", {}).values():
         properties = component.get("properties", {})
