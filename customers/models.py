@@ -5,7 +5,8 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from core import bounds
-from interactions.choices import Channel
+
+from .choices import Channel
 
 
 class CustomerKind(models.TextChoices):

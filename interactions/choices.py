@@ -1,18 +1,11 @@
-"""Vocabularies of interactions, importable without models (customers use Channel too)."""
+"""Vocabularies of interactions, importable without models. The channel is the customers' own
+vocabulary (consents, preferred channel): interactions take it from there."""
 
 from django.db import models
 
+from customers.choices import Channel
 
-class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    PHONE = "phone", "Phone"
-    CHAT = "chat", "Chat"
-    WEB = "web", "Web"
-    IN_PERSON = "in_person", "In person"
-    SOCIAL = "social", "Social"
-    SMS = "sms", "SMS"
-    LETTER = "letter", "Letter"
-    PARTNER = "partner", "Partner"
+__all__ = ["SERVICE_TYPES", "Channel", "Direction", "InteractionType", "OfferOutcome"]
 
 
 class Direction(models.TextChoices):
