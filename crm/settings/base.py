@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "events",
     "customers",
     "interactions",
     "offerings",
@@ -380,6 +381,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work. A lost recompute (broker down at save time, worker killed) is found again
 # from the database by the sweeper.
 CELERY_BEAT_SCHEDULE = {
+    # Events whose relay after commit did not happen or failed (events.services).
+    "relay-pending-events": {
+        "task": "events.tasks.events_relay_pending",
+        "schedule": 60.0,
+    },
     "recompute-stale-customers": {
         "task": "customers.tasks.customers_recompute_stale",
         "schedule": 60.0,
