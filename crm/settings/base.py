@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "valuation",
     "workspace",
     "dataio",
+    "portal",
     # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
     "accounts",
 ]
