@@ -1,13 +1,14 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from offerings.signals import offering_archived
+
 
 class ReplenishmentConfig(AppConfig):
     name = "replenishment"
 
     def ready(self) -> None:
-        from offerings.signals import offering_archived
-
+        # Here, not at the top: they import models, which exist once the registry is ready.
         from . import receivers
         from .schedule import replenishment_schedule_ensure
 
