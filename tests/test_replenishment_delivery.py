@@ -10,9 +10,10 @@ from django.db import connection
 from customers.models import Customer
 from interactions.models import Interaction
 from interactions.services import OrderLineInput, interaction_log
-from offerings import selectors, services
-from offerings.forecasts import purchase_forecasts_refresh
-from offerings.models import PurchaseForecast, ReplenishmentDelivery, ReplenishmentSubscription
+from offerings.services import offering_archive
+from replenishment import selectors, services
+from replenishment.forecasts import purchase_forecasts_refresh
+from replenishment.models import PurchaseForecast, ReplenishmentDelivery, ReplenishmentSubscription
 
 from .factories import CustomerFactory, OfferingFactory
 
@@ -134,7 +135,7 @@ def test_it_skips_paused_cancelled_future_and_archived(alice):
     subscribe(customer, OfferingFactory(), next_due=TODAY, status="cancelled")
     archived = OfferingFactory()
     subscribe(customer, archived, next_due=TODAY)
-    services.offering_archive(offering=archived)
+    offering_archive(offering=archived)
 
     assert services.replenishments_deliver_due(today=TODAY) == 0
     assert not Interaction.objects.exists()

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "customers",
     "interactions",
     "offerings",
+    "replenishment",
     "valuation",
     "workspace",
     "dataio",
@@ -377,7 +378,7 @@ LOGGING = {
 
 # The schedule lives in the database (django-celery-beat) and is editable in the admin. Entries
 # of CELERY_BEAT_SCHEDULE are written there by the scheduler at start; the replenishment run is
-# created once by offerings' post_migrate hook, so an admin's changes to it are kept.
+# created once by replenishment's post_migrate hook, so an admin's changes to it are kept.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work. A lost recompute (broker down at save time, worker killed) is found again
 # from the database by the sweeper.
