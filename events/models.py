@@ -2,15 +2,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .names import EventName
-
 
 class Event(models.Model):
     """One domain event, written in the same transaction as the change it tells of (the
     outbox). `relayed_at` is set once every after-commit subscriber has handled it; until then
     the sweeper (events.tasks.events_relay_pending) finds it again."""
 
-    name = models.CharField(max_length=60, choices=EventName)
+    # The names are events.names.EventName (not choices here: a new event needs no migration).
+    name = models.CharField(max_length=60)
     # The customer the event is about, if any. Not a foreign key: the seam sits below every
     # domain app, and an event outlives the rows it names (erasure keeps only ids).
     customer_id = models.BigIntegerField(null=True, blank=True)

@@ -20,6 +20,8 @@ class EventName(models.TextChoices):
     OFFER_ANSWERED = "offer.answered", "Offer answered"
     # payload: changed (figure names whose value changed), version.
     FIGURES_CHANGED = "figures.changed", "Figures changed"
+    # payload: offering_id.
+    OFFERING_ARCHIVED = "offering.archived", "Offering archived"
     # payload: subscription_id, due_on.
     SUBSCRIPTION_DUE = "subscription.due", "Subscription due"
     # payload: subscription_id, status.

@@ -9,10 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import errors_under
+from events.names import EventName
+from events.services import event_publish
 
 from . import selectors
 from .models import Category, Component, Offering, Partner
-from .signals import offering_archived
 
 # Offering fields the admin sets through the API (components and archiving have their own path).
 OFFERING_FIELDS = (
@@ -98,7 +99,7 @@ def offering_update(
 def offering_archive(*, offering: Offering) -> Offering:
     """Take an offering off sale for good; it stays on every interaction that holds it.
 
-    Announced with ``offering_archived`` in the same transaction: replenishment pauses the
+    Published as ``offering.archived`` in the same transaction: replenishment pauses the
     offering's live subscriptions, so nothing is ordered or reminded for it any more.
     """
     if offering.archived_at is None:
@@ -106,7 +107,7 @@ def offering_archive(*, offering: Offering) -> Offering:
     offering.active = False
     offering.full_clean()
     offering.save(update_fields=["archived_at", "active"])
-    offering_archived.send(sender=Offering, offering=offering)
+    event_publish(EventName.OFFERING_ARCHIVED, payload={"offering_id": offering.pk})
     return offering
 
 

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             name='Event',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(choices=[('customer.created', 'Customer created'), ('customer.changed', 'Customer changed'), ('customer.erased', 'Customer erased'), ('fact.learned', 'Fact learned'), ('interaction.logged', 'Interaction logged'), ('interaction.changed', 'Interaction changed'), ('rating.recorded', 'Offering rated'), ('offer.answered', 'Offer answered'), ('figures.changed', 'Figures changed'), ('subscription.due', 'Subscription due'), ('subscription.changed', 'Subscription changed'), ('import.finished', 'Import finished')], max_length=60)),
+                ('name', models.CharField(max_length=60)),
                 ('customer_id', models.BigIntegerField(blank=True, null=True)),
                 ('payload', models.JSONField(blank=True, default=dict)),
                 ('occurred_at', models.DateTimeField(default=django.utils.timezone.now)),
