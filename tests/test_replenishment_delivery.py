@@ -269,3 +269,15 @@ def test_resuming_a_paused_subscription_does_not_replay_the_paused_periods(alice
 
     assert subscription.next_due == TODAY
     assert services.replenishments_deliver_due(today=TODAY) == 1
+
+
+@pytest.mark.django_db
+def test_archiving_an_offering_pauses_its_live_subscriptions_through_the_event_seam(alice):
+    customer = CustomerFactory(owner=alice)
+    archived, kept = OfferingFactory(), OfferingFactory()
+    live = subscribe(customer, archived, next_due=TODAY)
+    other = subscribe(customer, kept, next_due=TODAY)
+    offering_archive(offering=archived)
+    live.refresh_from_db()
+    other.refresh_from_db()
+    assert (live.status, other.status) == ("paused", "active")
