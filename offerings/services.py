@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from core import bounds
 from core.errors import errors_under
-from customers.services import customers_next_due_refresh
+from events.names import EventName
+from events.services import event_publish
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.services import OrderLineInput, interaction_log
 
@@ -171,7 +172,11 @@ def replenishment_subscribe(
     )
     subscription.full_clean()
     subscription.save()
-    customers_next_due_refresh(customer_ids=[customer.pk])
+    event_publish(
+        EventName.SUBSCRIPTION_CHANGED,
+        customer_id=customer.pk,
+        payload={"subscription_id": subscription.pk, "status": subscription.status},
+    )
     return subscription
 
 
@@ -186,7 +191,11 @@ def replenishment_set_status(
         subscription.next_due = today
     subscription.full_clean()
     subscription.save(update_fields=["status", "next_due"])
-    customers_next_due_refresh(customer_ids=[subscription.customer_id])
+    event_publish(
+        EventName.SUBSCRIPTION_CHANGED,
+        customer_id=subscription.customer_id,
+        payload={"subscription_id": subscription.pk, "status": subscription.status},
+    )
     return subscription
 
 
@@ -269,5 +278,10 @@ def replenishments_deliver_due(*, today: date | None = None, batch_size: int = 1
                     due_on = bounds.add_days_safe(due_on, subscription.interval_days)
                 subscription.next_due = due_on
                 subscription.save(update_fields=["next_due"])
-            customers_next_due_refresh(customer_ids={s.customer_id for s in subscriptions})
+            for s in subscriptions:
+                event_publish(
+                    EventName.SUBSCRIPTION_DUE,
+                    customer_id=s.customer_id,
+                    payload={"subscription_id": s.pk, "due_on": s.next_due.isoformat()},
+                )
         logger.info("replenishment: %d deliveries so far", delivered)
