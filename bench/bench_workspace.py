@@ -46,6 +46,7 @@ def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
     from interactions.models import Interaction, OrderLine
     from offerings.models import Category, Offering
     from replenishment.models import ReplenishmentSubscription
+    from workspace.services import customer_agendas_refresh
 
     rng = random.Random(seed)
     today = timezone.localdate()
@@ -152,6 +153,9 @@ def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
             """,
             [today, days],
         )
+    # Each customer's stored next due action, as after an import (IMPORT_FINISHED).
+    customer_agendas_refresh()
+    with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
 
 

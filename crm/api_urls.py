@@ -48,7 +48,7 @@ urlpatterns = [
     ),
     path(
         "customers/<int:pk>/metrics-history/",
-        customers_api.CustomerMetricsHistoryApi.as_view(),
+        valuation_api.CustomerMetricsHistoryApi.as_view(),
         name="api-customer-metrics-history",
     ),
     path(

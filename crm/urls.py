@@ -5,7 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.forms import SignInForm
+from customers import urls as customer_urls
 from portal import views as portal_views
+from workspace import urls as workspace_urls
 
 from . import health, views
 
@@ -20,7 +22,14 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("customers/", include("customers.urls")),
+    # One namespace, two owners: the customer list and forms (customers) and the composed
+    # portfolio and customer page (workspace).
+    path(
+        "customers/",
+        include(
+            (customer_urls.urlpatterns + workspace_urls.customer_pages, customer_urls.app_name)
+        ),
+    ),
     path("preferences/<str:token>/", portal_views.preference_centre, name="preference-centre"),
     path("interactions/", include("interactions.urls")),
     path("workspace/", include("workspace.urls")),

@@ -14,7 +14,6 @@ from accounts.roles import Role, role_of
 from core.filters import StrictFilterSet
 from core.money import can_see_money, money_visible_to
 from core.serializers import OutputModelSerializer
-from valuation.models import CustomerSnapshot
 
 from . import knowledge, selectors, services
 from .models import Customer, CustomerFact, FactKey, NeedStatus
@@ -163,41 +162,6 @@ class CustomerDetailApi(GenericAPIView):
             raise PermissionDenied("Only admins reassign customers.")
         customer = services.customer_update(customer=customer, data=data)
         return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
-
-
-class SnapshotOutputSerializer(OutputModelSerializer):
-    class Meta:
-        model = CustomerSnapshot
-        fields = [
-            "taken_on",
-            "computed_at",
-            "tier",
-            "historic_value",
-            "predicted_clv",
-            "growth_potential",
-            "p_alive",
-            "share_of_customer",
-            "share_of_needs",
-            "experience_score",
-        ]
-        read_only_fields = fields
-
-
-class CustomerMetricsHistoryApi(GenericAPIView):
-    """Dated snapshots of a customer's figures, newest first."""
-
-    serializer_class = SnapshotOutputSerializer
-    queryset = CustomerSnapshot.objects.none()  # for the schema; get() scopes by customer
-
-    @extend_schema(
-        operation_id="customers_metrics_history", responses=SnapshotOutputSerializer(many=True)
-    )
-    def get(self, request, pk: int):
-        customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
-        page = self.paginate_queryset(customer.snapshots.order_by("-taken_on"))
-        return self.get_paginated_response(
-            SnapshotOutputSerializer(page, many=True, context={"request": request}).data
-        )
 
 
 class FactOutputSerializer(OutputModelSerializer):

@@ -128,9 +128,6 @@ class Customer(models.Model):
     figures_version = models.PositiveBigIntegerField(default=0, editable=False)
     figures_computed_version = models.PositiveBigIntegerField(default=0, editable=False)
     figures_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The earliest due action (open next step, due replenishment, unanswered item), stored so
-    # that a portfolio of any size sorts by it on an index. Kept by customers.services.
-    next_due_on = models.DateField(null=True, blank=True, editable=False)
     # Signed into every preference-centre link (customers.preference_links): bumping it withdraws
     # every link issued before; None withdraws them for good (the customer was erased).
     preference_link_version = models.PositiveIntegerField(
@@ -148,7 +145,6 @@ class Customer(models.Model):
             "figures_version",
             "figures_computed_version",
             "figures_requested_at",
-            "next_due_on",
             "preference_link_version",
             "updated_at",
         ]
@@ -164,7 +160,6 @@ class Customer(models.Model):
             models.Index(fields=["owner", "-predicted_clv"]),
             # PostgreSQL also has (owner, predicted_clv DESC NULLS LAST), for the portfolio's
             # default order: created by migration 0006 (SQLite cannot index NULLS LAST).
-            models.Index(fields=["owner", "next_due_on"]),
             # The customers whose figures wait for a recompute, longest waiting first: the
             # recompute worker catches up on them in bulk, the sweeper finds the lost ones.
             models.Index(

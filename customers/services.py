@@ -84,20 +84,6 @@ def customer_figures_request(*, customer_id: int) -> None:
     enqueue_on_commit(customer_recompute_figures, customer_id)
 
 
-def customers_next_due_refresh(*, customer_ids=None) -> int:
-    """Store the next due action of these customers (default: all), in one UPDATE. Run by
-    each recompute (every interaction, response and resolution leads to one), after
-    subscription changes and deliveries, and after bulk loads."""
-    from workspace.selectors import next_due_expression
-
-    customers = (
-        Customer.objects.all()
-        if customer_ids is None
-        else Customer.objects.filter(pk__in=list(customer_ids))
-    )
-    return customers.update(next_due_on=next_due_expression())
-
-
 @transaction.atomic
 def customer_create(*, name: str, owner=None, **fields) -> Customer:
     unknown = set(fields) - set(EDITABLE_FIELDS)

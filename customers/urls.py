@@ -3,11 +3,11 @@ from django.urls import path
 from . import views
 
 app_name = "customers"
+# The list and the forms. The portfolio and the customer page compose several apps: they are
+# workspace's (workspace.urls.customer_pages), mounted in this namespace by crm/urls.py.
 urlpatterns = [
     path("", views.customer_list, name="list"),
-    path("portfolio/", views.portfolio, name="portfolio"),
     path("new/", views.customer_create, name="create"),
-    path("<int:customer_id>/", views.customer_detail, name="detail"),
     path("<int:customer_id>/edit/", views.customer_edit, name="edit"),
     path(
         "<int:customer_id>/preference-link/",

@@ -2,100 +2,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, role_of
 from core.forms import form_add_service_errors
-from core.money import can_see_money
-from interactions import selectors as interaction_selectors
-from interactions.choices import Channel, InteractionType
-from offerings.models import Category
-from valuation import selectors as valuation_selectors
-from workspace import selectors as workspace_selectors
 
-from . import knowledge, preference_links, selectors, services
+from . import preference_links, selectors, services
 from .forms import CustomerAdminForm, CustomerForm
-from .models import LifecycleStatus, ValueTier
 
 PAGE_SIZE = 25
-PORTFOLIO_COLUMNS = [
-    ("name", "Customer", False),
-    ("tier", "Tier", False),
-    ("predicted_clv", "Predicted CLV", True),
-    ("share_of_customer", "Share of customer", True),
-    ("p_alive", "P(active)", True),
-    ("last_contact_at", "Last contact", False),
-    ("next_due", "Next due action", False),
-]
-# Sort key in the URL → the column it sorts on. The next due action sorts on its stored,
-# indexed copy; the page shows the live one.
-PORTFOLIO_SORTS = {
-    "name": "name",
-    "tier": "tier",
-    "predicted_clv": "predicted_clv",
-    "share_of_customer": "share_of_customer",
-    "p_alive": "p_alive",
-    "last_contact_at": "last_contact_at",
-    "growth_potential": "growth_potential",
-    "next_due": "next_due_on",
-}
 
 
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-@login_required
-def portfolio(request):
-    if role_of(request.user) != Role.MANAGER:
-        return redirect("customers:list")
-    filters = {
-        "search": request.GET.get("q", ""),
-        "status": request.GET.get("status", ""),
-        "tier": request.GET.get("tier", ""),
-        "need": request.GET.get("need", ""),
-    }
-    sort = request.GET.get("sort", "-predicted_clv")
-    if sort.lstrip("-") not in PORTFOLIO_SORTS:
-        sort = "-predicted_clv"
-    field = F(PORTFOLIO_SORTS[sort.lstrip("-")])
-    ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
-    customers = selectors.customer_portfolio(manager=request.user, filters=filters)
-    if filters["need"].isdigit():
-        customers = workspace_selectors.with_need(customers, category_id=int(filters["need"]))
-    else:
-        filters["need"] = ""
-    customers = workspace_selectors.with_next_due_action(customers)
-    page = _page(request, customers.order_by(ordering, "id"))
-    for customer in page:
-        customer.next_due_label = workspace_selectors.next_due_label(customer)
-    totals = selectors.portfolio_totals(manager=request.user)
-    trend = [
-        {"day": row["day"].isoformat(), "equity": float(row["equity"])}
-        for row in workspace_selectors.equity_trend(
-            manager=request.user, today_equity=totals["customer_equity"]
-        )
-    ]
-    return render(
-        request,
-        "customers/portfolio.html",
-        {
-            "page": page,
-            "filters": filters,
-            "sort": sort,
-            "statuses": LifecycleStatus.choices,
-            "tiers": ValueTier.choices,
-            "needs": Category.objects.filter(fact_keys__kind="need").distinct().order_by("name"),
-            "columns": PORTFOLIO_COLUMNS,
-            "totals": totals,
-            "equity_trend": trend,
-            "today": timezone.localdate(),
-        },
-    )
 
 
 @login_required
@@ -120,55 +40,6 @@ def customer_list(request):
             "query": query,
             "elsewhere": elsewhere,
             "can_create": role_of(request.user) in (Role.ADMIN, Role.MANAGER),
-        },
-    )
-
-
-@login_required
-def customer_detail(request, customer_id: int):
-    customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=customer_id)
-    timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
-    timeline_filters = {
-        "channel": request.GET.get("channel", ""),
-        "type": request.GET.get("type", ""),
-    }
-    if timeline_filters["channel"] in Channel.values:
-        timeline = timeline.filter(channel=timeline_filters["channel"])
-    if timeline_filters["type"] in InteractionType.values:
-        timeline = timeline.filter(type=timeline_filters["type"])
-    preference_link = None  # erased: no preference centre
-    if customer.preference_link_version is not None:
-        preference_link = request.build_absolute_uri(
-            reverse(
-                "preference-centre",
-                args=[preference_links.preference_link_token(customer=customer)],
-            )
-        )
-    # Managers and admins see why each money figure is what it is; support sees the tier.
-    explanation = None
-    if can_see_money(request.user):
-        explanation = valuation_selectors.customer_valuation_explained(customer_id=customer.pk)
-    return render(
-        request,
-        "customers/detail.html",
-        {
-            "customer": customer,
-            "explanation": explanation,
-            "facts": knowledge.customer_current_facts(customer_id=customer.pk),
-            "fact_history": knowledge.customer_fact_history(customer_id=customer.pk).filter(
-                is_current=False
-            )[:50],
-            "next_questions": knowledge.customer_next_questions(customer=customer),
-            "consents": customer.consents.all(),
-            "timeline_filters": timeline_filters,
-            "channels": Channel.choices,
-            "interaction_types": InteractionType.choices,
-            "preference_link": preference_link,
-            "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
-            "timeline": timeline[:50],
-            "can_edit": selectors.customers_editable_by(request.user)
-            .filter(pk=customer.pk)
-            .exists(),
         },
     )
 

@@ -19,7 +19,7 @@ from events.names import EventName
 from events.services import event_publish
 from offerings.models import Offering
 
-from .choices import Direction, InteractionType
+from .choices import Direction, InteractionType, OfferOutcome
 from .models import ChannelCost, Interaction, OfferingRating, OrderLine
 
 NEEDS_RESPONSE_BY_DEFAULT = {InteractionType.INQUIRY, InteractionType.COMPLAINT}
@@ -245,6 +245,31 @@ def interaction_assign(*, interaction: Interaction, assignee) -> bool:
     if moved:
         _changed(interaction, "assignee")
     return bool(moved)
+
+
+@transaction.atomic
+def interaction_offer_answer(*, interaction: Interaction, outcome: str) -> Interaction:
+    """Record how the customer answered an offer (an *offer* interaction). The workspace's
+    next best offerings read the outcome: a declined offering is not offered again for 90
+    days, and every answer updates the offering's acceptance rate."""
+    if interaction.offer_id is None:
+        raise ValidationError({"offer": "This interaction made no offer."})
+    if outcome not in OfferOutcome.values:
+        raise ValidationError({"offer_outcome": f"Choose one of {', '.join(OfferOutcome.values)}."})
+    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
+    interaction.offer_outcome = outcome
+    interaction.full_clean()
+    interaction.save(update_fields=["offer_outcome"])
+    event_publish(
+        EventName.OFFER_ANSWERED,
+        customer_id=interaction.customer_id,
+        payload={
+            "interaction_id": interaction.pk,
+            "offering_id": interaction.offer_id,
+            "outcome": outcome,
+        },
+    )
+    return interaction
 
 
 @transaction.atomic

@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import bounds
-from customers.services import customers_next_due_refresh
+from events.names import EventName
+from events.services import event_publish
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.services import OrderLineInput, interaction_log
 from offerings.models import Offering
@@ -25,6 +26,14 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _changed(subscription: ReplenishmentSubscription) -> None:
+    event_publish(
+        EventName.SUBSCRIPTION_CHANGED,
+        customer_id=subscription.customer_id,
+        payload={"subscription_id": subscription.pk, "status": subscription.status},
+    )
 
 
 @transaction.atomic
@@ -49,7 +58,7 @@ def replenishment_subscribe(
     )
     subscription.full_clean()
     subscription.save()
-    customers_next_due_refresh(customer_ids=[customer.pk])
+    _changed(subscription)
     return subscription
 
 
@@ -64,21 +73,22 @@ def replenishment_set_status(
         subscription.next_due = today
     subscription.full_clean()
     subscription.save(update_fields=["status", "next_due"])
-    customers_next_due_refresh(customer_ids=[subscription.customer_id])
+    _changed(subscription)
     return subscription
 
 
 @transaction.atomic
 def replenishments_pause_for_offering(*, offering: Offering) -> int:
     """Pause the active subscriptions of an offering taken off sale (offerings'
-    ``offering_archived``); returns how many. Their customers' next due action follows."""
+    ``offering.archived`` event); returns how many. Their customers' next due action follows."""
     live = ReplenishmentSubscription.objects.filter(
         offering=offering, status=SubscriptionStatus.ACTIVE
     )
-    customer_ids = set(live.values_list("customer_id", flat=True))
+    pausing = list(live.select_for_update())
     paused = live.update(status=SubscriptionStatus.PAUSED)
-    if customer_ids:
-        customers_next_due_refresh(customer_ids=customer_ids)
+    for subscription in pausing:
+        subscription.status = SubscriptionStatus.PAUSED
+        _changed(subscription)
     return paused
 
 
@@ -161,5 +171,10 @@ def replenishments_deliver_due(*, today: date | None = None, batch_size: int = 1
                     due_on = bounds.add_days_safe(due_on, subscription.interval_days)
                 subscription.next_due = due_on
                 subscription.save(update_fields=["next_due"])
-            customers_next_due_refresh(customer_ids={s.customer_id for s in subscriptions})
+            for s in subscriptions:
+                event_publish(
+                    EventName.SUBSCRIPTION_DUE,
+                    customer_id=s.customer_id,
+                    payload={"subscription_id": s.pk, "due_on": s.next_due.isoformat()},
+                )
         logger.info("replenishment: %d deliveries so far", delivered)

@@ -11,6 +11,7 @@ from customers.models import Customer
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction
 from offerings.models import Category, Component, Offering
+from workspace.models import CustomerAgenda
 
 PASSWORD = "correct-horse-battery"
 
@@ -37,10 +38,20 @@ class UserFactory(factory.django.DjangoModelFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Customer {n}")
     email = factory.LazyAttribute(lambda c: f"{c.name.lower().replace(' ', '.')}@example.net")
     status = "active"
+
+    @factory.post_generation
+    def agenda(customer, create, extracted, **kwargs):
+        # As customer_create's CUSTOMER_CREATED does (workspace/handlers.py): every customer
+        # has an agenda, its stored next due action none yet.
+        if create:
+            CustomerAgenda.objects.get_or_create(
+                customer=customer, defaults={"owner_id": customer.owner_id}
+            )
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):

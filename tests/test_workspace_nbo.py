@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from interactions.models import Interaction
 from workspace.models import OfferingAffinity
 from workspace.schedule import AFFINITY_TASK, AFFINITY_TASK_NAME
-from workspace.selectors import next_best_offerings
+from workspace.selectors.next_best import next_best_offerings
 from workspace.services import offering_affinities_refresh
 
 from .factories import CustomerFactory, OfferingFactory

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from workspace.selectors import manager_scorecards
+from workspace.selectors.scorecards import manager_scorecards
 
 from .factories import CustomerFactory
 from .workspace_helpers import snapshot

@@ -10,7 +10,7 @@ from django.utils import timezone
 from interactions.services import OrderLineInput, interaction_log
 from replenishment.services import replenishment_subscribe
 from valuation.services import customer_figures_recompute
-from workspace.selectors import at_risk_customers, manager_todo, portfolio_median_clv
+from workspace.selectors.todo import at_risk_customers, manager_todo, portfolio_median_clv
 
 from .factories import CustomerFactory, OfferingFactory
 from .workspace_helpers import figures, portfolio_of, snapshot

@@ -1,5 +1,6 @@
 """Valuation API (SPEC §10): population fits, newest first; POST starts a refit."""
 
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -10,9 +11,10 @@ from rest_framework.response import Response
 from accounts.roles import is_admin
 from core import bounds
 from core.serializers import OutputModelSerializer
+from customers.selectors import customers_visible_to
 
 from . import services
-from .models import ModelFit
+from .models import CustomerSnapshot, ModelFit
 
 
 class BgNbdSerializer(serializers.Serializer):
@@ -125,4 +127,39 @@ class FitListApi(GenericAPIView):
         return Response(
             {"id": fit.pk, "task_id": fit.task_id, "status": fit.status, "as_of": fit.as_of},
             status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class SnapshotOutputSerializer(OutputModelSerializer):
+    class Meta:
+        model = CustomerSnapshot
+        fields = [
+            "taken_on",
+            "computed_at",
+            "tier",
+            "historic_value",
+            "predicted_clv",
+            "growth_potential",
+            "p_alive",
+            "share_of_customer",
+            "share_of_needs",
+            "experience_score",
+        ]
+        read_only_fields = fields
+
+
+class CustomerMetricsHistoryApi(GenericAPIView):
+    """Dated snapshots of a customer's figures, newest first."""
+
+    serializer_class = SnapshotOutputSerializer
+    queryset = CustomerSnapshot.objects.none()  # for the schema; get() scopes by customer
+
+    @extend_schema(
+        operation_id="customers_metrics_history", responses=SnapshotOutputSerializer(many=True)
+    )
+    def get(self, request, pk: int):
+        customer = get_object_or_404(customers_visible_to(request.user), pk=pk)
+        page = self.paginate_queryset(customer.snapshots.order_by("-taken_on"))
+        return self.get_paginated_response(
+            SnapshotOutputSerializer(page, many=True, context={"request": request}).data
         )

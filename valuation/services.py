@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from core.dispatch import enqueue_group_on_commit, enqueue_on_commit
 from customers.models import Customer
-from customers.services import customers_next_due_refresh
+from events.names import EventName
+from events.services import event_publish
 from replenishment.forecasts import purchase_forecasts_refresh
 
 from . import selectors
@@ -179,11 +180,10 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
                 unique_fields=["customer", "taken_on"],
                 update_fields=SNAPSHOT_FIELDS,
             )
-            # What else the new interactions move, for the manager's pages: the next purchases
-            # their orders predict (to-do list) and the next due action (portfolio sort). Here
-            # in the worker, in bulk for the whole pass, not in every request.
+            # What else the new interactions move, for the manager's to-do list: the next
+            # purchases their orders predict. Here in the worker, in bulk for the whole pass,
+            # not in every request.
             purchase_forecasts_refresh(customer_ids=written)
-            customers_next_due_refresh(customer_ids=written)
     return customer_id in written
 
 
@@ -537,6 +537,8 @@ def valuation_rebuild_everything(*, as_of: date | None = None) -> ModelFit:
     customer_summaries_rebuild(channel_costs=selectors.channel_costs_decimal())
     fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
     fit = valuation_fit_run(fit_id=fit.pk)
-    customers_next_due_refresh()
+    with transaction.atomic():
+        # Every customer's figures: the workspace refreshes every agenda.
+        event_publish(EventName.FIGURES_CHANGED, payload={"version": None})
     purchase_forecasts_refresh()
     return fit

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from customers.selectors import customers_visible_to
 
-from . import selectors
+from .selectors import next_best
 
 
 class NextBestOfferingOutputSerializer(serializers.Serializer):
@@ -27,5 +27,5 @@ class NextBestOfferingsApi(APIView):
     )
     def get(self, request, pk: int):
         customer = get_object_or_404(customers_visible_to(request.user), pk=pk)
-        ranked = selectors.next_best_offerings(customer=customer)
+        ranked = next_best.next_best_offerings(customer=customer)
         return Response(NextBestOfferingOutputSerializer(ranked, many=True).data)

@@ -56,3 +56,29 @@ class PortfolioEquity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manager_id} on {self.day}: {self.equity}"
+
+
+class CustomerAgenda(models.Model):
+    """What is next with a customer, stored so that a portfolio of any size sorts by it on an
+    index: the earliest due action (an open next step, a due replenishment, an unanswered
+    item; workspace.selectors.next_due) and a copy of the customer's owner, the index's
+    first column. Written only by ``workspace.services.customer_agendas_refresh``, which the
+    events of workspace/handlers.py run; the portfolio shows the live next due action."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="agenda"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    next_due_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "next_due_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: next due {self.next_due_on}"

@@ -1,21 +1,52 @@
-"""Writes of the manager's workspace: the co-occurrence refresh and offers (SPEC §5)."""
+"""Writes of the manager's workspace: the customers' agendas (next due action), the
+co-occurrence refresh, the equity record and offers (SPEC §5)."""
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import Customer
-from interactions.choices import Direction, InteractionType, OfferOutcome
+from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
 from interactions.services import interaction_log
 from offerings.models import Offering
 
-from .models import OfferingAffinity, PortfolioEquity
+from .models import CustomerAgenda, OfferingAffinity, PortfolioEquity
+from .selectors.next_due import next_due_expression
+
+
+def customer_agendas_refresh(*, customer_ids: Iterable[int] | None = None) -> int:
+    """Store the next due action and owner of these customers (default: all) in their agenda,
+    in one INSERT ... SELECT ... ON CONFLICT: a customer without an agenda row gets one.
+    Run by workspace/handlers.py for the events that move the next due action (interactions,
+    subscriptions, deliveries, owner changes, recomputes, bulk loads)."""
+    customers = Customer.objects.all()
+    if customer_ids is not None:
+        customers = customers.filter(pk__in=list(customer_ids))
+    rows = (
+        customers.order_by()
+        .annotate(due=next_due_expression())
+        .values_list("pk", "owner_id", "due")
+    )
+    select, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(CustomerAgenda._meta.db_table)
+    with connection.cursor() as cursor:
+        # "WHERE true": SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT.
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (customer_id, owner_id, next_due_on)
+            SELECT * FROM ({select}) AS due WHERE true
+            ON CONFLICT (customer_id) DO UPDATE
+            SET owner_id = excluded.owner_id, next_due_on = excluded.next_due_on
+            """,
+            params,
+        )
+        return cursor.rowcount
 
 
 @transaction.atomic
@@ -102,19 +133,3 @@ def offer_make(
         offer=offering,
         offer_outcome="",
     )
-
-
-@transaction.atomic
-def offer_outcome_record(*, interaction: Interaction, outcome: str) -> Interaction:
-    """Record how the customer answered an offer. The outcome feeds the next best offerings:
-    a declined offering is not offered again for 90 days, and every answer updates the
-    offering's acceptance rate."""
-    if interaction.offer_id is None:
-        raise ValidationError({"offer": "This interaction made no offer."})
-    if outcome not in OfferOutcome.values:
-        raise ValidationError({"offer_outcome": f"Choose one of {', '.join(OfferOutcome.values)}."})
-    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
-    interaction.offer_outcome = outcome
-    interaction.full_clean()
-    interaction.save(update_fields=["offer_outcome"])
-    return interaction

@@ -6,7 +6,15 @@ app_name = "workspace"
 urlpatterns = [
     path("todo/", views.todo, name="todo"),
     path("map/", views.portfolio_map, name="map"),
-    path("scorecards/", views.scorecards, name="scorecards"),
+    path("scorecards/", views.manager_scorecards, name="scorecards"),
     path("customers/<int:customer_id>/offer/", views.offer_make, name="offer-make"),
     path("offers/<int:interaction_id>/outcome/", views.offer_outcome, name="offer-outcome"),
+]
+
+# The composed customer pages keep their addresses and names under /customers/ and the
+# `customers:` namespace: crm/urls.py mounts them there beside customers.urls (the project
+# wiring sits above both apps, so neither imports the other).
+customer_pages = [
+    path("portfolio/", views.portfolio, name="portfolio"),
+    path("<int:customer_id>/", views.customer_page, name="detail"),
 ]

@@ -1,8 +1,13 @@
+"""The staff pages that compose several apps: the manager's portfolio, the customer page,
+the to-do list, the map and the scorecards (SPEC §5, §6)."""
+
 from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -10,18 +15,166 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, role_of
 from core import bounds
+from core.money import can_see_money
+from customers import knowledge, preference_links
+from customers import selectors as customer_selectors
+from customers.models import LifecycleStatus, ValueTier
 from customers.selectors import customers_editable_by
-from interactions.choices import OfferOutcome
+from interactions import selectors as interaction_selectors
+from interactions.choices import Channel, InteractionType, OfferOutcome
 from interactions.models import Interaction
+from interactions.services import interaction_offer_answer
+from offerings.models import Category
+from valuation import selectors as valuation_selectors
 from valuation.selectors import latest_fit
 
-from . import selectors, services
+from . import services
 from .forms import OfferMakeForm
+from .selectors import (
+    next_best,
+    next_due,
+    scorecards,
+)
+from .selectors import (
+    portfolio as portfolio_selectors,
+)
+from .selectors import (
+    todo as todo_selectors,
+)
+
+PAGE_SIZE = 25
+PORTFOLIO_COLUMNS = [
+    ("name", "Customer", False),
+    ("tier", "Tier", False),
+    ("predicted_clv", "Predicted CLV", True),
+    ("share_of_customer", "Share of customer", True),
+    ("p_alive", "P(active)", True),
+    ("last_contact_at", "Last contact", False),
+    ("next_due", "Next due action", False),
+]
+# Sort key in the URL → the column it sorts on. The next due action sorts on its stored,
+# indexed copy (the customer's agenda); the page shows the live one.
+PORTFOLIO_SORTS = {
+    "name": "name",
+    "tier": "tier",
+    "predicted_clv": "predicted_clv",
+    "share_of_customer": "share_of_customer",
+    "p_alive": "p_alive",
+    "last_contact_at": "last_contact_at",
+    "growth_potential": "growth_potential",
+    "next_due": "next_due_on",
+}
 
 
 def _manager_only(request) -> None:
     if role_of(request.user) != Role.MANAGER:
         raise PermissionDenied("The workspace is for customer managers.")
+
+
+@login_required
+def portfolio(request):
+    if role_of(request.user) != Role.MANAGER:
+        return redirect("customers:list")
+    filters = {
+        "search": request.GET.get("q", ""),
+        "status": request.GET.get("status", ""),
+        "tier": request.GET.get("tier", ""),
+        "need": request.GET.get("need", ""),
+    }
+    sort = request.GET.get("sort", "-predicted_clv")
+    if sort.lstrip("-") not in PORTFOLIO_SORTS:
+        sort = "-predicted_clv"
+    field = F(PORTFOLIO_SORTS[sort.lstrip("-")])
+    ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
+    customers = customer_selectors.customer_portfolio(manager=request.user, filters=filters)
+    if filters["need"].isdigit():
+        customers = portfolio_selectors.with_need(customers, category_id=int(filters["need"]))
+    else:
+        filters["need"] = ""
+    counted = customers
+    if sort.lstrip("-") == "next_due":
+        customers = portfolio_selectors.with_stored_next_due(customers, manager=request.user)
+    customers = next_due.with_next_due_action(customers)
+    paginator = Paginator(customers.order_by(ordering, "id"), PAGE_SIZE)
+    # Counted on the customers alone: each has one agenda, whose join would double the cost.
+    paginator.count = counted.count()
+    page = paginator.get_page(request.GET.get("page"))
+    for customer in page:
+        customer.next_due_label = next_due.next_due_label(customer)
+    totals = customer_selectors.portfolio_totals(manager=request.user)
+    trend = [
+        {"day": row["day"].isoformat(), "equity": float(row["equity"])}
+        for row in portfolio_selectors.equity_trend(
+            manager=request.user, today_equity=totals["customer_equity"]
+        )
+    ]
+    return render(
+        request,
+        "workspace/portfolio.html",
+        {
+            "page": page,
+            "filters": filters,
+            "sort": sort,
+            "statuses": LifecycleStatus.choices,
+            "tiers": ValueTier.choices,
+            "needs": Category.objects.filter(fact_keys__kind="need").distinct().order_by("name"),
+            "columns": PORTFOLIO_COLUMNS,
+            "totals": totals,
+            "equity_trend": trend,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+def customer_page(request, customer_id: int):
+    customer = get_object_or_404(
+        customer_selectors.customers_visible_to(request.user), pk=customer_id
+    )
+    timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
+    timeline_filters = {
+        "channel": request.GET.get("channel", ""),
+        "type": request.GET.get("type", ""),
+    }
+    if timeline_filters["channel"] in Channel.values:
+        timeline = timeline.filter(channel=timeline_filters["channel"])
+    if timeline_filters["type"] in InteractionType.values:
+        timeline = timeline.filter(type=timeline_filters["type"])
+    preference_link = None  # erased: no preference centre
+    if customer.preference_link_version is not None:
+        preference_link = request.build_absolute_uri(
+            reverse(
+                "preference-centre",
+                args=[preference_links.preference_link_token(customer=customer)],
+            )
+        )
+    # Managers and admins see why each money figure is what it is; support sees the tier.
+    explanation = None
+    if can_see_money(request.user):
+        explanation = valuation_selectors.customer_valuation_explained(customer_id=customer.pk)
+    return render(
+        request,
+        "workspace/customer.html",
+        {
+            "customer": customer,
+            "explanation": explanation,
+            "facts": knowledge.customer_current_facts(customer_id=customer.pk),
+            "fact_history": knowledge.customer_fact_history(customer_id=customer.pk).filter(
+                is_current=False
+            )[:50],
+            "next_questions": knowledge.customer_next_questions(customer=customer),
+            "consents": customer.consents.all(),
+            "timeline_filters": timeline_filters,
+            "channels": Channel.choices,
+            "interaction_types": InteractionType.choices,
+            "preference_link": preference_link,
+            "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
+            "timeline": timeline[:50],
+            "can_edit": customer_selectors.customers_editable_by(request.user)
+            .filter(pk=customer.pk)
+            .exists(),
+        },
+    )
 
 
 @login_required
@@ -31,9 +184,9 @@ def todo(request):
         request,
         "workspace/todo.html",
         {
-            "todo": selectors.manager_todo(manager=request.user),
+            "todo": todo_selectors.manager_todo(manager=request.user),
             "today": timezone.localdate(),
-            "within_days": selectors.DUE_WITHIN_DAYS,
+            "within_days": todo_selectors.DUE_WITHIN_DAYS,
         },
     )
 
@@ -50,7 +203,7 @@ def portfolio_map(request):
             "growth": float(row["growth_potential"] or 0),
             "url": reverse("customers:detail", args=[row["id"]]),
         }
-        for row in selectors.portfolio_map(manager=request.user)
+        for row in portfolio_selectors.portfolio_map(manager=request.user)
     ]
     return render(
         request,
@@ -62,7 +215,7 @@ def portfolio_map(request):
                 "growth_threshold": fit.growth_threshold if fit else None,
             },
             "points": points,
-            "limit": selectors.MAP_LIMIT,
+            "limit": portfolio_selectors.MAP_LIMIT,
         },
     )
 
@@ -71,7 +224,7 @@ def portfolio_map(request):
 @require_POST
 def offer_make(request, customer_id: int):
     customer = get_object_or_404(customers_editable_by(request.user), pk=customer_id)
-    eligible = [n.offering.pk for n in selectors.next_best_offerings(customer=customer)]
+    eligible = [n.offering.pk for n in next_best.next_best_offerings(customer=customer)]
     form = OfferMakeForm(request.POST, eligible=eligible)
     if not form.is_valid():
         messages.error(request, "offering: choose one of the next best offerings shown.")
@@ -90,9 +243,7 @@ def offer_outcome(request, interaction_id: int):
         pk=interaction_id,
     )
     try:
-        services.offer_outcome_record(
-            interaction=interaction, outcome=request.POST.get("outcome", "")
-        )
+        interaction_offer_answer(interaction=interaction, outcome=request.POST.get("outcome", ""))
     except ValidationError as error:
         messages.error(
             request, "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
@@ -119,7 +270,7 @@ def _date(value: str, default: date) -> tuple[date, str]:
 
 
 @login_required
-def scorecards(request):
+def manager_scorecards(request):
     if role_of(request.user) != Role.ADMIN:
         raise PermissionDenied("Scorecards are for admins.")
     today = timezone.localdate()
@@ -133,7 +284,7 @@ def scorecards(request):
         request,
         "workspace/scorecards.html",
         {
-            "cards": selectors.manager_scorecards(start=start, end=end),
+            "cards": scorecards.manager_scorecards(start=start, end=end),
             "start": start,
             "end": end,
             "errors": errors,

@@ -5,13 +5,10 @@ from django.db import migrations, models
 
 
 def store_next_due(apps, schema_editor):
-    # The current code's expression, run only where there are customers (a database migrated
-    # from empty has none, so later schema changes cannot break this step).
-    if not apps.get_model("customers", "Customer").objects.exists():
-        return
-    from customers.services import customers_next_due_refresh
-
-    customers_next_due_refresh()
+    # This step once ran the live code's refresh; the next due action has since moved to
+    # workspace (workspace 0003 copies this column into workspace.CustomerAgenda, and the
+    # events keep it), so a database migrated from here on gets it from there.
+    pass
 
 
 class Migration(migrations.Migration):

@@ -323,7 +323,7 @@ def test_it_keeps_the_next_due_action_current_for_a_subscription_entered_in_the_
         },
     )
     alices_customer.refresh_from_db()
-    due_after_subscribing = alices_customer.next_due_on
+    due_after_subscribing = alices_customer.agenda.next_due_on
     subscription = alices_customer.replenishments.get()
     paused = client.post(
         f"/admin/replenishment/replenishmentsubscription/{subscription.pk}/change/",
@@ -342,4 +342,4 @@ def test_it_keeps_the_next_due_action_current_for_a_subscription_entered_in_the_
     alices_customer.refresh_from_db()
     subscription.refresh_from_db()
     assert subscription.status == "paused"
-    assert alices_customer.next_due_on is None
+    assert alices_customer.agenda.next_due_on is None

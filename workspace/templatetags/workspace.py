@@ -1,12 +1,12 @@
-"""Data for the workspace panels included in the customer page (templates/customers/detail.html
-is shared; its view stays untouched): each tag calls one selector, a fixed number of queries."""
+"""Data for the workspace panels included in the customer page (templates/workspace/
+customer.html): each tag calls one selector, a fixed number of queries."""
 
 from django import template
 
 from accounts.roles import Role, role_of
 from customers.selectors import customers_editable_by
 
-from .. import selectors
+from ..selectors import next_best, trends
 
 register = template.Library()
 
@@ -15,7 +15,7 @@ register = template.Library()
 def customer_trends(customer, money: bool) -> list[dict]:
     """Dated figures for the charts; money figures (CLV, share of customer) only if ``money``."""
     points = []
-    for row in selectors.customer_trends(customer_id=customer.pk):
+    for row in trends.customer_trends(customer_id=customer.pk):
         point = {
             "day": row["taken_on"].isoformat(),
             "p_alive": row["p_alive"],
@@ -37,7 +37,7 @@ def customer_nbo(context, customer) -> dict:
         and customers_editable_by(user).filter(pk=customer.pk).exists()
     )
     return {
-        "ranked": selectors.next_best_offerings(customer=customer),
-        "open_offers": list(selectors.customer_open_offers(customer_id=customer.pk)[:10]),
+        "ranked": next_best.next_best_offerings(customer=customer),
+        "open_offers": list(next_best.customer_open_offers(customer_id=customer.pk)[:10]),
         "can_offer": can_offer,
     }

@@ -1,0 +1,16 @@
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    """The next due action is workspace's now (workspace.CustomerAgenda, filled from this
+    column by workspace 0003)."""
+
+    dependencies = [
+        ("customers", "0009_money_facts_and_preference_links"),
+        ("workspace", "0003_customer_agenda"),
+    ]
+
+    operations = [
+        migrations.RemoveIndex(model_name="customer", name="customers_c_owner_i_b3ce21_idx"),
+        migrations.RemoveField(model_name="customer", name="next_due_on"),
+    ]

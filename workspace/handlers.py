@@ -1,0 +1,59 @@
+"""What the workspace does when something happens (events.registry, docs/architecture.md).
+
+The customers' agendas (the stored next due action the portfolio sorts by) follow every
+change that moves a next due action: an interaction logged or changed (a next step, our
+follow-up, an answer), a subscription changed or delivered, a customer created (a first
+row), erased or handed to another owner (the owner copy). In the change's transaction: one
+indexed statement for one customer, committed with the data it is derived from, so the
+portfolio's sort never disagrees with what was committed and nothing is left to relay or
+retry. The figures of one customer move no due date, so a recompute costs nothing here.
+
+Bulk loads refresh the whole base (or the customers the payload names): the rebuild of every
+figure (FIGURES_CHANGED without a customer) in its transaction, as seed_demo and imports
+expect the sort ready when it returns; IMPORT_FINISHED after the import's commit, in its own
+transaction, so a failure here is retried by the seam and never undoes the import.
+"""
+
+from events.models import Event
+from events.names import EventName
+from events.registry import subscribe
+
+from .services import customer_agendas_refresh
+
+
+def _named(event: Event) -> list[int] | None:
+    """The customers the payload names; None: all of them."""
+    named = event.payload.get("customer_ids")
+    return None if named is None else list(named)
+
+
+@subscribe(
+    EventName.CUSTOMER_CREATED,
+    EventName.CUSTOMER_ERASED,
+    EventName.INTERACTION_LOGGED,
+    EventName.INTERACTION_CHANGED,
+    EventName.SUBSCRIPTION_CHANGED,
+    EventName.SUBSCRIPTION_DUE,
+    in_transaction=True,
+)
+def agenda_refresh(event: Event) -> None:
+    if event.customer_id is not None:
+        customer_agendas_refresh(customer_ids=[event.customer_id])
+
+
+@subscribe(EventName.CUSTOMER_CHANGED, in_transaction=True)
+def agenda_owner_follow(event: Event) -> None:
+    """The agenda keeps a copy of the owner (the first column of the portfolio's index)."""
+    if event.customer_id is not None and "owner" in event.payload.get("changed", ()):
+        customer_agendas_refresh(customer_ids=[event.customer_id])
+
+
+@subscribe(EventName.FIGURES_CHANGED, in_transaction=True)
+def agendas_refresh_after_rebuild(event: Event) -> None:
+    if event.customer_id is None:  # every figure rebuilt after a bulk load
+        customer_agendas_refresh(customer_ids=_named(event))
+
+
+@subscribe(EventName.IMPORT_FINISHED)
+def agendas_refresh_after_import(event: Event) -> None:
+    customer_agendas_refresh(customer_ids=_named(event))
