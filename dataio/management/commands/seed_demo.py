@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from customers.demo import demo_data_seed
+from dataio.demo import demo_data_seed
 from valuation.services import valuation_rebuild_everything
 from workspace.services import offering_affinities_refresh
 

@@ -17,6 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import Role
+from customers.models import (
+    Customer,
+    CustomerFact,
+    CustomerKind,
+    FactKey,
+    FactKind,
+    LifecycleStatus,
+    NeedStatus,
+    WalletSource,
+)
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OfferingRating, OrderLine
 from offerings.models import (
@@ -26,17 +36,6 @@ from offerings.models import (
     Offering,
     Partner,
     ReplenishmentSubscription,
-)
-
-from .models import (
-    Customer,
-    CustomerFact,
-    CustomerKind,
-    FactKey,
-    FactKind,
-    LifecycleStatus,
-    NeedStatus,
-    WalletSource,
 )
 
 # Local-only demo accounts. The passwords are printed by seed_demo and listed in the README;
