@@ -48,7 +48,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,7 +59,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Figure, add_json_argument, django_setup, median, report
+from bench.common import Figure, add_json_argument, django_setup, median, report
+from devtools.processes import Processes, free_port
 
 DATABASE = "crm_ingest_bench"
 BROKER = os.environ.get("BENCH_INGEST_BROKER", "redis://127.0.0.1:6379/3")
@@ -132,43 +132,6 @@ def ensure_wrk() -> str:
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
     return shutil.which("wrk")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Processes:
-    """The processes this bench started; each is stopped (its own process group) on exit."""
-
-    def __init__(self):
-        self.started: list[subprocess.Popen] = []
-
-    def start(self, command: list[str], env: dict, log: Path) -> subprocess.Popen:
-        with open(log, "w") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.started.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in reversed(self.started):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in reversed(self.started):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def seed(customers: int, probes: int) -> dict:
@@ -677,7 +640,9 @@ def main() -> None:
         env = server_env(database_url)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
+        # Started in their own process groups, so gunicorn's and the worker's children go too.
         web = processes.start(
+            "gunicorn",
             [
                 sys.executable,
                 "-m",
@@ -692,10 +657,12 @@ def main() -> None:
                 "--backlog",
                 "2048",
             ],
-            env,
-            work / "gunicorn.log",
+            env=env,
+            log_path=work / "gunicorn.log",
+            session=True,
         )
         worker = processes.start(
+            "worker",
             [
                 sys.executable,
                 "-m",
@@ -716,11 +683,12 @@ def main() -> None:
                 "--without-mingle",
                 "--without-gossip",
             ],
-            env,
-            work / "worker.log",
+            env=env,
+            log_path=work / "worker.log",
+            session=True,
         )
-        wait_until(lambda: http_ok(base_url + "/healthz") or web.poll() is not None, 60, "web")
-        if web.poll() is not None or worker.poll() is not None:
+        wait_until(lambda: http_ok(base_url + "/healthz") or not web.is_alive(), 60, "web")
+        if not web.is_alive() or not worker.is_alive():
             raise RuntimeError(f"a server process stopped; see the logs in {work}")
         script = work / "post.lua"
         script.write_text(

@@ -22,11 +22,9 @@ on error or Ctrl-C.
 """
 
 import argparse
-import contextlib
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Figure, add_json_argument, django_setup, median, report
+from bench.common import Figure, add_json_argument, django_setup, median, report
+from devtools.processes import Processes, celery_worker_argv
 
 DATABASE = "crm_nightly_bench"
 GOAL_SECONDS = 60.0
@@ -228,8 +227,7 @@ class workers_running:
             "DJANGO_SETTINGS_MODULE": "crm.settings.test",
             "PYTHONUNBUFFERED": "1",
         }
-        self.processes: list[subprocess.Popen] = []
-        self.log_files: list = []
+        self.processes = Processes()
         self.logs = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
 
     def __enter__(self) -> list[str]:
@@ -239,39 +237,19 @@ class workers_running:
             app.control.purge()  # nothing left over from an earlier run
             names = [f"nightly-bench-{n}@{socket.gethostname()}" for n in range(self.count)]
             for name in names:
-                log = (self.logs / f"{name.split('@')[0]}.log").open("w")
-                self.log_files.append(log)
-                self.processes.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "celery",
-                            "-A",
-                            "crm",
-                            "worker",
-                            "--pool",
-                            "prefork",
-                            "--concurrency",
-                            "1",
-                            "--hostname",
-                            name,
-                            "--loglevel",
-                            "WARNING",
-                            "--without-mingle",
-                            "--without-gossip",
-                        ],
-                        cwd=ROOT,
-                        env=self.env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # its pool child goes with it on cleanup
-                    )
+                # Its own session: its pool child goes with it on cleanup.
+                self.processes.start(
+                    name,
+                    celery_worker_argv(name, pool="prefork", concurrency=1, loglevel="WARNING"),
+                    env=self.env,
+                    log_path=self.logs / f"{name.split('@')[0]}.log",
+                    session=True,
+                    stop_timeout=20,  # warm shutdown: the task at hand finishes
                 )
             deadline = time.monotonic() + 60
-            for name, process in zip(names, self.processes, strict=True):
+            for name, process in zip(names, self.processes.started, strict=True):
                 while not app.control.ping(destination=[name], timeout=0.5):
-                    if process.poll() is not None or time.monotonic() > deadline:
+                    if not process.is_alive() or time.monotonic() > deadline:
                         raise RuntimeError(f"worker {name} did not start; logs in {self.logs}")
             return names
         except BaseException:
@@ -282,24 +260,7 @@ class workers_running:
         self.stop()
 
     def stop(self) -> None:
-        for process in self.processes:
-            _signal_group(process, signal.SIGTERM)  # warm shutdown: the task at hand finishes
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
-            _signal_group(process, signal.SIGKILL)  # a pool child left behind, if any
-        self.processes.clear()
-        for log in self.log_files:
-            log.close()
-
-
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    """Signal the process group this script started for one worker (its own session)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
+        self.processes.stop_all()
 
 
 def consume_with(active: list[str], names: list[str], *, queue: str) -> None:
