@@ -136,7 +136,6 @@ def ensure_wrk() -> str:
 
 def seed(customers: int, probes: int) -> dict:
     """Customers with a short order history, offerings, a population fit and an API user."""
-    from datetime import timedelta
     from decimal import Decimal
 
     from django.contrib.auth.models import Group, User
@@ -145,13 +144,11 @@ def seed(customers: int, probes: int) -> dict:
     from rest_framework.authtoken.models import Token
 
     from accounts.roles import Role
-    from customers.models import Customer
-    from interactions.models import ChannelCost, Interaction, OrderLine
+    from dataio import synthetic
+    from interactions.models import ChannelCost
     from offerings.models import Category, Offering
     from valuation.models import FitMethod, FitStatus, ModelFit
-    from valuation.selectors import channel_costs_decimal
     from valuation.services import customers_figures_recompute_all
-    from valuation.summary import customer_summaries_rebuild
 
     manager = User.objects.create_user("manager", password=secrets.token_hex(16))
     manager.groups.add(Group.objects.get(name=Role.MANAGER))
@@ -183,52 +180,14 @@ def seed(customers: int, probes: int) -> dict:
         gg_q=3.74,
         gg_gamma=15.44,
     )
-    people = Customer.objects.bulk_create(
-        [
-            Customer(
-                name=f"Customer {n}",
-                owner=manager,
-                wallet_annual=Decimal(600 + n % 900),
-                wallet_source="stated",
-            )
-            for n in range(customers + probes)
-        ],
-        batch_size=5000,
+    # dataio.synthetic's INGEST shape: three monthly orders of one line each, stated wallets.
+    made = synthetic.base_generate(
+        synthetic.INGEST.sized(customers + probes), owners=[manager.pk], offerings=offerings
     )
-    now = timezone.now()
-    history = Interaction.objects.bulk_create(
-        [
-            Interaction(
-                customer=person,
-                channel="web",
-                direction="inbound",
-                type="order",
-                subject="Earlier order",
-                occurred_at=now - timedelta(days=30 * (k + 1) + n % 17),
-            )
-            for n, person in enumerate(people)
-            for k in range(3)
-        ],
-        batch_size=5000,
-    )
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                interaction=order,
-                offering=offerings[n % len(offerings)],
-                quantity=1 + n % 3,
-                unit_price=offerings[n % len(offerings)].price,
-                unit_cost=Decimal("7.00"),
-            )
-            for n, order in enumerate(history)
-        ],
-        batch_size=5000,
-    )
-    customer_summaries_rebuild(channel_costs=channel_costs_decimal())
     customers_figures_recompute_all()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    ids = [person.pk for person in people]
+    ids = made.customer_ids
     return {
         "token": token,
         "user_id": integration.pk,

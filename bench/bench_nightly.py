@@ -5,8 +5,8 @@ Not run by the tests. Usage (real PostgreSQL and Redis; its own database crm_nig
     uv run python bench/bench_nightly.py [--customers 100000] [--runs 3] [--workers 1,2,4]
         [--broker redis://127.0.0.1:6379/4] [--queue crm_nightly] [--json FILE]
 
-Generates --customers customers with a realistic history (bench/nightly_base.py: bulk SQL,
-summaries by `customer_summaries_rebuild`) and stores a population fit (BG/NBD +
+Generates --customers customers with a realistic history (dataio/synthetic.py's NIGHTLY shape:
+bulk SQL, summaries by `customer_summaries_rebuild`) and stores a population fit (BG/NBD +
 Gamma-Gamma, tier thresholds). Then starts max(--workers) real `celery worker` processes
 (concurrency 1 each) on --broker / --queue and waits until each answers a ping.
 
@@ -60,13 +60,12 @@ def main() -> None:
     # A SIGTERM (e.g. from a runner's timeout) unwinds like Ctrl-C, so the workers are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    from bench.nightly_base import base_generate
-
-    generated = base_generate(customers=options.customers)
+    started = time.perf_counter()
+    generated = base_generate(options.customers)
     print(
-        f"generated {generated['customers_customer']} customers, "
-        f"{generated['interactions_interaction']} interactions, "
-        f"{generated['interactions_orderline']} order lines in {generated['seconds']:.1f} s"
+        f"generated {generated.customers} customers, "
+        f"{sum(generated.counts[k] for k in ('orders', 'contacts', 'outreach'))} interactions, "
+        f"{generated.counts['order_lines']} order lines in {time.perf_counter() - started:.1f} s"
     )
     fit = stored_fit()
     print(f"fit {fit.pk}: {fit.get_method_display()}, {fit.customers} buying customers")
@@ -152,6 +151,45 @@ def main() -> None:
         "all runs: " + "; ".join(f"{k}: {[round(t, 1) for t in v]}" for k, v in timings.items()),
     ]
     report(options.json, "bench_nightly", figures, notes)
+
+
+def base_generate(customers: int):
+    """The generated base (dataio.synthetic's NIGHTLY shape): four managers, 30 offerings in
+    three categories, a known need; then ANALYZE."""
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+
+    from accounts.roles import Role
+    from customers.models import FactKey, FactKind
+    from dataio import synthetic
+    from offerings.models import Category, Offering
+
+    managers = []
+    for n in range(4):
+        user = User.objects.create(username=f"manager{n}")
+        user.groups.add(Group.objects.get(name=Role.MANAGER.value))
+        managers.append(user.pk)
+    categories = [Category.objects.create(name=name) for name in ("Coffee", "Machines", "Care")]
+    offerings = [
+        Offering.objects.create(
+            name=f"Offering {n:02d}", category=categories[n % 3], price=Decimal(8 + (n * 7) % 60)
+        )
+        for n in range(30)
+    ]
+    need = FactKey.objects.create(
+        key="coffee_need", label="Coffee supply", kind=FactKind.NEED, category=categories[0]
+    )
+    generated = synthetic.base_generate(
+        synthetic.NIGHTLY.sized(customers),
+        owners=managers,
+        offerings=offerings,
+        need_key_id=need.pk,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return generated
 
 
 def stored_fit():
