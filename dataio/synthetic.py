@@ -10,8 +10,8 @@ replenishment subscriptions, each in the share the shape says. `figures_fake` wr
 figures and daily snapshots for pages that take them as the given.
 
 The demo (`dataio.demo`, its own words and stories layered on top), the benchmarks and the
-tests call it; `NIGHTLY`, `PORTFOLIO`, `INGEST`, `VALUATION_TESTS` and `BUYERS_ONLY` are
-their shapes.
+tests call it; `NIGHTLY`, `PORTFOLIO`, `INGEST`, `VALUATION_TESTS`, `BUYERS_ONLY` and
+`TODO` are their shapes.
 
 Every draw is a NumPy array; rows go in with one INSERT ... SELECT FROM unnest(...) per batch
 on PostgreSQL (no model instances), with executemany elsewhere (the embedded SQLite demo).
@@ -183,6 +183,30 @@ BUYERS_ONLY = Shape(
     cost_ratio=11.5 / 24,
     contacts=0.0,
     outreach=0.0,
+    ratings=0.0,
+    needs=0.0,
+    wallets=0.0,
+    summaries=False,
+)
+
+# tests/test_workspace_*: every customer with an order 30 and 60 days ago, a next step due
+# today and an inquiry waiting for an answer.
+TODO = Shape(
+    customers=30,
+    tenure_days=(90, 90),
+    buyers=1.0,
+    purchases=None,
+    orders=2,
+    orders_every_days=30,
+    order_jitter_days=(0, 0),
+    lines=(1,),
+    level_quantities=False,
+    discount_share=0.0,
+    contacts=0.0,
+    open_inquiries=1.0,
+    outreach=1.0,
+    outreach_days=0,
+    next_step_due=(0, 0),
     ratings=0.0,
     needs=0.0,
     wallets=0.0,
