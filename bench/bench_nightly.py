@@ -143,11 +143,11 @@ def main() -> None:
         )
     )
     notes = [
-        f"base: {generated['customers_customer']} customers, "
-        f"{generated['interactions_interaction']} interactions, "
-        f"{generated['interactions_orderline']} order lines, "
-        f"{generated['interactions_offeringrating']} ratings, "
-        f"{generated['customers_customerfact']} known needs; fit: {fit.get_method_display()}",
+        f"base: {generated.customers} customers, "
+        f"{sum(generated.counts[k] for k in ('orders', 'contacts', 'outreach'))} interactions, "
+        f"{generated.counts['order_lines']} order lines, "
+        f"{generated.counts['ratings']} ratings, "
+        f"{generated.counts['needs']} known needs; fit: {fit.get_method_display()}",
         "all runs: " + "; ".join(f"{k}: {[round(t, 1) for t in v]}" for k, v in timings.items()),
     ]
     report(options.json, "bench_nightly", figures, notes)

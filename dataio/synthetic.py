@@ -587,6 +587,8 @@ def base_generate(
     for order, offering_index in zip(line_order, picks, strict=True):
         first_line.setdefault(int(index[order]), offerings[int(offering_index)].pk)
     raters = [i for i in sorted(first_line) if rng.random() < shape.ratings]
+    counts["ratings"] = len(raters)
+    counts["needs"] = 0
     bulk_insert(
         OfferingRating,
         {
@@ -597,6 +599,7 @@ def base_generate(
     )
     if need_key_id is not None:
         needy = np.flatnonzero(rng.random(n) < shape.needs)
+        counts["needs"] = len(needy)
         bulk_insert(
             CustomerFact,
             {
