@@ -329,10 +329,10 @@ DEMO = synthetic.Shape(
     buyers=0.92,
     purchases=synthetic.BgNbdParams(r=0.9, alpha=22 / 7, a=1.2, b=6.0),
     first_order_within_days=0,
-    lines=(0.8, 0.2),
+    lines=(0.9, 0.1),
     distinct_lines=True,
     level_quantities=False,
-    quantities=(1, 3),
+    quantities=(1, 2),
     contacts=2.0,
     complaint_share=0.25,
     answered_share=0.97,
@@ -345,7 +345,8 @@ DEMO = synthetic.Shape(
     ratings=0.0,
     needs=0.0,
     wallets=0.45,
-    wallet_range=(600, 12_000),
+    wallet_range=(300, 20_000),
+    wallet_step=50,
     derived_status=True,
     summaries=False,
 )
@@ -376,26 +377,50 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
         summary.skipped = True
         return summary
 
-    # Replenished goods are what most orders are; equipment and courses come now and then.
+    # Replenished goods are what orders are; equipment and courses come with the first order
+    # now and then (below).
+    repeat_items = [o for o in offerings if o.replenish_every_days]
+    one_off_items = [o for o in offerings if not o.replenish_every_days]
+    unit_cost = {
+        o.pk: sum((Decimal(c[4]) for c in spec[4]), Decimal("0"))
+        for o, spec in zip(offerings, CATALOGUE, strict=True)
+    }
     made = synthetic.base_generate(
         dataclasses.replace(DEMO, customers=customers, tenure_days=(30, max(31, days))),
         owners=[m.pk for m in managers],
-        offerings=offerings,
+        offerings=repeat_items,
         seed=seed,
         words=WORDS,
-        offering_weights=[8 if o.replenish_every_days else 1 for o in offerings],
+        offering_costs=[unit_cost[o.pk] for o in repeat_items],
     )
     rng = random.Random(seed)
     now = timezone.now()
     today = timezone.localdate()
     created = list(Customer.objects.filter(pk__in=made.customer_ids).order_by("pk"))
     orders: dict[int, list[datetime]] = {}
-    for customer_id, when in (
+    first_orders = []
+    for order_id, customer_id, when in (
         Interaction.objects.filter(customer_id__in=made.customer_ids, type=InteractionType.ORDER)
-        .order_by("occurred_at")
-        .values_list("customer_id", "occurred_at")
+        .order_by("occurred_at", "id")
+        .values_list("id", "customer_id", "occurred_at")
     ):
+        if customer_id not in orders:
+            first_orders.append(order_id)
         orders.setdefault(customer_id, []).append(when)
+    extras = []
+    for order_id in first_orders:
+        if rng.random() < 0.5:
+            item = rng.choice(one_off_items)
+            extras.append(
+                OrderLine(
+                    interaction_id=order_id,
+                    offering=item,
+                    quantity=Decimal(1),
+                    unit_price=item.price,
+                    unit_cost=unit_cost[item.pk],
+                )
+            )
+    OrderLine.objects.bulk_create(extras)
 
     stories = []
 
@@ -461,7 +486,7 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
     _demo_knowledge(rng, created, saved, today)
     summary.customers = len(created)
     summary.interactions = Interaction.objects.filter(customer_id__in=made.customer_ids).count()
-    summary.order_lines = made.counts["order_lines"]
+    summary.order_lines = made.counts["order_lines"] + len(extras)
     return summary
 
 

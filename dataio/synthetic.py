@@ -104,6 +104,7 @@ class Shape:
     needs: float = 0.2  # a known need, met by us or elsewhere
     wallets: float = 0.6
     wallet_range: tuple[int, int] = (300, 5000)
+    wallet_step: float = 0.01  # rounded to
     subscription_every: int = 0  # every n-th customer subscribes to the first offering
     derived_status: bool = False  # prospect / active (bought within 180 days) / lapsed
     summaries: bool = True  # rebuild the running summaries at the end
@@ -391,10 +392,12 @@ def base_generate(
     seed: int = 7,
     words: Words = Words(),
     offering_weights: Sequence[float] | None = None,
+    offering_costs: Sequence[float] | None = None,
     need_key_id: int | None = None,
 ) -> Generated:
     """Add `shape.customers` customers with their history (see the module's docstring).
-    Owners are dealt round-robin; order lines pick `offerings` (by `offering_weights`)."""
+    Owners are dealt round-robin; order lines pick `offerings` (by `offering_weights`), at
+    their price and `offering_costs` (default: the shape's cost ratio of the price)."""
     rng = np.random.default_rng(seed)
     now = timezone.now()
     today = timezone.localdate()
@@ -403,7 +406,8 @@ def base_generate(
     tenure = rng.integers(shape.tenure_days[0], shape.tenure_days[1] + 1, n)
     buys = rng.random(n) < shape.buyers
     wallet_on = rng.random(n) < shape.wallets
-    wallet = np.round(rng.uniform(*shape.wallet_range, n), 2)
+    step = shape.wallet_step
+    wallet = np.round(np.round(rng.uniform(*shape.wallet_range, n) / step) * step, 2)
     index, days = _purchase_days(shape, tenure, buys, rng)
     last_bought = np.full(n, 10**9)  # days ago of the last purchase
     np.minimum.at(last_bought, index, days)
@@ -475,6 +479,11 @@ def base_generate(
     else:
         picks = rng.choice(len(offerings), len(line_order), p=weights)
     prices = np.array([float(o.price) for o in offerings])
+    costs = (
+        np.array([float(c) for c in offering_costs])
+        if offering_costs is not None
+        else prices * shape.cost_ratio
+    )
     level = rng.gamma(4.0, 0.25, n)
     if shape.level_quantities:
         quantity = np.maximum(
@@ -491,7 +500,7 @@ def base_generate(
             "offering_id": [offerings[int(k)].pk for k in picks],
             "quantity": quantity.astype(float),
             "unit_price": prices[picks],
-            "unit_cost": np.round(prices[picks] * shape.cost_ratio, 2),
+            "unit_cost": np.round(costs[picks], 2),
             "discount": discount,
         },
     )
