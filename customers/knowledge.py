@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 
 from core import bounds
 from core.money import can_see_money
+from events.names import EventName
+from events.services import event_publish
 
 from .models import (
     WALLET_FACT,
@@ -26,7 +28,6 @@ from .models import (
     NeedStatus,
     WalletSource,
 )
-from .services import customer_figures_request
 
 # How many questions the log form suggests: one or two, never a long form (SPEC §4).
 QUESTIONS_TO_SUGGEST = 2
@@ -259,10 +260,11 @@ def customer_fact_record(
             wallet_annual=Decimal(clean), wallet_source=WalletSource.STATED
         )
         customer.wallet_annual, customer.wallet_source = Decimal(clean), WalletSource.STATED
-    if key.key == WALLET_FACT or key.kind == FactKind.NEED:
-        customer_figures_request(
-            customer_id=customer.pk
-        )  # share of customer / share of needs change
+    event_publish(
+        EventName.FACT_LEARNED,
+        customer_id=customer.pk,
+        payload={"fact_id": fact.pk, "key": key.key, "kind": key.kind, "source": source},
+    )
     return fact
 
 

@@ -6,6 +6,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.dispatch import enqueue_on_commit
+from events.names import EventName
+from events.services import event_publish
 
 from .models import Customer
 
@@ -104,7 +106,7 @@ def customer_create(*, name: str, owner=None, **fields) -> Customer:
     customer = Customer(name=name, owner=owner, **fields)
     _profile_clean(customer, wallet_changed=True)
     customer.save()
-    customer_figures_request(customer_id=customer.pk)
+    event_publish(EventName.CUSTOMER_CREATED, customer_id=customer.pk)
     return customer
 
 
@@ -113,17 +115,24 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     unknown = set(data) - set(EDITABLE_FIELDS) - {"owner"}
     if unknown:
         raise TypeError(f"customer_update() got unknown fields: {sorted(unknown)}")
-    before = (
-        Customer.objects.filter(pk=customer.pk).values(*FIGURE_INPUTS, "wallet_source").first()
-        or {}
-    )
+    wallet = ("wallet_annual", "wallet_source")
+    before = Customer.objects.filter(pk=customer.pk).values(*{*data, *wallet}).first() or {}
     for field, value in data.items():
         setattr(customer, field, value)
-    wallet = ("wallet_annual", "wallet_source")
     _profile_clean(
         customer, wallet_changed=any(before.get(f) != getattr(customer, f) for f in wallet)
     )
     customer.save()
-    if any(before.get(field) != getattr(customer, field) for field in FIGURE_INPUTS):
-        customer_figures_request(customer_id=customer.pk)
+    changed = [
+        field for field in data if _stored(before.get(field)) != _stored(getattr(customer, field))
+    ]
+    if changed:
+        event_publish(
+            EventName.CUSTOMER_CHANGED, customer_id=customer.pk, payload={"changed": changed}
+        )
     return customer
+
+
+def _stored(value):
+    """A field's value as stored: a related row by its key (values() gives ids)."""
+    return getattr(value, "pk", value)

@@ -29,14 +29,8 @@ from customers.models import (
 )
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OfferingRating, OrderLine
-from offerings.models import (
-    Category,
-    Component,
-    ComponentKind,
-    Offering,
-    Partner,
-    ReplenishmentSubscription,
-)
+from offerings.models import Category, Component, ComponentKind, Offering, Partner
+from replenishment.models import ReplenishmentSubscription
 
 from . import synthetic
 

@@ -32,7 +32,8 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerFact
 from interactions.models import Interaction, OfferingRating, OrderLine
-from offerings.models import Offering, ReplenishmentSubscription
+from offerings.models import Offering
+from replenishment.models import ReplenishmentSubscription
 from valuation.models import CustomerSnapshot
 from valuation.numerics.bgnbd import BgNbdParams
 from valuation.numerics.simulate import simulate_bgnbd

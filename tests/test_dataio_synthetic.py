@@ -9,7 +9,7 @@ from django.db.models import Count
 from customers.models import Customer, CustomerFact, FactKey, FactKind
 from dataio import synthetic
 from interactions.models import Interaction, OfferingRating, OrderLine
-from offerings.models import ReplenishmentSubscription
+from replenishment.models import ReplenishmentSubscription
 from valuation.models import CustomerSnapshot, CustomerSummary
 
 from .factories import OfferingFactory, UserFactory

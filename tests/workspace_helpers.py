@@ -11,7 +11,7 @@ from customers.models import Customer
 from dataio import synthetic
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OrderLine
-from offerings.forecasts import purchase_forecasts_refresh
+from replenishment.forecasts import purchase_forecasts_refresh
 from valuation.models import CustomerSnapshot
 
 

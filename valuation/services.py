@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.dispatch import enqueue_group_on_commit, enqueue_on_commit
 from customers.models import Customer
 from customers.services import customers_next_due_refresh
-from offerings.forecasts import purchase_forecasts_refresh
+from replenishment.forecasts import purchase_forecasts_refresh
 
 from . import selectors
 from .figures import Figures, assign_tiers, compute_figures

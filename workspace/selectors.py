@@ -30,15 +30,11 @@ from django.utils import timezone
 from customers.models import Customer, CustomerFact, FactKind, LifecycleStatus, ValueTier
 from interactions.choices import Direction, OfferOutcome
 from interactions.models import Interaction, OrderLine
-from offerings.models import Offering, PurchaseForecast
-from offerings.models import SubscriptionStatus as SubStatus
-from offerings.selectors import (
-    PredictedPurchase,
-    live_subscription,
-    offerings_eligible_for,
-    offerings_with_figures,
-    replenishments_due,
-)
+from offerings.models import Offering
+from offerings.selectors import offerings_eligible_for, offerings_with_figures
+from replenishment.models import PurchaseForecast, ReplenishmentSubscription
+from replenishment.models import SubscriptionStatus as SubStatus
+from replenishment.selectors import PredictedPurchase, live_subscription, replenishments_due
 from valuation.models import CustomerSnapshot
 
 from .models import OfferingAffinity, PortfolioEquity
@@ -86,8 +82,6 @@ def _earliest(queryset, field) -> Subquery:
 def next_due_parts() -> dict[str, Subquery]:
     """Each customer's earliest open next step, due replenishment and unanswered item, as
     subqueries correlated on the customer (OuterRef("pk"))."""
-    from offerings.models import ReplenishmentSubscription
-
     live = ReplenishmentSubscription.objects.filter(status=SubStatus.ACTIVE)
     unanswered = unanswered_items().annotate(day=TruncDate("occurred_at"))
     return {

@@ -14,7 +14,7 @@ from customers.models import Customer
 from customers.selectors import customers_with_stale_figures
 from dataio import synthetic
 from interactions.services import interaction_log
-from offerings.models import PurchaseForecast
+from replenishment.models import PurchaseForecast
 from valuation import services
 from valuation.models import CustomerSnapshot, CustomerSummary, FitMethod, ValuationSettings
 from valuation.numerics import bgnbd
