@@ -48,7 +48,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,7 +59,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Figure, add_json_argument, django_setup, median, report
+from bench.common import Figure, add_json_argument, django_setup, median, report
+from devtools.processes import Processes, free_port
 
 DATABASE = "crm_ingest_bench"
 BROKER = os.environ.get("BENCH_INGEST_BROKER", "redis://127.0.0.1:6379/3")
@@ -134,46 +134,8 @@ def ensure_wrk() -> str:
     return shutil.which("wrk")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Processes:
-    """The processes this bench started; each is stopped (its own process group) on exit."""
-
-    def __init__(self):
-        self.started: list[subprocess.Popen] = []
-
-    def start(self, command: list[str], env: dict, log: Path) -> subprocess.Popen:
-        with open(log, "w") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.started.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in reversed(self.started):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in reversed(self.started):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
 def seed(customers: int, probes: int) -> dict:
     """Customers with a short order history, offerings, a population fit and an API user."""
-    from datetime import timedelta
     from decimal import Decimal
 
     from django.contrib.auth.models import Group, User
@@ -182,13 +144,11 @@ def seed(customers: int, probes: int) -> dict:
     from rest_framework.authtoken.models import Token
 
     from accounts.roles import Role
-    from customers.models import Customer
-    from interactions.models import ChannelCost, Interaction, OrderLine
+    from dataio import synthetic
+    from interactions.models import ChannelCost
     from offerings.models import Category, Offering
     from valuation.models import FitMethod, FitStatus, ModelFit
-    from valuation.selectors import channel_costs_decimal
     from valuation.services import customers_figures_recompute_all
-    from valuation.summary import customer_summaries_rebuild
 
     manager = User.objects.create_user("manager", password=secrets.token_hex(16))
     manager.groups.add(Group.objects.get(name=Role.MANAGER))
@@ -220,52 +180,14 @@ def seed(customers: int, probes: int) -> dict:
         gg_q=3.74,
         gg_gamma=15.44,
     )
-    people = Customer.objects.bulk_create(
-        [
-            Customer(
-                name=f"Customer {n}",
-                owner=manager,
-                wallet_annual=Decimal(600 + n % 900),
-                wallet_source="stated",
-            )
-            for n in range(customers + probes)
-        ],
-        batch_size=5000,
+    # dataio.synthetic's INGEST shape: three monthly orders of one line each, stated wallets.
+    made = synthetic.base_generate(
+        synthetic.INGEST.sized(customers + probes), owners=[manager.pk], offerings=offerings
     )
-    now = timezone.now()
-    history = Interaction.objects.bulk_create(
-        [
-            Interaction(
-                customer=person,
-                channel="web",
-                direction="inbound",
-                type="order",
-                subject="Earlier order",
-                occurred_at=now - timedelta(days=30 * (k + 1) + n % 17),
-            )
-            for n, person in enumerate(people)
-            for k in range(3)
-        ],
-        batch_size=5000,
-    )
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                interaction=order,
-                offering=offerings[n % len(offerings)],
-                quantity=1 + n % 3,
-                unit_price=offerings[n % len(offerings)].price,
-                unit_cost=Decimal("7.00"),
-            )
-            for n, order in enumerate(history)
-        ],
-        batch_size=5000,
-    )
-    customer_summaries_rebuild(channel_costs=channel_costs_decimal())
     customers_figures_recompute_all()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    ids = [person.pk for person in people]
+    ids = made.customer_ids
     return {
         "token": token,
         "user_id": integration.pk,
@@ -677,7 +599,9 @@ def main() -> None:
         env = server_env(database_url)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
+        # Started in their own process groups, so gunicorn's and the worker's children go too.
         web = processes.start(
+            "gunicorn",
             [
                 sys.executable,
                 "-m",
@@ -692,10 +616,12 @@ def main() -> None:
                 "--backlog",
                 "2048",
             ],
-            env,
-            work / "gunicorn.log",
+            env=env,
+            log_path=work / "gunicorn.log",
+            session=True,
         )
         worker = processes.start(
+            "worker",
             [
                 sys.executable,
                 "-m",
@@ -716,11 +642,12 @@ def main() -> None:
                 "--without-mingle",
                 "--without-gossip",
             ],
-            env,
-            work / "worker.log",
+            env=env,
+            log_path=work / "worker.log",
+            session=True,
         )
-        wait_until(lambda: http_ok(base_url + "/healthz") or web.poll() is not None, 60, "web")
-        if web.poll() is not None or worker.poll() is not None:
+        wait_until(lambda: http_ok(base_url + "/healthz") or not web.is_alive(), 60, "web")
+        if not web.is_alive() or not worker.is_alive():
             raise RuntimeError(f"a server process stopped; see the logs in {work}")
         script = work / "post.lua"
         script.write_text(

@@ -5,8 +5,8 @@ Not run by the tests. Usage (real PostgreSQL and Redis; its own database crm_nig
     uv run python bench/bench_nightly.py [--customers 100000] [--runs 3] [--workers 1,2,4]
         [--broker redis://127.0.0.1:6379/4] [--queue crm_nightly] [--json FILE]
 
-Generates --customers customers with a realistic history (bench/nightly_base.py: bulk SQL,
-summaries by `customer_summaries_rebuild`) and stores a population fit (BG/NBD +
+Generates --customers customers with a realistic history (dataio/synthetic.py's NIGHTLY shape:
+bulk SQL, summaries by `customer_summaries_rebuild`) and stores a population fit (BG/NBD +
 Gamma-Gamma, tier thresholds). Then starts max(--workers) real `celery worker` processes
 (concurrency 1 each) on --broker / --queue and waits until each answers a ping.
 
@@ -22,11 +22,9 @@ on error or Ctrl-C.
 """
 
 import argparse
-import contextlib
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Figure, add_json_argument, django_setup, median, report
+from bench.common import Figure, add_json_argument, django_setup, median, report
+from devtools.processes import Processes, celery_worker_argv
 
 DATABASE = "crm_nightly_bench"
 GOAL_SECONDS = 60.0
@@ -61,13 +60,12 @@ def main() -> None:
     # A SIGTERM (e.g. from a runner's timeout) unwinds like Ctrl-C, so the workers are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    from bench.nightly_base import base_generate
-
-    generated = base_generate(customers=options.customers)
+    started = time.perf_counter()
+    generated = base_generate(options.customers)
     print(
-        f"generated {generated['customers_customer']} customers, "
-        f"{generated['interactions_interaction']} interactions, "
-        f"{generated['interactions_orderline']} order lines in {generated['seconds']:.1f} s"
+        f"generated {generated.customers} customers, "
+        f"{sum(generated.counts[k] for k in ('orders', 'contacts', 'outreach'))} interactions, "
+        f"{generated.counts['order_lines']} order lines in {time.perf_counter() - started:.1f} s"
     )
     fit = stored_fit()
     print(f"fit {fit.pk}: {fit.get_method_display()}, {fit.customers} buying customers")
@@ -145,14 +143,53 @@ def main() -> None:
         )
     )
     notes = [
-        f"base: {generated['customers_customer']} customers, "
-        f"{generated['interactions_interaction']} interactions, "
-        f"{generated['interactions_orderline']} order lines, "
-        f"{generated['interactions_offeringrating']} ratings, "
-        f"{generated['customers_customerfact']} known needs; fit: {fit.get_method_display()}",
+        f"base: {generated.customers} customers, "
+        f"{sum(generated.counts[k] for k in ('orders', 'contacts', 'outreach'))} interactions, "
+        f"{generated.counts['order_lines']} order lines, "
+        f"{generated.counts['ratings']} ratings, "
+        f"{generated.counts['needs']} known needs; fit: {fit.get_method_display()}",
         "all runs: " + "; ".join(f"{k}: {[round(t, 1) for t in v]}" for k, v in timings.items()),
     ]
     report(options.json, "bench_nightly", figures, notes)
+
+
+def base_generate(customers: int):
+    """The generated base (dataio.synthetic's NIGHTLY shape): four managers, 30 offerings in
+    three categories, a known need; then ANALYZE."""
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+
+    from accounts.roles import Role
+    from customers.models import FactKey, FactKind
+    from dataio import synthetic
+    from offerings.models import Category, Offering
+
+    managers = []
+    for n in range(4):
+        user = User.objects.create(username=f"manager{n}")
+        user.groups.add(Group.objects.get(name=Role.MANAGER.value))
+        managers.append(user.pk)
+    categories = [Category.objects.create(name=name) for name in ("Coffee", "Machines", "Care")]
+    offerings = [
+        Offering.objects.create(
+            name=f"Offering {n:02d}", category=categories[n % 3], price=Decimal(8 + (n * 7) % 60)
+        )
+        for n in range(30)
+    ]
+    need = FactKey.objects.create(
+        key="coffee_need", label="Coffee supply", kind=FactKind.NEED, category=categories[0]
+    )
+    generated = synthetic.base_generate(
+        synthetic.NIGHTLY.sized(customers),
+        owners=managers,
+        offerings=offerings,
+        need_key_id=need.pk,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return generated
 
 
 def stored_fit():
@@ -228,8 +265,7 @@ class workers_running:
             "DJANGO_SETTINGS_MODULE": "crm.settings.test",
             "PYTHONUNBUFFERED": "1",
         }
-        self.processes: list[subprocess.Popen] = []
-        self.log_files: list = []
+        self.processes = Processes()
         self.logs = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
 
     def __enter__(self) -> list[str]:
@@ -239,39 +275,19 @@ class workers_running:
             app.control.purge()  # nothing left over from an earlier run
             names = [f"nightly-bench-{n}@{socket.gethostname()}" for n in range(self.count)]
             for name in names:
-                log = (self.logs / f"{name.split('@')[0]}.log").open("w")
-                self.log_files.append(log)
-                self.processes.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "celery",
-                            "-A",
-                            "crm",
-                            "worker",
-                            "--pool",
-                            "prefork",
-                            "--concurrency",
-                            "1",
-                            "--hostname",
-                            name,
-                            "--loglevel",
-                            "WARNING",
-                            "--without-mingle",
-                            "--without-gossip",
-                        ],
-                        cwd=ROOT,
-                        env=self.env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # its pool child goes with it on cleanup
-                    )
+                # Its own session: its pool child goes with it on cleanup.
+                self.processes.start(
+                    name,
+                    celery_worker_argv(name, pool="prefork", concurrency=1, loglevel="WARNING"),
+                    env=self.env,
+                    log_path=self.logs / f"{name.split('@')[0]}.log",
+                    session=True,
+                    stop_timeout=20,  # warm shutdown: the task at hand finishes
                 )
             deadline = time.monotonic() + 60
-            for name, process in zip(names, self.processes, strict=True):
+            for name, process in zip(names, self.processes.started, strict=True):
                 while not app.control.ping(destination=[name], timeout=0.5):
-                    if process.poll() is not None or time.monotonic() > deadline:
+                    if not process.is_alive() or time.monotonic() > deadline:
                         raise RuntimeError(f"worker {name} did not start; logs in {self.logs}")
             return names
         except BaseException:
@@ -282,24 +298,7 @@ class workers_running:
         self.stop()
 
     def stop(self) -> None:
-        for process in self.processes:
-            _signal_group(process, signal.SIGTERM)  # warm shutdown: the task at hand finishes
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
-            _signal_group(process, signal.SIGKILL)  # a pool child left behind, if any
-        self.processes.clear()
-        for log in self.log_files:
-            log.close()
-
-
-def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    """Signal the process group this script started for one worker (its own session)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signum)
+        self.processes.stop_all()
 
 
 def consume_with(active: list[str], names: list[str], *, queue: str) -> None:

@@ -17,7 +17,6 @@ template, DEBUG off): the server-side time of a request, median of --runs, and i
 
 import argparse
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -36,123 +35,30 @@ FAST_MS = 250
 
 
 def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
-    from datetime import timedelta
+    """dataio.synthetic's PORTFOLIO shape for each manager, given figures and `days` daily
+    snapshots per customer."""
     from decimal import Decimal
 
     from django.db import connection
-    from django.utils import timezone
 
-    from customers.models import Customer
-    from interactions.models import Interaction, OrderLine
+    from dataio import synthetic
     from offerings.models import Category, Offering
-    from replenishment.models import ReplenishmentSubscription
     from workspace.services import customer_agendas_refresh
 
-    rng = random.Random(seed)
-    today = timezone.localdate()
-    now = timezone.now()
     category = Category.objects.create(name="Coffee")
     offerings = [
         Offering.objects.create(name=f"Offering {n}", category=category, price=Decimal("20"))
         for n in range(30)
     ]
-    tiers = ["mvc", "mgc", "maintain", "maintain", "maintain", "below_zero"]
-    for manager, size in zip(managers, sizes, strict=True):
-        customers = Customer.objects.bulk_create(
-            (
-                Customer(
-                    name=f"{manager.username} customer {n:06d}",
-                    owner=manager,
-                    status="active",
-                    tier=rng.choice(tiers),
-                    predicted_clv=Decimal(rng.randint(-50, 5000)),
-                    growth_potential=Decimal(rng.randint(0, 3000)),
-                    p_alive=rng.random(),
-                    share_of_customer=rng.random(),
-                    interaction_count=3,
-                    last_contact_at=now - timedelta(days=rng.randint(0, 400)),
-                )
-                for n in range(size)
-            ),
-            batch_size=5000,
+    for k, (manager, size) in enumerate(zip(managers, sizes, strict=True)):
+        made = synthetic.base_generate(
+            synthetic.PORTFOLIO.sized(size),
+            owners=[manager.pk],
+            offerings=offerings,
+            seed=seed + k,
+            words=synthetic.Words(prefix=f"{manager.username} customer "),
         )
-        interactions = []
-        for c in customers:
-            interactions.append(
-                Interaction(
-                    customer=c,
-                    channel="web",
-                    direction="inbound",
-                    type="order",
-                    subject="Order",
-                    occurred_at=now - timedelta(days=rng.randint(1, 300)),
-                )
-            )
-            interactions.append(
-                Interaction(
-                    customer=c,
-                    channel="phone",
-                    direction="outbound",
-                    type="outreach",
-                    subject="Call",
-                    next_step="Call back",
-                    next_step_due=today + timedelta(days=rng.randint(-30, 60)),
-                    occurred_at=now - timedelta(days=rng.randint(0, 30)),
-                )
-            )
-            if rng.random() < 0.05:
-                interactions.append(
-                    Interaction(
-                        customer=c,
-                        channel="email",
-                        direction="inbound",
-                        type="inquiry",
-                        subject="Question",
-                        requires_response=True,
-                    )
-                )
-        saved = Interaction.objects.bulk_create(interactions, batch_size=10000)
-        OrderLine.objects.bulk_create(
-            (
-                OrderLine(
-                    interaction=i,
-                    offering=offering,
-                    quantity=Decimal("1"),
-                    unit_price=Decimal("20"),
-                    unit_cost=Decimal("9"),
-                )
-                for i in saved
-                if i.type == "order"
-                for offering in rng.sample(offerings, rng.choice([1, 1, 2, 3]))
-            ),
-            batch_size=10000,
-        )
-        ReplenishmentSubscription.objects.bulk_create(
-            (
-                ReplenishmentSubscription(
-                    customer=c,
-                    offering=offerings[0],
-                    interval_days=30,
-                    quantity=Decimal("1"),
-                    next_due=today + timedelta(days=rng.randint(-5, 30)),
-                )
-                for c in customers[::20]
-            ),
-            batch_size=10000,
-        )
-    # A daily snapshot per customer for `days` days, as the nightly recompute writes them: in
-    # SQL, since it is millions of rows.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO valuation_customersnapshot
-                (customer_id, taken_on, computed_at, tier, predicted_clv, p_alive)
-            SELECT c.id, %s::date - d, now(), c.tier,
-                   c.predicted_clv * (0.9 + 0.2 * random()), random()
-            FROM customers_customer c, generate_series(0, %s - 1) AS d
-            """,
-            [today, days],
-        )
+        synthetic.figures_fake(made.customer_ids, snapshot_days=days, seed=seed + k)
     # Each customer's stored next due action, as after an import (IMPORT_FINISHED).
     customer_agendas_refresh()
     with connection.cursor() as cursor:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+# Appended to every benchmark's database name, so that runs side by side keep apart.
+SUFFIX = os.environ.get("BENCH_DATABASE_SUFFIX", "")
 
 
 @dataclass
@@ -52,6 +54,7 @@ def fresh_database(name: str) -> str:
 def django_setup(database: str, *, fresh: bool = True, migrate: bool = True) -> str:
     """Point Django (test settings: DEBUG off, real PostgreSQL) at `database` and set it up."""
     sys.path.insert(0, str(ROOT))
+    database += SUFFIX
     url = fresh_database(database) if fresh else database_url(database)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.test")

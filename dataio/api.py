@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from accounts.roles import is_admin, role_of
 from customers.models import Customer
 
-from . import selectors, services, views
+from . import privacy, tasks, views
 from .forms import MAX_UPLOAD_BYTES
 from .models import ImportJob, ImportKind
 
@@ -72,7 +72,7 @@ class ImportListApi(GenericAPIView):
         data = ImportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        job = services.import_job_enqueue(
+        job = tasks.import_job_enqueue(
             kind=data.validated_data["kind"],
             content=upload.read(),
             file_name=upload.name,
@@ -100,7 +100,7 @@ class CustomerPrivacyExportApi(GenericAPIView):
     def get(self, request, pk: int):
         _require_admin(request)
         customer = get_object_or_404(Customer, pk=pk)
-        return Response(selectors.customer_everything(customer_id=customer.pk))
+        return Response(privacy.customer_everything(customer_id=customer.pk))
 
 
 class EraseInputSerializer(serializers.Serializer):
@@ -128,7 +128,7 @@ class CustomerEraseApi(GenericAPIView):
         customer = get_object_or_404(Customer, pk=pk)
         data = EraseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        record = services.customer_erase(
+        record = privacy.customer_erase(
             customer_id=customer.pk, by=request.user, reason=data.validated_data["reason"]
         )
         return Response(ErasureOutputSerializer(record).data, status=status.HTTP_201_CREATED)

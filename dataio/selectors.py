@@ -1,4 +1,5 @@
-"""Reads for exports and privacy: streamed CSV rows, everything held on one customer."""
+"""Reads for exports and imports: streamed CSV rows, recent import jobs (what is held on one
+customer, for subject access, is in `dataio.privacy`)."""
 
 from collections.abc import Iterator
 
@@ -7,10 +8,8 @@ from django.db.models import QuerySet
 from accounts.roles import Role, role_of
 from core.csv_files import csv_rows
 from core.money import MONEY_FIELDS, can_see_money
-from customers.models import ChannelConsent, Customer, CustomerFact
+from customers.models import Customer
 from customers.selectors import customers_visible_to
-from interactions.models import Interaction, OfferingRating
-from valuation.models import CustomerSnapshot, CustomerSummary
 
 from .models import ImportJob
 
@@ -69,78 +68,3 @@ def import_jobs_recent(*, limit: int = 20) -> QuerySet[ImportJob]:
 
 def import_job_get(*, job_id: int) -> ImportJob:
     return ImportJob.objects.defer("content").get(pk=job_id)
-
-
-def _record(instance, exclude=()) -> dict:
-    data = {}
-    for field in instance._meta.concrete_fields:
-        if field.name in exclude:
-            continue
-        value = getattr(instance, field.attname)
-        data[field.attname] = value
-    return data
-
-
-def _history(queryset) -> list[dict]:
-    return [
-        {
-            **{
-                k: v
-                for k, v in _record(record).items()
-                if k not in ("history_user_id", "history_change_reason")
-            },
-            "history_user": record.history_user.username if record.history_user else None,
-            "history_change_reason": record.history_change_reason,
-        }
-        for record in queryset.select_related("history_user")
-    ]
-
-
-def customer_everything(*, customer_id: int) -> dict:
-    """All the firm holds on one customer (SPEC §7 subject access), as plain data."""
-    customer = Customer.objects.select_related("owner").get(pk=customer_id)
-    interactions = (
-        Interaction.objects.filter(customer_id=customer_id)
-        .prefetch_related("lines__offering")
-        .select_related("logged_by", "offer")
-        .order_by("occurred_at", "id")
-    )
-    summary = CustomerSummary.objects.filter(customer_id=customer_id).first()
-    return {
-        "profile": {
-            **_record(customer),
-            "owner": customer.owner.username if customer.owner else None,
-        },
-        "facts": [
-            {**_record(fact), "key": fact.key.key, "label": fact.key.label}
-            for fact in CustomerFact.objects.filter(customer_id=customer_id)
-            .select_related("key")
-            .order_by("recorded_at", "id")
-        ],
-        "consents": [_record(c) for c in ChannelConsent.objects.filter(customer_id=customer_id)],
-        "interactions": [
-            {
-                **_record(i),
-                "lines": [
-                    {**_record(line), "offering": line.offering.name} for line in i.lines.all()
-                ],
-            }
-            for i in interactions
-        ],
-        "ratings": [
-            {**_record(r), "offering": r.offering.name}
-            for r in OfferingRating.objects.filter(customer_id=customer_id).select_related(
-                "offering"
-            )
-        ],
-        "summary": _record(summary) if summary else None,
-        "snapshots": [
-            _record(s)
-            for s in CustomerSnapshot.objects.filter(customer_id=customer_id).order_by("taken_on")
-        ],
-        "history": {
-            "profile": _history(Customer.history.filter(id=customer_id)),
-            "facts": _history(CustomerFact.history.filter(customer_id=customer_id)),
-            "consents": _history(ChannelConsent.history.filter(customer_id=customer_id)),
-        },
-    }

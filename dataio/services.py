@@ -1,4 +1,5 @@
-"""Writes of bulk data: imports (in batches, each row whole or not at all) and erasure."""
+"""Imports of bulk data: in batches, each row whole or not at all (privacy erasure is in
+`dataio.privacy`; sending an import to a worker in `dataio.tasks`)."""
 
 import dataclasses
 import logging
@@ -9,17 +10,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import cast
 
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from core.dispatch import enqueue_on_commit
 from core.tasks import TRANSIENT_ERRORS
-from customers.models import ChannelConsent, Customer, CustomerFact, LifecycleStatus
+from customers.models import Customer, LifecycleStatus
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
 from offerings.models import Category, Offering
@@ -28,7 +26,6 @@ from valuation.services import valuation_rebuild_everything
 from . import imports
 from .imports import FileRejected, RawRow, RowError, TransactionRow
 from .models import (
-    ErasureRecord,
     ImportedTransaction,
     ImportJob,
     ImportKind,
@@ -45,7 +42,6 @@ IMPORT_SILENT_AFTER = timedelta(minutes=30)
 logger = logging.getLogger(__name__)
 IMPORTED_CATEGORY = "Imported"
 IMPORTED_OFFERING = "Imported purchase"
-ERASED = "[erased]"
 
 Progress = Callable[[ImportJob], None]
 
@@ -58,15 +54,6 @@ def import_job_create(
     )
     job.full_clean(exclude=["content"])
     job.save()
-    return job
-
-
-def import_job_enqueue(*, kind: str, content: bytes, file_name: str = "", by=None) -> ImportJob:
-    from .tasks import dataio_import_run
-
-    with transaction.atomic():
-        job = import_job_create(kind=kind, content=content, file_name=file_name, by=by)
-        enqueue_on_commit(dataio_import_run, job.pk)
     return job
 
 
@@ -676,41 +663,3 @@ def _set_customer_fields(
             return RowError(line, "owner", "owner: no such user")
         customer.owner = owners.get(username)
     return None
-
-
-# --- Privacy ------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def customer_erase(*, customer_id: int, by, reason: str) -> ErasureRecord:
-    """Remove a customer's personal data on request (SPEC §7): identity, contact details,
-    what they told us and what was said in interactions, here and in the audit history.
-    Orders, lines and figures stay, without identity, so the firm's totals do not change."""
-    record = ErasureRecord(customer_id=customer_id, erased_by=by, reason=reason.strip())
-    record.full_clean()
-    customer = Customer.objects.select_for_update().get(pk=customer_id)
-    # Deleting a consent writes a history record of it: delete first, then the history.
-    ChannelConsent.objects.filter(customer_id=customer_id).delete()
-    Customer.history.filter(id=customer_id).delete()
-    CustomerFact.history.filter(customer_id=customer_id).delete()
-    ChannelConsent.history.filter(customer_id=customer_id).delete()
-    CustomerFact.objects.filter(customer_id=customer_id).update(value=ERASED)
-    Interaction.objects.filter(customer_id=customer_id).update(
-        subject=ERASED, notes="", next_step=""
-    )
-    ImportedTransaction.objects.filter(interaction__customer_id=customer_id).delete()
-    LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer_id)
-    ).update(object_repr=f"Customer {customer_id}", change_message="")
-    customer.name = f"Erased customer {customer_id}"
-    customer.email = ""
-    customer.phone = ""
-    customer.external_ref = None
-    customer.acquisition_source = ""
-    customer.referred_by = None
-    customer.preference_link_version = None  # withdraws every preference-centre link for good
-    customer._change_reason = "Personal data erased on request"  # type: ignore[attr-defined]  # read by simple_history
-    customer._history_user = by  # type: ignore[attr-defined]  # read by simple_history
-    customer.save()
-    record.save()
-    return record

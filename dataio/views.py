@@ -16,7 +16,7 @@ from accounts.roles import is_admin, role_of
 from core.csv_files import csv_response
 from customers.models import Customer
 
-from . import reports, selectors, services
+from . import privacy, reports, selectors, tasks
 from .forms import EraseForm, ImportForm
 from .models import ImportJob
 
@@ -63,7 +63,7 @@ def import_upload(request):
             status=400,
         )
     upload = form.cleaned_data["file"]
-    job = services.import_job_enqueue(
+    job = tasks.import_job_enqueue(
         kind=form.cleaned_data["kind"],
         content=upload.read(),
         file_name=upload.name,
@@ -144,7 +144,7 @@ def _customer_for_admin(request, customer_id: int) -> Customer:
 @login_required
 def customer_privacy_export(request, customer_id: int):
     customer = _customer_for_admin(request, customer_id)
-    data = selectors.customer_everything(customer_id=customer.pk)
+    data = privacy.customer_everything(customer_id=customer.pk)
     response = HttpResponse(
         json.dumps(data, cls=DjangoJSONEncoder, indent=2), content_type="application/json"
     )
@@ -157,7 +157,7 @@ def customer_erase(request, customer_id: int):
     customer = _customer_for_admin(request, customer_id)
     form = EraseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.customer_erase(
+        privacy.customer_erase(
             customer_id=customer.pk, by=request.user, reason=form.cleaned_data["reason"]
         )
         messages.success(request, f"The personal data of customer {customer.pk} was erased.")

@@ -6,22 +6,21 @@ and points a worker process and a gunicorn process at it and at the test databas
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from celery import Celery
 from django.conf import settings
 
 from customers.models import FIGURE_FIELDS, Customer
+from devtools import processes
+from devtools.processes import Process, free_port, port_open
 from valuation import selectors as valuation_selectors
 from valuation.services import customers_figures_recompute_all
 from valuation.summary import customer_summaries_rebuild
@@ -29,21 +28,8 @@ from valuation.summary import customer_summaries_rebuild
 from .worker import ARTIFACTS, ROOT, wait_for, worker_database_url
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_port(port: int, *, up: bool, timeout: float = 20.0) -> None:
-    def reachable() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    wait_for(lambda: reachable() == up, timeout=timeout)
+    wait_for(lambda: port_open(port) == up, timeout=timeout)
 
 
 class RedisServer:
@@ -52,30 +38,29 @@ class RedisServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
+        self.process: Process | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
+        self.process = processes.start(
+            "redis-server",
             [
                 *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no"),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            ready=lambda: port_open(self.port),
+            timeout=20,
+            stop_timeout=10,
         )
-        _wait_port(self.port, up=True)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        if self.process and self.process.is_alive():
+            self.process.stop()
         _wait_port(self.port, up=False)
 
     def kill(self) -> None:
         """SIGKILL: the server vanishes mid-conversation, as when it crashes or is OOM-killed."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process and self.process.is_alive():
+            self.process.kill()
         _wait_port(self.port, up=False)
 
 
@@ -102,18 +87,16 @@ def control_app(broker_url: str) -> Celery:
 @dataclass
 class Worker:
     node: str
-    process: subprocess.Popen
-    log_path: Path
+    process: Process
 
     def log(self) -> str:
-        return self.log_path.read_text()
+        return self.process.log()
 
     def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        self.process.kill()
 
     def is_alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process.is_alive()
 
 
 def _process_env(broker_url: str, extra: dict | None) -> dict:
@@ -139,36 +122,17 @@ def worker(
     """
     ARTIFACTS.mkdir(exist_ok=True)
     node = f"fault-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
-    log_path = ARTIFACTS / f"worker-{node.split('@')[0]}.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", app_module, "worker"),
-                *(("--concurrency", str(concurrency)) if concurrency else ("--pool", "solo")),
-                *("--hostname", node, "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
-            ],
-            cwd=ROOT,
-            env=_process_env(broker_url, env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    running = Worker(node=node, process=process, log_path=log_path)
-    try:
-        control = control_app(broker_url)
-        # A loaded CI machine can take a while to import Django and fork the pool.
-        deadline = time.monotonic() + 90
-        while not control.control.ping(destination=[node], timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{log_path.read_text()}")
-        yield running
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    control = control_app(broker_url)
+    # A loaded CI machine can take a while to import Django and fork the pool.
+    with processes.running(
+        "worker",
+        processes.celery_worker_argv(node, app=app_module, concurrency=concurrency),
+        env=_process_env(broker_url, env),
+        log_path=ARTIFACTS / f"worker-{node.split('@')[0]}.log",
+        ready=lambda: bool(control.control.ping(destination=[node], timeout=0.5)),
+        timeout=90,
+    ) as process:
+        yield Worker(node=node, process=process)
 
 
 @dataclass
@@ -193,29 +157,20 @@ def web_app(broker_url: str, *, workers: int = 1):
     """The project's WSGI app under gunicorn, on the given broker and the test database."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
-    log_path = ARTIFACTS / f"web-{port}.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "crm.wsgi:application"),
-                *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"),
-            ],
-            cwd=ROOT,
-            env=_process_env(broker_url, None),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_port(port, up=True, timeout=90)
-        yield WebApp(base_url=f"http://127.0.0.1:{port}")
-    finally:
+    with processes.running(
+        "gunicorn",
+        [
+            *(sys.executable, "-m", "gunicorn", "crm.wsgi:application"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"),
+        ],
+        env=_process_env(broker_url, None),
+        log_path=ARTIFACTS / f"web-{port}.log",
+        ready=lambda: port_open(port),
+        timeout=90,
         # A graceful stop waits for the workers (up to gunicorn's 30 s on a loaded machine).
-        process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_timeout=40,
+    ):
+        yield WebApp(base_url=f"http://127.0.0.1:{port}")
 
 
 def run_sweeper(broker_url: str) -> int:

@@ -6,7 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from dataio.models import ErasureRecord, ImportJob
-from dataio.services import customer_erase, import_job_run
+from dataio.privacy import customer_erase
+from dataio.services import import_job_run
 
 from .factories import CustomerFactory
 

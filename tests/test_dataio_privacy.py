@@ -14,7 +14,8 @@ from customers.knowledge import customer_fact_record
 from customers.models import ChannelConsent, Customer, FactKey
 from customers.services import customer_update
 from dataio.models import ErasureRecord, ImportKind
-from dataio.services import customer_erase, import_job_create, import_job_run
+from dataio.privacy import customer_erase
+from dataio.services import import_job_create, import_job_run
 from interactions.services import interaction_log
 from valuation.services import valuation_rebuild_everything
 

@@ -7,7 +7,6 @@ at the same time, and still each due date becomes exactly one interaction.
 
 import os
 import re
-import subprocess
 import sys
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
@@ -19,13 +18,14 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from crm.celery import app
+from devtools import processes
 from interactions.models import Interaction
 from replenishment import services
 from replenishment.models import ReplenishmentDelivery
 from replenishment.schedule import REPLENISHMENT_TASK, REPLENISHMENT_TASK_NAME
 
 from .factories import CustomerFactory, OfferingFactory
-from .worker import ARTIFACTS, ROOT, celery_worker, wait_for, worker_database_url
+from .worker import ARTIFACTS, celery_worker, wait_for, worker_database_url
 
 
 @pytest.mark.django_db
@@ -49,19 +49,13 @@ def test_the_database_scheduler_also_runs_the_entries_from_settings():
 def celery_beat(*, env: dict):
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "beat-replenishment.log"
-    with open(log_path, "w") as log:
-        beat = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "crm", "beat", "--loglevel", "INFO"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with processes.running(
+        "beat",
+        [sys.executable, "-m", "celery", "-A", "crm", "beat", "--loglevel", "INFO"],
+        env=env,
+        log_path=log_path,
+    ):
         yield log_path
-    finally:
-        beat.terminate()
-        beat.wait(timeout=15)
 
 
 def runs_finished(workers) -> int:

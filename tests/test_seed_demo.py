@@ -10,8 +10,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts.roles import Role, role_of
-from customers.demo import demo_password
 from customers.models import Customer, CustomerFact
+from dataio.demo import demo_password
 from interactions.models import Interaction, OfferingRating, OrderLine
 from replenishment.models import ReplenishmentSubscription
 

@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from customers.demo import demo_password
 from customers.models import Customer
+from dataio.demo import demo_password
 from interactions.models import Interaction
 from valuation.models import CustomerSnapshot
 from workspace.services import offering_affinities_refresh

@@ -6,8 +6,6 @@ real broker and writing to the test database, exactly as in production.
 
 import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -17,8 +15,9 @@ from pathlib import Path
 from django.db import connection
 
 from crm.celery import app
+from devtools import processes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = processes.ROOT
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -47,46 +46,18 @@ def celery_worker(*, env: dict | None = None, ping_app=app, timeout: float = 90.
     log_path = ARTIFACTS / f"worker-{node.split('@')[0]}.log"
     process_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process_env.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.test")
-    with open(log_path, "w") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "crm",
-                "worker",
-                "--pool",
-                "solo",
-                "--hostname",
-                node,
-                "--loglevel",
-                "INFO",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=ROOT,
-            env=process_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        # A solo worker busy with a task already waiting in the queue cannot answer a ping
-        # until the task ends, so its "ready." log line counts as started too.
-        while f"{node} ready." not in log_path.read_text() and not ping_app.control.ping(
-            destination=[node], timeout=0.5
-        ):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start; see {log_path}:\n{log_path.read_text()}")
+    # A solo worker busy with a task already waiting in the queue cannot answer a ping
+    # until the task ends, so its "ready." log line counts as started too.
+    with processes.running(
+        "worker",
+        processes.celery_worker_argv(node),
+        env=process_env,
+        log_path=log_path,
+        ready_line=f"{node} ready.",
+        ready=lambda: bool(ping_app.control.ping(destination=[node], timeout=0.5)),
+        timeout=timeout,
+    ):
         yield RunningWorker(node=node, log_path=log_path)
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1):

@@ -16,7 +16,7 @@ from django.test import Client
 from customers.knowledge import customer_fact_record
 from customers.models import ChannelConsent, CustomerFact, FactSource
 from customers.preference_links import preference_link_token
-from dataio.services import customer_erase
+from dataio.privacy import customer_erase
 from interactions.models import Interaction
 
 from ..factories import CustomerFactory

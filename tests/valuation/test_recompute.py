@@ -12,13 +12,12 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import customers_with_stale_figures
-from interactions.models import Interaction, OrderLine
+from dataio import synthetic
 from interactions.services import interaction_log
 from replenishment.models import PurchaseForecast
 from valuation import services
 from valuation.models import CustomerSnapshot, CustomerSummary, FitMethod, ValuationSettings
 from valuation.numerics import bgnbd
-from valuation.numerics.simulate import simulate_bgnbd
 from valuation.selectors import channel_costs_decimal, customer_valuation_explained
 from valuation.summary import customer_summaries_rebuild
 
@@ -216,46 +215,12 @@ def test_it_uses_the_simple_estimate_below_the_minimum_to_fit(beans):
 
 
 def bulk_history(offering, customers: int, seed: int) -> list:
-    """Customers whose purchases follow the BG/NBD story, bulk-inserted (as an import would)."""
-    rng = np.random.default_rng(seed)
-    weeks = rng.uniform(20, 100, size=customers)
-    frequency, recency, T = simulate_bgnbd(
-        bgnbd.BgNbdParams(r=0.6, alpha=8.0, a=0.8, b=3.0), weeks, rng=rng, day_grid=1 / 7
-    )
-    now = timezone.now()
-    people, orders = [], []
-    for x, t_x, age in zip(frequency, recency, T, strict=True):
-        customer = CustomerFactory()
-        people.append(customer)
-        first = round(float(age) * 7)
-        last = first - round(float(t_x) * 7)
-        between = np.linspace(first, last, int(x) + 1).round().astype(int)
-        days = sorted({first, last, *between.tolist()})
-        orders += [
-            Interaction(
-                customer=customer,
-                channel="web",
-                direction="inbound",
-                type="order",
-                subject="Order",
-                occurred_at=now - timedelta(days=int(d), hours=1),
-            )
-            for d in days
-        ]
-    Interaction.objects.bulk_create(orders)
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                interaction=order,
-                offering=offering,
-                quantity=int(rng.integers(1, 4)),
-                unit_price=Decimal("24.00"),
-                unit_cost=Decimal("11.50"),
-            )
-            for order in orders
-        ]
-    )
-    return people
+    """Customers whose purchases follow the BG/NBD story, bulk-inserted (as an import would):
+    every one buys, observed 20-100 weeks, one line of `offering` per order."""
+    ids = synthetic.base_generate(
+        synthetic.BUYERS_ONLY.sized(customers), owners=[None], offerings=[offering], seed=seed
+    ).customer_ids
+    return list(Customer.objects.filter(pk__in=ids).order_by("pk"))
 
 
 def test_it_applies_the_fitted_model_in_closed_form(beans):

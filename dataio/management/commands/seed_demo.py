@@ -1,12 +1,15 @@
 from django.core.management.base import BaseCommand
 
-from customers.demo import demo_data_seed
+from dataio.demo import demo_data_seed
 from valuation.services import valuation_rebuild_everything
-from workspace.services import offering_affinities_refresh
 
 
 class Command(BaseCommand):
-    help = "Create demo users (one per role), offerings, customers and two years of history."
+    help = (
+        "Create demo users (one per role), offerings, customers and two years of history, "
+        "valued at once. The next best offerings come from `offering_affinities_refresh` "
+        "(bin/run runs it next) or the nightly task."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=300)
@@ -23,7 +26,6 @@ class Command(BaseCommand):
             # The history was bulk-inserted: summaries, a population fit and every customer's
             # figures are computed in bulk once, not one task per interaction.
             fit = valuation_rebuild_everything()
-            offering_affinities_refresh()  # next best offerings, as the nightly task would
             self.stdout.write(
                 f"Fitted the purchase models on {fit.customers} customers "
                 f"({fit.get_method_display()})."

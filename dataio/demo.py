@@ -2,10 +2,12 @@
 
 Purchase rhythms follow the BG/NBD story (each customer buys at their own rate until they
 quietly drop out), so the valuation models later have something real to fit; complaints,
-inquiries with slow and fast answers, lapsed customers and prospects are mixed in.
-Everything is bulk-inserted; the figures are then computed in one bulk statement.
+inquiries with slow and fast answers, lapsed customers and prospects are mixed in. The base is
+dataio.synthetic's generator in the demo's words (names, subjects); the stories are layered on
+top. Everything is bulk-inserted; the figures are then computed in one bulk statement.
 """
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -17,21 +19,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import Role
+from customers.models import (
+    Customer,
+    CustomerFact,
+    FactKey,
+    FactKind,
+    LifecycleStatus,
+    NeedStatus,
+)
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OfferingRating, OrderLine
 from offerings.models import Category, Component, ComponentKind, Offering, Partner
 from replenishment.models import ReplenishmentSubscription
 
-from .models import (
-    Customer,
-    CustomerFact,
-    CustomerKind,
-    FactKey,
-    FactKind,
-    LifecycleStatus,
-    NeedStatus,
-    WalletSource,
-)
+from . import synthetic
 
 # Local-only demo accounts. The passwords are printed by seed_demo and listed in the README;
 # they must never exist on a production system.
@@ -291,6 +292,60 @@ def _catalogue() -> list[Offering]:
     return offerings
 
 
+CHANNEL_WEIGHTS = [
+    (Channel.EMAIL, 5),
+    (Channel.PHONE, 4),
+    (Channel.WEB, 5),
+    (Channel.CHAT, 2),
+    (Channel.IN_PERSON, 1),
+    (Channel.SOCIAL, 1),
+    (Channel.SMS, 1),
+]
+WORDS = synthetic.Words(
+    first_names=FIRST,
+    last_names=LAST,
+    org_words=ORG_WORDS,
+    org_share=0.3,
+    email_domain="example",
+    sources=SOURCES,
+    channels=[c for c, _ in CHANNEL_WEIGHTS],
+    channel_weights=[w for _, w in CHANNEL_WEIGHTS],
+    inquiry_subjects=SUBJECTS[InteractionType.INQUIRY],
+    complaint_subjects=SUBJECTS[InteractionType.COMPLAINT],
+    contact_channels=[Channel.EMAIL, Channel.PHONE, Channel.WEB, Channel.CHAT],
+    external_ref="DEMO-{n:05d}",
+)
+# The demo's base (dataio.synthetic): purchase rhythms from the BG/NBD story (a rate of about
+# one purchase in three weeks, a drop-out chance of about one in six after each), prospects,
+# questions answered within the service level and some slowly, a few still open today.
+DEMO = synthetic.Shape(
+    customers=300,
+    buyers=0.92,
+    purchases=synthetic.BgNbdParams(r=0.9, alpha=22 / 7, a=1.2, b=6.0),
+    first_order_within_days=0,
+    lines=(0.9, 0.1),
+    distinct_lines=True,
+    level_quantities=False,
+    quantities=(1, 2),
+    contacts=2.0,
+    complaint_share=0.25,
+    answered_share=0.97,
+    answer_hours=(0.2, 3.0),
+    slow_share=0.2,
+    resolved_after_hours=4.0,
+    rated_share=0.5,
+    open_inquiries=0.04,
+    outreach=0.0,
+    ratings=0.0,
+    needs=0.0,
+    wallets=0.45,
+    wallet_range=(300, 20_000),
+    wallet_step=50,
+    derived_status=True,
+    summaries=False,
+)
+
+
 def _at(day: date, rng: random.Random) -> datetime:
     moment = datetime.combine(day, time(hour=rng.randint(8, 18), minute=rng.randint(0, 59)))
     # Today's events happen before now, never later today.
@@ -300,189 +355,110 @@ def _at(day: date, rng: random.Random) -> datetime:
 
 @transaction.atomic
 def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> DemoSummary:
-    """Create demo users, offerings and a history of `days` days. Safe to run twice."""
+    """Create demo users, offerings and a history of `days` days. Safe to run twice.
+
+    The base comes from dataio.synthetic in the demo's words; the stories are layered on top:
+    the first conversation with each customer, service visits and feedback after orders, a
+    "we miss you" to lapsed customers, what they taught us, ratings and subscriptions."""
     summary = DemoSummary()
     users, managers = _demo_users()
     summary.users = [
         (u.username, demo_password(u.username), spec[3].value)
         for u, spec in zip(users, DEMO_USERS, strict=True)
     ]
-    support = users[-1]
     offerings = _catalogue()
     if Customer.objects.exists():
         summary.skipped = True
         return summary
 
-    rng = random.Random(seed)
-    now = timezone.now()
-    today = timezone.localdate()
-    start = today - timedelta(days=days)
-    channel_weights = [
-        (Channel.EMAIL, 5),
-        (Channel.PHONE, 4),
-        (Channel.WEB, 5),
-        (Channel.CHAT, 2),
-        (Channel.IN_PERSON, 1),
-        (Channel.SOCIAL, 1),
-        (Channel.SMS, 1),
-    ]
-    channels, weights = zip(*channel_weights, strict=True)
-    # Replenished goods are what most orders are; equipment and courses come now and then.
+    # Replenished goods are what orders are; equipment and courses come with the first order
+    # now and then (below).
     repeat_items = [o for o in offerings if o.replenish_every_days]
     one_off_items = [o for o in offerings if not o.replenish_every_days]
     unit_cost = {
         o.pk: sum((Decimal(c[4]) for c in spec[4]), Decimal("0"))
         for o, spec in zip(offerings, CATALOGUE, strict=True)
     }
-
-    customer_rows, histories = [], []
-    for n in range(customers):
-        is_org = rng.random() < 0.3
-        tld = "com" if is_org else "net"
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        name = f"{last} {rng.choice(ORG_WORDS)}" if is_org else f"{first} {last}"
-        acquired = start + timedelta(days=int(rng.random() ** 1.3 * (days - 30)))
-        # BG/NBD-style: a purchase rate per day from a gamma, a drop-out chance per purchase.
-        rate = rng.gammavariate(0.9, 1 / 22) * (2.5 if is_org else 1.0)
-        dropout = rng.betavariate(1.2, 6)
-        purchases, day = [], acquired
-        prospect = rng.random() < 0.08
-        while not prospect:
-            day = day + timedelta(days=max(1, int(rng.expovariate(rate)))) if purchases else day
-            if day > today:
-                break
-            purchases.append(day)
-            if rng.random() < dropout:
-                break
-        wallet = None
-        if purchases and rng.random() < 0.45:
-            # Their yearly category spend: what they buy from us at their rate, and more elsewhere.
-            yearly_with_us = rate * 365 * (150 if is_org else 55)
-            wallet = Decimal(max(100, int(yearly_with_us * rng.uniform(1.2, 5) / 50) * 50))
-        last_purchase = purchases[-1] if purchases else None
-        if prospect:
-            status = LifecycleStatus.PROSPECT
-        elif last_purchase and (today - last_purchase).days <= 180:
-            status = LifecycleStatus.ACTIVE
-        else:
-            status = LifecycleStatus.LAPSED
-        customer_rows.append(
-            Customer(
-                kind=CustomerKind.ORGANIZATION if is_org else CustomerKind.PERSON,
-                name=name,
-                email=f"{(last if is_org else first).lower()}.{n}@example.{tld}",
-                phone=f"+31 20 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                external_ref=f"DEMO-{n + 1:05d}",
-                owner=managers[n % len(managers)],
-                status=status,
-                acquired_on=acquired,
-                acquisition_source=rng.choice(SOURCES),
-                preferred_channel=rng.choices(channels, weights)[0] if rng.random() < 0.7 else "",
-                wallet_annual=wallet,
-                wallet_source=rng.choice([WalletSource.STATED, WalletSource.ESTIMATED])
-                if wallet
-                else "",
-            )
-        )
-        histories.append((acquired, purchases, is_org))
-    created = Customer.objects.bulk_create(customer_rows)
-
-    interactions, lines_for = [], []
-    for customer, (acquired, purchases, is_org) in zip(created, histories, strict=True):
-        favourite = rng.choice(repeat_items)
-        preferred = customer.preferred_channel or Channel.EMAIL
-
-        def add(
-            kind,
-            when,
-            direction,
-            subject,
-            *,
-            channel=None,
-            owner=customer.owner,
-            customer=customer,
-            preferred=preferred,
-            **extra,
-        ):
-            if when > now:
-                return  # follow-ups of today's orders have not happened yet
-            interactions.append(
-                Interaction(
-                    customer=customer,
-                    channel=channel or preferred,
-                    direction=direction,
-                    type=kind,
-                    subject=subject,
-                    occurred_at=when,
-                    logged_by=owner,
-                    **extra,
+    made = synthetic.base_generate(
+        dataclasses.replace(DEMO, customers=customers, tenure_days=(30, max(31, days))),
+        owners=[m.pk for m in managers],
+        offerings=repeat_items,
+        seed=seed,
+        words=WORDS,
+        offering_costs=[unit_cost[o.pk] for o in repeat_items],
+    )
+    rng = random.Random(seed)
+    now = timezone.now()
+    today = timezone.localdate()
+    created = list(Customer.objects.filter(pk__in=made.customer_ids).order_by("pk"))
+    orders: dict[int, list[datetime]] = {}
+    first_orders = []
+    for order_id, customer_id, when in (
+        Interaction.objects.filter(customer_id__in=made.customer_ids, type=InteractionType.ORDER)
+        .order_by("occurred_at", "id")
+        .values_list("id", "customer_id", "occurred_at")
+    ):
+        if customer_id not in orders:
+            first_orders.append(order_id)
+        orders.setdefault(customer_id, []).append(when)
+    extras = []
+    for order_id in first_orders:
+        if rng.random() < 0.5:
+            item = rng.choice(one_off_items)
+            extras.append(
+                OrderLine(
+                    interaction_id=order_id,
+                    offering=item,
+                    quantity=Decimal(1),
+                    unit_price=item.price,
+                    unit_cost=unit_cost[item.pk],
                 )
             )
+    OrderLine.objects.bulk_create(extras)
 
+    stories = []
+
+    def add(customer, kind, when, direction, subject, *, channel=None, **extra):
+        if when > now:
+            return  # follow-ups of today's orders have not happened yet
+        stories.append(
+            Interaction(
+                customer=customer,
+                channel=channel or customer.preferred_channel or Channel.EMAIL,
+                direction=direction,
+                type=kind,
+                subject=subject,
+                occurred_at=when,
+                logged_by=customer.owner,
+                **extra,
+            )
+        )
+
+    for customer in created:
+        bought = orders.get(customer.pk, [])
         add(
+            customer,
             InteractionType.OUTREACH
             if customer.status == LifecycleStatus.PROSPECT
             else InteractionType.TEACHING,
-            _at(acquired, rng),
+            _at(customer.acquired_on, rng),
             Direction.OUTBOUND,
             "First conversation: needs and set-up",
         )
-        for i, day in enumerate(purchases):
-            when = _at(day, rng)
-            add(InteractionType.ORDER, when, Direction.INBOUND, f"Order #{len(interactions) + 1}")
-            items = [favourite] if rng.random() < 0.75 else [rng.choice(repeat_items)]
-            if i == 0 and rng.random() < 0.5:
-                items.append(rng.choice(one_off_items))
-            lines_for.append(
-                (
-                    len(interactions) - 1,
-                    [
-                        (
-                            o,
-                            Decimal(rng.randint(1, 4 if is_org else 2)),
-                            Decimal(rng.choice(["0", "0", "0", "0.05", "0.10"])),
-                        )
-                        for o in items
-                    ],
-                )
-            )
-            # Service contacts around the orders: questions, the odd complaint, feedback.
+        for when in bought:
             roll = rng.random()
-            if roll < 0.22 or roll > 0.93:
-                kind = InteractionType.COMPLAINT if roll > 0.93 else InteractionType.INQUIRY
-                asked = when + timedelta(hours=rng.randint(1, 72))
-                # Most answers come within the service level; some are slow.
-                slow = rng.random() < 0.2
-                answered = asked + timedelta(
-                    hours=rng.uniform(30, 90) if slow else rng.uniform(0.2, 3)
-                )
-                open_now = asked.date() > today - timedelta(days=4) and rng.random() < 0.6
+            if roll < 0.08:
                 add(
-                    kind,
-                    asked,
-                    Direction.INBOUND,
-                    rng.choice(SUBJECTS[kind]),
-                    channel=rng.choices(channels, weights)[0],
-                    owner=support,
-                    requires_response=True,
-                    first_response_at=None if open_now else min(answered, timezone.now()),
-                    resolved_at=None
-                    if open_now
-                    else min(answered + timedelta(hours=4), timezone.now()),
-                    satisfaction=None
-                    if open_now or rng.random() < 0.5
-                    else (rng.randint(1, 3) if slow else rng.randint(3, 5)),
-                )
-            elif roll < 0.3:
-                add(
+                    customer,
                     InteractionType.SERVICE,
                     when + timedelta(days=3),
                     Direction.OUTBOUND,
                     rng.choice(SUBJECTS[InteractionType.SERVICE]),
                     channel=Channel.IN_PERSON,
                 )
-            elif roll < 0.34:
+            elif roll < 0.12:
                 add(
+                    customer,
                     InteractionType.FEEDBACK,
                     when + timedelta(days=5),
                     Direction.INBOUND,
@@ -490,8 +466,9 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
                     satisfaction=rng.randint(4, 5),
                 )
         if customer.status == LifecycleStatus.LAPSED and rng.random() < 0.5:
-            last_day = purchases[-1] if purchases else acquired
+            last_day = bought[-1].date() if bought else customer.acquired_on
             add(
+                customer,
                 InteractionType.OUTREACH,
                 _at(min(today, last_day + timedelta(days=120)), rng),
                 Direction.OUTBOUND,
@@ -499,51 +476,29 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
                 next_step="Call to follow up",
                 next_step_due=min(today + timedelta(days=14), last_day + timedelta(days=134)),
             )
-        # A few inbound questions still waiting for an answer today.
-        if rng.random() < 0.04:
-            add(
-                InteractionType.INQUIRY,
-                timezone.now() - timedelta(hours=rng.randint(1, 30)),
-                Direction.INBOUND,
-                rng.choice(SUBJECTS[InteractionType.INQUIRY]),
-                channel=rng.choices(channels, weights)[0],
-                owner=support,
-                requires_response=True,
-            )
-
-    saved = Interaction.objects.bulk_create(interactions, batch_size=2000)
-    order_lines = [
-        OrderLine(
-            interaction=saved[index],
-            offering=offering,
-            quantity=qty,
-            unit_price=offering.price,
-            discount=discount,
-            unit_cost=unit_cost[offering.pk],
-        )
-        for index, items in lines_for
-        for offering, qty, discount in items
-    ]
-    OrderLine.objects.bulk_create(order_lines, batch_size=2000)
-    _demo_knowledge(rng, created, saved, order_lines, today)
-    summary.customers, summary.interactions, summary.order_lines = (
-        len(created),
-        len(saved),
-        len(order_lines),
-    )
+    saved = Interaction.objects.bulk_create(stories, batch_size=2000)
+    _demo_knowledge(rng, created, saved, today)
+    summary.customers = len(created)
+    summary.interactions = Interaction.objects.filter(customer_id__in=made.customer_ids).count()
+    summary.order_lines = made.counts["order_lines"] + len(extras)
     return summary
 
 
-def _demo_knowledge(rng, customers, interactions, order_lines, today) -> None:
+def _demo_knowledge(rng, customers, interactions, today) -> None:
     """What the demo customers taught us, their ratings and a few subscriptions (bulk)."""
     teachings = {
         i.customer_id: i
         for i in interactions
         if i.type in (InteractionType.TEACHING, InteractionType.OUTREACH)
     }
+    offerings = {o.pk: o for o in Offering.objects.all()}
     held: dict[int, set] = {}
-    for line in order_lines:
-        held.setdefault(line.interaction.customer_id, set()).add(line.offering)
+    for customer_id, offering_id in (
+        OrderLine.objects.filter(interaction__customer__in=customers)
+        .values_list("interaction__customer_id", "offering_id")
+        .distinct()
+    ):
+        held.setdefault(customer_id, set()).add(offerings[offering_id])
     needs = {
         category.pk: FactKey.objects.get_or_create(
             key=f"needs_{category.pk}",

@@ -1,0 +1,124 @@
+"""Privacy (SPEC §7): everything held on one customer (subject access) and erasure on
+request, which leaves no personal data in any table while the firm's totals stay the same."""
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+
+from customers.models import ChannelConsent, Customer, CustomerFact
+from interactions.models import Interaction, OfferingRating
+from valuation.models import CustomerSnapshot, CustomerSummary
+
+from .models import ErasureRecord, ImportedTransaction
+
+ERASED = "[erased]"
+
+
+def _record(instance, exclude=()) -> dict:
+    data = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in exclude:
+            continue
+        value = getattr(instance, field.attname)
+        data[field.attname] = value
+    return data
+
+
+def _history(queryset) -> list[dict]:
+    return [
+        {
+            **{
+                k: v
+                for k, v in _record(record).items()
+                if k not in ("history_user_id", "history_change_reason")
+            },
+            "history_user": record.history_user.username if record.history_user else None,
+            "history_change_reason": record.history_change_reason,
+        }
+        for record in queryset.select_related("history_user")
+    ]
+
+
+def customer_everything(*, customer_id: int) -> dict:
+    """All the firm holds on one customer (SPEC §7 subject access), as plain data."""
+    customer = Customer.objects.select_related("owner").get(pk=customer_id)
+    interactions = (
+        Interaction.objects.filter(customer_id=customer_id)
+        .prefetch_related("lines__offering")
+        .select_related("logged_by", "offer")
+        .order_by("occurred_at", "id")
+    )
+    summary = CustomerSummary.objects.filter(customer_id=customer_id).first()
+    return {
+        "profile": {
+            **_record(customer),
+            "owner": customer.owner.username if customer.owner else None,
+        },
+        "facts": [
+            {**_record(fact), "key": fact.key.key, "label": fact.key.label}
+            for fact in CustomerFact.objects.filter(customer_id=customer_id)
+            .select_related("key")
+            .order_by("recorded_at", "id")
+        ],
+        "consents": [_record(c) for c in ChannelConsent.objects.filter(customer_id=customer_id)],
+        "interactions": [
+            {
+                **_record(i),
+                "lines": [
+                    {**_record(line), "offering": line.offering.name} for line in i.lines.all()
+                ],
+            }
+            for i in interactions
+        ],
+        "ratings": [
+            {**_record(r), "offering": r.offering.name}
+            for r in OfferingRating.objects.filter(customer_id=customer_id).select_related(
+                "offering"
+            )
+        ],
+        "summary": _record(summary) if summary else None,
+        "snapshots": [
+            _record(s)
+            for s in CustomerSnapshot.objects.filter(customer_id=customer_id).order_by("taken_on")
+        ],
+        "history": {
+            "profile": _history(Customer.history.filter(id=customer_id)),
+            "facts": _history(CustomerFact.history.filter(customer_id=customer_id)),
+            "consents": _history(ChannelConsent.history.filter(customer_id=customer_id)),
+        },
+    }
+
+
+@transaction.atomic
+def customer_erase(*, customer_id: int, by, reason: str) -> ErasureRecord:
+    """Remove a customer's personal data on request (SPEC §7): identity, contact details,
+    what they told us and what was said in interactions, here and in the audit history.
+    Orders, lines and figures stay, without identity, so the firm's totals do not change."""
+    record = ErasureRecord(customer_id=customer_id, erased_by=by, reason=reason.strip())
+    record.full_clean()
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    # Deleting a consent writes a history record of it: delete first, then the history.
+    ChannelConsent.objects.filter(customer_id=customer_id).delete()
+    Customer.history.filter(id=customer_id).delete()
+    CustomerFact.history.filter(customer_id=customer_id).delete()
+    ChannelConsent.history.filter(customer_id=customer_id).delete()
+    CustomerFact.objects.filter(customer_id=customer_id).update(value=ERASED)
+    Interaction.objects.filter(customer_id=customer_id).update(
+        subject=ERASED, notes="", next_step=""
+    )
+    ImportedTransaction.objects.filter(interaction__customer_id=customer_id).delete()
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer_id)
+    ).update(object_repr=f"Customer {customer_id}", change_message="")
+    customer.name = f"Erased customer {customer_id}"
+    customer.email = ""
+    customer.phone = ""
+    customer.external_ref = None
+    customer.acquisition_source = ""
+    customer.referred_by = None
+    customer.preference_link_version = None  # withdraws every preference-centre link for good
+    customer._change_reason = "Personal data erased on request"  # type: ignore[attr-defined]  # read by simple_history
+    customer._history_user = by  # type: ignore[attr-defined]  # read by simple_history
+    customer.save()
+    record.save()
+    return record

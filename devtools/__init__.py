@@ -1,0 +1,1 @@
+"""Tools for the tests and the benchmarks only; app code never imports them."""
