@@ -9,7 +9,7 @@ from core.dispatch import enqueue_on_commit
 from events.names import EventName
 from events.services import event_publish
 
-from .models import Customer
+from .models import ChannelConsent, Customer, CustomerFact
 
 # Fields a customer manager (or admin) may set through the profile form and the API: the one
 # list the API's serializers, the profile form and the admin derive theirs from.
@@ -122,3 +122,31 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
 def _stored(value):
     """A field's value as stored: a related row by its key (values() gives ids)."""
     return getattr(value, "pk", value)
+
+
+# What erased text reads as, wherever personal data was (customers, interactions).
+ERASED = "[erased]"
+
+
+def customer_personal_data_erase(*, customer_id: int, by) -> Customer:
+    """Erase what the customers' tables hold of a person (SPEC §7), in the erasure's
+    transaction (customers.handlers, on `customer.erased`): identity, contact details, what
+    they told us, their consents, and all of it in the audit history."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    # Deleting a consent writes a history record of it: delete first, then the history.
+    ChannelConsent.objects.filter(customer_id=customer_id).delete()
+    Customer.history.filter(id=customer_id).delete()
+    CustomerFact.history.filter(customer_id=customer_id).delete()
+    ChannelConsent.history.filter(customer_id=customer_id).delete()
+    CustomerFact.objects.filter(customer_id=customer_id).update(value=ERASED)
+    customer.name = f"Erased customer {customer_id}"
+    customer.email = ""
+    customer.phone = ""
+    customer.external_ref = None
+    customer.acquisition_source = ""
+    customer.referred_by = None
+    customer.preference_link_version = None  # withdraws every preference-centre link for good
+    customer._change_reason = "Personal data erased on request"  # type: ignore[attr-defined]  # read by simple_history
+    customer._history_user = by  # type: ignore[attr-defined]  # read by simple_history
+    customer.save()
+    return customer

@@ -6,12 +6,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from customers.models import ChannelConsent, Customer, CustomerFact
+from events.names import EventName
+from events.services import event_publish
 from interactions.models import Interaction, OfferingRating
 from valuation.models import CustomerSnapshot, CustomerSummary
 
 from .models import ErasureRecord, ImportedTransaction
-
-ERASED = "[erased]"
 
 
 def _record(instance, exclude=()) -> dict:
@@ -96,29 +96,12 @@ def customer_erase(*, customer_id: int, by, reason: str) -> ErasureRecord:
     Orders, lines and figures stay, without identity, so the firm's totals do not change."""
     record = ErasureRecord(customer_id=customer_id, erased_by=by, reason=reason.strip())
     record.full_clean()
-    customer = Customer.objects.select_for_update().get(pk=customer_id)
-    # Deleting a consent writes a history record of it: delete first, then the history.
-    ChannelConsent.objects.filter(customer_id=customer_id).delete()
-    Customer.history.filter(id=customer_id).delete()
-    CustomerFact.history.filter(customer_id=customer_id).delete()
-    ChannelConsent.history.filter(customer_id=customer_id).delete()
-    CustomerFact.objects.filter(customer_id=customer_id).update(value=ERASED)
-    Interaction.objects.filter(customer_id=customer_id).update(
-        subject=ERASED, notes="", next_step=""
-    )
+    # Each app erases what its own tables hold (customers, interactions: their handlers);
+    # what dataio holds, here.
+    event_publish(EventName.CUSTOMER_ERASED, customer_id=customer_id, subject={"by": by})
     ImportedTransaction.objects.filter(interaction__customer_id=customer_id).delete()
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer_id)
     ).update(object_repr=f"Customer {customer_id}", change_message="")
-    customer.name = f"Erased customer {customer_id}"
-    customer.email = ""
-    customer.phone = ""
-    customer.external_ref = None
-    customer.acquisition_source = ""
-    customer.referred_by = None
-    customer.preference_link_version = None  # withdraws every preference-centre link for good
-    customer._change_reason = "Personal data erased on request"  # type: ignore[attr-defined]  # read by simple_history
-    customer._history_user = by  # type: ignore[attr-defined]  # read by simple_history
-    customer.save()
     record.save()
     return record

@@ -18,6 +18,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from core.tasks import TRANSIENT_ERRORS
 from customers.models import Customer, LifecycleStatus
+from events.names import EventName
+from events.services import event_publish
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
 from offerings.models import Category, Offering
@@ -192,9 +194,19 @@ def _import_job_apply(job: ImportJob, me: str, progress: Progress | None) -> Imp
             progress(job)
         valuation_rebuild_everything(as_of=job.as_of)
     # The file is not kept once imported: the report holds line numbers and reasons only.
-    if not mine.update(status=ImportStatus.DONE, finished_at=timezone.now(), content=b""):
-        raise ImportJobLost
-    job.refresh_from_db()
+    with transaction.atomic():
+        if not mine.update(status=ImportStatus.DONE, finished_at=timezone.now(), content=b""):
+            raise ImportJobLost
+        job.refresh_from_db()
+        event_publish(
+            EventName.IMPORT_FINISHED,
+            payload={
+                "job_id": job.pk,
+                "kind": job.kind,
+                "created_rows": job.created_rows,
+                "updated_rows": job.updated_rows,
+            },
+        )
     if progress:
         progress(job)
     return job

@@ -15,6 +15,7 @@ from core import bounds
 from core.errors import errors_under
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
+from customers.services import ERASED
 from events.names import EventName
 from events.services import event_publish
 from offerings.models import Offering
@@ -309,3 +310,11 @@ def offering_rating_record(
         payload={"rating_id": rating_row.pk, "offering_id": offering.pk, "rating": rating},
     )
     return rating_row
+
+
+def interactions_personal_text_erase(*, customer_id: int) -> int:
+    """Erase what was said in a customer's interactions (SPEC §7: erasure), in the erasure's
+    transaction (interactions.handlers). Orders and lines stay, without identity."""
+    return Interaction.objects.filter(customer_id=customer_id).update(
+        subject=ERASED, notes="", next_step=""
+    )

@@ -207,3 +207,17 @@ def test_erasing_twice_is_harmless(zelda, ada):
 
     assert ErasureRecord.objects.count() == 2
     assert Customer.objects.get(pk=zelda.pk).name == f"Erased customer {zelda.pk}"
+
+
+def test_erasure_is_published_once_and_each_app_erases_its_own_tables(alice, ada):
+    from events.models import Event
+
+    from .factories import CustomerFactory
+
+    customer = CustomerFactory(owner=alice, name="Vera Privat", email="vera@example.com")
+    customer_erase(customer_id=customer.pk, by=ada, reason="Asked by letter")
+    assert list(
+        Event.objects.filter(name="customer.erased").values_list("customer_id", flat=True)
+    ) == [customer.pk]
+    customer.refresh_from_db()
+    assert (customer.name, customer.email) == (f"Erased customer {customer.pk}", "")
