@@ -15,6 +15,10 @@ from django.db.models import QuerySet
 from core import bounds
 from core.money import can_see_money
 
+# Temporary upward import (valuation is above customers), until the event seam publishes
+# "fact learned" and valuation listens.
+from valuation import services as valuation_services
+
 from .models import (
     WALLET_FACT,
     Customer,
@@ -26,7 +30,6 @@ from .models import (
     NeedStatus,
     WalletSource,
 )
-from .services import customer_figures_request
 
 # How many questions the log form suggests: one or two, never a long form (SPEC §4).
 QUESTIONS_TO_SUGGEST = 2
@@ -260,9 +263,8 @@ def customer_fact_record(
         )
         customer.wallet_annual, customer.wallet_source = Decimal(clean), WalletSource.STATED
     if key.key == WALLET_FACT or key.kind == FactKind.NEED:
-        customer_figures_request(
-            customer_id=customer.pk
-        )  # share of customer / share of needs change
+        # Share of customer / share of needs change.
+        valuation_services.customer_figures_request(customer_id=customer.pk)
     return fact
 
 

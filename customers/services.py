@@ -2,10 +2,10 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
-from core.dispatch import enqueue_on_commit
+# Temporary upward import (valuation is above customers), until the event seam publishes
+# "customer created / changed" and valuation listens.
+from valuation import services as valuation_services
 
 from .models import Customer
 
@@ -67,21 +67,6 @@ def _profile_clean(customer: Customer, *, wallet_changed: bool) -> None:
         raise ValidationError(errors)
 
 
-def customer_figures_request(*, customer_id: int) -> None:
-    """Mark the customer's figures stale and queue their recompute after the commit.
-
-    The stale mark is written with the data, so a recompute whose task is lost is found again
-    by the sweeper; inside a transaction the update also locks the customer's row until commit.
-    """
-    # Imported here: customers.tasks imports valuation, which imports customers.models.
-    from .tasks import customer_recompute_figures
-
-    Customer.objects.filter(pk=customer_id).update(
-        figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
-    )
-    enqueue_on_commit(customer_recompute_figures, customer_id)
-
-
 def customers_next_due_refresh(*, customer_ids=None) -> int:
     """Store the next due action of these customers (default: all), in one UPDATE. Run by
     each recompute (every interaction, response and resolution leads to one), after
@@ -104,7 +89,7 @@ def customer_create(*, name: str, owner=None, **fields) -> Customer:
     customer = Customer(name=name, owner=owner, **fields)
     _profile_clean(customer, wallet_changed=True)
     customer.save()
-    customer_figures_request(customer_id=customer.pk)
+    valuation_services.customer_figures_request(customer_id=customer.pk)
     return customer
 
 
@@ -125,5 +110,5 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     )
     customer.save()
     if any(before.get(field) != getattr(customer, field) for field in FIGURE_INPUTS):
-        customer_figures_request(customer_id=customer.pk)
+        valuation_services.customer_figures_request(customer_id=customer.pk)
     return customer

@@ -15,11 +15,12 @@ from interactions import selectors as interaction_selectors
 from interactions.choices import Channel, InteractionType
 from offerings.models import Category
 from valuation import selectors as valuation_selectors
+from valuation.declared import ValueTier
 from workspace import selectors as workspace_selectors
 
 from . import knowledge, preferences, selectors, services
 from .forms import CustomerAdminForm, CustomerForm
-from .models import LifecycleStatus, ValueTier
+from .models import LifecycleStatus
 
 PAGE_SIZE = 25
 PORTFOLIO_COLUMNS = [
@@ -35,12 +36,12 @@ PORTFOLIO_COLUMNS = [
 # indexed copy; the page shows the live one.
 PORTFOLIO_SORTS = {
     "name": "name",
-    "tier": "tier",
-    "predicted_clv": "predicted_clv",
-    "share_of_customer": "share_of_customer",
-    "p_alive": "p_alive",
-    "last_contact_at": "last_contact_at",
-    "growth_potential": "growth_potential",
+    "tier": "figures__tier",
+    "predicted_clv": "figures__predicted_clv",
+    "share_of_customer": "figures__share_of_customer",
+    "p_alive": "figures__p_alive",
+    "last_contact_at": "figures__last_contact_at",
+    "growth_potential": "figures__growth_potential",
     "next_due": "next_due_on",
 }
 
@@ -64,7 +65,9 @@ def portfolio(request):
         sort = "-predicted_clv"
     field = F(PORTFOLIO_SORTS[sort.lstrip("-")])
     ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
-    customers = selectors.customer_portfolio(manager=request.user, filters=filters)
+    customers = workspace_selectors.portfolio_with_figures(
+        selectors.customer_portfolio(manager=request.user, filters=filters), tier=filters["tier"]
+    )
     if filters["need"].isdigit():
         customers = workspace_selectors.with_need(customers, category_id=int(filters["need"]))
     else:
@@ -73,7 +76,7 @@ def portfolio(request):
     page = _page(request, customers.order_by(ordering, "id"))
     for customer in page:
         customer.next_due_label = workspace_selectors.next_due_label(customer)
-    totals = selectors.portfolio_totals(manager=request.user)
+    totals = workspace_selectors.portfolio_totals(manager=request.user)
     trend = [
         {"day": row["day"].isoformat(), "equity": float(row["equity"])}
         for row in workspace_selectors.equity_trend(
@@ -116,7 +119,7 @@ def customer_list(request):
         request,
         "customers/list.html",
         {
-            "page": _page(request, customers.order_by("name", "id")),
+            "page": _page(request, customers.select_related("figures").order_by("name", "id")),
             "query": query,
             "elsewhere": elsewhere,
             "can_create": role_of(request.user) in (Role.ADMIN, Role.MANAGER),
@@ -126,7 +129,9 @@ def customer_list(request):
 
 @login_required
 def customer_detail(request, customer_id: int):
-    customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=customer_id)
+    customer = get_object_or_404(
+        selectors.customers_visible_to(request.user).select_related("figures"), pk=customer_id
+    )
     timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
     timeline_filters = {
         "channel": request.GET.get("channel", ""),

@@ -10,7 +10,8 @@ from core.money import MONEY_FIELDS, can_see_money
 from customers.models import ChannelConsent, Customer, CustomerFact
 from customers.selectors import customers_visible_to
 from interactions.models import Interaction, OfferingRating
-from valuation.models import CustomerSnapshot, CustomerSummary
+from valuation.declared import FIGURE_NAMES
+from valuation.models import CustomerFigures, CustomerSnapshot, CustomerSummary
 
 from .models import ImportJob
 
@@ -42,6 +43,10 @@ MONEY_COLUMNS = [
 ]
 
 
+# Columns read through a relation: the owner's name, the figures (valuation.declared).
+EXPORT_LOOKUPS = {"owner": "owner__username", **{name: f"figures__{name}" for name in FIGURE_NAMES}}
+
+
 def customers_for_export(user) -> QuerySet[Customer]:
     """Managers export their own portfolio, admins and support the whole base."""
     if role_of(user) == Role.MANAGER:
@@ -57,7 +62,7 @@ def export_columns(user) -> list[str]:
 def customers_csv_lines(user, *, chunk: int = 2000) -> Iterator[str]:
     """The CSV, one line at a time, read from the database in chunks (server-side cursor)."""
     columns = export_columns(user)
-    fields = [("owner__username" if c == "owner" else c) for c in columns]
+    fields = [EXPORT_LOOKUPS.get(c, c) for c in columns]
     rows = customers_for_export(user).order_by("id").values_list(*fields)
     yield from csv_rows([columns])
     yield from csv_rows(rows.iterator(chunk_size=chunk))
@@ -106,6 +111,7 @@ def customer_everything(*, customer_id: int) -> dict:
         .order_by("occurred_at", "id")
     )
     summary = CustomerSummary.objects.filter(customer_id=customer_id).first()
+    figures = CustomerFigures.objects.filter(customer_id=customer_id).first()
     return {
         "profile": {
             **_record(customer),
@@ -134,6 +140,7 @@ def customer_everything(*, customer_id: int) -> dict:
             )
         ],
         "summary": _record(summary) if summary else None,
+        "figures": _record(figures) if figures else None,
         "snapshots": [
             _record(s)
             for s in CustomerSnapshot.objects.filter(customer_id=customer_id).order_by("taken_on")

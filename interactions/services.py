@@ -15,8 +15,11 @@ from core import bounds
 from core.errors import errors_under
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
-from customers.services import customer_figures_request
 from offerings.models import Offering
+
+# Temporary upward import (valuation is above interactions), until the event seam publishes
+# "interaction logged" and valuation listens.
+from valuation.services import customer_figures_request
 from valuation.summary import summary_record_interaction
 
 from .choices import SERVICE_TYPES, Direction, InteractionType

@@ -11,6 +11,7 @@ from customers.models import Customer
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction
 from offerings.models import Category, Component, Offering
+from valuation.models import CustomerFigures
 
 PASSWORD = "correct-horse-battery"
 
@@ -34,13 +35,22 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
+class CustomerFiguresFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerFigures
+
+
 class CustomerFactory(factory.django.DjangoModelFactory):
+    """A customer with their figures row, as the services create it (`figures__tier=...`)."""
+
     class Meta:
         model = Customer
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Customer {n}")
     email = factory.LazyAttribute(lambda c: f"{c.name.lower().replace(' ', '.')}@example.net")
     status = "active"
+    figures = factory.RelatedFactory(CustomerFiguresFactory, factory_related_name="customer")
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):

@@ -162,8 +162,8 @@ def test_it_rebuilds_every_summary_and_refits_once_after_the_rows_are_committed(
         Decimal("50"),
     )
     customer = Customer.objects.get(external_ref="C-1")
-    assert customer.historic_value == Decimal("50.00")
-    assert customer.metrics_computed_at is not None
+    assert customer.figures.historic_value == Decimal("50.00")
+    assert customer.figures.computed_at is not None
 
 
 def test_it_rejects_a_file_whose_header_lacks_a_required_column_and_writes_nothing():

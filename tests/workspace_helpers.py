@@ -10,13 +10,13 @@ from customers.models import Customer
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OrderLine
 from offerings.forecasts import purchase_forecasts_refresh
-from valuation.models import CustomerSnapshot
+from valuation.models import CustomerFigures, CustomerSnapshot
 
 from .factories import CustomerFactory
 
 
 def figures(customer, **values) -> None:
-    Customer.objects.filter(pk=customer.pk).update(**values)
+    CustomerFigures.objects.update_or_create(customer=customer, defaults=values)
     customer.refresh_from_db()
 
 

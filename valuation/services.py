@@ -12,9 +12,10 @@ import logging
 import math
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 from django.conf import settings as django_settings
@@ -23,13 +24,30 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.dispatch import enqueue_group_on_commit, enqueue_on_commit
+from customers import services as customer_services
 from customers.models import Customer
-from customers.services import customers_next_due_refresh
 from offerings.forecasts import purchase_forecasts_refresh
 
 from . import selectors
+from .declared import (
+    COMPUTED,
+    FIGURE_NAMES,
+    FIGURES,
+    FROM_BATCH,
+    FROM_METHOD,
+    FROM_TIERS,
+    SNAPSHOT_FIGURES,
+    FigureType,
+)
 from .figures import Figures, assign_tiers, compute_figures
-from .models import CustomerSnapshot, FitMethod, FitStatus, ModelFit, ValuationSettings
+from .models import (
+    CustomerFigures,
+    CustomerSnapshot,
+    FitMethod,
+    FitStatus,
+    ModelFit,
+    ValuationSettings,
+)
 from .numerics import bgnbd, gamma_gamma, rfm, tiers
 from .summary import customer_summaries_rebuild
 
@@ -59,80 +77,114 @@ def _unit(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
-@dataclass(frozen=True)
-class CustomerFigureValues:
-    """The figures of one customer as they are written to the database."""
+# How a declared figure's values are stored (valuation.declared), and their PostgreSQL type in
+# the arrays the bulk write unnests.
+STORED_AS: dict[FigureType, Callable[[Any], Any]] = {
+    FigureType.MONEY: _money,
+    FigureType.RATIO: _unit,
+    FigureType.COUNT: int,
+    FigureType.TEXT: str,
+    FigureType.MOMENT: lambda value: value,
+}
+SQL_TYPES = {
+    FigureType.MONEY: "numeric",
+    FigureType.RATIO: "float8",
+    FigureType.COUNT: "integer",
+    FigureType.TEXT: "varchar",
+    FigureType.MOMENT: "timestamptz",
+}
 
-    interaction_count: int
-    last_contact_at: object
-    tier: str
-    historic_value: Decimal | None
-    predicted_clv: Decimal | None
-    growth_potential: Decimal | None
-    revenue_12m: Decimal | None
-    p_alive: float | None
-    share_of_customer: float | None
-    share_of_needs: float | None
-    experience_score: float | None
-    valuation_method: str
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def _values_at(
-    batch: selectors.ValuationBatch, figures: Figures, tier_of, index: int, method: str
-) -> CustomerFigureValues:
-    return CustomerFigureValues(
-        interaction_count=int(batch.interaction_count[index]),
-        last_contact_at=batch.last_contact_at[index],
-        tier=str(tier_of[index]),
-        historic_value=_money(figures.historic_value[index]),
-        predicted_clv=_money(figures.predicted_clv[index]),
-        growth_potential=_money(figures.growth_potential[index]),
-        revenue_12m=_money(batch.inputs.revenue_12m[index]),
-        p_alive=_unit(figures.p_alive[index]),
-        share_of_customer=_unit(figures.share_of_customer[index]),
-        share_of_needs=_unit(figures.share_of_needs[index]),
-        experience_score=_unit(figures.experience_score[index]),
-        valuation_method=method,
-    )
+# A customer's figures as they are written: one value per declared figure, by name.
+FigureValues = dict[str, Any]
 
 
-def _snapshot(customer_id: int, values: CustomerFigureValues, now) -> CustomerSnapshot:
+def _stored_columns(
+    batch: selectors.ValuationBatch, figures: Figures, tier_of: np.ndarray, method: str
+) -> dict[str, list]:
+    """Every declared figure of a batch as a column of the values written, by name."""
+    sources: dict[str, Callable[[str], Any]] = {
+        COMPUTED: lambda name: getattr(figures, name),
+        FROM_BATCH: lambda name: getattr(batch, name),
+        FROM_TIERS: lambda name: tier_of,
+        FROM_METHOD: lambda name: [method] * len(batch.customer_ids),
+    }
+    columns = {}
+    for figure in FIGURES:
+        values = sources[figure.source](figure.name)
+        values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        columns[figure.name] = [STORED_AS[figure.type](value) for value in values]
+    return columns
+
+
+def _snapshot(customer_id: int, values: FigureValues, now) -> CustomerSnapshot:
     return CustomerSnapshot(
         customer_id=customer_id,
         taken_on=timezone.localdate(now),
         computed_at=now,
-        tier=values.tier,
-        historic_value=values.historic_value,
-        predicted_clv=values.predicted_clv,
-        growth_potential=values.growth_potential,
-        p_alive=values.p_alive,
-        share_of_customer=values.share_of_customer,
-        share_of_needs=values.share_of_needs,
-        experience_score=values.experience_score,
+        **{name: values[name] for name in SNAPSHOT_FIGURES},
     )
 
 
-SNAPSHOT_FIELDS = [
-    "computed_at",
-    "tier",
-    "historic_value",
-    "predicted_clv",
-    "growth_potential",
-    "p_alive",
-    "share_of_customer",
-    "share_of_needs",
-    "experience_score",
+SNAPSHOT_FIELDS = ["computed_at", *SNAPSHOT_FIGURES]
+FIGURE_WRITE_FIELDS = [*FIGURE_NAMES, "computed_at", "figures_computed_version"]
+
+
+def customer_figures_request(*, customer_id: int) -> None:
+    """Mark the customer's figures stale and queue their recompute after the commit.
+
+    The stale mark is written with the data, so a recompute whose task is lost is found again
+    by the sweeper; inside a transaction the write also locks the customer's figures row until
+    commit. The customer's first request creates their figures row: one statement either way.
+    """
+    from .tasks import customer_recompute_figures
+
+    values = {field.name: field.get_default() for field in FIGURE_ROW_FIELDS}
+    values.update(figures_version=1, figures_requested_at=timezone.now())
+    columns = ["customer_id", *(field.column for field in FIGURE_ROW_FIELDS)]
+    params = [customer_id] + [
+        field.get_db_prep_save(values[field.name], connection) for field in FIGURE_ROW_FIELDS
+    ]
+    table = CustomerFigures._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} ({", ".join(columns)}) VALUES ({", ".join(["%s"] * len(columns))})
+            ON CONFLICT (customer_id) DO UPDATE SET
+                figures_version = {table}.figures_version + 1,
+                figures_requested_at = EXCLUDED.figures_requested_at
+            """,
+            params,
+        )
+    enqueue_on_commit(customer_recompute_figures, customer_id)
+
+
+# The columns of a figures row but its key, each with its default for a new row.
+FIGURE_ROW_FIELDS = [
+    field for field in CustomerFigures._meta.concrete_fields if not field.primary_key
 ]
 
 
-FIGURE_WRITE_FIELDS = [
-    *CustomerFigureValues.__dataclass_fields__,
-    "metrics_computed_at",
-    "figures_computed_version",
-]
+def customers_figures_mark_stale(*, customer_ids, requested_at) -> int:
+    """Mark these customers' figures stale, as requested at `requested_at`, without queuing
+    anything (imports: their one rebuild computes them; the sweeper, if it never comes).
+    Creates the figures rows of new customers. Returns how many were marked."""
+    customer_ids = list(customer_ids)
+    CustomerFigures.objects.bulk_create(
+        [CustomerFigures(customer_id=pk) for pk in customer_ids],
+        ignore_conflicts=True,
+        batch_size=WRITE_BATCH,
+    )
+    return CustomerFigures.objects.filter(pk__in=customer_ids).update(
+        figures_version=F("figures_version") + 1, figures_requested_at=requested_at
+    )
+
+
+def figures_requests_due_now(*, now) -> int:
+    """Requests dated in the future (an import's, waiting for its rebuild) become due now,
+    for the sweeper. Returns how many."""
+    return CustomerFigures.objects.filter(
+        figures_requested_at__gt=now, figures_computed_version__lt=F("figures_version")
+    ).update(figures_requested_at=now)
 
 
 def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
@@ -143,10 +195,11 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     burst of interactions catches up in bulk; their own tasks then find them current. The
     number of queries stays fixed whatever the size of the batch.
 
-    Returns False when the customer is gone or a newer recompute already wrote its figures.
+    Returns False when the customer is gone (or has no figures requested) or a newer
+    recompute already wrote its figures.
     """
     versions = (
-        Customer.objects.filter(pk=customer_id)
+        CustomerFigures.objects.filter(pk=customer_id)
         .values_list("figures_version", "figures_computed_version")
         .first()
     )
@@ -163,11 +216,11 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     context = selectors.valuation_context()
     batch = selectors.valuation_batch(customer_ids=customer_ids, today=timezone.localdate())
     figures = compute_figures(batch.inputs, context.fit, context.params)
-    tier_of = assign_tiers(figures, context.fit)
+    columns = _stored_columns(batch, figures, assign_tiers(figures, context.fit), context.method)
     now = timezone.now()
     read_version = dict(zip(batch.customer_ids.tolist(), batch.versions.tolist(), strict=True))
     values_of = {
-        pk: _values_at(batch, figures, tier_of, index, context.method)
+        pk: {name: column[index] for name, column in columns.items()}
         for index, pk in enumerate(batch.customer_ids.tolist())
     }
     with transaction.atomic():
@@ -183,7 +236,7 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
             # their orders predict (to-do list) and the next due action (portfolio sort). Here
             # in the worker, in bulk for the whole pass, not in every request.
             purchase_forecasts_refresh(customer_ids=written)
-            customers_next_due_refresh(customer_ids=written)
+            customer_services.customers_next_due_refresh(customer_ids=written)
     return customer_id in written
 
 
@@ -193,15 +246,13 @@ def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
     one). Returns the ids written. Call inside a transaction."""
     if len(values_of) == 1:
         ((pk, values),) = values_of.items()
-        written = Customer.objects.filter(
+        written = CustomerFigures.objects.filter(
             pk=pk, figures_computed_version__lte=read_version[pk]
-        ).update(
-            **values.as_dict(), metrics_computed_at=now, figures_computed_version=read_version[pk]
-        )
+        ).update(**values, computed_at=now, figures_computed_version=read_version[pk])
         return [pk] if written else []
     # Several: lock the rows (in id order) so that the check holds until the commit.
     computed_now = dict(
-        Customer.objects.select_for_update()
+        CustomerFigures.objects.select_for_update()
         .filter(pk__in=list(values_of))
         .order_by("pk")
         .values_list("pk", "figures_computed_version")
@@ -209,13 +260,10 @@ def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
     writable = [
         pk for pk in values_of if computed_now.get(pk, read_version[pk] + 1) <= read_version[pk]
     ]
-    Customer.objects.bulk_update(
+    CustomerFigures.objects.bulk_update(
         [
-            Customer(
-                pk=pk,
-                metrics_computed_at=now,
-                figures_computed_version=read_version[pk],
-                **values_of[pk].as_dict(),
+            CustomerFigures(
+                pk=pk, computed_at=now, figures_computed_version=read_version[pk], **values_of[pk]
             )
             for pk in writable
         ],
@@ -224,70 +272,32 @@ def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
     return writable
 
 
-def _figure_columns(
-    batch: selectors.ValuationBatch, figures: Figures, tier_of: np.ndarray
-) -> dict[str, list]:
-    """The figures of a batch as columns of Python values, in CustomerFigureValues' order."""
-
-    def money(values: np.ndarray) -> list:
-        return [_money(value) for value in values.tolist()]
-
-    def unit(values: np.ndarray) -> list:
-        return [_unit(value) for value in values.tolist()]
-
-    return {
-        "interaction_count": batch.interaction_count.tolist(),
-        "last_contact_at": list(batch.last_contact_at),
-        "tier": [str(tier) for tier in tier_of.tolist()],
-        "historic_value": money(figures.historic_value),
-        "predicted_clv": money(figures.predicted_clv),
-        "growth_potential": money(figures.growth_potential),
-        "revenue_12m": money(batch.inputs.revenue_12m),
-        "p_alive": unit(figures.p_alive),
-        "share_of_customer": unit(figures.share_of_customer),
-        "share_of_needs": unit(figures.share_of_needs),
-        "experience_score": unit(figures.experience_score),
-    }
-
-
-# PostgreSQL types of the figure columns, for the arrays the bulk write unnests.
-FIGURE_SQL_TYPES = {
-    "interaction_count": "integer",
-    "last_contact_at": "timestamptz",
-    "tier": "varchar",
-    "historic_value": "numeric",
-    "predicted_clv": "numeric",
-    "growth_potential": "numeric",
-    "revenue_12m": "numeric",
-    "p_alive": "float8",
-    "share_of_customer": "float8",
-    "share_of_needs": "float8",
-    "experience_score": "float8",
-}
-SNAPSHOT_VALUES = [name for name in SNAPSHOT_FIELDS if name != "computed_at"]
-
-
-def _figures_write_postgresql(ids, versions, columns, *, method: str, now) -> int:
-    """One statement per slice: the figures go in as arrays, are unnested and joined to the
-    customers by id (instead of Django's bulk_update, one CASE per field and row), and the
-    customers actually written get today's snapshot."""
-    names = list(FIGURE_SQL_TYPES)
-    arrays = ", ".join(
-        ["%s::bigint[]", "%s::bigint[]"] + [f"%s::{FIGURE_SQL_TYPES[n]}[]" for n in names]
-    )
+def _figures_write_postgresql(ids, versions, columns, *, now) -> int:
+    """One statement per slice: the figures go in as arrays, are unnested and upserted into the
+    figures rows by customer id (instead of Django's bulk_update, one CASE per field and row;
+    a customer without a row gets one), and the customers actually written get today's
+    snapshot."""
+    names = list(FIGURE_NAMES)
+    types = {figure.name: SQL_TYPES[figure.type] for figure in FIGURES}
+    arrays = ", ".join(["%s::bigint[]", "%s::bigint[]"] + [f"%s::{types[n]}[]" for n in names])
+    figures_table = CustomerFigures._meta.db_table
     sql = f"""
         WITH f AS (SELECT * FROM unnest({arrays}) AS f(id, version, {", ".join(names)})),
         written AS (
-            UPDATE {Customer._meta.db_table} c
-            SET {", ".join(f"{n} = f.{n}" for n in names)}, valuation_method = %s,
-                metrics_computed_at = %s, figures_computed_version = f.version
-            FROM f
-            WHERE c.id = f.id AND c.figures_computed_version <= f.version
-            RETURNING c.id
+            INSERT INTO {figures_table} AS t (customer_id, figures_version,
+                figures_computed_version, computed_at, {", ".join(names)})
+            SELECT f.id, f.version, f.version, %s, {", ".join(f"f.{n}" for n in names)}
+            FROM f JOIN {Customer._meta.db_table} c ON c.id = f.id
+            ON CONFLICT (customer_id) DO UPDATE SET
+                {", ".join(f"{n} = EXCLUDED.{n}" for n in names)},
+                computed_at = EXCLUDED.computed_at,
+                figures_computed_version = EXCLUDED.figures_computed_version
+            WHERE t.figures_computed_version <= EXCLUDED.figures_computed_version
+            RETURNING t.customer_id AS id
         )
         INSERT INTO {CustomerSnapshot._meta.db_table}
-            (customer_id, taken_on, computed_at, {", ".join(SNAPSHOT_VALUES)})
-        SELECT f.id, %s, %s, {", ".join(f"f.{n}" for n in SNAPSHOT_VALUES)}
+            (customer_id, taken_on, computed_at, {", ".join(SNAPSHOT_FIGURES)})
+        SELECT f.id, %s, %s, {", ".join(f"f.{n}" for n in SNAPSHOT_FIGURES)}
         FROM f JOIN written ON written.id = f.id
         ON CONFLICT (customer_id, taken_on) DO UPDATE SET
             {", ".join(f"{n} = EXCLUDED.{n}" for n in SNAPSHOT_FIELDS)}
@@ -302,7 +312,6 @@ def _figures_write_postgresql(ids, versions, columns, *, method: str, now) -> in
                     ids[piece],
                     versions[piece],
                     *(columns[name][piece] for name in names),
-                    method,
                     now,
                     timezone.localdate(now),
                     now,
@@ -312,18 +321,26 @@ def _figures_write_postgresql(ids, versions, columns, *, method: str, now) -> in
     return written
 
 
-def _figures_write_portable(ids, versions, columns, *, method: str, now) -> int:
-    """Any database (the embedded SQLite): one conditional UPDATE per customer."""
+def _figures_write_portable(ids, versions, columns, *, now) -> int:
+    """Any database (the embedded SQLite): one conditional UPDATE per customer (an INSERT for
+    a customer without a figures row)."""
     snapshots = []
     for index, customer_id in enumerate(ids):
-        values = CustomerFigureValues(
-            **{name: column[index] for name, column in columns.items()}, valuation_method=method
-        )
-        if Customer.objects.filter(
+        values = {name: column[index] for name, column in columns.items()}
+        written = CustomerFigures.objects.filter(
             pk=customer_id, figures_computed_version__lte=versions[index]
-        ).update(
-            **values.as_dict(), metrics_computed_at=now, figures_computed_version=versions[index]
-        ):
+        ).update(**values, computed_at=now, figures_computed_version=versions[index])
+        if not written:
+            _, written = CustomerFigures.objects.get_or_create(
+                customer_id=customer_id,
+                defaults={
+                    **values,
+                    "computed_at": now,
+                    "figures_version": versions[index],
+                    "figures_computed_version": versions[index],
+                },
+            )
+        if written:
             snapshots.append(_snapshot(customer_id, values, now))
     CustomerSnapshot.objects.bulk_create(
         snapshots,
@@ -344,12 +361,12 @@ def _figures_write_bulk(
     customer whose figures a newer recompute already wrote is left as it is.
     """
     ids, versions = batch.customer_ids.tolist(), batch.versions.tolist()
-    columns = _figure_columns(batch, figures, tier_of)
+    columns = _stored_columns(batch, figures, tier_of, method)
     write = (
         _figures_write_postgresql if connection.vendor == "postgresql" else _figures_write_portable
     )
     with transaction.atomic():
-        return write(ids, versions, columns, method=method, now=timezone.now())
+        return write(ids, versions, columns, now=timezone.now())
 
 
 def _tier_thresholds_draw(fit: ModelFit, figures: Figures) -> None:
@@ -431,9 +448,18 @@ def refit_stragglers_mark_stale(*, allowance: timedelta) -> int:
     # A done fit has fitted_at (valuation_fit_run sets both; no database constraint says so).
     if fit is None or fit.fitted_at > timezone.now() - allowance:  # type: ignore[operator]
         return 0
+    # Customers the chunks never reached have no figures row yet: give them one to mark.
+    CustomerFigures.objects.bulk_create(
+        [
+            CustomerFigures(customer_id=pk)
+            for pk in Customer.objects.filter(figures__isnull=True).values_list("pk", flat=True)
+        ],
+        ignore_conflicts=True,
+        batch_size=WRITE_BATCH,
+    )
     # Customers already stale are on their way anyway.
-    return Customer.objects.filter(
-        Q(metrics_computed_at__lt=fit.fitted_at) | Q(metrics_computed_at__isnull=True),
+    return CustomerFigures.objects.filter(
+        Q(computed_at__lt=fit.fitted_at) | Q(computed_at__isnull=True),
         figures_computed_version__gte=F("figures_version"),
     ).update(figures_version=F("figures_version") + 1, figures_requested_at=fit.fitted_at)
 
@@ -537,6 +563,6 @@ def valuation_rebuild_everything(*, as_of: date | None = None) -> ModelFit:
     customer_summaries_rebuild(channel_costs=selectors.channel_costs_decimal())
     fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
     fit = valuation_fit_run(fit_id=fit.pk)
-    customers_next_due_refresh()
+    customer_services.customers_next_due_refresh()
     purchase_forecasts_refresh()
     return fit

@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least, NullIf, TruncDate
 from django.utils import timezone
 
-from customers.models import Customer, CustomerFact, FactKind, LifecycleStatus, ValueTier
+from customers.models import Customer, CustomerFact, FactKind, LifecycleStatus
 from interactions.choices import Direction, OfferOutcome
 from interactions.models import Interaction, OrderLine
 from offerings.models import Offering, PurchaseForecast
@@ -39,7 +39,9 @@ from offerings.selectors import (
     offerings_with_figures,
     replenishments_due,
 )
-from valuation.models import CustomerSnapshot
+from valuation.declared import ValueTier
+from valuation.models import CustomerFigures, CustomerSnapshot
+from valuation.selectors import customer_figures_of
 
 from .models import OfferingAffinity, PortfolioEquity
 
@@ -166,6 +168,27 @@ def equity_trend(*, manager, today_equity, days: int = 730) -> list[EquityPoint]
     return [*recorded, {"day": today, "equity": today_equity or Decimal(0)}]
 
 
+def portfolio_with_figures(customers: QuerySet[Customer], *, tier: str = "") -> QuerySet[Customer]:
+    """The portfolio's customers with their figures row (one query for the page), of a tier."""
+    customers = customers.select_related("figures")
+    if tier:
+        customers = customers.filter(figures__tier=tier)
+    return customers
+
+
+def portfolio_totals(*, manager) -> dict:
+    """Customer equity (sum of predicted CLV) and customers per tier, in one query."""
+    tiers = {
+        f"tier_{value}": Count("id", filter=Q(figures__tier=value)) for value in ValueTier.values
+    }
+    return Customer.objects.filter(owner=manager).aggregate(
+        customers=Count("id"),
+        customer_equity=Sum("figures__predicted_clv"),
+        interactions=Sum("figures__interaction_count"),
+        **tiers,
+    )
+
+
 class MapPoint(TypedDict):
     id: int
     name: str
@@ -177,9 +200,15 @@ class MapPoint(TypedDict):
 def portfolio_map(*, manager) -> list[MapPoint]:
     """Points of the keep / grow / shed map: predicted CLV against growth potential."""
     return list(
-        Customer.objects.filter(owner=manager, predicted_clv__isnull=False)
-        .order_by(F("predicted_clv").desc())
-        .values("id", "name", "tier", "predicted_clv", "growth_potential")[:MAP_LIMIT]
+        Customer.objects.filter(owner=manager, figures__predicted_clv__isnull=False)
+        .order_by(F("figures__predicted_clv").desc())
+        .values(
+            "id",
+            "name",
+            tier=F("figures__tier"),
+            predicted_clv=F("figures__predicted_clv"),
+            growth_potential=F("figures__growth_potential"),
+        )[:MAP_LIMIT]
     )
 
 
@@ -195,7 +224,7 @@ class _Median(Aggregate):
 
 def portfolio_median_clv(*, manager) -> Decimal | None:
     """Median predicted CLV of the portfolio (the mean of the middle two for an even count)."""
-    values = Customer.objects.filter(owner=manager, predicted_clv__isnull=False)
+    values = CustomerFigures.objects.filter(customer__owner=manager, predicted_clv__isnull=False)
     if connection.vendor == "postgresql":
         median = values.aggregate(median=_Median("predicted_clv"))["median"]
         return None if median is None else Decimal(str(median))
@@ -205,11 +234,11 @@ def portfolio_median_clv(*, manager) -> Decimal | None:
         return None
     # Not None: `values` keeps only customers with a predicted CLV.
     middle = cast(
-        "QuerySet[Customer, Decimal]",
+        "QuerySet[CustomerFigures, Decimal]",
         values.order_by("predicted_clv").values_list("predicted_clv", flat=True),
     )
     # A float only if the middle rows were empty (sum() is then 0), which count > 0 rules out.
-    return sum(middle[(count - 1) // 2 : count // 2 + 1]) / (2 - count % 2)  # type: ignore[return-value]
+    return sum(middle[(count - 1) // 2 : count // 2 + 1]) / (2 - count % 2)
 
 
 def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]:
@@ -218,11 +247,12 @@ def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]
     in SQL (two correlated subqueries on the (customer, taken_on) index)."""
     snapshots = CustomerSnapshot.objects.filter(customer_id=OuterRef("pk")).order_by("-taken_on")
     median = portfolio_median_clv(manager=manager)
-    valuable = Q(tier__in=[ValueTier.MVC, ValueTier.MGC])
+    valuable = Q(figures__tier__in=[ValueTier.MVC, ValueTier.MGC])
     if median is not None:
-        valuable |= Q(predicted_clv__gt=median)
+        valuable |= Q(figures__predicted_clv__gt=median)
     return (
         Customer.objects.filter(owner=manager)
+        .select_related("figures")
         .exclude(status=LifecycleStatus.SHED)
         .filter(valuable)
         .annotate(
@@ -231,7 +261,7 @@ def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]
         )
         .filter(p_alive_before__gt=F("p_alive_now"))
         .annotate(p_alive_drop=F("p_alive_before") - F("p_alive_now"))
-        .order_by(F("predicted_clv").desc(nulls_last=True), "id")[:limit]
+        .order_by(F("figures__predicted_clv").desc(nulls_last=True), "id")[:limit]
     )
 
 
@@ -421,9 +451,10 @@ def next_best_offerings(*, customer: Customer, limit: int = 5) -> list[NextBestO
         ).values_list("offer_id", flat=True)
     )
     needs = customer_open_needs(customer_id=customer.pk) or None
-    eligible = offerings_eligible_for(customer=customer, needs=needs).exclude(
-        pk__in=held | recently
-    )
+    own = customer_figures_of(customer)
+    eligible = offerings_eligible_for(
+        customer=customer, tier=(own.tier if own else "") or None, needs=needs
+    ).exclude(pk__in=held | recently)
     figures = {o.pk: o for o in offerings_with_figures().filter(pk__in=eligible.values("pk"))}
     if not figures:
         return []
@@ -457,7 +488,7 @@ def next_best_offerings(*, customer: Customer, limit: int = 5) -> list[NextBestO
                 f"held by {share:.0%} of our customers".replace("%", " %"),
             )
     acceptance = offer_acceptance_rates()
-    p_alive = customer.p_alive if customer.p_alive is not None else 0.5
+    p_alive = own.p_alive if own is not None and own.p_alive is not None else 0.5
     ranked = []
     for offering_id, (share, reason) in best.items():
         offering = figures[offering_id]

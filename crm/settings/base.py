@@ -381,7 +381,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # from the database by the sweeper.
 CELERY_BEAT_SCHEDULE = {
     "recompute-stale-customers": {
-        "task": "customers.tasks.customers_recompute_stale",
+        "task": "valuation.tasks.customers_recompute_stale",
         "schedule": 60.0,
     },
     # An import whose process died is failed, never left "running" (dataio.services).
