@@ -32,7 +32,7 @@ One run measures both goals:
 * **Freshness.** Exactly one Celery worker process (pool solo, concurrency 1) consumes the
   recompute queue while wrk runs. Probe threads post interactions for their own customers
   (never used by wrk), read the customer's `figures_version` after the 201, and wait until
-  `figures_computed_version` reaches it; latency = the customer's `metrics_computed_at` −
+  `figures_computed_version` reaches it; latency = the figures' `computed_at` −
   the probe interaction's `created_at` (both server clocks of this machine, taken inside the
   writing transactions). After the last round the bench waits for the queue to drain and
   checks that every customer of the load has current figures (no recompute lost).
@@ -185,7 +185,7 @@ def seed(customers: int, probes: int) -> dict:
     from customers.models import Customer
     from interactions.models import ChannelCost, Interaction, OrderLine
     from offerings.models import Category, Offering
-    from valuation.models import FitMethod, FitStatus, ModelFit
+    from valuation.models import CustomerFigures, FitMethod, FitStatus, ModelFit
     from valuation.selectors import channel_costs_decimal
     from valuation.services import customers_figures_recompute_all
     from valuation.summary import customer_summaries_rebuild
@@ -231,6 +231,10 @@ def seed(customers: int, probes: int) -> dict:
             for n in range(customers + probes)
         ],
         batch_size=5000,
+    )
+    # Their figures rows, as customer_create leaves them.
+    CustomerFigures.objects.bulk_create(
+        [CustomerFigures(customer=person) for person in people], batch_size=5000
     )
     now = timezone.now()
     history = Interaction.objects.bulk_create(
@@ -423,16 +427,17 @@ class Probe:
             interaction_id = json.loads(answer)["id"]
             with database.cursor() as cursor:
                 cursor.execute(
-                    "SELECT figures_version FROM customers_customer WHERE id = %s", [customer]
+                    "SELECT figures_version FROM valuation_customerfigures WHERE customer_id = %s",
+                    [customer],
                 )
                 (version,) = cursor.fetchone()
                 deadline = time.monotonic() + 120
                 while time.monotonic() < deadline:
                     cursor.execute(
-                        "SELECT c.figures_computed_version, "
-                        "EXTRACT(EPOCH FROM c.metrics_computed_at - i.created_at) "
-                        "FROM customers_customer c, interactions_interaction i "
-                        "WHERE c.id = %s AND i.id = %s",
+                        "SELECT f.figures_computed_version, "
+                        "EXTRACT(EPOCH FROM f.computed_at - i.created_at) "
+                        "FROM valuation_customerfigures f, interactions_interaction i "
+                        "WHERE f.customer_id = %s AND i.id = %s",
                         [customer, interaction_id],
                     )
                     computed, latency = cursor.fetchone()
@@ -894,7 +899,7 @@ def drain_and_check(database_url: str, fixture: dict, started_at: float) -> dict
     connection.autocommit = True
     query = (
         "SELECT count(*) FILTER (WHERE figures_computed_version < figures_version), "
-        "count(*) FILTER (WHERE figures_version > 0) FROM customers_customer"
+        "count(*) FILTER (WHERE figures_version > 0) FROM valuation_customerfigures"
     )
     with connection.cursor() as cursor:
         deadline = time.monotonic() + 90

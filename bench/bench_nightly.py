@@ -183,7 +183,7 @@ def everyone_recomputed_since(start, started: float, *, timeout: float) -> float
     from customers.models import Customer
 
     behind = Customer.objects.filter(
-        Q(metrics_computed_at__lt=start) | Q(metrics_computed_at__isnull=True)
+        Q(figures__computed_at__lt=start) | Q(figures__computed_at__isnull=True)
     )
     while behind.exists():
         if time.perf_counter() - started > timeout:

@@ -45,6 +45,7 @@ def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
     from customers.models import Customer
     from interactions.models import Interaction, OrderLine
     from offerings.models import Category, Offering, ReplenishmentSubscription
+    from valuation.models import CustomerFigures
 
     rng = random.Random(seed)
     today = timezone.localdate()
@@ -59,9 +60,16 @@ def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
         customers = Customer.objects.bulk_create(
             (
                 Customer(
-                    name=f"{manager.username} customer {n:06d}",
-                    owner=manager,
-                    status="active",
+                    name=f"{manager.username} customer {n:06d}", owner=manager, status="active"
+                )
+                for n in range(size)
+            ),
+            batch_size=5000,
+        )
+        CustomerFigures.objects.bulk_create(
+            (
+                CustomerFigures(
+                    customer=c,
                     tier=rng.choice(tiers),
                     predicted_clv=Decimal(rng.randint(-50, 5000)),
                     growth_potential=Decimal(rng.randint(0, 3000)),
@@ -70,7 +78,7 @@ def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
                     interaction_count=3,
                     last_contact_at=now - timedelta(days=rng.randint(0, 400)),
                 )
-                for n in range(size)
+                for c in customers
             ),
             batch_size=5000,
         )
@@ -145,9 +153,9 @@ def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
             """
             INSERT INTO valuation_customersnapshot
                 (customer_id, taken_on, computed_at, tier, predicted_clv, p_alive)
-            SELECT c.id, %s::date - d, now(), c.tier,
+            SELECT c.customer_id, %s::date - d, now(), c.tier,
                    c.predicted_clv * (0.9 + 0.2 * random()), random()
-            FROM customers_customer c, generate_series(0, %s - 1) AS d
+            FROM valuation_customerfigures c, generate_series(0, %s - 1) AS d
             """,
             [today, days],
         )

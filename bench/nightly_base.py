@@ -89,18 +89,22 @@ def base_generate(*, customers: int, seed: int = 7) -> dict:
             f"""
             INSERT INTO customers_customer (
                 kind, name, email, phone, status, acquisition_source, preferred_channel,
-                wallet_annual, wallet_source, interaction_count, figures_version,
-                figures_computed_version, created_at, updated_at, owner_id, acquired_on,
-                tier, valuation_method)
+                wallet_annual, wallet_source, created_at, updated_at, owner_id, acquired_on)
             SELECT 'person', 'Customer ' || lpad(n::text, 6, '0'), '', '', 'active', '', '',
                    w.wallet, CASE WHEN w.wallet IS NULL THEN '' ELSE 'stated' END,
-                   0, 0, 0, now(), now(), ({owners})[1 + n %% 4],
-                   current_date - (30 + floor(random() * 700))::int, '', ''
+                   now(), now(), ({owners})[1 + n %% 4],
+                   current_date - (30 + floor(random() * 700))::int
             FROM generate_series(1, %s) n,
                  LATERAL (SELECT CASE WHEN random() < 0.6 + 0 * n
                                  THEN round((300 + random() * 4700)::numeric, 2) END) w(wallet)
             """,
             [customers],
+        )
+        # Every customer's figures row, as the services create it (none computed yet).
+        cursor.execute(
+            "INSERT INTO valuation_customerfigures (customer_id, interaction_count, tier, "
+            "valuation_method, figures_version, figures_computed_version) "
+            "SELECT id, 0, '', '', 0, 0 FROM customers_customer"
         )
         cursor.execute("SELECT id FROM customers_customer ORDER BY id")
         ids = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
