@@ -55,6 +55,7 @@ def main() -> None:
         customer = Customer.objects.create(
             name=f"History {history}", wallet_annual=5000, wallet_source="stated"
         )
+        CustomerFigures.objects.create(customer=customer)  # as customer_create leaves it
         interactions = Interaction.objects.bulk_create(
             [
                 Interaction(
