@@ -95,7 +95,8 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["owner", "name"]),
             models.Index(fields=["status"]),
-            models.Index(fields=["owner", "next_due_on"]),
+            # The portfolio sorted by next due action, ties by id: read in index order, no sort.
+            models.Index(fields=["owner", "next_due_on", "id"], name="customer_owner_next_due_idx"),
         ]
         constraints = [
             models.CheckConstraint(
