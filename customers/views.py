@@ -65,15 +65,19 @@ def portfolio(request):
         sort = "-predicted_clv"
     field = F(PORTFOLIO_SORTS[sort.lstrip("-")])
     ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
-    customers = workspace_selectors.portfolio_with_figures(
+    customers = workspace_selectors.portfolio_of_tier(
         selectors.customer_portfolio(manager=request.user, filters=filters), tier=filters["tier"]
     )
     if filters["need"].isdigit():
         customers = workspace_selectors.with_need(customers, category_id=int(filters["need"]))
     else:
         filters["need"] = ""
-    customers = workspace_selectors.with_next_due_action(customers)
-    page = _page(request, customers.order_by(ordering, "id"))
+    listed = workspace_selectors.with_next_due_action(
+        workspace_selectors.portfolio_with_figures(customers)
+    )
+    paginator = Paginator(listed.order_by(ordering, "id"), PAGE_SIZE)
+    paginator.count = customers.count()  # counted without joining the figures
+    page = paginator.get_page(request.GET.get("page"))
     for customer in page:
         customer.next_due_label = workspace_selectors.next_due_label(customer)
     totals = workspace_selectors.portfolio_totals(manager=request.user)

@@ -168,18 +168,21 @@ def equity_trend(*, manager, today_equity, days: int = 730) -> list[EquityPoint]
     return [*recorded, {"day": today, "equity": today_equity or Decimal(0)}]
 
 
-def portfolio_with_figures(customers: QuerySet[Customer], *, tier: str = "") -> QuerySet[Customer]:
-    """The portfolio's customers with their figures row (one query for the page), of a tier.
+def portfolio_of_tier(customers: QuerySet[Customer], *, tier: str = "") -> QuerySet[Customer]:
+    """The customers of a tier (all when none is given: no join then, e.g. for counting)."""
+    return customers.filter(figures__tier=tier) if tier else customers
+
+
+def portfolio_with_figures(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """The customers with their figures row, for a page of the portfolio.
 
     An inner join: every customer has a figures row (created with the customer by every write
     path, valuation.services.customer_figures_request), and only an inner join lets a page
     sorted by a figure walk the figures' index (predicted_clv DESC NULLS LAST, customer_id)
-    instead of joining and sorting the whole portfolio.
+    instead of joining and sorting the whole portfolio. Count the page's customers on the
+    queryset before (no join).
     """
-    customers = customers.filter(figures__isnull=False).select_related("figures")
-    if tier:
-        customers = customers.filter(figures__tier=tier)
-    return customers
+    return customers.filter(figures__isnull=False).select_related("figures")
 
 
 def portfolio_totals(*, manager) -> dict:
