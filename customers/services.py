@@ -30,8 +30,9 @@ EDITABLE_FIELDS = (
 REFERENCE_FIELDS = ("external_ref", "referred_by")
 
 
-# Profile fields that feed the figures (share of customer, growth potential, tenure).
-FIGURE_INPUTS = {"wallet_annual", "acquired_on"}
+# Profile fields that feed the figures (share of customer, growth potential, tenure), and the
+# owner, which the figures row copies for the portfolio's reads.
+FIGURE_INPUTS = {"wallet_annual", "acquired_on", "owner_id"}
 
 
 WALLET_NEEDS_SOURCE = "Say where the wallet figure comes from."

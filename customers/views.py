@@ -73,7 +73,7 @@ def portfolio(request):
     else:
         filters["need"] = ""
     listed = workspace_selectors.with_next_due_action(
-        workspace_selectors.portfolio_with_figures(customers)
+        workspace_selectors.portfolio_with_figures(customers, manager=request.user)
     )
     paginator = Paginator(listed.order_by(ordering, "id"), PAGE_SIZE)
     paginator.count = customers.count()  # counted without joining the figures

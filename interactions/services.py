@@ -148,8 +148,8 @@ def interaction_log(
     for line in order_lines:
         line.interaction = interaction
     OrderLine.objects.bulk_create(order_lines)
-    # The figures are now stale. Marking them locks the customer's row until commit, so the
-    # running summary below folds concurrent interactions of one customer in one at a time.
+    # The figures are now stale. Marking them locks the customer's figures row until commit, so
+    # the running summary below folds concurrent interactions of one customer in one at a time.
     customer_figures_request(customer_id=customer.pk)
     serves = type in SERVICE_TYPES
     summary_record_interaction(

@@ -39,6 +39,8 @@ class CustomerFiguresFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CustomerFigures
 
+    owner = factory.SelfAttribute("customer.owner")  # the row copies its customer's owner
+
 
 class CustomerFactory(factory.django.DjangoModelFactory):
     """A customer with their figures row, as the services create it (`figures__tier=...`)."""

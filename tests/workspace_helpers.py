@@ -16,7 +16,9 @@ from .factories import CustomerFactory
 
 
 def figures(customer, **values) -> None:
-    CustomerFigures.objects.update_or_create(customer=customer, defaults=values)
+    CustomerFigures.objects.update_or_create(
+        customer=customer, defaults={"owner_id": customer.owner_id, **values}
+    )
     customer.refresh_from_db()
 
 

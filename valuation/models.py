@@ -5,6 +5,7 @@ The numerics live apart in valuation.numerics (no Django); valuation.services fe
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -187,6 +188,16 @@ class CustomerFigures(DeclaredFigures):  # type: ignore[valid-type,misc]  # buil
     customer = models.OneToOneField(
         "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="figures"
     )
+    # A copy of the customer's owner, so that a portfolio's totals, median and CLV order read
+    # this table alone (no join of the whole portfolio). Written with every figures request
+    # and recompute (valuation.services); an owner change requests the figures.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     computed_at = models.DateTimeField(null=True, blank=True)
     # Every change that affects the figures bumps figures_version in its own transaction; the
     # recompute records the version it saw. A customer whose computed version lags is stale,
@@ -198,8 +209,9 @@ class CustomerFigures(DeclaredFigures):  # type: ignore[valid-type,misc]  # buil
     class Meta:
         verbose_name_plural = "customer figures"
         indexes = [
-            # PostgreSQL also has (predicted_clv DESC NULLS LAST, customer_id), for the
-            # portfolio's default order: created by migration 0002 (SQLite cannot index it).
+            # PostgreSQL also has (owner_id, predicted_clv DESC NULLS LAST, customer_id), for
+            # the portfolio's default order: created by migration 0002 (SQLite cannot index
+            # NULLS LAST).
             # The customers whose figures wait for a recompute, longest waiting first: the
             # recompute worker catches up on them in bulk, the sweeper finds the lost ones.
             models.Index(

@@ -92,6 +92,7 @@ def valuation_context(*, fit: ModelFit | None = None) -> ValuationContext:
 class ValuationBatch:
     customer_ids: np.ndarray
     versions: np.ndarray
+    owner_ids: list  # the customers' owners (None: nobody's), copied onto their figures rows
     interaction_count: np.ndarray
     last_contact_at: list
     inputs: FigureInputs
@@ -189,6 +190,7 @@ def valuation_batch(
         customers.order_by("pk").values_list(
             "pk",
             "figures__figures_version",
+            "owner_id",
             "wallet_annual",
             "acquired_on",
             "created_at",
@@ -204,10 +206,11 @@ def valuation_batch(
         )
     )
     # One column per selected value, of mixed types (ids is rebound to an array below).
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(14)]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(15)]
     (
         ids,
         versions,
+        owner_ids,
         wallet,
         acquired_on,
         created_at,
@@ -260,6 +263,7 @@ def valuation_batch(
         customer_ids=ids,
         # A customer without a figures row has had nothing requested: version 0.
         versions=np.array([version or 0 for version in versions], dtype=np.int64),
+        owner_ids=list(owner_ids),
         interaction_count=np.nan_to_num(_floats(interaction_count)).astype(int),
         last_contact_at=list(last_contact),
         inputs=inputs,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings as django_settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core.dispatch import enqueue_group_on_commit, enqueue_on_commit
@@ -126,7 +126,7 @@ def _snapshot(customer_id: int, values: FigureValues, now) -> CustomerSnapshot:
 
 
 SNAPSHOT_FIELDS = ["computed_at", *SNAPSHOT_FIGURES]
-FIGURE_WRITE_FIELDS = [*FIGURE_NAMES, "computed_at", "figures_computed_version"]
+FIGURE_WRITE_FIELDS = [*FIGURE_NAMES, "owner_id", "computed_at", "figures_computed_version"]
 
 
 def customer_figures_request(*, customer_id: int) -> None:
@@ -140,27 +140,30 @@ def customer_figures_request(*, customer_id: int) -> None:
 
     values = {field.name: field.get_default() for field in FIGURE_ROW_FIELDS}
     values.update(figures_version=1, figures_requested_at=timezone.now())
-    columns = ["customer_id", *(field.column for field in FIGURE_ROW_FIELDS)]
-    params = [customer_id] + [
-        field.get_db_prep_save(values[field.name], connection) for field in FIGURE_ROW_FIELDS
-    ]
+    columns = ["customer_id", "owner_id", *(field.column for field in FIGURE_ROW_FIELDS)]
+    params = [field.get_db_prep_save(values[field.name], connection) for field in FIGURE_ROW_FIELDS]
     table = CustomerFigures._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {table} ({", ".join(columns)}) VALUES ({", ".join(["%s"] * len(columns))})
+            INSERT INTO {table} ({", ".join(columns)})
+            SELECT c.id, c.owner_id, {", ".join(["%s"] * len(params))}
+            FROM {Customer._meta.db_table} c WHERE c.id = %s
             ON CONFLICT (customer_id) DO UPDATE SET
                 figures_version = {table}.figures_version + 1,
-                figures_requested_at = EXCLUDED.figures_requested_at
+                figures_requested_at = EXCLUDED.figures_requested_at,
+                owner_id = EXCLUDED.owner_id
             """,
-            params,
+            [*params, customer_id],
         )
     enqueue_on_commit(customer_recompute_figures, customer_id)
 
 
-# The columns of a figures row but its key, each with its default for a new row.
+# The columns of a figures row but its key and owner, each with its default for a new row.
 FIGURE_ROW_FIELDS = [
-    field for field in CustomerFigures._meta.concrete_fields if not field.primary_key
+    field
+    for field in CustomerFigures._meta.concrete_fields
+    if not field.primary_key and field.name != "owner"
 ]
 
 
@@ -175,7 +178,9 @@ def customers_figures_mark_stale(*, customer_ids, requested_at) -> int:
         batch_size=WRITE_BATCH,
     )
     return CustomerFigures.objects.filter(pk__in=customer_ids).update(
-        figures_version=F("figures_version") + 1, figures_requested_at=requested_at
+        figures_version=F("figures_version") + 1,
+        figures_requested_at=requested_at,
+        owner_id=Subquery(Customer.objects.filter(pk=OuterRef("pk")).values("owner_id")[:1]),
     )
 
 
@@ -223,6 +228,9 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
         pk: {name: column[index] for name, column in columns.items()}
         for index, pk in enumerate(batch.customer_ids.tolist())
     }
+    owner_of = dict(zip(batch.customer_ids.tolist(), batch.owner_ids, strict=True))
+    for pk, values in values_of.items():
+        values["owner_id"] = owner_of[pk]
     with transaction.atomic():
         written = _figures_write(values_of, read_version, now)
         if written:
@@ -284,12 +292,14 @@ def _figures_write_postgresql(ids, versions, columns, *, now) -> int:
     sql = f"""
         WITH f AS (SELECT * FROM unnest({arrays}) AS f(id, version, {", ".join(names)})),
         written AS (
-            INSERT INTO {figures_table} AS t (customer_id, figures_version,
+            INSERT INTO {figures_table} AS t (customer_id, owner_id, figures_version,
                 figures_computed_version, computed_at, {", ".join(names)})
-            SELECT f.id, f.version, f.version, %s, {", ".join(f"f.{n}" for n in names)}
+            SELECT f.id, c.owner_id, f.version, f.version, %s,
+                {", ".join(f"f.{n}" for n in names)}
             FROM f JOIN {Customer._meta.db_table} c ON c.id = f.id
             ON CONFLICT (customer_id) DO UPDATE SET
                 {", ".join(f"{n} = EXCLUDED.{n}" for n in names)},
+                owner_id = EXCLUDED.owner_id,
                 computed_at = EXCLUDED.computed_at,
                 figures_computed_version = EXCLUDED.figures_computed_version
             WHERE t.figures_computed_version <= EXCLUDED.figures_computed_version
@@ -321,20 +331,31 @@ def _figures_write_postgresql(ids, versions, columns, *, now) -> int:
     return written
 
 
-def _figures_write_portable(ids, versions, columns, *, now) -> int:
+def _figures_write_portable(ids, versions, columns, *, now, owners=None) -> int:
     """Any database (the embedded SQLite): one conditional UPDATE per customer (an INSERT for
     a customer without a figures row)."""
     snapshots = []
+    owner_of = dict(
+        Customer.objects.filter(pk__in=ids).values_list("pk", "owner_id")
+        if owners is None
+        else owners
+    )
     for index, customer_id in enumerate(ids):
         values = {name: column[index] for name, column in columns.items()}
         written = CustomerFigures.objects.filter(
             pk=customer_id, figures_computed_version__lte=versions[index]
-        ).update(**values, computed_at=now, figures_computed_version=versions[index])
+        ).update(
+            **values,
+            owner_id=owner_of.get(customer_id),
+            computed_at=now,
+            figures_computed_version=versions[index],
+        )
         if not written:
             _, written = CustomerFigures.objects.get_or_create(
                 customer_id=customer_id,
                 defaults={
                     **values,
+                    "owner_id": owner_of.get(customer_id),
                     "computed_at": now,
                     "figures_version": versions[index],
                     "figures_computed_version": versions[index],
@@ -362,11 +383,11 @@ def _figures_write_bulk(
     """
     ids, versions = batch.customer_ids.tolist(), batch.versions.tolist()
     columns = _stored_columns(batch, figures, tier_of, method)
-    write = (
-        _figures_write_postgresql if connection.vendor == "postgresql" else _figures_write_portable
-    )
     with transaction.atomic():
-        return write(ids, versions, columns, now=timezone.now())
+        if connection.vendor == "postgresql":
+            return _figures_write_postgresql(ids, versions, columns, now=timezone.now())
+        owners = dict(zip(ids, batch.owner_ids, strict=True))
+        return _figures_write_portable(ids, versions, columns, now=timezone.now(), owners=owners)
 
 
 def _tier_thresholds_draw(fit: ModelFit, figures: Figures) -> None:
@@ -451,8 +472,10 @@ def refit_stragglers_mark_stale(*, allowance: timedelta) -> int:
     # Customers the chunks never reached have no figures row yet: give them one to mark.
     CustomerFigures.objects.bulk_create(
         [
-            CustomerFigures(customer_id=pk)
-            for pk in Customer.objects.filter(figures__isnull=True).values_list("pk", flat=True)
+            CustomerFigures(customer_id=pk, owner_id=owner_id)
+            for pk, owner_id in Customer.objects.filter(figures__isnull=True).values_list(
+                "pk", "owner_id"
+            )
         ],
         ignore_conflicts=True,
         batch_size=WRITE_BATCH,

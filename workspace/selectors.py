@@ -173,27 +173,26 @@ def portfolio_of_tier(customers: QuerySet[Customer], *, tier: str = "") -> Query
     return customers.filter(figures__tier=tier) if tier else customers
 
 
-def portfolio_with_figures(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+def portfolio_with_figures(customers: QuerySet[Customer], *, manager) -> QuerySet[Customer]:
     """The customers with their figures row, for a page of the portfolio.
 
     An inner join: every customer has a figures row (created with the customer by every write
     path, valuation.services.customer_figures_request), and only an inner join lets a page
-    sorted by a figure walk the figures' index (predicted_clv DESC NULLS LAST, customer_id)
+    sorted by a figure walk the figures' index (owner, predicted_clv DESC NULLS LAST, customer)
     instead of joining and sorting the whole portfolio. Count the page's customers on the
     queryset before (no join).
     """
-    return customers.filter(figures__isnull=False).select_related("figures")
+    return customers.filter(figures__owner=manager).select_related("figures")
 
 
 def portfolio_totals(*, manager) -> dict:
-    """Customer equity (sum of predicted CLV) and customers per tier, in one query."""
-    tiers = {
-        f"tier_{value}": Count("id", filter=Q(figures__tier=value)) for value in ValueTier.values
-    }
-    return Customer.objects.filter(owner=manager).aggregate(
-        customers=Count("id"),
-        customer_equity=Sum("figures__predicted_clv"),
-        interactions=Sum("figures__interaction_count"),
+    """Customer equity (sum of predicted CLV) and customers per tier, in one query on the
+    figures alone (every customer has a figures row, which copies the owner)."""
+    tiers = {f"tier_{value}": Count("pk", filter=Q(tier=value)) for value in ValueTier.values}
+    return CustomerFigures.objects.filter(owner=manager).aggregate(
+        customers=Count("pk"),
+        customer_equity=Sum("predicted_clv"),
+        interactions=Sum("interaction_count"),
         **tiers,
     )
 
@@ -233,7 +232,7 @@ class _Median(Aggregate):
 
 def portfolio_median_clv(*, manager) -> Decimal | None:
     """Median predicted CLV of the portfolio (the mean of the middle two for an even count)."""
-    values = CustomerFigures.objects.filter(customer__owner=manager, predicted_clv__isnull=False)
+    values = CustomerFigures.objects.filter(owner=manager, predicted_clv__isnull=False)
     if connection.vendor == "postgresql":
         median = values.aggregate(median=_Median("predicted_clv"))["median"]
         return None if median is None else Decimal(str(median))
