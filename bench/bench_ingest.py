@@ -234,7 +234,7 @@ def seed(customers: int, probes: int) -> dict:
     )
     # Their figures rows, as customer_create leaves them.
     CustomerFigures.objects.bulk_create(
-        [CustomerFigures(customer=person) for person in people], batch_size=5000
+        [CustomerFigures(customer=person, owner=manager) for person in people], batch_size=5000
     )
     now = timezone.now()
     history = Interaction.objects.bulk_create(

@@ -70,6 +70,7 @@ def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
             (
                 CustomerFigures(
                     customer=c,
+                    owner=manager,
                     tier=rng.choice(tiers),
                     predicted_clv=Decimal(rng.randint(-50, 5000)),
                     growth_potential=Decimal(rng.randint(0, 3000)),

@@ -102,9 +102,9 @@ def base_generate(*, customers: int, seed: int = 7) -> dict:
         )
         # Every customer's figures row, as the services create it (none computed yet).
         cursor.execute(
-            "INSERT INTO valuation_customerfigures (customer_id, interaction_count, tier, "
-            "valuation_method, figures_version, figures_computed_version) "
-            "SELECT id, 0, '', '', 0, 0 FROM customers_customer"
+            "INSERT INTO valuation_customerfigures (customer_id, owner_id, interaction_count, "
+            "tier, valuation_method, figures_version, figures_computed_version) "
+            "SELECT id, owner_id, 0, '', '', 0, 0 FROM customers_customer"
         )
         cursor.execute("SELECT id FROM customers_customer ORDER BY id")
         ids = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
