@@ -44,7 +44,8 @@ def generate(managers, sizes, *, days: int, seed: int = 7) -> None:
 
     from customers.models import Customer
     from interactions.models import Interaction, OrderLine
-    from offerings.models import Category, Offering, ReplenishmentSubscription
+    from offerings.models import Category, Offering
+    from replenishment.models import ReplenishmentSubscription
     from valuation.models import CustomerFigures
 
     rng = random.Random(seed)

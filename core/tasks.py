@@ -7,9 +7,12 @@ backoff, jitter and a cap; anything else is a bug and fails loudly.
 from django.db import InterfaceError, OperationalError
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+# How often, and how long at most between tries (seconds): tasks and the event relay alike.
+RETRY_MAX = 8
+RETRY_BACKOFF_MAX = 60
 
 
-def retry_transient(*, max_retries: int = 8, backoff_max: int = 60) -> dict:
+def retry_transient(*, max_retries: int = RETRY_MAX, backoff_max: int = RETRY_BACKOFF_MAX) -> dict:
     """`@shared_task(**retry_transient())`: the options that retry TRANSIENT_ERRORS only."""
     return {
         "autoretry_for": TRANSIENT_ERRORS,

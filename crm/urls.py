@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.forms import SignInForm
-from customers import preference_views
+from portal import views as portal_views
 
 from . import health, views
 
@@ -21,7 +21,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
-    path("preferences/<str:token>/", preference_views.preference_centre, name="preference-centre"),
+    path("preferences/<str:token>/", portal_views.preference_centre, name="preference-centre"),
     path("interactions/", include("interactions.urls")),
     path("workspace/", include("workspace.urls")),
     path("data/", include("dataio.urls")),

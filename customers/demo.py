@@ -19,14 +19,8 @@ from django.utils import timezone
 from accounts.roles import Role
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OfferingRating, OrderLine
-from offerings.models import (
-    Category,
-    Component,
-    ComponentKind,
-    Offering,
-    Partner,
-    ReplenishmentSubscription,
-)
+from offerings.models import Category, Component, ComponentKind, Offering, Partner
+from replenishment.models import ReplenishmentSubscription
 
 from .models import (
     Customer,

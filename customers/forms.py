@@ -46,7 +46,7 @@ class TeachForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.questions = questions
         for key in questions:
-            self.fields[f"fact__{key.key}"] = _field_for(key)
+            self.fields[f"fact__{key.key}"] = fact_field_for(key)
             if key.kind == FactKind.NEED:
                 self.fields[f"need__{key.key}"] = forms.ChoiceField(
                     choices=[("", "status?"), *NeedStatus.choices],
@@ -120,7 +120,7 @@ class TeachForm(forms.Form):
             self.add_error(field, messages)
 
 
-def _field_for(key: FactKey) -> forms.Field:
+def fact_field_for(key: FactKey) -> forms.Field:
     common = {"required": False, "label": key.question or key.label, "help_text": key.label}
     if key.value_type == FactValueType.NUMBER:
         limits = number_fact_bounds(key)  # the same bounds the service applies

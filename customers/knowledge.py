@@ -14,10 +14,8 @@ from django.db.models import QuerySet
 
 from core import bounds
 from core.money import can_see_money
-
-# Temporary upward import (valuation is above customers), until the event seam publishes
-# "fact learned" and valuation listens.
-from valuation import services as valuation_services
+from events.names import EventName
+from events.services import event_publish
 
 from .models import (
     WALLET_FACT,
@@ -262,9 +260,11 @@ def customer_fact_record(
             wallet_annual=Decimal(clean), wallet_source=WalletSource.STATED
         )
         customer.wallet_annual, customer.wallet_source = Decimal(clean), WalletSource.STATED
-    if key.key == WALLET_FACT or key.kind == FactKind.NEED:
-        # Share of customer / share of needs change.
-        valuation_services.customer_figures_request(customer_id=customer.pk)
+    event_publish(
+        EventName.FACT_LEARNED,
+        customer_id=customer.pk,
+        payload={"fact_id": fact.pk, "key": key.key, "kind": key.kind, "source": source},
+    )
     return fact
 
 

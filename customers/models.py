@@ -71,7 +71,7 @@ class Customer(models.Model):
     # The earliest due action (open next step, due replenishment, unanswered item), stored so
     # that a portfolio of any size sorts by it on an index. Kept by customers.services.
     next_due_on = models.DateField(null=True, blank=True, editable=False)
-    # Signed into every preference-centre link (customers.preferences): bumping it withdraws
+    # Signed into every preference-centre link (customers.preference_links): bumping it withdraws
     # every link issued before; None withdraws them for good (the customer was erased).
     preference_link_version = models.PositiveIntegerField(
         default=0, null=True, blank=True, editable=False

@@ -3,9 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-# Temporary upward import (valuation is above customers), until the event seam publishes
-# "customer created / changed" and valuation listens.
-from valuation import services as valuation_services
+from events.names import EventName
+from events.services import event_publish
 
 from .models import Customer
 
@@ -32,7 +31,7 @@ REFERENCE_FIELDS = ("external_ref", "referred_by")
 
 # Profile fields that feed the figures (share of customer, growth potential, tenure), and the
 # owner, which the figures row copies for the portfolio's reads.
-FIGURE_INPUTS = {"wallet_annual", "acquired_on", "owner_id"}
+FIGURE_INPUTS = {"wallet_annual", "acquired_on", "owner"}
 
 
 WALLET_NEEDS_SOURCE = "Say where the wallet figure comes from."
@@ -90,7 +89,7 @@ def customer_create(*, name: str, owner=None, **fields) -> Customer:
     customer = Customer(name=name, owner=owner, **fields)
     _profile_clean(customer, wallet_changed=True)
     customer.save()
-    valuation_services.customer_figures_request(customer_id=customer.pk)
+    event_publish(EventName.CUSTOMER_CREATED, customer_id=customer.pk)
     return customer
 
 
@@ -99,17 +98,24 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     unknown = set(data) - set(EDITABLE_FIELDS) - {"owner"}
     if unknown:
         raise TypeError(f"customer_update() got unknown fields: {sorted(unknown)}")
-    before = (
-        Customer.objects.filter(pk=customer.pk).values(*FIGURE_INPUTS, "wallet_source").first()
-        or {}
-    )
+    wallet = ("wallet_annual", "wallet_source")
+    before = Customer.objects.filter(pk=customer.pk).values(*{*data, *wallet}).first() or {}
     for field, value in data.items():
         setattr(customer, field, value)
-    wallet = ("wallet_annual", "wallet_source")
     _profile_clean(
         customer, wallet_changed=any(before.get(f) != getattr(customer, f) for f in wallet)
     )
     customer.save()
-    if any(before.get(field) != getattr(customer, field) for field in FIGURE_INPUTS):
-        valuation_services.customer_figures_request(customer_id=customer.pk)
+    changed = [
+        field for field in data if _stored(before.get(field)) != _stored(getattr(customer, field))
+    ]
+    if changed:
+        event_publish(
+            EventName.CUSTOMER_CHANGED, customer_id=customer.pk, payload={"changed": changed}
+        )
     return customer
+
+
+def _stored(value):
+    """A field's value as stored: a related row by its key (values() gives ids)."""
+    return getattr(value, "pk", value)

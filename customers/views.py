@@ -15,10 +15,9 @@ from interactions import selectors as interaction_selectors
 from interactions.choices import Channel, InteractionType
 from offerings.models import Category
 from valuation import selectors as valuation_selectors
-from valuation.declared import ValueTier
 from workspace import selectors as workspace_selectors
 
-from . import knowledge, preferences, selectors, services
+from . import knowledge, preference_links, selectors, services
 from .forms import CustomerAdminForm, CustomerForm
 from .models import LifecycleStatus
 
@@ -95,7 +94,7 @@ def portfolio(request):
             "filters": filters,
             "sort": sort,
             "statuses": LifecycleStatus.choices,
-            "tiers": ValueTier.choices,
+            "tiers": workspace_selectors.portfolio_tier_choices(),
             "needs": Category.objects.filter(fact_keys__kind="need").distinct().order_by("name"),
             "columns": PORTFOLIO_COLUMNS,
             "totals": totals,
@@ -149,7 +148,8 @@ def customer_detail(request, customer_id: int):
     if customer.preference_link_version is not None:
         preference_link = request.build_absolute_uri(
             reverse(
-                "preference-centre", args=[preferences.preference_link_token(customer=customer)]
+                "preference-centre",
+                args=[preference_links.preference_link_token(customer=customer)],
             )
         )
     # Managers and admins see why each money figure is what it is; support sees the tier.
@@ -187,7 +187,7 @@ def customer_preference_link_rotate(request, customer_id: int):
     """Issue a new preference-centre link: every link sent before stops working (410)."""
     customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=customer_id)
     try:
-        preferences.customer_preference_link_rotate(customer=customer)
+        preference_links.customer_preference_link_rotate(customer=customer)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -15,14 +15,11 @@ from core import bounds
 from core.errors import errors_under
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer
+from events.names import EventName
+from events.services import event_publish
 from offerings.models import Offering
 
-# Temporary upward import (valuation is above interactions), until the event seam publishes
-# "interaction logged" and valuation listens.
-from valuation.services import customer_figures_request
-from valuation.summary import summary_record_interaction
-
-from .choices import SERVICE_TYPES, Direction, InteractionType
+from .choices import Direction, InteractionType
 from .models import ChannelCost, Interaction, OfferingRating, OrderLine
 
 NEEDS_RESPONSE_BY_DEFAULT = {InteractionType.INQUIRY, InteractionType.COMPLAINT}
@@ -148,14 +145,19 @@ def interaction_log(
     for line in order_lines:
         line.interaction = interaction
     OrderLine.objects.bulk_create(order_lines)
-    # The figures are now stale. Marking them locks the customer's figures row until commit, so
-    # the running summary below folds concurrent interactions of one customer in one at a time.
-    customer_figures_request(customer_id=customer.pk)
-    serves = type in SERVICE_TYPES
-    summary_record_interaction(
-        interaction=interaction,
-        lines=order_lines,
-        cost_to_serve=channel_cost(channel) if serves else Decimal("0"),
+    # One customer's interactions are logged one at a time: what folds them into running
+    # figures (valuation's summary) sees them in order, whatever the concurrency.
+    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
+    event_publish(
+        EventName.INTERACTION_LOGGED,
+        customer_id=customer.pk,
+        payload={
+            "interaction_id": interaction.pk,
+            "type": type,
+            "channel": channel,
+            "direction": direction,
+        },
+        subject={"interaction": interaction, "lines": order_lines},
     )
     # What the customer taught us in this interaction, in the same transaction.
     for index, fact in enumerate(facts):
@@ -170,6 +172,14 @@ def interaction_log(
                 source=fact.source,
             )
     return interaction
+
+
+def _changed(interaction: Interaction, *fields: str) -> None:
+    event_publish(
+        EventName.INTERACTION_CHANGED,
+        customer_id=interaction.customer_id,
+        payload={"interaction_id": interaction.pk, "changed": list(fields)},
+    )
 
 
 def _check_time(interaction: Interaction, field: str, at: datetime) -> None:
@@ -192,7 +202,7 @@ def interaction_respond(*, interaction: Interaction, at: datetime | None = None)
         first_response_at=at
     )
     if recorded:
-        customer_figures_request(customer_id=interaction.customer_id)
+        _changed(interaction, "first_response_at")
     interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
     return bool(recorded)
 
@@ -207,7 +217,7 @@ def interaction_resolve(*, interaction: Interaction, at: datetime | None = None)
         resolved_at=at, first_response_at=Coalesce(F("first_response_at"), Value(at))
     )
     if resolved:
-        customer_figures_request(customer_id=interaction.customer_id)
+        _changed(interaction, "resolved_at", "first_response_at")
     interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
     return bool(resolved)
 
@@ -219,7 +229,7 @@ def interaction_record_satisfaction(*, interaction: Interaction, satisfaction: i
         raise ValidationError({"satisfaction": "Satisfaction is a whole number from 1 to 5."})
     interaction.satisfaction = satisfaction
     Interaction.objects.filter(pk=interaction.pk).update(satisfaction=satisfaction)
-    customer_figures_request(customer_id=interaction.customer_id)
+    _changed(interaction, "satisfaction")
 
 
 @transaction.atomic
@@ -232,6 +242,8 @@ def interaction_assign(*, interaction: Interaction, assignee) -> bool:
         items = items.exclude(assignee=assignee)
     moved = items.update(assignee=assignee)
     interaction.assignee = assignee
+    if moved:
+        _changed(interaction, "assignee")
     return bool(moved)
 
 
@@ -266,5 +278,9 @@ def offering_rating_record(
     rating_row, _ = OfferingRating.objects.update_or_create(
         customer=customer, offering=offering, defaults=values
     )
-    customer_figures_request(customer_id=customer.pk)
+    event_publish(
+        EventName.RATING_RECORDED,
+        customer_id=customer.pk,
+        payload={"rating_id": rating_row.pk, "offering_id": offering.pk, "rating": rating},
+    )
     return rating_row

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from customers.models import CustomerFact, FactKey
-from customers.preferences import preference_link_token
+from customers.preference_links import preference_link_token
 from interactions.models import Interaction
 
 from .browser import shot, sign_in

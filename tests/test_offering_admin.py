@@ -130,7 +130,7 @@ def test_an_admin_edits_the_schedule_partners_and_categories(admin_client_ada):
         "/admin/django_celery_beat/periodictask/",
         "/admin/offerings/partner/",
         "/admin/offerings/category/",
-        "/admin/offerings/replenishmentsubscription/",
+        "/admin/replenishment/replenishmentsubscription/",
     ):
         assert admin_client_ada.get(url).status_code == 200, url
     schedule = admin_client_ada.get("/admin/django_celery_beat/periodictask/").content.decode()

@@ -9,8 +9,10 @@ from django.db.models.deletion import ProtectedError
 from customers.models import CustomerKind
 from interactions.services import OrderLineInput, interaction_log
 from offerings import selectors, services
-from offerings.models import Offering, Partner, SubscriptionStatus
+from offerings.models import Offering, Partner
 from offerings.services import ComponentInput
+from replenishment.models import SubscriptionStatus
+from replenishment.services import replenishment_subscribe
 
 from .factories import CategoryFactory, CustomerFactory, OfferingFactory
 
@@ -128,7 +130,7 @@ def test_it_deletes_an_offering_never_sold():
 def test_an_archived_offering_is_not_orderable_and_cannot_be_switched_back_on(alice):
     offering = make_bundle()
     customer = CustomerFactory(owner=alice)
-    subscription = services.replenishment_subscribe(
+    subscription = replenishment_subscribe(
         customer=customer, offering=offering, next_due="2026-12-01", interval_days=30
     )
 
@@ -138,7 +140,7 @@ def test_an_archived_offering_is_not_orderable_and_cannot_be_switched_back_on(al
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.PAUSED
     with pytest.raises(ValidationError) as error:
-        services.replenishment_subscribe(
+        replenishment_subscribe(
             customer=customer, offering=offering, next_due="2026-12-01", interval_days=30
         )
     assert "offering" in error.value.message_dict

@@ -7,7 +7,7 @@ import pytest
 from django.core import signing
 
 from customers.models import ChannelConsent, CustomerFact, FactKey
-from customers.preferences import preference_link_token
+from customers.preference_links import preference_link_token
 from interactions.models import Interaction
 
 from .factories import CustomerFactory

@@ -10,9 +10,10 @@ from django.db import connection
 from customers.models import Customer
 from interactions.models import Interaction
 from interactions.services import OrderLineInput, interaction_log
-from offerings import selectors, services
-from offerings.forecasts import purchase_forecasts_refresh
-from offerings.models import PurchaseForecast, ReplenishmentDelivery, ReplenishmentSubscription
+from offerings.services import offering_archive
+from replenishment import selectors, services
+from replenishment.forecasts import purchase_forecasts_refresh
+from replenishment.models import PurchaseForecast, ReplenishmentDelivery, ReplenishmentSubscription
 
 from .factories import CustomerFactory, OfferingFactory
 
@@ -134,7 +135,7 @@ def test_it_skips_paused_cancelled_future_and_archived(alice):
     subscribe(customer, OfferingFactory(), next_due=TODAY, status="cancelled")
     archived = OfferingFactory()
     subscribe(customer, archived, next_due=TODAY)
-    services.offering_archive(offering=archived)
+    offering_archive(offering=archived)
 
     assert services.replenishments_deliver_due(today=TODAY) == 0
     assert not Interaction.objects.exists()
@@ -268,3 +269,15 @@ def test_resuming_a_paused_subscription_does_not_replay_the_paused_periods(alice
 
     assert subscription.next_due == TODAY
     assert services.replenishments_deliver_due(today=TODAY) == 1
+
+
+@pytest.mark.django_db
+def test_archiving_an_offering_pauses_its_live_subscriptions_through_the_event_seam(alice):
+    customer = CustomerFactory(owner=alice)
+    archived, kept = OfferingFactory(), OfferingFactory()
+    live = subscribe(customer, archived, next_due=TODAY)
+    other = subscribe(customer, kept, next_due=TODAY)
+    offering_archive(offering=archived)
+    live.refresh_from_db()
+    other.refresh_from_db()
+    assert (live.status, other.status) == ("paused", "active")

@@ -20,9 +20,9 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from crm.celery import app
 from interactions.models import Interaction
-from offerings import services
-from offerings.models import ReplenishmentDelivery
-from offerings.schedule import REPLENISHMENT_TASK, REPLENISHMENT_TASK_NAME
+from replenishment import services
+from replenishment.models import ReplenishmentDelivery
+from replenishment.schedule import REPLENISHMENT_TASK, REPLENISHMENT_TASK_NAME
 
 from .factories import CustomerFactory, OfferingFactory
 from .worker import ARTIFACTS, ROOT, celery_worker, wait_for, worker_database_url

@@ -138,7 +138,7 @@ def path_for(name: str, world) -> str:
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})
     if name == "preference-centre":
-        from customers.preferences import preference_link_token
+        from customers.preference_links import preference_link_token
 
         return reverse(name, args=[preference_link_token(customer=world["customer"])])
     if name in {"dataio:job", "dataio:job-progress", "dataio:job-report", "dataio:job-status"}:

@@ -13,7 +13,7 @@ from accounts.roles import Role, role_of
 from customers.demo import demo_password
 from customers.models import Customer, CustomerFact
 from interactions.models import Interaction, OfferingRating, OrderLine
-from offerings.models import ReplenishmentSubscription
+from replenishment.models import ReplenishmentSubscription
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from customers.models import CustomerFact, FactKey, FactKind
 from interactions.models import Interaction
 from interactions.services import interaction_log, interaction_respond
-from offerings.models import ReplenishmentSubscription
-from offerings.services import replenishment_set_status, replenishment_subscribe
+from replenishment.models import ReplenishmentSubscription
+from replenishment.services import replenishment_set_status, replenishment_subscribe
 from valuation.services import customer_figures_recompute
 from workspace import services
 from workspace.models import PortfolioEquity

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from interactions.services import OrderLineInput, interaction_log
-from offerings.services import replenishment_subscribe
+from replenishment.services import replenishment_subscribe
 from valuation.services import customer_figures_recompute
 from workspace.selectors import at_risk_customers, manager_todo, portfolio_median_clv
 

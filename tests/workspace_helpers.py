@@ -9,7 +9,7 @@ from django.utils import timezone
 from customers.models import Customer
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OrderLine
-from offerings.forecasts import purchase_forecasts_refresh
+from replenishment.forecasts import purchase_forecasts_refresh
 from valuation.models import CustomerFigures, CustomerSnapshot
 
 from .factories import CustomerFactory

@@ -24,9 +24,9 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core.dispatch import enqueue_group_on_commit, enqueue_on_commit
-from customers import services as customer_services
 from customers.models import Customer
-from offerings.forecasts import purchase_forecasts_refresh
+from customers.services import customers_next_due_refresh
+from replenishment.forecasts import purchase_forecasts_refresh
 
 from . import selectors
 from .declared import (
@@ -244,7 +244,7 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
             # their orders predict (to-do list) and the next due action (portfolio sort). Here
             # in the worker, in bulk for the whole pass, not in every request.
             purchase_forecasts_refresh(customer_ids=written)
-            customer_services.customers_next_due_refresh(customer_ids=written)
+            customers_next_due_refresh(customer_ids=written)
     return customer_id in written
 
 
@@ -586,6 +586,6 @@ def valuation_rebuild_everything(*, as_of: date | None = None) -> ModelFit:
     customer_summaries_rebuild(channel_costs=selectors.channel_costs_decimal())
     fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
     fit = valuation_fit_run(fit_id=fit.pk)
-    customer_services.customers_next_due_refresh()
+    customers_next_due_refresh()
     purchase_forecasts_refresh()
     return fit

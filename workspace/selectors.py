@@ -30,15 +30,11 @@ from django.utils import timezone
 from customers.models import Customer, CustomerFact, FactKind, LifecycleStatus
 from interactions.choices import Direction, OfferOutcome
 from interactions.models import Interaction, OrderLine
-from offerings.models import Offering, PurchaseForecast
-from offerings.models import SubscriptionStatus as SubStatus
-from offerings.selectors import (
-    PredictedPurchase,
-    live_subscription,
-    offerings_eligible_for,
-    offerings_with_figures,
-    replenishments_due,
-)
+from offerings.models import Offering
+from offerings.selectors import offerings_eligible_for, offerings_with_figures
+from replenishment.models import PurchaseForecast, ReplenishmentSubscription
+from replenishment.models import SubscriptionStatus as SubStatus
+from replenishment.selectors import PredictedPurchase, live_subscription, replenishments_due
 from valuation.declared import ValueTier
 from valuation.models import CustomerFigures, CustomerSnapshot
 from valuation.selectors import customer_figures_of
@@ -88,8 +84,6 @@ def _earliest(queryset, field) -> Subquery:
 def next_due_parts() -> dict[str, Subquery]:
     """Each customer's earliest open next step, due replenishment and unanswered item, as
     subqueries correlated on the customer (OuterRef("pk"))."""
-    from offerings.models import ReplenishmentSubscription
-
     live = ReplenishmentSubscription.objects.filter(status=SubStatus.ACTIVE)
     unanswered = unanswered_items().annotate(day=TruncDate("occurred_at"))
     return {
@@ -166,6 +160,11 @@ def equity_trend(*, manager, today_equity, days: int = 730) -> list[EquityPoint]
     if today_equity is None and not recorded:
         return []  # no figures yet: no chart
     return [*recorded, {"day": today, "equity": today_equity or Decimal(0)}]
+
+
+def portfolio_tier_choices() -> list[tuple[str, str]]:
+    """The tiers the portfolio filters by (valuation.declared.ValueTier)."""
+    return ValueTier.choices
 
 
 def portfolio_of_tier(customers: QuerySet[Customer], *, tier: str = "") -> QuerySet[Customer]:

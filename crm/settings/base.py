@@ -104,12 +104,15 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "events",
     "customers",
     "interactions",
     "offerings",
+    "replenishment",
     "valuation",
     "workspace",
     "dataio",
+    "portal",
     # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
     "accounts",
 ]
@@ -375,11 +378,16 @@ LOGGING = {
 
 # The schedule lives in the database (django-celery-beat) and is editable in the admin. Entries
 # of CELERY_BEAT_SCHEDULE are written there by the scheduler at start; the replenishment run is
-# created once by offerings' post_migrate hook, so an admin's changes to it are kept.
+# created once by replenishment's post_migrate hook, so an admin's changes to it are kept.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work. A lost recompute (broker down at save time, worker killed) is found again
 # from the database by the sweeper.
 CELERY_BEAT_SCHEDULE = {
+    # Events whose relay after commit did not happen or failed (events.services).
+    "relay-pending-events": {
+        "task": "events.tasks.events_relay_pending",
+        "schedule": 60.0,
+    },
     "recompute-stale-customers": {
         "task": "valuation.tasks.customers_recompute_stale",
         "schedule": 60.0,

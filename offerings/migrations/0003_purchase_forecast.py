@@ -4,14 +4,9 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def forecast_existing_customers(apps, schema_editor):
-    # The current code's arithmetic, run only where there are orders (a database migrated from
-    # empty has none, so later schema changes cannot break this step).
-    if not apps.get_model("interactions", "OrderLine").objects.exists():
-        return
-    from offerings.forecasts import purchase_forecasts_refresh
-
-    purchase_forecasts_refresh()
+# The forecasts of the customers who had orders before this table existed are computed by
+# replenishment/0002_moved_from_offerings (the model and its refresh live in replenishment now;
+# the catalog imports nothing above it).
 
 
 class Migration(migrations.Migration):
@@ -38,5 +33,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('customer', 'offering'), name='one_forecast_per_customer_offering')],
             },
         ),
-        migrations.RunPython(forecast_existing_customers, migrations.RunPython.noop),
     ]

@@ -17,10 +17,10 @@ from customers.services import customer_create
 from interactions import selectors as interaction_selectors
 from interactions.models import Interaction, OrderLine, ServiceLevelTarget
 from interactions.services import OrderLineInput, interaction_log
-from offerings.forecasts import purchase_forecasts_refresh
-from offerings.models import PurchaseForecast, ReplenishmentSubscription
-from offerings.selectors import predicted_next_purchases
-from offerings.services import replenishments_deliver_due
+from replenishment.forecasts import purchase_forecasts_refresh
+from replenishment.models import PurchaseForecast, ReplenishmentSubscription
+from replenishment.selectors import predicted_next_purchases
+from replenishment.services import replenishments_deliver_due
 from valuation.services import customer_figures_recompute, customer_figures_request
 
 from ..factories import InteractionFactory, OfferingFactory

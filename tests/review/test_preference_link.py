@@ -15,7 +15,7 @@ from django.test import Client
 
 from customers.knowledge import customer_fact_record
 from customers.models import ChannelConsent, CustomerFact, FactSource
-from customers.preferences import preference_link_token
+from customers.preference_links import preference_link_token
 from dataio.services import customer_erase
 from interactions.models import Interaction
 

@@ -308,7 +308,7 @@ def test_it_keeps_the_next_due_action_current_for_a_subscription_entered_in_the_
 
     # When the admin subscribes the customer in the Django admin, then pauses it
     added = client.post(
-        "/admin/offerings/replenishmentsubscription/add/",
+        "/admin/replenishment/replenishmentsubscription/add/",
         {
             "customer": alices_customer.pk,
             "offering": beans.pk,
@@ -326,7 +326,7 @@ def test_it_keeps_the_next_due_action_current_for_a_subscription_entered_in_the_
     due_after_subscribing = alices_customer.next_due_on
     subscription = alices_customer.replenishments.get()
     paused = client.post(
-        f"/admin/offerings/replenishmentsubscription/{subscription.pk}/change/",
+        f"/admin/replenishment/replenishmentsubscription/{subscription.pk}/change/",
         {
             "status": "paused",
             "deliveries-TOTAL_FORMS": "0",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from customers.models import Customer
 from interactions.models import Interaction, OrderLine
 from interactions.services import interaction_log
-from offerings.models import PurchaseForecast
+from replenishment.models import PurchaseForecast
 from valuation import services
 from valuation.models import (
     CustomerFigures,

@@ -1,8 +1,4 @@
-"""The customer's own preference centre: a signed, expiring link, no account needed.
-
-What the customer states there is recorded as a *teaching* interaction on the web channel, so
-it feeds the same learning loop as anything staff log (SPEC §4), and every fact as stated by
-the customer (`FactSource.CUSTOMER`, no staff user), whoever's browser posts it.
+"""The link to the customer's own preference centre (portal/): signed, expiring, no account.
 
 The link signs the customer's id and their `preference_link_version`: staff issuing a new link
 (`customer_preference_link_rotate`) withdraws every older one, erasure withdraws them for good
@@ -16,15 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
-from interactions.choices import Channel, Direction, InteractionType
-from interactions.services import interaction_log
-
-from .knowledge import FactInput
-from .models import ChannelConsent, Customer, FactKey, FactSource
+from .choices import Channel
+from .models import ChannelConsent, Customer, FactKey
 
 SALT = "crm.customers.preference-centre"
 LINK_VALID_FOR = timedelta(days=14)
-SUBJECT = "Preferences stated in the preference centre"
 
 
 class LinkInvalid(Exception):
@@ -90,14 +82,10 @@ def preference_fact_keys():
 
 
 @transaction.atomic
-def customer_preferences_submit(
-    *,
-    customer: Customer,
-    preferred_channel: str,
-    consents: dict[str, bool],
-    facts: list[FactInput],
-):
-    """Record what the customer stated about themself, in one transaction.
+def customer_preferences_record(
+    *, customer: Customer, preferred_channel: str, consents: dict[str, bool]
+) -> None:
+    """Store the preferred channel and consents the customer stated through their link.
 
     ``customer`` comes from `preference_link_customer`: its link version is checked again
     under the row lock, so a link withdrawn meanwhile (erasure, a new link) stores nothing.
@@ -110,12 +98,6 @@ def customer_preferences_submit(
     )
     if version is None or version != customer.preference_link_version:
         raise LinkWithdrawn()
-    allowed = set(
-        preference_fact_keys().filter(key__in=[f.key for f in facts]).values_list("key", flat=True)
-    )
-    refused = [fact.key for fact in facts if fact.key not in allowed]
-    if refused:
-        raise ValidationError({"facts": f"Not stated in the preference centre: {refused}."})
     if preferred_channel and preferred_channel != customer.preferred_channel:
         customer.preferred_channel = preferred_channel
         customer.full_clean()
@@ -126,12 +108,3 @@ def customer_preferences_submit(
             channel=Channel(channel),
             defaults={"granted": granted, "how": "preference centre"},
         )
-    return interaction_log(
-        customer=customer,
-        logged_by=None,
-        channel=Channel.WEB,
-        direction=Direction.INBOUND,
-        type=InteractionType.TEACHING,
-        subject=SUBJECT,
-        facts=[FactInput(f.key, f.value, f.need_status, source=FactSource.CUSTOMER) for f in facts],
-    )

@@ -1,4 +1,4 @@
-"""Celery tasks for offerings: thin, idempotent (docs/architecture.md)."""
+"""Celery tasks for replenishment: thin, idempotent (docs/architecture.md)."""
 
 from celery import shared_task
 

@@ -8,11 +8,12 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from core.ratelimit import client_address, rate_limit_hit
-from interactions.choices import Channel
+from customers import knowledge, preference_links
+from customers.choices import Channel
+from customers.forms import fact_field_for
+from customers.models import FactKind, NeedStatus
 
-from . import knowledge, preferences
-from .forms import _field_for
-from .models import FactKind, NeedStatus
+from . import services
 
 
 class PreferenceForm(forms.Form):
@@ -36,7 +37,7 @@ class PreferenceForm(forms.Form):
             f.key_id: f
             for f in knowledge.customer_current_facts(customer_id=customer.pk, money=False)
         }
-        self.keys = list(preferences.preference_fact_keys())
+        self.keys = list(preference_links.preference_fact_keys())
         for key in self.keys:
             fact = current.get(key.pk)
             if key.kind == FactKind.NEED:
@@ -44,7 +45,7 @@ class PreferenceForm(forms.Form):
                     required=False, label=f"I need: {key.label}", initial=fact is not None
                 )
             else:
-                field = _field_for(key)
+                field = fact_field_for(key)
                 field.initial = fact.value if fact else None
                 self.fields[f"fact__{key.key}"] = field
         self.current = current
@@ -76,9 +77,7 @@ TOO_MANY = "Too many attempts from here. Please try again in an hour."
 
 
 def _refused(request, reason: str, status: int):
-    response = render(
-        request, "customers/preferences_invalid.html", {"reason": reason}, status=status
-    )
+    response = render(request, "portal/preferences_invalid.html", {"reason": reason}, status=status)
     if status == 429:
         response["Retry-After"] = "3600"
     return response
@@ -99,10 +98,10 @@ def preference_centre(request, token: str):
     if rate_limit_hit(scope=scope, ident=client_address(request), rate=per_address):
         return _refused(request, TOO_MANY, 429)
     try:
-        customer = preferences.preference_link_customer(token=token)
-    except preferences.LinkWithdrawn as error:
+        customer = preference_links.preference_link_customer(token=token)
+    except preference_links.LinkWithdrawn as error:
         return _refused(request, str(error), 410)
-    except preferences.LinkInvalid as error:
+    except preference_links.LinkInvalid as error:
         return _refused(request, str(error), 400)
     link = f"{customer.pk}.{customer.preference_link_version}"
     if posting and rate_limit_hit(
@@ -112,21 +111,21 @@ def preference_centre(request, token: str):
     form = PreferenceForm(request.POST if posting else None, customer=customer)
     if posting and form.is_valid():
         try:
-            preferences.customer_preferences_submit(
+            services.customer_preferences_submit(
                 customer=customer,
                 preferred_channel=form.cleaned_data["preferred_channel"],
                 consents=form.consents(),
                 facts=form.facts(),
             )
-        except preferences.LinkWithdrawn as error:
+        except preference_links.LinkWithdrawn as error:
             return _refused(request, str(error), 410)
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
-            return render(request, "customers/preferences_thanks.html", {"customer": customer})
+            return render(request, "portal/preferences_thanks.html", {"customer": customer})
     return render(
         request,
-        "customers/preferences.html",
+        "portal/preferences.html",
         {"customer": customer, "form": form},
         status=400 if posting else 200,
     )

@@ -6,7 +6,7 @@ change of time or interval; a database-only entry keeps what the admin set.
 """
 
 REPLENISHMENT_TASK_NAME = "replenishments-run"
-REPLENISHMENT_TASK = "offerings.tasks.replenishments_run"
+REPLENISHMENT_TASK = "replenishment.tasks.replenishments_run"
 
 
 def replenishment_schedule_ensure(**kwargs) -> None:

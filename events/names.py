@@ -1,0 +1,30 @@
+"""The domain events, one word each. Importable without models; webhooks expose these names."""
+
+from django.db import models
+
+
+class EventName(models.TextChoices):
+    CUSTOMER_CREATED = "customer.created", "Customer created"
+    # payload["changed"]: the profile fields that changed.
+    CUSTOMER_CHANGED = "customer.changed", "Customer changed"
+    CUSTOMER_ERASED = "customer.erased", "Customer erased"
+    # payload: fact_id, key, kind.
+    FACT_LEARNED = "fact.learned", "Fact learned"
+    # payload: interaction_id, type, channel, direction.
+    INTERACTION_LOGGED = "interaction.logged", "Interaction logged"
+    # payload: interaction_id, changed (first_response_at, resolved_at, satisfaction, assignee).
+    INTERACTION_CHANGED = "interaction.changed", "Interaction changed"
+    # payload: rating_id, offering_id, rating.
+    RATING_RECORDED = "rating.recorded", "Offering rated"
+    # payload: interaction_id, offering_id, outcome.
+    OFFER_ANSWERED = "offer.answered", "Offer answered"
+    # payload: changed (figure names whose value changed), version.
+    FIGURES_CHANGED = "figures.changed", "Figures changed"
+    # payload: offering_id.
+    OFFERING_ARCHIVED = "offering.archived", "Offering archived"
+    # payload: subscription_id, due_on.
+    SUBSCRIPTION_DUE = "subscription.due", "Subscription due"
+    # payload: subscription_id, status.
+    SUBSCRIPTION_CHANGED = "subscription.changed", "Subscription changed"
+    # payload: job_id, kind, status, rows.
+    IMPORT_FINISHED = "import.finished", "Import finished"

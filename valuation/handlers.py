@@ -1,0 +1,64 @@
+"""What valuation does when something happens (events.registry, docs/architecture.md)."""
+
+from decimal import Decimal
+
+from customers.knowledge import WALLET_FACT
+from customers.models import FactKind
+from customers.services import FIGURE_INPUTS
+from events.models import Event
+from events.names import EventName
+from events.registry import subscribe
+from interactions.choices import SERVICE_TYPES
+from interactions.services import channel_cost
+
+from .services import customer_figures_request
+from .summary import summary_record_interaction
+
+
+@subscribe(EventName.INTERACTION_LOGGED, in_transaction=True)
+def interaction_fold(event: Event) -> None:
+    """Fold the interaction into the customer's running summary, in its transaction: the
+    summary and the interactions never disagree. interaction_log holds the customer's lock."""
+    interaction = event.subject["interaction"]  # type: ignore[attr-defined]
+    serves = interaction.type in SERVICE_TYPES
+    summary_record_interaction(
+        interaction=interaction,
+        lines=event.subject["lines"],  # type: ignore[attr-defined]
+        cost_to_serve=channel_cost(interaction.channel) if serves else Decimal("0"),
+    )
+
+
+# What an interaction change can alter in the figures: the experience score reads response
+# and resolution times and satisfaction; the assignee feeds nothing.
+INTERACTION_FIGURE_INPUTS = {"first_response_at", "resolved_at", "satisfaction"}
+
+
+def _feeds_figures(event: Event) -> bool:
+    changed = set(event.payload.get("changed", ()))
+    if event.name == EventName.CUSTOMER_CHANGED:
+        return bool(changed & FIGURE_INPUTS)
+    if event.name == EventName.INTERACTION_CHANGED:
+        return bool(changed & INTERACTION_FIGURE_INPUTS)
+    if event.name == EventName.FACT_LEARNED:
+        # Share of customer (the wallet) and share of needs.
+        return event.payload.get("key") == WALLET_FACT or event.payload.get("kind") == FactKind.NEED
+    return True
+
+
+@subscribe(
+    EventName.CUSTOMER_CREATED,
+    EventName.CUSTOMER_CHANGED,
+    EventName.FACT_LEARNED,
+    EventName.INTERACTION_LOGGED,
+    EventName.INTERACTION_CHANGED,
+    EventName.RATING_RECORDED,
+    in_transaction=True,
+)
+def figures_request(event: Event) -> None:
+    """The learning loop: every touchpoint that feeds the figures queues their recompute.
+
+    In the change's transaction, so the stale mark is written with the data (SPEC §7: a
+    recompute whose task is lost is found again by the sweeper); the recompute itself is
+    sent after the commit and runs on a worker."""
+    if event.customer_id is not None and _feeds_figures(event):
+        customer_figures_request(customer_id=event.customer_id)
