@@ -232,6 +232,12 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     for pk, values in values_of.items():
         values["owner_id"] = owner_of[pk]
     with transaction.atomic():
+        # What else the new interactions move, for the manager's pages: the next due action
+        # (portfolio sort) and the next purchases their orders predict (to-do list). Here in
+        # the worker, in bulk for the whole pass, not in every request. The customers' rows
+        # are written (locked) before their figures rows, the order interaction_log locks
+        # them in (the customer, then its figures request): never a deadlock between the two.
+        customers_next_due_refresh(customer_ids=list(values_of))
         written = _figures_write(values_of, read_version, now)
         if written:
             CustomerSnapshot.objects.bulk_create(
@@ -240,11 +246,7 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
                 unique_fields=["customer", "taken_on"],
                 update_fields=SNAPSHOT_FIELDS,
             )
-            # What else the new interactions move, for the manager's pages: the next purchases
-            # their orders predict (to-do list) and the next due action (portfolio sort). Here
-            # in the worker, in bulk for the whole pass, not in every request.
             purchase_forecasts_refresh(customer_ids=written)
-            customers_next_due_refresh(customer_ids=written)
     return customer_id in written
 
 
