@@ -205,10 +205,10 @@ def base_generate(*, customers: int, seed: int = 7) -> dict:
         cursor.execute(
             """
             INSERT INTO customers_customerfact (
-                customer_id, key_id, value, need_status, recorded_at, is_current)
+                customer_id, key_id, value, need_status, recorded_at, is_current, source)
             SELECT id, %s, 'weekly beans',
                    CASE WHEN random() < 0.5 THEN 'met_by_us' ELSE 'met_elsewhere' END,
-                   now(), true
+                   now(), true, 'staff'
             FROM customers_customer WHERE random() < 0.2
             """,
             [need.pk],
