@@ -32,7 +32,7 @@ One run measures both goals:
 * **Freshness.** Exactly one Celery worker process (pool solo, concurrency 1) consumes the
   recompute queue while wrk runs. Probe threads post interactions for their own customers
   (never used by wrk), read the customer's `figures_version` after the 201, and wait until
-  `figures_computed_version` reaches it; latency = the customer's `metrics_computed_at` −
+  `figures_computed_version` reaches it; latency = the figures' `computed_at` −
   the probe interaction's `created_at` (both server clocks of this machine, taken inside the
   writing transactions). After the last round the bench waits for the queue to drain and
   checks that every customer of the load has current figures (no recompute lost).
@@ -345,16 +345,17 @@ class Probe:
             interaction_id = json.loads(answer)["id"]
             with database.cursor() as cursor:
                 cursor.execute(
-                    "SELECT figures_version FROM customers_customer WHERE id = %s", [customer]
+                    "SELECT figures_version FROM valuation_customerfigures WHERE customer_id = %s",
+                    [customer],
                 )
                 (version,) = cursor.fetchone()
                 deadline = time.monotonic() + 120
                 while time.monotonic() < deadline:
                     cursor.execute(
-                        "SELECT c.figures_computed_version, "
-                        "EXTRACT(EPOCH FROM c.metrics_computed_at - i.created_at) "
-                        "FROM customers_customer c, interactions_interaction i "
-                        "WHERE c.id = %s AND i.id = %s",
+                        "SELECT f.figures_computed_version, "
+                        "EXTRACT(EPOCH FROM f.computed_at - i.created_at) "
+                        "FROM valuation_customerfigures f, interactions_interaction i "
+                        "WHERE f.customer_id = %s AND i.id = %s",
                         [customer, interaction_id],
                     )
                     computed, latency = cursor.fetchone()
@@ -821,7 +822,7 @@ def drain_and_check(database_url: str, fixture: dict, started_at: float) -> dict
     connection.autocommit = True
     query = (
         "SELECT count(*) FILTER (WHERE figures_computed_version < figures_version), "
-        "count(*) FILTER (WHERE figures_version > 0) FROM customers_customer"
+        "count(*) FILTER (WHERE figures_version > 0) FROM valuation_customerfigures"
     )
     with connection.cursor() as cursor:
         deadline = time.monotonic() + 90

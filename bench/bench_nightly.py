@@ -220,7 +220,7 @@ def everyone_recomputed_since(start, started: float, *, timeout: float) -> float
     from customers.models import Customer
 
     behind = Customer.objects.filter(
-        Q(metrics_computed_at__lt=start) | Q(metrics_computed_at__isnull=True)
+        Q(figures__computed_at__lt=start) | Q(figures__computed_at__isnull=True)
     )
     while behind.exists():
         if time.perf_counter() - started > timeout:
@@ -233,11 +233,11 @@ def on_workers(*, timeout: float) -> float:
     """Send the chunks of the latest fit as a group; seconds until everyone is recomputed."""
     from django.utils import timezone
 
-    from valuation import selectors, services
+    from valuation import selectors, tasks
 
     fit = selectors.latest_fit()
     start, started = timezone.now(), time.perf_counter()
-    services.customers_figures_recompute_spread(fit=fit)
+    tasks.customers_figures_recompute_spread(fit)
     return everyone_recomputed_since(start, started, timeout=timeout)
 
 

@@ -5,7 +5,9 @@ or pay: the wallet, the value figures, share of customer (with revenue it reveal
 wallet), prices paid, discounts, costs and margins. A list price is not money in this sense:
 everyone may quote it.
 
-- Fields: `MONEY_FIELDS` names them, wherever they appear. Every output serializer
+- Fields: `MONEY_FIELDS` names them, wherever they appear; an app whose own declaration says
+  what is money adds its names at start-up with `money_fields_declare` (valuation's figures:
+  `valuation.declared.FIGURES`, added by `valuation.apps`). Every output serializer
   (`core.serializers.OutputModelSerializer`) leaves them out for a user who may not see money,
   the OpenAPI schema marks them optional (`core.schema.money_fields_optional`), CSV exports
   leave their columns out (`dataio.selectors.export_columns`).
@@ -17,15 +19,10 @@ everyone may quote it.
   figure; `tests/review/test_money_hidden.py` walks every page and API response as support.
 """
 
-MONEY_FIELDS = frozenset(
+MONEY_FIELDS: set[str] = set(
     {
-        # A customer's wallet and value figures (customers.Customer, valuation snapshots).
+        # A customer's wallet (customers.Customer); their value figures are valuation's.
         "wallet_annual",
-        "historic_value",
-        "predicted_clv",
-        "growth_potential",
-        "revenue_12m",
-        "share_of_customer",
         # What a customer paid and what it cost us (interactions.OrderLine).
         "unit_price",
         "unit_cost",
@@ -36,6 +33,11 @@ MONEY_FIELDS = frozenset(
         "margin_percent",
     }
 )
+
+
+def money_fields_declare(names) -> None:
+    """Add the money fields an app declares itself (called from its AppConfig.ready)."""
+    MONEY_FIELDS.update(names)
 
 
 def money_visible_to(user) -> bool:

@@ -10,13 +10,13 @@ from workspace import api as workspace_api
 
 urlpatterns = [
     path("auth/token/", accounts_api.TokenApi.as_view(), name="api-token"),
-    path("customers/", customers_api.CustomerListApi.as_view(), name="api-customers"),
+    path("customers/", valuation_api.CustomerListApi.as_view(), name="api-customers"),
     path(
         "customers/export/",
         dataio_api.CustomersExportApi.as_view(),
         name="api-customers-export",
     ),
-    path("customers/<int:pk>/", customers_api.CustomerDetailApi.as_view(), name="api-customer"),
+    path("customers/<int:pk>/", valuation_api.CustomerDetailApi.as_view(), name="api-customer"),
     path(
         "customers/<int:pk>/export/",
         dataio_api.CustomerPrivacyExportApi.as_view(),

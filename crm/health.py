@@ -38,7 +38,7 @@ def _lagging_figures() -> dict:
     """Information, not a failure: customers whose figures have waited longer than
     HEALTH_FIGURES_LAG_SECONDS (a recompute normally lands within seconds, and the sweeper
     re-sends a missing one after 30 s), and the age of the oldest pending recompute."""
-    from customers.selectors import customers_figures_lag
+    from valuation.selectors import customers_figures_lag
 
     threshold = settings.HEALTH_FIGURES_LAG_SECONDS
     try:

@@ -54,24 +54,22 @@ class FiguresStaleFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "stale":
-            return queryset.filter(figures_computed_version__lt=F("figures_version"))
+            # The figures rows are valuation's (valuation.models.CustomerFigures).
+            return queryset.filter(
+                figures__figures_computed_version__lt=F("figures__figures_version")
+            )
         return queryset
 
 
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
     form = CustomerAdminForm
-    list_display = ["name", "kind", "owner", "status", "interaction_count", "last_contact_at"]
+    list_display = ["name", "kind", "owner", "status", "created_at"]
     list_filter = ["status", "kind", "owner", FiguresStaleFilter]
     search_fields = ["name", "email", "external_ref"]
     list_select_related = ["owner"]
     raw_id_fields = ["referred_by"]
     readonly_fields = [
-        "interaction_count",
-        "last_contact_at",
-        "metrics_computed_at",
-        "figures_version",
-        "figures_computed_version",
         "created_at",
         "updated_at",
     ]

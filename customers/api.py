@@ -20,7 +20,8 @@ from .models import Customer, CustomerFact, FactKey, NeedStatus
 
 
 class CustomerOutputSerializer(OutputModelSerializer):
-    """A customer with their figures. Money figures are left out for support staff (SPEC §2)."""
+    """A customer's profile. Money is left out for support staff (SPEC §2). The API serves it
+    with the customer's figures (valuation.api, which extends these views)."""
 
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
@@ -30,19 +31,6 @@ class CustomerOutputSerializer(OutputModelSerializer):
             "id",
             *services.EDITABLE_FIELDS,
             "owner",
-            "interaction_count",
-            "last_contact_at",
-            "tier",
-            "historic_value",
-            "predicted_clv",
-            "p_alive",
-            "share_of_customer",
-            "share_of_needs",
-            "growth_potential",
-            "experience_score",
-            "revenue_12m",
-            "valuation_method",
-            "metrics_computed_at",
         ]
         read_only_fields = fields
 
@@ -102,25 +90,37 @@ class CustomerFilter(StrictFilterSet):
 
     class Meta:
         model = Customer
-        fields = ["owner", "status", "kind", "tier"]
+        fields = ["owner", "status", "kind"]
 
     def filter_search(self, queryset, name, value):
         return selectors.customer_search(customers=queryset, query=value)
 
 
-class CustomerListApi(GenericAPIView):
+class CustomerOutputApi(GenericAPIView):
+    """Answers with `serializer_class`; an app above that extends the output (valuation.api)
+    sets it and selects what it reads in `output_queryset`."""
+
     serializer_class = CustomerOutputSerializer
+
+    def output_queryset(self, queryset):
+        return queryset
+
+    def output(self, instance, **kwargs):
+        serializer = self.get_serializer_class()
+        return serializer(instance, context={"request": self.request}, **kwargs).data
+
+
+class CustomerListApi(CustomerOutputApi):
     filterset_class = CustomerFilter
 
     def get_queryset(self):
-        return selectors.customers_visible_to(self.request.user).order_by("name", "id")
+        customers = selectors.customers_visible_to(self.request.user).order_by("name", "id")
+        return self.output_queryset(customers)
 
     @extend_schema(operation_id="customers_list", responses=CustomerOutputSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(
-            CustomerOutputSerializer(page, many=True, context={"request": request}).data
-        )
+        return self.get_paginated_response(self.output(page, many=True))
 
     @extend_schema(request=CustomerInputSerializer, responses={201: CustomerOutputSerializer})
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
@@ -135,21 +135,16 @@ class CustomerListApi(GenericAPIView):
                 raise PermissionDenied("Customer managers cannot assign customers to others.")
             data["owner"] = request.user
         customer = services.customer_create(**data)
-        return Response(
-            CustomerOutputSerializer(customer, context={"request": request}).data,
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(self.output(customer), status=status.HTTP_201_CREATED)
 
 
-class CustomerDetailApi(GenericAPIView):
-    serializer_class = CustomerOutputSerializer
-
+class CustomerDetailApi(CustomerOutputApi):
     def get_queryset(self):
-        return selectors.customers_visible_to(self.request.user)
+        return self.output_queryset(selectors.customers_visible_to(self.request.user))
 
     def get(self, request, pk: int):
         customer = get_object_or_404(self.get_queryset(), pk=pk)
-        return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
+        return Response(self.output(customer))
 
     @extend_schema(request=CustomerInputSerializer, responses={200: CustomerOutputSerializer})
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
@@ -161,7 +156,7 @@ class CustomerDetailApi(GenericAPIView):
         if "owner" in data and role_of(request.user) != Role.ADMIN:
             raise PermissionDenied("Only admins reassign customers.")
         customer = services.customer_update(customer=customer, data=data)
-        return Response(CustomerOutputSerializer(customer, context={"request": request}).data)
+        return Response(self.output(customer))
 
 
 class FactOutputSerializer(OutputModelSerializer):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from core import bounds
@@ -25,40 +25,6 @@ class WalletSource(models.TextChoices):
     STATED = "stated", "Stated by the customer"
     ESTIMATED = "estimated", "Estimated by the manager"
     INFERRED = "inferred", "Inferred from similar customers"
-
-
-class ValueTier(models.TextChoices):
-    """SPEC §5 value tiers, each with its recommendation."""
-
-    MVC = "mvc", "Most valuable"
-    MGC = "mgc", "Most growable"
-    BELOW_ZERO = "below_zero", "Below zero"
-    MAINTAIN = "maintain", "Maintain"
-
-
-TIER_RECOMMENDATION = {
-    ValueTier.MVC: "keep",
-    ValueTier.MGC: "grow",
-    ValueTier.BELOW_ZERO: "shed or re-price",
-    ValueTier.MAINTAIN: "maintain",
-}
-
-
-# The figures the valuation worker writes on each customer (valuation.services).
-FIGURE_FIELDS = [
-    "interaction_count",
-    "last_contact_at",
-    "tier",
-    "historic_value",
-    "predicted_clv",
-    "growth_potential",
-    "revenue_12m",
-    "p_alive",
-    "share_of_customer",
-    "share_of_needs",
-    "experience_score",
-    "valuation_method",
-]
 
 
 class Customer(models.Model):
@@ -100,34 +66,8 @@ class Customer(models.Model):
     )
     wallet_source = models.CharField(max_length=20, choices=WalletSource, blank=True)
 
-    # --- Figures, written only by the recompute worker (valuation.services) ---
-    interaction_count = models.PositiveIntegerField(default=0, editable=False)
-    last_contact_at = models.DateTimeField(null=True, blank=True, editable=False)
-    tier = models.CharField(max_length=20, choices=ValueTier, blank=True, editable=False)
-    historic_value = models.DecimalField(
-        max_digits=16, decimal_places=2, null=True, blank=True, editable=False
-    )
-    predicted_clv = models.DecimalField(
-        max_digits=16, decimal_places=2, null=True, blank=True, editable=False
-    )
-    growth_potential = models.DecimalField(
-        max_digits=16, decimal_places=2, null=True, blank=True, editable=False
-    )
-    revenue_12m = models.DecimalField(
-        max_digits=16, decimal_places=2, null=True, blank=True, editable=False
-    )
-    p_alive = models.FloatField(null=True, blank=True, editable=False)
-    share_of_customer = models.FloatField(null=True, blank=True, editable=False)
-    share_of_needs = models.FloatField(null=True, blank=True, editable=False)
-    experience_score = models.FloatField(null=True, blank=True, editable=False)
-    valuation_method = models.CharField(max_length=20, blank=True, editable=False)
-    metrics_computed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Every change that affects the figures bumps figures_version in its own transaction; the
-    # recompute records the version it saw. A customer whose computed version lags is stale,
-    # which is how the sweeper finds recomputes whose task was lost.
-    figures_version = models.PositiveBigIntegerField(default=0, editable=False)
-    figures_computed_version = models.PositiveBigIntegerField(default=0, editable=False)
-    figures_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A customer's figures live in valuation's own table (valuation.models.CustomerFigures,
+    # `customer.figures`), its next due action in workspace's (`customer.agenda`).
     # Signed into every preference-centre link (customers.preference_links): bumping it withdraws
     # every link issued before; None withdraws them for good (the customer was erased).
     preference_link_version = models.PositiveIntegerField(
@@ -137,14 +77,9 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # Who changed which profile field when (figures are written with update(), not recorded).
+    # Who changed which profile field when (stored copies kept by the services are not).
     history = HistoricalRecords(
         excluded_fields=[
-            *FIGURE_FIELDS,
-            "metrics_computed_at",
-            "figures_version",
-            "figures_computed_version",
-            "figures_requested_at",
             "preference_link_version",
             "updated_at",
         ]
@@ -156,17 +91,6 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["owner", "name"]),
             models.Index(fields=["status"]),
-            models.Index(fields=["owner", "tier"]),
-            models.Index(fields=["owner", "-predicted_clv"]),
-            # PostgreSQL also has (owner, predicted_clv DESC NULLS LAST), for the portfolio's
-            # default order: created by migration 0006 (SQLite cannot index NULLS LAST).
-            # The customers whose figures wait for a recompute, longest waiting first: the
-            # recompute worker catches up on them in bulk, the sweeper finds the lost ones.
-            models.Index(
-                fields=["figures_requested_at"],
-                name="customer_figures_waiting_idx",
-                condition=Q(figures_computed_version__lt=F("figures_version")),
-            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -177,14 +101,6 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def figures_stale(self) -> bool:
-        return self.figures_computed_version < self.figures_version
-
-    @property
-    def recommendation(self) -> str:
-        return TIER_RECOMMENDATION.get(self.tier, "")
 
 
 class FactKind(models.TextChoices):

@@ -1,13 +1,10 @@
 """Reads of customers, scoped to what the asking user may see (SPEC §2)."""
 
-from datetime import timedelta
-
-from django.db.models import Count, F, Min, Q, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 
 from accounts.roles import Role, role_of
 
-from .models import Customer, ValueTier
+from .models import Customer
 
 
 def customers_visible_to(user) -> QuerySet[Customer]:
@@ -40,35 +37,12 @@ def customer_search(*, customers: QuerySet[Customer], query: str) -> QuerySet[Cu
 
 
 def customer_portfolio(*, manager, filters: dict | None = None) -> QuerySet[Customer]:
+    """The manager's customers by status and search (the figures' filters: workspace)."""
     filters = filters or {}
     customers = Customer.objects.filter(owner=manager)
     if filters.get("status"):
         customers = customers.filter(status=filters["status"])
-    if filters.get("tier"):
-        customers = customers.filter(tier=filters["tier"])
     return customer_search(customers=customers, query=filters.get("search", ""))
-
-
-def customers_with_stale_figures(*, older_than: timedelta) -> QuerySet[Customer]:
-    """Customers whose figures lag their data for longer than a recompute normally takes."""
-    cutoff = timezone.now() - older_than
-    return Customer.objects.filter(
-        figures_computed_version__lt=F("figures_version"), figures_requested_at__lt=cutoff
-    )
-
-
-def customers_figures_lag(*, older_than: timedelta) -> dict:
-    """How far the figures lag: customers waiting longer than `older_than`, and the oldest wait.
-
-    `oldest_pending_seconds` counts every pending recompute (None when nothing is pending).
-    """
-    now = timezone.now()
-    pending = Customer.objects.filter(figures_computed_version__lt=F("figures_version"))
-    oldest = pending.aggregate(oldest=Min("figures_requested_at"))["oldest"]
-    return {
-        "lagging": pending.filter(figures_requested_at__lt=now - older_than).count(),
-        "oldest_pending_seconds": None if oldest is None else int((now - oldest).total_seconds()),
-    }
 
 
 def scoped_to_customers(
@@ -91,14 +65,3 @@ def scoped_to_customers(
 def customers_visible_to_all() -> QuerySet[Customer]:
     """The whole base, for duplicate checks that reveal only names and owners."""
     return Customer.objects.all()
-
-
-def portfolio_totals(*, manager) -> dict:
-    """Customer equity (sum of predicted CLV) and customers per tier, in one query."""
-    tiers = {f"tier_{value}": Count("id", filter=Q(tier=value)) for value in ValueTier.values}
-    return Customer.objects.filter(owner=manager).aggregate(
-        customers=Count("id"),
-        customer_equity=Sum("predicted_clv"),
-        interactions=Sum("interaction_count"),
-        **tiers,
-    )

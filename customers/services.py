@@ -2,10 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
-from core.dispatch import enqueue_on_commit
 from events.names import EventName
 from events.services import event_publish
 
@@ -32,8 +29,9 @@ EDITABLE_FIELDS = (
 REFERENCE_FIELDS = ("external_ref", "referred_by")
 
 
-# Profile fields that feed the figures (share of customer, growth potential, tenure).
-FIGURE_INPUTS = {"wallet_annual", "acquired_on"}
+# Profile fields that feed the figures (share of customer, growth potential, tenure), and the
+# owner, which the figures row copies for the portfolio's reads.
+FIGURE_INPUTS = {"wallet_annual", "acquired_on", "owner"}
 
 
 WALLET_NEEDS_SOURCE = "Say where the wallet figure comes from."
@@ -67,21 +65,6 @@ def _profile_clean(customer: Customer, *, wallet_changed: bool) -> None:
                 errors.setdefault(field, []).extend(field_errors)
     if errors:
         raise ValidationError(errors)
-
-
-def customer_figures_request(*, customer_id: int) -> None:
-    """Mark the customer's figures stale and queue their recompute after the commit.
-
-    The stale mark is written with the data, so a recompute whose task is lost is found again
-    by the sweeper; inside a transaction the update also locks the customer's row until commit.
-    """
-    # Imported here: customers.tasks imports valuation, which imports customers.models.
-    from .tasks import customer_recompute_figures
-
-    Customer.objects.filter(pk=customer_id).update(
-        figures_version=F("figures_version") + 1, figures_requested_at=timezone.now()
-    )
-    enqueue_on_commit(customer_recompute_figures, customer_id)
 
 
 @transaction.atomic

@@ -36,7 +36,7 @@ def customer_list(request):
         request,
         "customers/list.html",
         {
-            "page": _page(request, customers.order_by("name", "id")),
+            "page": _page(request, customers.select_related("figures").order_by("name", "id")),
             "query": query,
             "elsewhere": elsewhere,
             "can_create": role_of(request.user) in (Role.ADMIN, Role.MANAGER),

@@ -9,7 +9,7 @@ from customers.models import ChannelConsent, Customer, CustomerFact
 from events.names import EventName
 from events.services import event_publish
 from interactions.models import Interaction, OfferingRating
-from valuation.models import CustomerSnapshot, CustomerSummary
+from valuation.models import CustomerFigures, CustomerSnapshot, CustomerSummary
 
 from .models import ErasureRecord, ImportedTransaction
 
@@ -49,6 +49,7 @@ def customer_everything(*, customer_id: int) -> dict:
         .order_by("occurred_at", "id")
     )
     summary = CustomerSummary.objects.filter(customer_id=customer_id).first()
+    figures = CustomerFigures.objects.filter(customer_id=customer_id).first()
     return {
         "profile": {
             **_record(customer),
@@ -77,6 +78,7 @@ def customer_everything(*, customer_id: int) -> dict:
             )
         ],
         "summary": _record(summary) if summary else None,
+        "figures": _record(figures) if figures else None,
         "snapshots": [
             _record(s)
             for s in CustomerSnapshot.objects.filter(customer_id=customer_id).order_by("taken_on")

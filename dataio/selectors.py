@@ -10,6 +10,7 @@ from core.csv_files import csv_rows
 from core.money import MONEY_FIELDS, can_see_money
 from customers.models import Customer
 from customers.selectors import customers_visible_to
+from valuation.declared import FIGURE_NAMES
 
 from .models import ImportJob
 
@@ -41,6 +42,10 @@ MONEY_COLUMNS = [
 ]
 
 
+# Columns read through a relation: the owner's name, the figures (valuation.declared).
+EXPORT_LOOKUPS = {"owner": "owner__username", **{name: f"figures__{name}" for name in FIGURE_NAMES}}
+
+
 def customers_for_export(user) -> QuerySet[Customer]:
     """Managers export their own portfolio, admins and support the whole base."""
     if role_of(user) == Role.MANAGER:
@@ -56,7 +61,7 @@ def export_columns(user) -> list[str]:
 def customers_csv_lines(user, *, chunk: int = 2000) -> Iterator[str]:
     """The CSV, one line at a time, read from the database in chunks (server-side cursor)."""
     columns = export_columns(user)
-    fields = [("owner__username" if c == "owner" else c) for c in columns]
+    fields = [EXPORT_LOOKUPS.get(c, c) for c in columns]
     rows = customers_for_export(user).order_by("id").values_list(*fields)
     yield from csv_rows([columns])
     yield from csv_rows(rows.iterator(chunk_size=chunk))

@@ -23,6 +23,7 @@ from events.services import event_publish
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
 from offerings.models import Category, Offering
+from valuation import services as valuation_services
 from valuation.services import valuation_rebuild_everything
 
 from . import imports
@@ -243,11 +244,7 @@ def _import_job_fail(jobs, *, error: str) -> int:
             status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now()
         )
         if failed:
-            now = timezone.now()
-            Customer.objects.filter(
-                figures_requested_at__gt=now,
-                figures_computed_version__lt=F("figures_version"),
-            ).update(figures_requested_at=now)
+            valuation_services.figures_requests_due_now(now=timezone.now())
     return failed
 
 
@@ -332,10 +329,11 @@ def _run_batches(job: ImportJob, mine, rows: Iterable, apply, progress: Progress
 
 
 def _figures_wait_for_rebuild() -> dict:
-    """The stale mark of customers an import writes: figures_version bumped (set it to 1 on
-    a new customer) and recompute requested IMPORT_SILENT_AFTER ahead, so that the import's one
+    """The stale mark of customers an import writes (valuation.services
+    customers_figures_mark_stale): figures_version bumped and recompute requested
+    IMPORT_SILENT_AFTER ahead, so that the import's one
     rebuild, not the sweeper, computes them, unless the import stops (then it is dated now)."""
-    return {"figures_requested_at": timezone.now() + IMPORT_SILENT_AFTER}
+    return {"requested_at": timezone.now() + IMPORT_SILENT_AFTER}
 
 
 # --- Transactions -------------------------------------------------------------------------
@@ -407,9 +405,10 @@ class _TransactionBatch:
         for row in rows:
             built[row.line][0].customer_id = self.customers[row.customer_ref]
         # The figures of the customers who bought now wait for the import's rebuild.
-        Customer.objects.filter(
-            pk__in={self.customers[row.customer_ref] for row in rows} - created_customers
-        ).update(figures_version=F("figures_version") + 1, **_figures_wait_for_rebuild())
+        valuation_services.customers_figures_mark_stale(
+            customer_ids={self.customers[row.customer_ref] for row in rows},
+            **_figures_wait_for_rebuild(),
+        )
         interactions = Interaction.objects.bulk_create(
             [built[row.line][0] for row in rows], batch_size=BATCH_ROWS
         )
@@ -457,7 +456,6 @@ class _TransactionBatch:
             status=LifecycleStatus.ACTIVE,
             acquired_on=first_day,
             acquisition_source="import",
-            figures_version=1,
         )
 
     def _numbered(self, row: TransactionRow) -> TransactionRow:
@@ -511,7 +509,6 @@ class _TransactionBatch:
         for row in rows:
             if row.customer_ref in missing:
                 first_day[row.customer_ref] = min(first_day.get(row.customer_ref, row.day), row.day)
-        waiting = _figures_wait_for_rebuild()
         customers, refused = [], {}
         for ref in missing:
             customer = self._new_customer(ref, first_day[ref])
@@ -519,7 +516,6 @@ class _TransactionBatch:
             if error:
                 refused[ref] = error
                 continue
-            customer.figures_requested_at = waiting["figures_requested_at"]
             customers.append(customer)
         created = Customer.objects.bulk_create(customers, batch_size=BATCH_ROWS)
         # Not None: _new_customer sets the reference.
@@ -620,11 +616,6 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
             to_update.append(customer)
         else:
             unchanged += 1
-    # Their figures wait for the import's rebuild (stale until it has run).
-    waiting = _figures_wait_for_rebuild()
-    for customer in to_create:
-        customer.figures_version = 1
-        customer.figures_requested_at = waiting["figures_requested_at"]
     if to_create:
         bulk_create_with_history(to_create, Customer, batch_size=BATCH_ROWS)
     if to_update:
@@ -634,9 +625,10 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
             fields=[*CUSTOMER_FIELDS, "owner"],
             batch_size=BATCH_ROWS,
         )
-        Customer.objects.filter(pk__in=[c.pk for c in to_update]).update(
-            figures_version=F("figures_version") + 1, **waiting
-        )
+    # Their figures wait for the import's rebuild (stale until it has run).
+    valuation_services.customers_figures_mark_stale(
+        customer_ids=[c.pk for c in to_create + to_update], **_figures_wait_for_rebuild()
+    )
     counts = {
         "created_rows": len(to_create),
         "updated_rows": len(to_update),

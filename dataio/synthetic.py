@@ -34,7 +34,7 @@ from customers.models import Customer, CustomerFact
 from interactions.models import Interaction, OfferingRating, OrderLine
 from offerings.models import Offering
 from replenishment.models import ReplenishmentSubscription
-from valuation.models import CustomerSnapshot
+from valuation.models import CustomerFigures, CustomerSnapshot
 from valuation.numerics.bgnbd import BgNbdParams
 from valuation.numerics.simulate import simulate_bgnbd
 from valuation.selectors import channel_costs_decimal
@@ -651,15 +651,23 @@ def figures_fake(customer_ids: Sequence[int], *, snapshot_days: int = 0, seed: i
         raise NotImplementedError("figures_fake writes with PostgreSQL's unnest")
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            UPDATE customers_customer c SET tier = f.tier, predicted_clv = f.clv,
-                growth_potential = f.growth, p_alive = f.p_alive,
-                share_of_customer = f.share, interaction_count = f.count,
-                last_contact_at = %s - f.days * interval '1 day'
+            f"""
+            INSERT INTO {CustomerFigures._meta.db_table} AS t
+                (customer_id, owner_id, tier, predicted_clv, growth_potential, p_alive,
+                 share_of_customer, interaction_count, last_contact_at, valuation_method,
+                 figures_version, figures_computed_version)
+            SELECT f.id, c.owner_id, f.tier, f.clv, f.growth, f.p_alive, f.share, f.count,
+                   %s - f.days * interval '1 day', '', 0, 0
             FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::numeric[],
                         %s::float8[], %s::float8[], %s::int[], %s::int[])
                  AS f(id, tier, clv, growth, p_alive, share, count, days)
-            WHERE c.id = f.id
+            JOIN customers_customer c ON c.id = f.id
+            ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier,
+                predicted_clv = excluded.predicted_clv,
+                growth_potential = excluded.growth_potential, p_alive = excluded.p_alive,
+                share_of_customer = excluded.share_of_customer,
+                interaction_count = excluded.interaction_count,
+                last_contact_at = excluded.last_contact_at, owner_id = excluded.owner_id
             """,
             [
                 now,
@@ -678,10 +686,10 @@ def figures_fake(customer_ids: Sequence[int], *, snapshot_days: int = 0, seed: i
                 f"""
                 INSERT INTO {CustomerSnapshot._meta.db_table}
                     (customer_id, taken_on, computed_at, tier, predicted_clv, p_alive)
-                SELECT c.id, %s::date - d, now(), c.tier,
-                       c.predicted_clv * (0.9 + 0.2 * random()), random()
-                FROM customers_customer c, generate_series(0, %s - 1) AS d
-                WHERE c.id = ANY(%s)
+                SELECT f.customer_id, %s::date - d, now(), f.tier,
+                       f.predicted_clv * (0.9 + 0.2 * random()), random()
+                FROM {CustomerFigures._meta.db_table} f, generate_series(0, %s - 1) AS d
+                WHERE f.customer_id = ANY(%s)
                 """,
                 [timezone.localdate(), snapshot_days, ids.tolist()],
             )

@@ -122,7 +122,10 @@ def _queue_filters(request) -> tuple[QueueFilterForm, dict]:
 
 def _queue_context(request):
     form, filters = _queue_filters(request)
-    items = selectors.support_queue(user=request.user, filters=filters)
+    # The customer's figures (valuation's row) are shown beside each item.
+    items = selectors.support_queue(user=request.user, filters=filters).select_related(
+        "customer__figures"
+    )
     page = Paginator(items, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("focus", None)

@@ -11,6 +11,7 @@ from customers.models import Customer
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction
 from offerings.models import Category, Component, Offering
+from valuation.models import CustomerFigures
 from workspace.models import CustomerAgenda
 
 PASSWORD = "correct-horse-battery"
@@ -35,7 +36,16 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
+class CustomerFiguresFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerFigures
+
+    owner = factory.SelfAttribute("customer.owner")  # the row copies its customer's owner
+
+
 class CustomerFactory(factory.django.DjangoModelFactory):
+    """A customer with their figures row, as the services create it (`figures__tier=...`)."""
+
     class Meta:
         model = Customer
         skip_postgeneration_save = True
@@ -43,6 +53,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Customer {n}")
     email = factory.LazyAttribute(lambda c: f"{c.name.lower().replace(' ', '.')}@example.net")
     status = "active"
+    figures = factory.RelatedFactory(CustomerFiguresFactory, factory_related_name="customer")
 
     @factory.post_generation
     def agenda(customer, create, extracted, **kwargs):

@@ -23,7 +23,7 @@ from crm.celery import app
 
 __all__ = ["app"]
 
-RECOMPUTE = "customers.tasks.customer_recompute_figures"
+RECOMPUTE = "valuation.tasks.customer_recompute_figures"
 CHUNK = "valuation.tasks.customers_recompute_chunk"
 STALL_MARKER = os.environ.get("CRM_FAULT_STALL_MARKER", "")
 FAIL_TIMES = int(os.environ.get("CRM_FAULT_FAIL_TIMES", "0"))

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from celery import Celery
 from django.conf import settings
 
-from customers.models import FIGURE_FIELDS, Customer
+from customers.models import Customer
 from devtools import processes
 from devtools.processes import Process, free_port, port_open
 from valuation import selectors as valuation_selectors
+from valuation.declared import FIGURE_NAMES as FIGURE_FIELDS
+from valuation.models import CustomerFigures
 from valuation.services import customers_figures_recompute_all
 from valuation.summary import customer_summaries_rebuild
 
@@ -178,7 +180,7 @@ def run_sweeper(broker_url: str) -> int:
     result = subprocess.run(
         [
             *(sys.executable, "manage.py", "shell", "-c"),
-            "from customers.tasks import customers_recompute_stale as s; print(s())",
+            "from valuation.tasks import customers_recompute_stale as s; print(s())",
         ],
         cwd=ROOT,
         env=_process_env(broker_url, None),
@@ -191,11 +193,13 @@ def run_sweeper(broker_url: str) -> int:
 
 
 def figures_of(customer_id: int) -> dict:
-    return Customer.objects.values(*FIGURE_FIELDS).get(pk=customer_id)
+    return CustomerFigures.objects.values(*FIGURE_FIELDS).get(pk=customer_id)
 
 
 def is_current(customer_id: int) -> bool:
-    versions = Customer.objects.values_list("figures_version", "figures_computed_version")
+    versions = Customer.objects.values_list(
+        "figures__figures_version", "figures__figures_computed_version"
+    )
     version, computed = versions.get(pk=customer_id)
     return computed == version
 

@@ -3,9 +3,9 @@ against one call over the whole base (the path before chunking)."""
 
 from django.utils import timezone
 
-from customers.models import FIGURE_FIELDS, Customer
 from valuation import services
-from valuation.models import CustomerSnapshot, ModelFit
+from valuation.declared import FIGURE_NAMES as FIGURE_FIELDS
+from valuation.models import CustomerFigures, CustomerSnapshot, ModelFit
 
 SNAPSHOT_VALUES = [
     "tier",
@@ -33,7 +33,8 @@ FIT_VALUES = [
 
 
 def figures_of_everyone() -> dict:
-    return {row.pop("id"): row for row in Customer.objects.values("id", *FIGURE_FIELDS)}
+    rows = CustomerFigures.objects.values("customer_id", *FIGURE_FIELDS)
+    return {row.pop("customer_id"): row for row in rows}
 
 
 def snapshots_of_everyone() -> dict:
@@ -42,13 +43,13 @@ def snapshots_of_everyone() -> dict:
 
 
 def forget_figures() -> None:
-    Customer.objects.update(
+    CustomerFigures.objects.update(
         **{
             **dict.fromkeys(FIGURE_FIELDS, None),
             "interaction_count": 0,
             "tier": "",
             "valuation_method": "",
-            "metrics_computed_at": None,
+            "computed_at": None,
         }
     )
     CustomerSnapshot.objects.all().delete()

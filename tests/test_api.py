@@ -127,7 +127,7 @@ def test_it_logs_an_order_through_the_api_and_answers_once_committed(api, charli
     saved = Interaction.objects.get(pk=body["id"])
     assert (saved.lines.get().quantity, saved.lines.get().unit_price) == (2, Decimal("24.00"))
     alices_customer.refresh_from_db()
-    assert alices_customer.figures_stale  # the recompute is queued, not yet done
+    assert alices_customer.figures.stale  # the recompute is queued, not yet done
 
 
 def test_it_rejects_bad_order_lines_naming_each_field(api, alice, alices_customer):

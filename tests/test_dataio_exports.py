@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from customers.models import Customer
+from valuation.models import CustomerFigures
 
 from .factories import CustomerFactory
 
@@ -28,7 +28,7 @@ def rows_of(response) -> list[dict]:
 
 @pytest.fixture
 def base(alices_customer, bobs_customer):
-    Customer.objects.filter(pk=alices_customer.pk).update(predicted_clv=Decimal("910.00"))
+    CustomerFigures.objects.filter(pk=alices_customer.pk).update(predicted_clv=Decimal("910.00"))
     return alices_customer, bobs_customer
 
 

@@ -125,7 +125,11 @@ def test_it_changes_nothing_when_the_same_file_is_imported_again():
     before = (
         list(Interaction.objects.order_by("id").values_list("id", "customer_id", "occurred_at")),
         list(OrderLine.objects.order_by("id").values_list("id", "unit_price", "unit_cost")),
-        list(Customer.objects.order_by("id").values_list("id", "predicted_clv", "tier")),
+        list(
+            Customer.objects.order_by("id").values_list(
+                "id", "figures__predicted_clv", "figures__tier"
+            )
+        ),
         ModelFit.objects.count(),
     )
 
@@ -134,7 +138,11 @@ def test_it_changes_nothing_when_the_same_file_is_imported_again():
     after = (
         list(Interaction.objects.order_by("id").values_list("id", "customer_id", "occurred_at")),
         list(OrderLine.objects.order_by("id").values_list("id", "unit_price", "unit_cost")),
-        list(Customer.objects.order_by("id").values_list("id", "predicted_clv", "tier")),
+        list(
+            Customer.objects.order_by("id").values_list(
+                "id", "figures__predicted_clv", "figures__tier"
+            )
+        ),
         ModelFit.objects.count(),
     )
     assert after == before
@@ -162,8 +170,8 @@ def test_it_rebuilds_every_summary_and_refits_once_after_the_rows_are_committed(
         Decimal("50"),
     )
     customer = Customer.objects.get(external_ref="C-1")
-    assert customer.historic_value == Decimal("50.00")
-    assert customer.metrics_computed_at is not None
+    assert customer.figures.historic_value == Decimal("50.00")
+    assert customer.figures.computed_at is not None
 
 
 def test_it_rejects_a_file_whose_header_lacks_a_required_column_and_writes_nothing():

@@ -129,7 +129,7 @@ def test_an_erased_customer_leaves_no_personal_data_in_any_table_and_equity_is_u
     )
     valuation_rebuild_everything()
     equity_before = Customer.objects.aggregate(
-        clv=Sum("predicted_clv"), historic=Sum("historic_value")
+        clv=Sum("figures__predicted_clv"), historic=Sum("figures__historic_value")
     )
     for needle in (NAME, EMAIL, PHONE, REF, SECRET_NOTE, "Zanzibar"):
         assert text_columns_containing(needle), needle  # the search does find them before
@@ -143,7 +143,7 @@ def test_an_erased_customer_leaves_no_personal_data_in_any_table_and_equity_is_u
         assert text_columns_containing(needle) == [], needle
     valuation_rebuild_everything()
     equity_after = Customer.objects.aggregate(
-        clv=Sum("predicted_clv"), historic=Sum("historic_value")
+        clv=Sum("figures__predicted_clv"), historic=Sum("figures__historic_value")
     )
     assert equity_after == equity_before
     erased = Customer.objects.get(pk=zelda.pk)

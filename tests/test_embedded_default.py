@@ -35,7 +35,7 @@ READ_FIGURES = """
 import json
 from customers.models import Customer
 c = Customer.objects.get(pk={pk})
-print(json.dumps([c.interaction_count, c.figures_stale]))
+print(json.dumps([c.figures.interaction_count, c.figures.stale]))
 """
 
 
@@ -96,12 +96,12 @@ def test_it_runs_the_loop_on_sqlite_and_the_filesystem_broker(embedded_env, tmp_
             interval=0.5,
         )
     # The figures were written by the worker process, not inline in the web process.
-    assert "customers.tasks.customer_recompute_figures" in worker.log()
+    assert "valuation.tasks.customer_recompute_figures" in worker.log()
     assert "succeeded" in worker.log()
 
 
 REQUEST_A_REFIT = """
-from valuation.services import valuation_fit_request
+from valuation.tasks import valuation_fit_request
 print(valuation_fit_request().pk)
 """
 
@@ -110,7 +110,8 @@ import json
 from customers.models import Customer
 from valuation.models import ModelFit
 fit = ModelFit.objects.get(pk={pk})
-behind = Customer.objects.exclude(metrics_computed_at__gte=fit.fitted_at) if fit.fitted_at else None
+done = fit.fitted_at
+behind = Customer.objects.exclude(figures__computed_at__gte=done) if done else None
 print(json.dumps([fit.status, fit.method, None if behind is None else behind.count()]))
 """
 

@@ -7,7 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from crm.celery import app
-from customers.models import Customer
+from valuation.models import CustomerFigures
 
 from .factories import CustomerFactory
 from .worker import celery_worker
@@ -46,7 +46,7 @@ def test_it_shows_figures_lagging_for_more_than_a_minute(client, alice):
     now = timezone.now()
     waiting_long, waiting_briefly = CustomerFactory(owner=alice), CustomerFactory(owner=alice)
     for customer, waited in ((waiting_long, 120), (waiting_briefly, 5)):
-        Customer.objects.filter(pk=customer.pk).update(
+        CustomerFigures.objects.filter(pk=customer.pk).update(
             figures_version=F("figures_computed_version") + 1,
             figures_requested_at=now - timedelta(seconds=waited),
         )

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from customers.tasks import customer_recompute_figures
 from interactions.models import Interaction
+from valuation.tasks import customer_recompute_figures
 
 from .factories import InteractionFactory, OfferingFactory
 

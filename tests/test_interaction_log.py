@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from customers.tasks import customer_recompute_figures
 from interactions.models import Interaction, OrderLine
 from interactions.services import OrderLineInput, interaction_log
+from valuation.tasks import customer_recompute_figures
 
 from .factories import CustomerFactory, OfferingFactory
 
@@ -42,7 +42,7 @@ def test_it_queues_the_recompute_only_after_the_commit(
         assert sent_tasks == []
 
     # Sent once, after the commit (relayed from the outbox: events.services).
-    assert sent_tasks == [("customers.tasks.customer_recompute_figures", (customer.pk,))]
+    assert sent_tasks == [("valuation.tasks.customer_recompute_figures", (customer.pk,))]
 
 
 def test_it_saves_an_order_with_its_lines_and_derives_revenue_and_margin(alice, sent_tasks):
@@ -94,7 +94,7 @@ def test_it_writes_nothing_when_a_line_is_invalid(alice, sent_tasks):
     assert "lines[0].discount" in error.value.message_dict
     assert not Interaction.objects.filter(customer=customer).exists()
     customer.refresh_from_db()
-    assert customer.figures_version == 0
+    assert customer.figures.figures_version == 0
 
 
 def test_it_names_the_bad_field():

@@ -35,7 +35,7 @@ def test_it_records_one_current_rating_per_customer_and_offering(charlie, alices
         ("House blend", 5, charlie)
     ]
     alices_customer.refresh_from_db()
-    assert alices_customer.figures_version == 2
+    assert alices_customer.figures.figures_version == 2
 
 
 def test_it_refuses_a_rating_of_an_offering_the_customer_does_not_hold(charlie, alices_customer):

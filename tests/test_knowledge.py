@@ -106,7 +106,7 @@ def test_it_tracks_needs_with_their_status_and_share_of_needs(alice, alices_cust
 
     customer_figures_recompute(customer_id=alices_customer.pk)
     alices_customer.refresh_from_db()
-    assert alices_customer.share_of_needs == 0.5
+    assert alices_customer.figures.share_of_needs == 0.5
 
 
 def test_it_suggests_the_most_valuable_unknown_facts_and_never_asks_twice(

@@ -16,10 +16,9 @@ from kombu.exceptions import OperationalError
 from core import dispatch
 from crm.celery import app
 from customers.models import Customer
-from customers.tasks import customers_recompute_stale
-from valuation import selectors, services
+from valuation import selectors, tasks
 from valuation.models import FitStatus, ModelFit, ValuationSettings
-from valuation.tasks import valuation_nightly_refit
+from valuation.tasks import customers_recompute_stale, valuation_nightly_refit
 
 from .faults import worker as fault_worker
 from .nightly import (
@@ -54,7 +53,7 @@ def reference(base):
 
 
 def everyone_recomputed() -> bool:
-    return not Customer.objects.filter(metrics_computed_at__isnull=True).exists()
+    return not Customer.objects.filter(figures__computed_at__isnull=True).exists()
 
 
 def test_it_recomputes_the_base_in_chunks_on_workers_as_one_call_would(reference):
@@ -80,7 +79,7 @@ def test_it_retries_a_chunk_that_met_a_transient_database_error(reference):
     with fault_worker(
         settings.CELERY_BROKER_URL, app_module="tests.fault_worker", env=flaky
     ) as flaky_worker:
-        services.customers_figures_recompute_spread(fit=selectors.latest_fit())
+        tasks.customers_figures_recompute_spread(selectors.latest_fit())
         wait_for(everyone_recomputed, timeout=90, interval=0.2)
         log = flaky_worker.log()
 
@@ -103,8 +102,8 @@ def test_it_recovers_the_customers_of_a_lost_chunk_with_the_sweeper(reference, m
 
     with monkeypatch.context() as patch:
         patch.setattr(dispatch, "group", BrokerDown)
-        services.customers_figures_recompute_spread(fit=fit)
-    assert not Customer.objects.filter(metrics_computed_at__isnull=False).exists()
+        tasks.customers_figures_recompute_spread(fit)
+    assert not Customer.objects.filter(figures__computed_at__isnull=False).exists()
 
     # Past the allowance, the sweeper marks the customers stale and sends them one by one.
     ModelFit.objects.filter(pk=fit.pk).update(fitted_at=fit.fitted_at - timedelta(minutes=11))

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from customers.models import Customer
 from interactions.models import Interaction
+from valuation.models import CustomerFigures
 
 from .factories import CustomerFactory, OfferingFactory
 from .faults import (
@@ -66,7 +66,7 @@ def log_confirmed(web, token, payloads) -> list[int]:
 
 def overdue(customer) -> None:
     """Let the sweeper's grace period pass (it re-sends recomputes missing for 30 s)."""
-    Customer.objects.filter(pk=customer.pk).update(
+    CustomerFigures.objects.filter(pk=customer.pk).update(
         figures_requested_at=timezone.now() - timedelta(minutes=5)
     )
 

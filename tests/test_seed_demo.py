@@ -60,15 +60,15 @@ def test_it_creates_a_believable_business_and_can_run_twice(roles, capsys):
     assert not Interaction.objects.filter(occurred_at__gt=timezone.now()).exists()
 
     # Figures are computed for everyone, without one task per customer.
-    assert not Customer.objects.filter(metrics_computed_at__isnull=True).exists()
-    busiest = Customer.objects.order_by("-interaction_count").first()
-    assert busiest.interaction_count == busiest.interactions.count()
+    assert not Customer.objects.filter(figures__computed_at__isnull=True).exists()
+    busiest = Customer.objects.order_by("-figures__interaction_count").first()
+    assert busiest.figures.interaction_count == busiest.interactions.count()
 
     # What customers taught us, their ratings and subscriptions, for every screen to show.
     assert CustomerFact.objects.filter(key__kind="need", need_status="met_by_us").exists()
     assert OfferingRating.objects.exists()
     assert ReplenishmentSubscription.objects.exists()
-    assert Customer.objects.filter(share_of_needs__isnull=False).exists()
+    assert Customer.objects.filter(figures__share_of_needs__isnull=False).exists()
 
     counts = (Customer.objects.count(), Interaction.objects.count(), OrderLine.objects.count())
     call_command("seed_demo", customers=120)

@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.models import Customer
-from customers.tasks import customer_recompute_figures
 from interactions import selectors, services
 from interactions.models import Interaction
+from valuation.tasks import customer_recompute_figures
 
 from .factories import CustomerFactory, InteractionFactory, UserFactory
 
@@ -94,7 +94,9 @@ def test_it_renders_the_queue_with_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as few:
         assert client.get("/interactions/queue/").status_code == 200
     for n in range(12):
-        customer = CustomerFactory(tier="mvc") if hasattr(Customer, "tier") else CustomerFactory()
+        customer = (
+            CustomerFactory(figures__tier="mvc") if hasattr(Customer, "tier") else CustomerFactory()
+        )
         inbound(customer, f"Item {n}", hours_ago=n)
         InteractionFactory(customer=customer, subject="Earlier", type="teaching")
     with django_assert_num_queries(len(few)):
@@ -197,9 +199,9 @@ def test_it_records_a_response_once_and_queues_the_recompute_after_commit(
     item.refresh_from_db()
     assert item.first_response_at == first
     assert stale.first_response_at == first
-    assert sent_tasks == [("customers.tasks.customer_recompute_figures", (alices_customer.pk,))]
+    assert sent_tasks == [("valuation.tasks.customer_recompute_figures", (alices_customer.pk,))]
     alices_customer.refresh_from_db()
-    assert alices_customer.figures_version == 1
+    assert alices_customer.figures.figures_version == 1
 
 
 def test_it_resolves_once_and_counts_the_resolution_as_the_first_response(
@@ -212,7 +214,7 @@ def test_it_resolves_once_and_counts_the_resolution_as_the_first_response(
     item.refresh_from_db()
     assert (item.first_response_at, item.resolved_at) == (at, at)
     alices_customer.refresh_from_db()
-    assert alices_customer.figures_version == 1
+    assert alices_customer.figures.figures_version == 1
 
 
 def test_it_keeps_an_earlier_response_when_resolving(alices_customer, sent_tasks):

@@ -15,10 +15,10 @@ from kombu.exceptions import OperationalError
 
 from crm.celery import app
 from customers.models import Customer
-from customers.tasks import customer_recompute_figures, customers_recompute_stale
 from interactions.services import interaction_log
-from valuation.models import FitMethod, FitStatus, ModelFit, ValuationSettings
+from valuation.models import CustomerFigures, FitMethod, FitStatus, ModelFit, ValuationSettings
 from valuation.numerics import bgnbd, clv, gamma_gamma
+from valuation.tasks import customer_recompute_figures, customers_recompute_stale
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -36,7 +36,9 @@ def worker():
 
 
 def figures(customer):
-    return Customer.objects.values_list("interaction_count", "last_contact_at").get(pk=customer.pk)
+    return Customer.objects.values_list(
+        "figures__interaction_count", "figures__last_contact_at"
+    ).get(pk=customer.pk)
 
 
 def test_it_updates_the_figures_in_a_worker_after_an_interaction_is_logged(alice, worker):
@@ -56,7 +58,7 @@ def test_it_updates_the_figures_in_a_worker_after_an_interaction_is_logged(alice
 
     wait_for(lambda: figures(customer) == (1, when))
     customer.refresh_from_db()
-    assert not customer.figures_stale
+    assert not customer.figures.stale
 
 
 def test_it_coalesces_a_burst_into_the_right_final_figures(alice, worker):
@@ -75,7 +77,7 @@ def test_it_coalesces_a_burst_into_the_right_final_figures(alice, worker):
     # its two reads); the 10th recompute then catches the version up. Wait for both.
     wait_for(
         lambda: (
-            figures(customer)[0] == 10 and not Customer.objects.get(pk=customer.pk).figures_stale
+            figures(customer)[0] == 10 and not Customer.objects.get(pk=customer.pk).figures.stale
         )
     )
 
@@ -98,11 +100,11 @@ def test_it_recovers_a_recompute_whose_task_was_lost(alice, worker, monkeypatch)
             subject="Lost in the post?",
         )
     customer.refresh_from_db()
-    assert customer.figures_stale
+    assert customer.figures.stale
     assert figures(customer) == (0, None)
 
     # Later the sweeper finds the overdue recompute and sends it; the worker catches up.
-    Customer.objects.filter(pk=customer.pk).update(
+    CustomerFigures.objects.filter(pk=customer.pk).update(
         figures_requested_at=timezone.now() - timedelta(minutes=5)
     )
     assert customers_recompute_stale() == 1
@@ -142,7 +144,7 @@ def test_it_values_a_customer_in_the_worker_as_the_pure_models_do(alice, worker)
     for days_ago, quantity in [(200, "2"), (120, "1"), (40, "3")]:
         log_order(customer, beans, days_ago=days_ago, quantity=quantity)
     log_contact(customer, days_ago=3, type="complaint")
-    wait_for(lambda: not Customer.objects.get(pk=customer.pk).figures_stale)
+    wait_for(lambda: not Customer.objects.get(pk=customer.pk).figures.stale)
 
     # ...the worker wrote exactly what the pure functions give for that history.
     customer.refresh_from_db()
@@ -169,10 +171,12 @@ def test_it_values_a_customer_in_the_worker_as_the_pure_models_do(alice, worker)
         annual_discount_rate=float(settings.annual_discount_rate),
         time_units_per_month=30.4375 / 7,
     )[0]
-    assert customer.p_alive == pytest.approx(bgnbd.p_alive(params, x, t_x, T)[0], rel=1e-9)
-    assert float(customer.predicted_clv) == pytest.approx(expected_clv, abs=0.01)
-    assert customer.share_of_customer == pytest.approx(24.0 * (2 + 1 + 3) / 600)  # all < 12 m
-    assert float(customer.historic_value) == pytest.approx(6 * (24.0 - 11.5))
-    assert customer.interaction_count == 4
-    assert customer.valuation_method == FitMethod.MODEL
+    assert customer.figures.p_alive == pytest.approx(bgnbd.p_alive(params, x, t_x, T)[0], rel=1e-9)
+    assert float(customer.figures.predicted_clv) == pytest.approx(expected_clv, abs=0.01)
+    assert customer.figures.share_of_customer == pytest.approx(
+        24.0 * (2 + 1 + 3) / 600
+    )  # all < 12 m
+    assert float(customer.figures.historic_value) == pytest.approx(6 * (24.0 - 11.5))
+    assert customer.figures.interaction_count == 4
+    assert customer.figures.valuation_method == FitMethod.MODEL
     assert customer.snapshots.count() == 1

@@ -64,8 +64,8 @@ def test_it_lets_a_manager_work_the_portfolio_end_to_end(browser, live_server, d
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("table.grid tbody tr")
     expect(rows.first.locator(".tier")).to_have_text("Most valuable")
-    top = Customer.objects.filter(owner__username="alice", tier="mvc").order_by(
-        "-predicted_clv", "id"
+    top = Customer.objects.filter(owner__username="alice", figures__tier="mvc").order_by(
+        "-figures__predicted_clv", "id"
     )[0]
     expect(rows.first.locator("td").first.get_by_role("link")).to_have_text(top.name)
     expect(page.locator("canvas[data-chart=equity]")).to_be_visible()

@@ -12,12 +12,14 @@ from dataio import synthetic
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OrderLine
 from replenishment.forecasts import purchase_forecasts_refresh
-from valuation.models import CustomerSnapshot
+from valuation.models import CustomerFigures, CustomerSnapshot
 from workspace.services import customer_agendas_refresh
 
 
 def figures(customer, **values) -> None:
-    Customer.objects.filter(pk=customer.pk).update(**values)
+    CustomerFigures.objects.update_or_create(
+        customer=customer, defaults={"owner_id": customer.owner_id, **values}
+    )
     customer.refresh_from_db()
 
 

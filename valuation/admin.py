@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from . import services
+from . import tasks
 from .models import CustomerSnapshot, ModelFit, ValuationSettings
 
 
@@ -46,7 +46,7 @@ class ModelFitAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refit the purchase models now (as of today)")
     def refit_now(self, request, queryset):
-        fit = services.valuation_fit_request()
+        fit = tasks.valuation_fit_request()
         messages.info(request, f"Refit {fit.pk} queued (task {fit.task_id}).")
 
 

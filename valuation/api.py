@@ -1,5 +1,6 @@
 """Valuation API (SPEC §10): population fits, newest first; POST starts a refit."""
 
+import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
@@ -11,10 +12,108 @@ from rest_framework.response import Response
 from accounts.roles import is_admin
 from core import bounds
 from core.serializers import OutputModelSerializer
-from customers.selectors import customers_visible_to
+from customers import api as customers_api
+from customers import selectors as customer_selectors
 
-from . import services
-from .models import CustomerSnapshot, ModelFit
+from . import tasks
+from .declared import FIGURE_NAMES, SNAPSHOT_FIGURES, ValueTier
+from .models import CustomerFigures, CustomerSnapshot, ModelFit
+
+# --- Customers with their figures (the customers API, extended) ---------------------------
+
+# The figures' names in the API where they differ from the column's.
+API_NAMES = {"computed_at": "metrics_computed_at"}
+
+
+class _FigureFields(OutputModelSerializer):
+    class Meta:
+        model = CustomerFigures
+        fields = [*FIGURE_NAMES, "computed_at"]
+        read_only_fields = fields
+
+
+class CustomerWithFiguresOutputSerializer(customers_api.CustomerOutputSerializer):
+    """A customer with their figures (valuation.declared), flat beside the profile. Money
+    figures are left out for support staff (SPEC §2); null until the first recompute."""
+
+    class Meta(customers_api.CustomerOutputSerializer.Meta):
+        pass
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in _FigureFields().get_fields().items():
+            field.source = f"figures.{name}"
+            field.allow_null = True  # a customer without figures yet
+            fields[API_NAMES.get(name, name)] = field
+        return fields
+
+
+class CustomerWithFiguresFilter(customers_api.CustomerFilter):
+    tier = django_filters.ChoiceFilter(field_name="figures__tier", choices=ValueTier.choices)
+
+
+class _WithFigures:
+    serializer_class = CustomerWithFiguresOutputSerializer
+
+    def output_queryset(self, queryset):
+        return queryset.select_related("figures")
+
+
+class CustomerListApi(_WithFigures, customers_api.CustomerListApi):
+    filterset_class = CustomerWithFiguresFilter
+
+    @extend_schema(
+        operation_id="customers_list", responses=CustomerWithFiguresOutputSerializer(many=True)
+    )
+    def get(self, request):
+        return super().get(request)
+
+    @extend_schema(
+        request=customers_api.CustomerInputSerializer,
+        responses={201: CustomerWithFiguresOutputSerializer},
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class CustomerDetailApi(_WithFigures, customers_api.CustomerDetailApi):
+    @extend_schema(responses=CustomerWithFiguresOutputSerializer)
+    def get(self, request, pk: int):
+        return super().get(request, pk)
+
+    @extend_schema(
+        request=customers_api.CustomerInputSerializer,
+        responses={200: CustomerWithFiguresOutputSerializer},
+    )
+    def patch(self, request, pk: int):
+        return super().patch(request, pk)
+
+
+class SnapshotOutputSerializer(OutputModelSerializer):
+    class Meta:
+        model = CustomerSnapshot
+        fields = ["taken_on", "computed_at", *SNAPSHOT_FIGURES]
+        read_only_fields = fields
+
+
+class CustomerMetricsHistoryApi(GenericAPIView):
+    """Dated snapshots of a customer's figures, newest first."""
+
+    serializer_class = SnapshotOutputSerializer
+    queryset = CustomerSnapshot.objects.none()  # for the schema; get() scopes by customer
+
+    @extend_schema(
+        operation_id="customers_metrics_history", responses=SnapshotOutputSerializer(many=True)
+    )
+    def get(self, request, pk: int):
+        customer = get_object_or_404(customer_selectors.customers_visible_to(request.user), pk=pk)
+        page = self.paginate_queryset(customer.snapshots.order_by("-taken_on"))
+        return self.get_paginated_response(
+            SnapshotOutputSerializer(page, many=True, context={"request": request}).data
+        )
+
+
+# --- Fits ----------------------------------------------------------------------------------
 
 
 class BgNbdSerializer(serializers.Serializer):
@@ -123,43 +222,8 @@ class FitListApi(GenericAPIView):
     def post(self, request):
         serializer = FitInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fit = services.valuation_fit_request(as_of=serializer.validated_data.get("as_of"))
+        fit = tasks.valuation_fit_request(as_of=serializer.validated_data.get("as_of"))
         return Response(
             {"id": fit.pk, "task_id": fit.task_id, "status": fit.status, "as_of": fit.as_of},
             status=status.HTTP_202_ACCEPTED,
-        )
-
-
-class SnapshotOutputSerializer(OutputModelSerializer):
-    class Meta:
-        model = CustomerSnapshot
-        fields = [
-            "taken_on",
-            "computed_at",
-            "tier",
-            "historic_value",
-            "predicted_clv",
-            "growth_potential",
-            "p_alive",
-            "share_of_customer",
-            "share_of_needs",
-            "experience_score",
-        ]
-        read_only_fields = fields
-
-
-class CustomerMetricsHistoryApi(GenericAPIView):
-    """Dated snapshots of a customer's figures, newest first."""
-
-    serializer_class = SnapshotOutputSerializer
-    queryset = CustomerSnapshot.objects.none()  # for the schema; get() scopes by customer
-
-    @extend_schema(
-        operation_id="customers_metrics_history", responses=SnapshotOutputSerializer(many=True)
-    )
-    def get(self, request, pk: int):
-        customer = get_object_or_404(customers_visible_to(request.user), pk=pk)
-        page = self.paginate_queryset(customer.snapshots.order_by("-taken_on"))
-        return self.get_paginated_response(
-            SnapshotOutputSerializer(page, many=True, context={"request": request}).data
         )

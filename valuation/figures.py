@@ -66,7 +66,11 @@ class FigureInputs:
 
 @dataclass(frozen=True)
 class Figures:
+    """Every computed figure of valuation.declared (a field of the same name), and the
+    intermediate values the customer page explains them with."""
+
     historic_value: np.ndarray
+    revenue_12m: np.ndarray
     p_alive: np.ndarray
     expected_transactions: np.ndarray  # over the horizon
     expected_spend: np.ndarray  # revenue per future transaction
@@ -171,6 +175,7 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
     }
     return Figures(
         historic_value=inputs.margin_total - inputs.cost_to_serve_total,
+        revenue_12m=inputs.revenue_12m,
         p_alive=p_alive,
         expected_transactions=expected_transactions,
         expected_spend=expected_spend,

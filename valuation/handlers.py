@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from customers.knowledge import WALLET_FACT
 from customers.models import FactKind
-from customers.services import FIGURE_INPUTS, customer_figures_request
+from customers.services import FIGURE_INPUTS
 from events.models import Event
 from events.names import EventName
 from events.registry import subscribe
@@ -12,6 +12,7 @@ from interactions.choices import SERVICE_TYPES
 from interactions.services import channel_cost
 
 from .summary import summary_record_interaction
+from .tasks import customer_figures_request
 
 
 @subscribe(EventName.INTERACTION_LOGGED, in_transaction=True)

@@ -5,8 +5,12 @@ The numerics live apart in valuation.numerics (no Django); valuation.services fe
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
+
+from .declared import FIGURES, TIER_RECOMMENDATION, Figure, FigureType
 
 
 class ValuationSettings(models.Model):
@@ -145,22 +149,98 @@ class CustomerSummary(models.Model):
         return max(self.transaction_days - 1, 0)
 
 
-class CustomerSnapshot(models.Model):
-    """A customer's figures on one day, for trend charts (SPEC §3 metric history)."""
+def figure_field(figure: Figure) -> models.Field:
+    """The column of a declared figure (valuation.declared), the same in both tables."""
+    if figure.type == FigureType.MONEY:
+        return models.DecimalField(
+            figure.label, max_digits=16, decimal_places=2, null=True, blank=True
+        )
+    if figure.type == FigureType.RATIO:
+        return models.FloatField(figure.label, null=True, blank=True)
+    if figure.type == FigureType.COUNT:
+        return models.PositiveIntegerField(figure.label, default=0)
+    if figure.type == FigureType.MOMENT:
+        return models.DateTimeField(figure.label, null=True, blank=True)
+    return models.CharField(figure.label, max_length=20, choices=figure.choices, blank=True)
+
+
+def _declared_figures(name: str, figures) -> type[models.Model]:
+    """An abstract model with a column per declared figure."""
+    meta = type("Meta", (), {"abstract": True})
+    columns = {figure.name: figure_field(figure) for figure in figures}
+    return type(name, (models.Model,), {"__module__": __name__, "Meta": meta, **columns})
+
+
+DeclaredFigures = _declared_figures("DeclaredFigures", FIGURES)
+DeclaredSnapshotFigures = _declared_figures(
+    "DeclaredSnapshotFigures", [figure for figure in FIGURES if figure.snapshot]
+)
+
+
+class CustomerFigures(DeclaredFigures):  # type: ignore[valid-type,misc]  # built from FIGURES
+    """A customer's current figures (valuation.declared), written only by valuation.services.
+
+    Every customer created through the services has a row (valuation.services
+    customer_figures_request); readers treat a missing one as "no figures yet", and the
+    recompute creates it.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="figures"
+    )
+    # A copy of the customer's owner, so that a portfolio's totals, median and CLV order read
+    # this table alone (no join of the whole portfolio). Written with every figures request
+    # and recompute (valuation.services); an owner change requests the figures.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    computed_at = models.DateTimeField(null=True, blank=True)
+    # Every change that affects the figures bumps figures_version in its own transaction; the
+    # recompute records the version it saw. A customer whose computed version lags is stale,
+    # which is how the sweeper finds recomputes whose task was lost.
+    figures_version = models.PositiveBigIntegerField(default=0)
+    figures_computed_version = models.PositiveBigIntegerField(default=0)
+    figures_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "customer figures"
+        indexes = [
+            # PostgreSQL also has (owner_id, predicted_clv DESC NULLS LAST, customer_id), for
+            # the portfolio's default order: created by migration 0002 (SQLite cannot index
+            # NULLS LAST).
+            # The customers whose figures wait for a recompute, longest waiting first: the
+            # recompute worker catches up on them in bulk, the sweeper finds the lost ones.
+            models.Index(
+                fields=["figures_requested_at"],
+                name="figures_waiting_idx",
+                condition=Q(figures_computed_version__lt=F("figures_version")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Figures of customer {self.customer_id}"
+
+    @property
+    def stale(self) -> bool:
+        return self.figures_computed_version < self.figures_version
+
+    @property
+    def recommendation(self) -> str:
+        return TIER_RECOMMENDATION.get(self.tier, "")
+
+
+class CustomerSnapshot(DeclaredSnapshotFigures):  # type: ignore[valid-type,misc]  # FIGURES
+    """A customer's snapshotted figures on one day, for trend charts (SPEC §3 metric history)."""
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="snapshots"
     )
     taken_on = models.DateField()
     computed_at = models.DateTimeField()
-    tier = models.CharField(max_length=20, blank=True)
-    historic_value = models.DecimalField(max_digits=16, decimal_places=2, null=True)
-    predicted_clv = models.DecimalField(max_digits=16, decimal_places=2, null=True)
-    growth_potential = models.DecimalField(max_digits=16, decimal_places=2, null=True)
-    p_alive = models.FloatField(null=True)
-    share_of_customer = models.FloatField(null=True)
-    share_of_needs = models.FloatField(null=True)
-    experience_score = models.FloatField(null=True)
 
     class Meta:
         ordering = ["-taken_on"]

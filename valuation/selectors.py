@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, TypedDict
 
 import numpy as np
-from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models import Avg, Count, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
 
 from .figures import FigureInputs, PopulationFit, ValuationParams
-from .models import FitMethod, FitStatus, ModelFit, ValuationSettings
+from .models import CustomerFigures, FitMethod, FitStatus, ModelFit, ValuationSettings
 from .numerics import bgnbd, gamma_gamma
 from .summary import LINE_REVENUE
 
@@ -92,6 +92,7 @@ def valuation_context(*, fit: ModelFit | None = None) -> ValuationContext:
 class ValuationBatch:
     customer_ids: np.ndarray
     versions: np.ndarray
+    owner_ids: list  # the customers' owners (None: nobody's), copied onto their figures rows
     interaction_count: np.ndarray
     last_contact_at: list
     inputs: FigureInputs
@@ -127,11 +128,34 @@ def channel_costs_decimal() -> dict[str, Decimal]:
 def customers_waiting_for_figures(*, exclude: int, limit: int) -> list[int]:
     """Customers whose figures lag their data, the longest waiting first (a partial index)."""
     return list(
-        Customer.objects.filter(figures_computed_version__lt=F("figures_version"))
+        CustomerFigures.objects.filter(figures_computed_version__lt=F("figures_version"))
         .exclude(pk=exclude)
         .order_by("figures_requested_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def customers_with_stale_figures(*, older_than: timedelta) -> QuerySet[Customer]:
+    """Customers whose figures lag their data for longer than a recompute normally takes."""
+    cutoff = timezone.now() - older_than
+    return Customer.objects.filter(
+        figures__figures_computed_version__lt=F("figures__figures_version"),
+        figures__figures_requested_at__lt=cutoff,
+    )
+
+
+def customers_figures_lag(*, older_than: timedelta) -> dict:
+    """How far the figures lag: customers waiting longer than `older_than`, and the oldest wait.
+
+    `oldest_pending_seconds` counts every pending recompute (None when nothing is pending).
+    """
+    now = timezone.now()
+    pending = CustomerFigures.objects.filter(figures_computed_version__lt=F("figures_version"))
+    oldest = pending.aggregate(oldest=Min("figures_requested_at"))["oldest"]
+    return {
+        "lagging": pending.filter(figures_requested_at__lt=now - older_than).count(),
+        "oldest_pending_seconds": None if oldest is None else int((now - oldest).total_seconds()),
+    }
 
 
 class CustomerScope(TypedDict):
@@ -165,7 +189,8 @@ def valuation_batch(
     rows = list(
         customers.order_by("pk").values_list(
             "pk",
-            "figures_version",
+            "figures__figures_version",
+            "owner_id",
             "wallet_annual",
             "acquired_on",
             "created_at",
@@ -181,10 +206,11 @@ def valuation_batch(
         )
     )
     # One column per selected value, of mixed types (ids is rebound to an array below).
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(14)]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(15)]
     (
         ids,
         versions,
+        owner_ids,
         wallet,
         acquired_on,
         created_at,
@@ -235,7 +261,9 @@ def valuation_batch(
     )
     return ValuationBatch(
         customer_ids=ids,
-        versions=np.array(versions, dtype=np.int64),
+        # A customer without a figures row has had nothing requested: version 0.
+        versions=np.array([version or 0 for version in versions], dtype=np.int64),
+        owner_ids=list(owner_ids),
         interaction_count=np.nan_to_num(_floats(interaction_count)).astype(int),
         last_contact_at=list(last_contact),
         inputs=inputs,
@@ -395,3 +423,12 @@ def customer_valuation_explained(*, customer_id: int) -> Explanation:
         {f"experience_{name}": first(value) for name, value in figures.experience_terms.items()}
     )
     return Explanation(context.method, context.model_fit, context.params, inputs, intermediates)
+
+
+def customer_figures_of(customer) -> CustomerFigures | None:
+    """The customer's figures row (None: no figures yet); no query when it was selected with
+    the customer (select_related("figures"))."""
+    try:
+        return customer.figures
+    except CustomerFigures.DoesNotExist:
+        return None

@@ -12,25 +12,41 @@ import logging
 import math
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
-from django.conf import settings as django_settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from core.dispatch import enqueue_group_on_commit, enqueue_on_commit
 from customers.models import Customer
 from events.names import EventName
 from events.services import event_publish
 from replenishment.forecasts import purchase_forecasts_refresh
 
 from . import selectors
+from .declared import (
+    COMPUTED,
+    FIGURE_NAMES,
+    FIGURES,
+    FROM_BATCH,
+    FROM_METHOD,
+    FROM_TIERS,
+    SNAPSHOT_FIGURES,
+    FigureType,
+)
 from .figures import Figures, assign_tiers, compute_figures
-from .models import CustomerSnapshot, FitMethod, FitStatus, ModelFit, ValuationSettings
+from .models import (
+    CustomerFigures,
+    CustomerSnapshot,
+    FitMethod,
+    FitStatus,
+    ModelFit,
+    ValuationSettings,
+)
 from .numerics import bgnbd, gamma_gamma, rfm, tiers
 from .summary import customer_summaries_rebuild
 
@@ -60,80 +76,117 @@ def _unit(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
-@dataclass(frozen=True)
-class CustomerFigureValues:
-    """The figures of one customer as they are written to the database."""
+# How a declared figure's values are stored (valuation.declared), and their PostgreSQL type in
+# the arrays the bulk write unnests.
+STORED_AS: dict[FigureType, Callable[[Any], Any]] = {
+    FigureType.MONEY: _money,
+    FigureType.RATIO: _unit,
+    FigureType.COUNT: int,
+    FigureType.TEXT: str,
+    FigureType.MOMENT: lambda value: value,
+}
+SQL_TYPES = {
+    FigureType.MONEY: "numeric",
+    FigureType.RATIO: "float8",
+    FigureType.COUNT: "integer",
+    FigureType.TEXT: "varchar",
+    FigureType.MOMENT: "timestamptz",
+}
 
-    interaction_count: int
-    last_contact_at: object
-    tier: str
-    historic_value: Decimal | None
-    predicted_clv: Decimal | None
-    growth_potential: Decimal | None
-    revenue_12m: Decimal | None
-    p_alive: float | None
-    share_of_customer: float | None
-    share_of_needs: float | None
-    experience_score: float | None
-    valuation_method: str
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def _values_at(
-    batch: selectors.ValuationBatch, figures: Figures, tier_of, index: int, method: str
-) -> CustomerFigureValues:
-    return CustomerFigureValues(
-        interaction_count=int(batch.interaction_count[index]),
-        last_contact_at=batch.last_contact_at[index],
-        tier=str(tier_of[index]),
-        historic_value=_money(figures.historic_value[index]),
-        predicted_clv=_money(figures.predicted_clv[index]),
-        growth_potential=_money(figures.growth_potential[index]),
-        revenue_12m=_money(batch.inputs.revenue_12m[index]),
-        p_alive=_unit(figures.p_alive[index]),
-        share_of_customer=_unit(figures.share_of_customer[index]),
-        share_of_needs=_unit(figures.share_of_needs[index]),
-        experience_score=_unit(figures.experience_score[index]),
-        valuation_method=method,
-    )
+# A customer's figures as they are written: one value per declared figure, by name.
+FigureValues = dict[str, Any]
 
 
-def _snapshot(customer_id: int, values: CustomerFigureValues, now) -> CustomerSnapshot:
+def _stored_columns(
+    batch: selectors.ValuationBatch, figures: Figures, tier_of: np.ndarray, method: str
+) -> dict[str, list]:
+    """Every declared figure of a batch as a column of the values written, by name."""
+    sources: dict[str, Callable[[str], Any]] = {
+        COMPUTED: lambda name: getattr(figures, name),
+        FROM_BATCH: lambda name: getattr(batch, name),
+        FROM_TIERS: lambda name: tier_of,
+        FROM_METHOD: lambda name: [method] * len(batch.customer_ids),
+    }
+    columns = {}
+    for figure in FIGURES:
+        values = sources[figure.source](figure.name)
+        values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        columns[figure.name] = [STORED_AS[figure.type](value) for value in values]
+    return columns
+
+
+def _snapshot(customer_id: int, values: FigureValues, now) -> CustomerSnapshot:
     return CustomerSnapshot(
         customer_id=customer_id,
         taken_on=timezone.localdate(now),
         computed_at=now,
-        tier=values.tier,
-        historic_value=values.historic_value,
-        predicted_clv=values.predicted_clv,
-        growth_potential=values.growth_potential,
-        p_alive=values.p_alive,
-        share_of_customer=values.share_of_customer,
-        share_of_needs=values.share_of_needs,
-        experience_score=values.experience_score,
+        **{name: values[name] for name in SNAPSHOT_FIGURES},
     )
 
 
-SNAPSHOT_FIELDS = [
-    "computed_at",
-    "tier",
-    "historic_value",
-    "predicted_clv",
-    "growth_potential",
-    "p_alive",
-    "share_of_customer",
-    "share_of_needs",
-    "experience_score",
+SNAPSHOT_FIELDS = ["computed_at", *SNAPSHOT_FIGURES]
+FIGURE_WRITE_FIELDS = [*FIGURE_NAMES, "owner_id", "computed_at", "figures_computed_version"]
+
+
+def customer_figures_request(*, customer_id: int) -> None:
+    """Mark the customer's figures stale (valuation.handlers then sends their recompute, after
+    the commit).
+
+    The stale mark is written with the data, so a recompute whose task is lost is found again
+    by the sweeper; inside a transaction the write also locks the customer's figures row until
+    commit. The customer's first request creates their figures row: one statement either way.
+    """
+    values = {field.name: field.get_default() for field in FIGURE_ROW_FIELDS}
+    values.update(figures_version=1, figures_requested_at=timezone.now())
+    columns = ["customer_id", "owner_id", *(field.column for field in FIGURE_ROW_FIELDS)]
+    params = [field.get_db_prep_save(values[field.name], connection) for field in FIGURE_ROW_FIELDS]
+    table = CustomerFigures._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} ({", ".join(columns)})
+            SELECT c.id, c.owner_id, {", ".join(["%s"] * len(params))}
+            FROM {Customer._meta.db_table} c WHERE c.id = %s
+            ON CONFLICT (customer_id) DO UPDATE SET
+                figures_version = {table}.figures_version + 1,
+                figures_requested_at = EXCLUDED.figures_requested_at,
+                owner_id = EXCLUDED.owner_id
+            """,
+            [*params, customer_id],
+        )
+
+
+# The columns of a figures row but its key and owner, each with its default for a new row.
+FIGURE_ROW_FIELDS = [
+    field
+    for field in CustomerFigures._meta.concrete_fields
+    if not field.primary_key and field.name != "owner"
 ]
 
 
-FIGURE_WRITE_FIELDS = [
-    *CustomerFigureValues.__dataclass_fields__,
-    "metrics_computed_at",
-    "figures_computed_version",
-]
+def customers_figures_mark_stale(*, customer_ids, requested_at) -> int:
+    """Mark these customers' figures stale, as requested at `requested_at`, without queuing
+    anything (imports: their one rebuild computes them; the sweeper, if it never comes).
+    Creates the figures rows of new customers. Returns how many were marked."""
+    customer_ids = list(customer_ids)
+    CustomerFigures.objects.bulk_create(
+        [CustomerFigures(customer_id=pk) for pk in customer_ids],
+        ignore_conflicts=True,
+        batch_size=WRITE_BATCH,
+    )
+    return CustomerFigures.objects.filter(pk__in=customer_ids).update(
+        figures_version=F("figures_version") + 1,
+        figures_requested_at=requested_at,
+        owner_id=Subquery(Customer.objects.filter(pk=OuterRef("pk")).values("owner_id")[:1]),
+    )
+
+
+def figures_requests_due_now(*, now) -> int:
+    """Requests dated in the future (an import's, waiting for its rebuild) become due now,
+    for the sweeper. Returns how many."""
+    return CustomerFigures.objects.filter(
+        figures_requested_at__gt=now, figures_computed_version__lt=F("figures_version")
+    ).update(figures_requested_at=now)
 
 
 def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
@@ -144,10 +197,11 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     burst of interactions catches up in bulk; their own tasks then find them current. The
     number of queries stays fixed whatever the size of the batch.
 
-    Returns False when the customer is gone or a newer recompute already wrote its figures.
+    Returns False when the customer is gone (or has no figures requested) or a newer
+    recompute already wrote its figures.
     """
     versions = (
-        Customer.objects.filter(pk=customer_id)
+        CustomerFigures.objects.filter(pk=customer_id)
         .values_list("figures_version", "figures_computed_version")
         .first()
     )
@@ -164,14 +218,19 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     context = selectors.valuation_context()
     batch = selectors.valuation_batch(customer_ids=customer_ids, today=timezone.localdate())
     figures = compute_figures(batch.inputs, context.fit, context.params)
-    tier_of = assign_tiers(figures, context.fit)
+    columns = _stored_columns(batch, figures, assign_tiers(figures, context.fit), context.method)
     now = timezone.now()
     read_version = dict(zip(batch.customer_ids.tolist(), batch.versions.tolist(), strict=True))
     values_of = {
-        pk: _values_at(batch, figures, tier_of, index, context.method)
+        pk: {name: column[index] for name, column in columns.items()}
         for index, pk in enumerate(batch.customer_ids.tolist())
     }
+    owner_of = dict(zip(batch.customer_ids.tolist(), batch.owner_ids, strict=True))
+    for pk, values in values_of.items():
+        values["owner_id"] = owner_of[pk]
     with transaction.atomic():
+        # Only the figures' rows are locked here (interaction_log locks the customer, then
+        # its figures row: no circle of waits between the two).
         written = _figures_write(values_of, read_version, now)
         if written:
             CustomerSnapshot.objects.bulk_create(
@@ -193,15 +252,13 @@ def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
     one). Returns the ids written. Call inside a transaction."""
     if len(values_of) == 1:
         ((pk, values),) = values_of.items()
-        written = Customer.objects.filter(
+        written = CustomerFigures.objects.filter(
             pk=pk, figures_computed_version__lte=read_version[pk]
-        ).update(
-            **values.as_dict(), metrics_computed_at=now, figures_computed_version=read_version[pk]
-        )
+        ).update(**values, computed_at=now, figures_computed_version=read_version[pk])
         return [pk] if written else []
     # Several: lock the rows (in id order) so that the check holds until the commit.
     computed_now = dict(
-        Customer.objects.select_for_update()
+        CustomerFigures.objects.select_for_update()
         .filter(pk__in=list(values_of))
         .order_by("pk")
         .values_list("pk", "figures_computed_version")
@@ -209,13 +266,10 @@ def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
     writable = [
         pk for pk in values_of if computed_now.get(pk, read_version[pk] + 1) <= read_version[pk]
     ]
-    Customer.objects.bulk_update(
+    CustomerFigures.objects.bulk_update(
         [
-            Customer(
-                pk=pk,
-                metrics_computed_at=now,
-                figures_computed_version=read_version[pk],
-                **values_of[pk].as_dict(),
+            CustomerFigures(
+                pk=pk, computed_at=now, figures_computed_version=read_version[pk], **values_of[pk]
             )
             for pk in writable
         ],
@@ -224,70 +278,34 @@ def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
     return writable
 
 
-def _figure_columns(
-    batch: selectors.ValuationBatch, figures: Figures, tier_of: np.ndarray
-) -> dict[str, list]:
-    """The figures of a batch as columns of Python values, in CustomerFigureValues' order."""
-
-    def money(values: np.ndarray) -> list:
-        return [_money(value) for value in values.tolist()]
-
-    def unit(values: np.ndarray) -> list:
-        return [_unit(value) for value in values.tolist()]
-
-    return {
-        "interaction_count": batch.interaction_count.tolist(),
-        "last_contact_at": list(batch.last_contact_at),
-        "tier": [str(tier) for tier in tier_of.tolist()],
-        "historic_value": money(figures.historic_value),
-        "predicted_clv": money(figures.predicted_clv),
-        "growth_potential": money(figures.growth_potential),
-        "revenue_12m": money(batch.inputs.revenue_12m),
-        "p_alive": unit(figures.p_alive),
-        "share_of_customer": unit(figures.share_of_customer),
-        "share_of_needs": unit(figures.share_of_needs),
-        "experience_score": unit(figures.experience_score),
-    }
-
-
-# PostgreSQL types of the figure columns, for the arrays the bulk write unnests.
-FIGURE_SQL_TYPES = {
-    "interaction_count": "integer",
-    "last_contact_at": "timestamptz",
-    "tier": "varchar",
-    "historic_value": "numeric",
-    "predicted_clv": "numeric",
-    "growth_potential": "numeric",
-    "revenue_12m": "numeric",
-    "p_alive": "float8",
-    "share_of_customer": "float8",
-    "share_of_needs": "float8",
-    "experience_score": "float8",
-}
-SNAPSHOT_VALUES = [name for name in SNAPSHOT_FIELDS if name != "computed_at"]
-
-
-def _figures_write_postgresql(ids, versions, columns, *, method: str, now) -> int:
-    """One statement per slice: the figures go in as arrays, are unnested and joined to the
-    customers by id (instead of Django's bulk_update, one CASE per field and row), and the
-    customers actually written get today's snapshot."""
-    names = list(FIGURE_SQL_TYPES)
-    arrays = ", ".join(
-        ["%s::bigint[]", "%s::bigint[]"] + [f"%s::{FIGURE_SQL_TYPES[n]}[]" for n in names]
-    )
+def _figures_write_postgresql(ids, versions, columns, *, now) -> int:
+    """One statement per slice: the figures go in as arrays, are unnested and upserted into the
+    figures rows by customer id (instead of Django's bulk_update, one CASE per field and row;
+    a customer without a row gets one), and the customers actually written get today's
+    snapshot."""
+    names = list(FIGURE_NAMES)
+    types = {figure.name: SQL_TYPES[figure.type] for figure in FIGURES}
+    arrays = ", ".join(["%s::bigint[]", "%s::bigint[]"] + [f"%s::{types[n]}[]" for n in names])
+    figures_table = CustomerFigures._meta.db_table
     sql = f"""
         WITH f AS (SELECT * FROM unnest({arrays}) AS f(id, version, {", ".join(names)})),
         written AS (
-            UPDATE {Customer._meta.db_table} c
-            SET {", ".join(f"{n} = f.{n}" for n in names)}, valuation_method = %s,
-                metrics_computed_at = %s, figures_computed_version = f.version
-            FROM f
-            WHERE c.id = f.id AND c.figures_computed_version <= f.version
-            RETURNING c.id
+            INSERT INTO {figures_table} AS t (customer_id, owner_id, figures_version,
+                figures_computed_version, computed_at, {", ".join(names)})
+            SELECT f.id, c.owner_id, f.version, f.version, %s,
+                {", ".join(f"f.{n}" for n in names)}
+            FROM f JOIN {Customer._meta.db_table} c ON c.id = f.id
+            ON CONFLICT (customer_id) DO UPDATE SET
+                {", ".join(f"{n} = EXCLUDED.{n}" for n in names)},
+                owner_id = EXCLUDED.owner_id,
+                computed_at = EXCLUDED.computed_at,
+                figures_computed_version = EXCLUDED.figures_computed_version
+            WHERE t.figures_computed_version <= EXCLUDED.figures_computed_version
+            RETURNING t.customer_id AS id
         )
         INSERT INTO {CustomerSnapshot._meta.db_table}
-            (customer_id, taken_on, computed_at, {", ".join(SNAPSHOT_VALUES)})
-        SELECT f.id, %s, %s, {", ".join(f"f.{n}" for n in SNAPSHOT_VALUES)}
+            (customer_id, taken_on, computed_at, {", ".join(SNAPSHOT_FIGURES)})
+        SELECT f.id, %s, %s, {", ".join(f"f.{n}" for n in SNAPSHOT_FIGURES)}
         FROM f JOIN written ON written.id = f.id
         ON CONFLICT (customer_id, taken_on) DO UPDATE SET
             {", ".join(f"{n} = EXCLUDED.{n}" for n in SNAPSHOT_FIELDS)}
@@ -302,7 +320,6 @@ def _figures_write_postgresql(ids, versions, columns, *, method: str, now) -> in
                     ids[piece],
                     versions[piece],
                     *(columns[name][piece] for name in names),
-                    method,
                     now,
                     timezone.localdate(now),
                     now,
@@ -312,18 +329,37 @@ def _figures_write_postgresql(ids, versions, columns, *, method: str, now) -> in
     return written
 
 
-def _figures_write_portable(ids, versions, columns, *, method: str, now) -> int:
-    """Any database (the embedded SQLite): one conditional UPDATE per customer."""
+def _figures_write_portable(ids, versions, columns, *, now, owners=None) -> int:
+    """Any database (the embedded SQLite): one conditional UPDATE per customer (an INSERT for
+    a customer without a figures row)."""
     snapshots = []
+    owner_of = dict(
+        Customer.objects.filter(pk__in=ids).values_list("pk", "owner_id")
+        if owners is None
+        else owners
+    )
     for index, customer_id in enumerate(ids):
-        values = CustomerFigureValues(
-            **{name: column[index] for name, column in columns.items()}, valuation_method=method
-        )
-        if Customer.objects.filter(
+        values = {name: column[index] for name, column in columns.items()}
+        written = CustomerFigures.objects.filter(
             pk=customer_id, figures_computed_version__lte=versions[index]
         ).update(
-            **values.as_dict(), metrics_computed_at=now, figures_computed_version=versions[index]
-        ):
+            **values,
+            owner_id=owner_of.get(customer_id),
+            computed_at=now,
+            figures_computed_version=versions[index],
+        )
+        if not written:
+            _, written = CustomerFigures.objects.get_or_create(
+                customer_id=customer_id,
+                defaults={
+                    **values,
+                    "owner_id": owner_of.get(customer_id),
+                    "computed_at": now,
+                    "figures_version": versions[index],
+                    "figures_computed_version": versions[index],
+                },
+            )
+        if written:
             snapshots.append(_snapshot(customer_id, values, now))
     CustomerSnapshot.objects.bulk_create(
         snapshots,
@@ -344,12 +380,12 @@ def _figures_write_bulk(
     customer whose figures a newer recompute already wrote is left as it is.
     """
     ids, versions = batch.customer_ids.tolist(), batch.versions.tolist()
-    columns = _figure_columns(batch, figures, tier_of)
-    write = (
-        _figures_write_postgresql if connection.vendor == "postgresql" else _figures_write_portable
-    )
+    columns = _stored_columns(batch, figures, tier_of, method)
     with transaction.atomic():
-        return write(ids, versions, columns, method=method, now=timezone.now())
+        if connection.vendor == "postgresql":
+            return _figures_write_postgresql(ids, versions, columns, now=timezone.now())
+        owners = dict(zip(ids, batch.owner_ids, strict=True))
+        return _figures_write_portable(ids, versions, columns, now=timezone.now(), owners=owners)
 
 
 def _tier_thresholds_draw(fit: ModelFit, figures: Figures) -> None:
@@ -404,24 +440,6 @@ def customers_figures_recompute_range(*, fit_id: int, first_id: int, last_id: in
     return _figures_write_bulk(batch, figures, assign_tiers(figures, context.fit), context.method)
 
 
-def customers_figures_recompute_spread(*, fit: ModelFit) -> list[tuple[int, int]]:
-    """Queue the recompute of every customer by `fit` as a Celery group of chunk tasks, one
-    per range of settings.RECOMPUTE_CHUNK customer ids (5,000: a message of three ids, about
-    a second of work, twenty chunks at 100,000 customers), sent after the commit; returns
-    the ranges.
-
-    Nothing is written per customer here: a chunk lost on the way (broker down, retries
-    exhausted) is found again by the sweeper (refit_stragglers_mark_stale).
-    """
-    from .tasks import customers_recompute_chunk
-
-    ranges = selectors.customer_id_ranges(size=django_settings.RECOMPUTE_CHUNK)
-    enqueue_group_on_commit(
-        customers_recompute_chunk, [(fit.pk, first, last) for first, last in ranges]
-    )
-    return ranges
-
-
 def refit_stragglers_mark_stale(*, allowance: timedelta) -> int:
     """Customers that the latest fit's recompute has not reached `allowance` after the fit
     (their chunk task was lost) are marked stale, as requested at the fit's time, so that the
@@ -431,34 +449,43 @@ def refit_stragglers_mark_stale(*, allowance: timedelta) -> int:
     # A done fit has fitted_at (valuation_fit_run sets both; no database constraint says so).
     if fit is None or fit.fitted_at > timezone.now() - allowance:  # type: ignore[operator]
         return 0
+    # Customers the chunks never reached have no figures row yet: give them one to mark.
+    CustomerFigures.objects.bulk_create(
+        [
+            CustomerFigures(customer_id=pk, owner_id=owner_id)
+            for pk, owner_id in Customer.objects.filter(figures__isnull=True).values_list(
+                "pk", "owner_id"
+            )
+        ],
+        ignore_conflicts=True,
+        batch_size=WRITE_BATCH,
+    )
     # Customers already stale are on their way anyway.
-    return Customer.objects.filter(
-        Q(metrics_computed_at__lt=fit.fitted_at) | Q(metrics_computed_at__isnull=True),
+    return CustomerFigures.objects.filter(
+        Q(computed_at__lt=fit.fitted_at) | Q(computed_at__isnull=True),
         figures_computed_version__gte=F("figures_version"),
     ).update(figures_version=F("figures_version") + 1, figures_requested_at=fit.fitted_at)
 
 
-def valuation_fit_request(*, as_of: date | None = None) -> ModelFit:
-    """Record a refit and queue it after the commit; the fit's task_id identifies the task."""
-    from .tasks import valuation_fit_run_task
-
-    fit = ModelFit.objects.create(
-        as_of=as_of or timezone.localdate(),
-        task_id=str(uuid.uuid4()),
-    )
-    enqueue_on_commit(valuation_fit_run_task, fit.pk, task_id=fit.task_id)
-    return fit
+def valuation_fit_create(*, as_of: date | None = None) -> ModelFit:
+    """Record a refit to run (valuation.tasks.valuation_fit_request sends it); its task_id
+    identifies the task."""
+    return ModelFit.objects.create(as_of=as_of or timezone.localdate(), task_id=str(uuid.uuid4()))
 
 
-def valuation_fit_run(*, fit_id: int, on_workers: bool = False) -> ModelFit:
+def valuation_fit_run(
+    *, fit_id: int, spread: Callable[[ModelFit], object] | None = None
+) -> ModelFit:
     """Fit BG/NBD and Gamma-Gamma on every customer's transactions up to the fit's as_of,
     store the parameters and the tier thresholds drawn over the whole base, then recompute
-    every customer: here and now, or with `on_workers` in chunks that a Celery group spreads
-    over the workers (customers_figures_recompute_spread). Either way every customer ends with
+    every customer: here and now, or by `spread(fit)`, called in the transaction that marks
+    the fit done, which queues chunks that a Celery group spreads over the workers
+    (valuation.tasks.customers_figures_recompute_spread). Either way every customer ends with
     the same figures.
 
     Idempotent: a fit that is no longer running is left as it is.
     """
+    on_workers = spread is not None
     claimed = ModelFit.objects.filter(pk=fit_id, status=FitStatus.RUNNING)
     fit = claimed.first()
     if fit is None:
@@ -507,8 +534,8 @@ def valuation_fit_run(*, fit_id: int, on_workers: bool = False) -> ModelFit:
     fit.status = FitStatus.DONE
     with transaction.atomic():
         fit.save()
-        if on_workers:
-            customers_figures_recompute_spread(fit=fit)
+        if spread is not None:
+            spread(fit)
         elif anyone:
             population_fit = selectors.population_fit_of(fit)
             _figures_write_bulk(

@@ -1,7 +1,7 @@
 """The running purchase summary of each customer (valuation.models.CustomerSummary).
 
 `summary_record_interaction` folds one new interaction in, inside the transaction that logs it
-and under the customer's row lock (interaction_log bumps the customer's figures version first),
+and under the lock of the customer's figures row (interaction_log bumps its version first),
 so concurrent interactions for one customer fold in one after the other.
 `customer_summaries_rebuild` computes summaries from scratch in bulk; a recompute from the
 summary equals a recompute from the full history (tests/valuation/test_summary.py).

@@ -1,10 +1,74 @@
-"""Valuation tasks: thin, by id, idempotent."""
+"""Valuation tasks: thin, by id, idempotent (docs/architecture.md), and the requests that send
+them (a task module imports its services, never the reverse)."""
 
-from celery import shared_task
+import logging
+from datetime import date, timedelta
 
+from celery import Task, shared_task
+from django.conf import settings
+
+from core.dispatch import PUBLISH_RETRY_POLICY, enqueue_group_on_commit, enqueue_on_commit
+from core.logs import log_context
 from core.tasks import TRANSIENT_ERRORS, retry_transient
 
-from . import services
+from . import selectors, services
+from .models import ModelFit
+
+logger = logging.getLogger(__name__)
+
+# How many other waiting customers one recompute takes along (one vectorised pass).
+CATCH_UP = 50
+
+
+class RecomputeTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        # Retries exhausted (or a bug): say so loudly. The customer stays stale, so the
+        # sweeper sends the recompute again every minute and the admin's "figures stale"
+        # filter and /healthz show it until it lands.
+        customer_id = kwargs.get("customer_id", args[0] if args else None)
+        logger.error(
+            "recompute of customer %s failed for good after %d retries: %s",
+            customer_id,
+            self.request.retries,
+            exc,
+            extra={"customer_id": customer_id},
+        )
+
+
+@shared_task(base=RecomputeTask, **retry_transient())
+def customer_recompute_figures(customer_id: int) -> bool:
+    """Returns whether it wrote (False: a newer recompute had already written).
+
+    A worker behind a burst recomputes up to CATCH_UP other waiting customers in the same
+    pass; their own tasks, still queued, then find them current (SPEC §8 freshness).
+    """
+    with log_context(customer_id=customer_id):
+        return services.customer_figures_recompute(customer_id=customer_id, catch_up=CATCH_UP)
+
+
+# A recompute normally lands within a second; one still missing after this long was lost
+# (broker down at save time, worker killed) and is sent again.
+STALE_AFTER = timedelta(seconds=30)
+# A refit's chunk tasks recompute the whole base within minutes; customers they have not
+# reached after this long were in a chunk that was lost.
+REFIT_ALLOWANCE = timedelta(minutes=10)
+
+
+@shared_task
+def customers_recompute_stale() -> int:
+    services.refit_stragglers_mark_stale(allowance=REFIT_ALLOWANCE)
+    customer_ids = list(
+        selectors.customers_with_stale_figures(older_than=STALE_AFTER).values_list("pk", flat=True)[
+            :10_000
+        ]
+    )
+    for customer_id in customer_ids:
+        customer_recompute_figures.apply_async(
+            args=(customer_id,), retry_policy=PUBLISH_RETRY_POLICY
+        )
+    if customer_ids:
+        logger.warning("re-sent %d lost recomputes", len(customer_ids))
+    return len(customer_ids)
 
 
 @shared_task(
@@ -14,7 +78,7 @@ from . import services
 )
 def valuation_fit_run_task(fit_id: int) -> None:
     try:
-        services.valuation_fit_run(fit_id=fit_id, on_workers=True)
+        services.valuation_fit_run(fit_id=fit_id, spread=customers_figures_recompute_spread)
     except TRANSIENT_ERRORS:
         raise
     except Exception as error:
@@ -25,7 +89,7 @@ def valuation_fit_run_task(fit_id: int) -> None:
 
 @shared_task
 def valuation_nightly_refit() -> int:
-    return services.valuation_fit_request().pk
+    return valuation_fit_request().pk
 
 
 @shared_task(
@@ -38,3 +102,32 @@ def customers_recompute_chunk(fit_id: int, first_id: int, last_id: int) -> int:
     return services.customers_figures_recompute_range(
         fit_id=fit_id, first_id=first_id, last_id=last_id
     )
+
+
+def valuation_fit_request(*, as_of: date | None = None) -> ModelFit:
+    """Record a refit and queue it after the commit (the admin, the API, the nightly beat)."""
+    fit = services.valuation_fit_create(as_of=as_of)
+    enqueue_on_commit(valuation_fit_run_task, fit.pk, task_id=fit.task_id)
+    return fit
+
+
+def customers_figures_recompute_spread(fit: ModelFit) -> list[tuple[int, int]]:
+    """Queue the recompute of every customer by `fit` as a Celery group of chunk tasks, one
+    per range of settings.RECOMPUTE_CHUNK customer ids (5,000: a message of three ids, about
+    a second of work, twenty chunks at 100,000 customers), sent after the commit; returns
+    the ranges.
+
+    Nothing is written per customer here: a chunk lost on the way (broker down, retries
+    exhausted) is found again by the sweeper (refit_stragglers_mark_stale).
+    """
+    ranges = selectors.customer_id_ranges(size=settings.RECOMPUTE_CHUNK)
+    enqueue_group_on_commit(
+        customers_recompute_chunk, [(fit.pk, first, last) for first, last in ranges]
+    )
+    return ranges
+
+
+def customer_figures_request(*, customer_id: int) -> None:
+    """Mark the customer's figures stale and send their recompute after the commit."""
+    services.customer_figures_request(customer_id=customer_id)
+    enqueue_on_commit(customer_recompute_figures, customer_id)

@@ -98,7 +98,7 @@ def portfolio_equity_record(*, day: date | None = None) -> int:
         Customer.objects.filter(owner__isnull=False)
         .order_by()
         .values("owner_id")
-        .annotate(equity=Coalesce(Sum("predicted_clv"), Decimal(0)), customers=Count("id"))
+        .annotate(equity=Coalesce(Sum("figures__predicted_clv"), Decimal(0)), customers=Count("id"))
     )
     return len(
         PortfolioEquity.objects.bulk_create(

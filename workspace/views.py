@@ -18,7 +18,7 @@ from core import bounds
 from core.money import can_see_money
 from customers import knowledge, preference_links
 from customers import selectors as customer_selectors
-from customers.models import LifecycleStatus, ValueTier
+from customers.models import LifecycleStatus
 from customers.selectors import customers_editable_by
 from interactions import selectors as interaction_selectors
 from interactions.choices import Channel, InteractionType, OfferOutcome
@@ -56,12 +56,12 @@ PORTFOLIO_COLUMNS = [
 # indexed copy (the customer's agenda); the page shows the live one.
 PORTFOLIO_SORTS = {
     "name": "name",
-    "tier": "tier",
-    "predicted_clv": "predicted_clv",
-    "share_of_customer": "share_of_customer",
-    "p_alive": "p_alive",
-    "last_contact_at": "last_contact_at",
-    "growth_potential": "growth_potential",
+    "tier": "figures__tier",
+    "predicted_clv": "figures__predicted_clv",
+    "share_of_customer": "figures__share_of_customer",
+    "p_alive": "figures__p_alive",
+    "last_contact_at": "figures__last_contact_at",
+    "growth_potential": "figures__growth_potential",
     "next_due": "next_due_on",
 }
 
@@ -86,7 +86,10 @@ def portfolio(request):
         sort = "-predicted_clv"
     field = F(PORTFOLIO_SORTS[sort.lstrip("-")])
     ordering = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
-    customers = customer_selectors.customer_portfolio(manager=request.user, filters=filters)
+    customers = portfolio_selectors.portfolio_of_tier(
+        customer_selectors.customer_portfolio(manager=request.user, filters=filters),
+        tier=filters["tier"],
+    )
     if filters["need"].isdigit():
         customers = portfolio_selectors.with_need(customers, category_id=int(filters["need"]))
     else:
@@ -94,14 +97,18 @@ def portfolio(request):
     counted = customers
     if sort.lstrip("-") == "next_due":
         customers = portfolio_selectors.with_stored_next_due(customers, manager=request.user)
+        customers = customers.select_related("figures")
+    else:
+        customers = portfolio_selectors.portfolio_with_figures(customers, manager=request.user)
     customers = next_due.with_next_due_action(customers)
     paginator = Paginator(customers.order_by(ordering, "id"), PAGE_SIZE)
-    # Counted on the customers alone: each has one agenda, whose join would double the cost.
+    # Counted on the customers alone: each has one agenda and one figures row, whose join
+    # would double the cost.
     paginator.count = counted.count()
     page = paginator.get_page(request.GET.get("page"))
     for customer in page:
         customer.next_due_label = next_due.next_due_label(customer)
-    totals = customer_selectors.portfolio_totals(manager=request.user)
+    totals = portfolio_selectors.portfolio_totals(manager=request.user)
     trend = [
         {"day": row["day"].isoformat(), "equity": float(row["equity"])}
         for row in portfolio_selectors.equity_trend(
@@ -116,7 +123,7 @@ def portfolio(request):
             "filters": filters,
             "sort": sort,
             "statuses": LifecycleStatus.choices,
-            "tiers": ValueTier.choices,
+            "tiers": portfolio_selectors.portfolio_tier_choices(),
             "needs": Category.objects.filter(fact_keys__kind="need").distinct().order_by("name"),
             "columns": PORTFOLIO_COLUMNS,
             "totals": totals,
@@ -129,7 +136,8 @@ def portfolio(request):
 @login_required
 def customer_page(request, customer_id: int):
     customer = get_object_or_404(
-        customer_selectors.customers_visible_to(request.user), pk=customer_id
+        customer_selectors.customers_visible_to(request.user).select_related("figures"),
+        pk=customer_id,
     )
     timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
     timeline_filters = {

@@ -389,7 +389,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "recompute-stale-customers": {
-        "task": "customers.tasks.customers_recompute_stale",
+        "task": "valuation.tasks.customers_recompute_stale",
         "schedule": 60.0,
     },
     # An import whose process died is failed, never left "running" (dataio.services).

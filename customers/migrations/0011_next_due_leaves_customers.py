@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     column by workspace 0003)."""
 
     dependencies = [
-        ("customers", "0009_money_facts_and_preference_links"),
+        ("customers", "0010_figures_leave_customers"),
         ("workspace", "0003_customer_agenda"),
     ]
 

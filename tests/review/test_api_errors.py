@@ -45,8 +45,8 @@ def test_it_answers_400_for_a_filter_it_does_not_know(ada, alices_customer):
 
 
 def test_it_filters_customers_by_tier(ada, alice):
-    gold = CustomerFactory(owner=alice, tier="mvc")
-    CustomerFactory(owner=alice, tier="mgc")
+    gold = CustomerFactory(owner=alice, figures__tier="mvc")
+    CustomerFactory(owner=alice, figures__tier="mgc")
     response = api(ada).get("/api/customers/", {"tier": "mvc", "page": 1})
     assert response.status_code == 200
     assert [row["id"] for row in response.json()["results"]] == [gold.pk]

@@ -20,11 +20,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from customers.selectors import customers_with_stale_figures
 from dataio import tasks as dataio_tasks
 from dataio.models import ImportJob, ImportKind, ImportStatus
 from dataio.services import import_job_create, import_job_run
 from interactions.models import Interaction, OrderLine
+from valuation.models import CustomerFigures
+from valuation.selectors import customers_with_stale_figures
 
 from ..factories import CustomerFactory
 from ..worker import worker_database_url
@@ -105,7 +106,9 @@ def hostile_customers(alice, bob):
             owner=alice if index % 2 == 0 else bob,
         )
         made.append(customer)
-    Customer.objects.update(growth_potential=Decimal("-12.50"), predicted_clv=Decimal("-0.75"))
+    CustomerFigures.objects.update(
+        growth_potential=Decimal("-12.50"), predicted_clv=Decimal("-0.75")
+    )
     return made
 
 
@@ -153,7 +156,7 @@ def test_it_writes_no_formula_in_the_customer_export_for_any_role(
 @pytest.mark.django_db
 def test_it_keeps_a_negative_looking_name_text_but_a_negative_figure_a_number(alice):
     CustomerFactory(name="-12.50", owner=alice)
-    Customer.objects.update(growth_potential=Decimal("-12.50"))
+    CustomerFigures.objects.update(growth_potential=Decimal("-12.50"))
     client = APIClient()
     client.force_authenticate(alice)
 
@@ -224,8 +227,8 @@ def test_it_reports_a_wallet_out_of_range_on_its_line_and_lands_every_good_row_w
     assert (job.total_rows, job.created_rows, job.error_rows) == (6011, 6010, 1)
     assert Customer.objects.count() == 6010
     # and the figures know them all: computed, none left stale
-    assert not Customer.objects.filter(metrics_computed_at__isnull=True).exists()
-    assert not [c.pk for c in Customer.objects.all() if c.figures_stale]
+    assert not Customer.objects.filter(figures__computed_at__isnull=True).exists()
+    assert not [c.pk for c in Customer.objects.all() if c.figures.stale]
 
 
 GOOD_LOG = b"customer_ref,date,amount,margin\nT-1,2026-01-05,100.00,40\n"

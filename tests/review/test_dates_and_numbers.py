@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from core import bounds
 from customers.knowledge import FactInput, customer_fact_record
 from customers.models import Customer, CustomerFact
-from customers.services import customer_create, customer_figures_request
+from customers.services import customer_create
 from interactions import selectors as interaction_selectors
 from interactions.models import Interaction, OrderLine, ServiceLevelTarget
 from interactions.services import OrderLineInput, interaction_log
@@ -21,7 +21,7 @@ from replenishment.forecasts import purchase_forecasts_refresh
 from replenishment.models import PurchaseForecast, ReplenishmentSubscription
 from replenishment.selectors import predicted_next_purchases
 from replenishment.services import replenishments_deliver_due
-from valuation.services import customer_figures_recompute
+from valuation.services import customer_figures_recompute, customer_figures_request
 
 from ..factories import InteractionFactory, OfferingFactory
 
@@ -295,7 +295,7 @@ def test_it_keeps_nothing_when_the_reply_fails_after_the_write(
     assert response.status_code == 500
     assert not Interaction.objects.exists()
     alices_customer.refresh_from_db()
-    assert alices_customer.figures_version == 0
+    assert alices_customer.figures.figures_version == 0
 
 
 # --- Item 1: report ranges and date filters ---------------------------------------------------
@@ -455,7 +455,7 @@ def test_it_accepts_the_largest_order_line_and_keeps_the_summary_in_range(alice,
     )
     assert customer_figures_recompute(customer_id=alices_customer.pk) is True
     alices_customer.refresh_from_db()
-    assert alices_customer.historic_value == Decimal("0.00")
+    assert alices_customer.figures.historic_value == Decimal("0.00")
 
 
 def test_it_refuses_a_line_that_would_push_the_running_summary_out_of_range(alice, alices_customer):

@@ -21,11 +21,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.knowledge import customer_fact_record
-from customers.models import Customer, CustomerFact, FactKey
+from customers.models import CustomerFact, FactKey
 from dataio.models import ImportJob
 from interactions.models import Interaction
 from offerings.models import Component
-from valuation.models import CustomerSnapshot
+from valuation.models import CustomerFigures, CustomerSnapshot
 
 from ..factories import CategoryFactory, CustomerFactory, OfferingFactory
 from ..test_security_access import path_for, url_names
@@ -117,12 +117,12 @@ def world(ada, alice, bob, charlie):
         "growth_potential": Decimal("76543.21"),
         "share_of_customer": 0.4321,
     }
-    Customer.objects.filter(pk=customer.pk).update(
+    CustomerFigures.objects.filter(pk=customer.pk).update(
         **figures,
         revenue_12m=Decimal("65432.10"),
         tier="mvc",
         p_alive=0.9,
-        metrics_computed_at=timezone.now(),
+        computed_at=timezone.now(),
     )
     for days_ago in (0, 7):
         CustomerSnapshot.objects.create(

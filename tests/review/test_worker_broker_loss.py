@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from customers.models import Customer
+from valuation.models import CustomerFigures
 
 from ..factories import CustomerFactory, OfferingFactory
 from ..faults import (
@@ -62,7 +62,7 @@ def test_it_survives_redis_killed_while_it_holds_unacknowledged_tasks(alice):
         assert "Unrecoverable error" not in survivor.log()
 
         # And the sweeper's next beat brings every figure up to date
-        Customer.objects.filter(pk__in=confirmed).update(
+        CustomerFigures.objects.filter(pk__in=confirmed).update(
             figures_requested_at=timezone.now() - timedelta(minutes=5)
         )
         run_sweeper(redis.url)

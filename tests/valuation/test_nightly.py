@@ -16,10 +16,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from customers.models import Customer
-from customers.selectors import customers_with_stale_figures
-from valuation import selectors, services
+from valuation import selectors, services, tasks
 from valuation.figures import assign_tiers, compute_figures
-from valuation.models import CustomerSnapshot, FitMethod, ModelFit, ValuationSettings
+from valuation.models import (
+    CustomerFigures,
+    CustomerSnapshot,
+    FitMethod,
+    ModelFit,
+    ValuationSettings,
+)
+from valuation.selectors import customers_with_stale_figures
 
 from ..factories import CustomerFactory
 from ..nightly import (
@@ -67,9 +73,9 @@ def test_it_writes_in_chunks_exactly_what_one_call_over_the_base_writes(
     settings.RECOMPUTE_CHUNK = 17
     fit = ModelFit.objects.create(as_of=timezone.localdate())
     with django_capture_on_commit_callbacks(execute=False) as sent:
-        services.valuation_fit_run(fit_id=fit.pk, on_workers=True)
+        services.valuation_fit_run(fit_id=fit.pk, spread=tasks.customers_figures_recompute_spread)
     assert len(sent) == 1  # one group, sent after the commit
-    assert Customer.objects.filter(metrics_computed_at__isnull=False).count() == 0
+    assert Customer.objects.filter(figures__computed_at__isnull=False).count() == 0
     ranges = selectors.customer_id_ranges(size=17)
     assert len(ranges) == 8  # 120 customers
     written = sum(
@@ -118,14 +124,14 @@ def test_it_leaves_a_chunk_of_a_replaced_fit_to_the_newer_fit(base):
     )
 
     assert written == 0
-    assert not Customer.objects.filter(metrics_computed_at__isnull=False).exists()
+    assert not Customer.objects.filter(figures__computed_at__isnull=False).exists()
 
 
 def test_it_never_overwrites_figures_a_newer_recompute_wrote(base):
     fit = services.valuation_rebuild_everything()
     newer = Customer.objects.order_by("pk")[3]
     # A single recompute of a later version landed while the chunk was reading.
-    Customer.objects.filter(pk=newer.pk).update(
+    CustomerFigures.objects.filter(pk=newer.pk).update(
         figures_version=5, figures_computed_version=7, predicted_clv=Decimal("123.45")
     )
     first, last = selectors.customer_id_ranges(size=200)[0]
@@ -136,8 +142,8 @@ def test_it_never_overwrites_figures_a_newer_recompute_wrote(base):
 
     assert written == 119
     newer.refresh_from_db()
-    assert newer.predicted_clv == Decimal("123.45")
-    assert newer.figures_computed_version == 7
+    assert newer.figures.predicted_clv == Decimal("123.45")
+    assert newer.figures.figures_computed_version == 7
 
 
 def test_it_writes_the_same_on_any_database_as_on_postgresql(base):
@@ -148,13 +154,14 @@ def test_it_writes_the_same_on_any_database_as_on_postgresql(base):
     context = selectors.valuation_context()
     batch = selectors.valuation_batch(today=timezone.localdate())
     figures = compute_figures(batch.inputs, context.fit, context.params)
-    columns = services._figure_columns(batch, figures, assign_tiers(figures, context.fit))
+    columns = services._stored_columns(
+        batch, figures, assign_tiers(figures, context.fit), context.method
+    )
 
     written = services._figures_write_portable(
         batch.customer_ids.tolist(),
         batch.versions.tolist(),
         columns,
-        method=context.method,
         now=timezone.now(),
     )
 
@@ -166,8 +173,8 @@ def test_it_writes_the_same_on_any_database_as_on_postgresql(base):
 def test_it_marks_the_customers_a_lost_chunk_missed_as_stale_after_the_allowance(base):
     fit = services.valuation_rebuild_everything()
     missed = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:10])
-    Customer.objects.filter(pk__in=missed).update(
-        metrics_computed_at=fit.fitted_at - timedelta(days=1)
+    CustomerFigures.objects.filter(pk__in=missed).update(
+        computed_at=fit.fitted_at - timedelta(days=1)
     )
     allowance = timedelta(minutes=10)
 
@@ -189,7 +196,7 @@ def test_it_recomputes_everyone_or_the_stale_ones_from_the_command_line(base):
 
     assert figures_of_everyone() == reference
     stale = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[5:8])
-    Customer.objects.filter(pk__in=stale).update(figures_version=F("figures_version") + 1)
+    CustomerFigures.objects.filter(pk__in=stale).update(figures_version=F("figures_version") + 1)
     forget_figures()
     output = StringIO()
 

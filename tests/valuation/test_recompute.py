@@ -11,14 +11,23 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.models import Customer
-from customers.selectors import customers_with_stale_figures
 from dataio import synthetic
 from interactions.services import interaction_log
 from replenishment.models import PurchaseForecast
 from valuation import services
-from valuation.models import CustomerSnapshot, CustomerSummary, FitMethod, ValuationSettings
+from valuation.models import (
+    CustomerFigures,
+    CustomerSnapshot,
+    CustomerSummary,
+    FitMethod,
+    ValuationSettings,
+)
 from valuation.numerics import bgnbd
-from valuation.selectors import channel_costs_decimal, customer_valuation_explained
+from valuation.selectors import (
+    channel_costs_decimal,
+    customer_valuation_explained,
+    customers_with_stale_figures,
+)
 from valuation.summary import customer_summaries_rebuild
 
 from ..factories import CustomerFactory, OfferingFactory
@@ -45,9 +54,9 @@ def test_it_counts_interactions_and_finds_the_last_contact():
     assert services.customer_figures_recompute(customer_id=customer.pk)
 
     customer.refresh_from_db()
-    assert customer.interaction_count == 2
-    assert customer.last_contact_at == latest.occurred_at
-    assert customer.metrics_computed_at is not None
+    assert customer.figures.interaction_count == 2
+    assert customer.figures.last_contact_at == latest.occurred_at
+    assert customer.figures.computed_at is not None
     assert customer.snapshots.count() == 1
 
 
@@ -107,21 +116,23 @@ def test_it_is_idempotent(beans):
     ]
 
     services.customer_figures_recompute(customer_id=customer.pk)
-    first = Customer.objects.values(*fields).get(pk=customer.pk)
+    first = CustomerFigures.objects.values(*fields).get(pk=customer.pk)
     services.customer_figures_recompute(customer_id=customer.pk)
 
-    assert Customer.objects.values(*fields).get(pk=customer.pk) == first
+    assert CustomerFigures.objects.values(*fields).get(pk=customer.pk) == first
     assert CustomerSnapshot.objects.filter(customer=customer).count() == 1
 
 
 def test_it_never_lets_an_older_recompute_overwrite_a_newer_one():
     customer = CustomerFactory()
     log_contact(customer, days_ago=1)
-    Customer.objects.filter(pk=customer.pk).update(figures_version=5, figures_computed_version=7)
+    CustomerFigures.objects.filter(pk=customer.pk).update(
+        figures_version=5, figures_computed_version=7
+    )
 
     assert services.customer_figures_recompute(customer_id=customer.pk) is False
     customer.refresh_from_db()
-    assert customer.interaction_count == 0
+    assert customer.figures.interaction_count == 0
 
 
 def test_it_ignores_a_customer_that_no_longer_exists():
@@ -146,10 +157,10 @@ def test_it_agrees_with_the_bulk_recompute(beans):
     ]
 
     services.customer_figures_recompute(customer_id=customer.pk)
-    single = Customer.objects.values(*fields).get(pk=customer.pk)
+    single = CustomerFigures.objects.values(*fields).get(pk=customer.pk)
     services.customers_figures_recompute_all()
 
-    assert Customer.objects.values(*fields).get(pk=customer.pk) == single
+    assert CustomerFigures.objects.values(*fields).get(pk=customer.pk) == single
 
 
 def test_it_computes_share_of_customer_only_with_a_known_wallet(beans):
@@ -163,11 +174,11 @@ def test_it_computes_share_of_customer_only_with_a_known_wallet(beans):
 
     for customer in (known, unknown, big_spender):
         customer.refresh_from_db()
-    assert known.share_of_customer == pytest.approx(48 / 200)
-    assert known.revenue_12m == Decimal("48.00")
-    assert unknown.share_of_customer is None
-    assert unknown.growth_potential is None
-    assert big_spender.share_of_customer == 1.0  # capped
+    assert known.figures.share_of_customer == pytest.approx(48 / 200)
+    assert known.figures.revenue_12m == Decimal("48.00")
+    assert unknown.figures.share_of_customer is None
+    assert unknown.figures.growth_potential is None
+    assert big_spender.figures.share_of_customer == 1.0  # capped
 
 
 def test_it_marks_the_figures_stale_until_they_are_recomputed(
@@ -184,18 +195,18 @@ def test_it_marks_the_figures_stale_until_they_are_recomputed(
             subject="Where is my order?",
         )
     customer.refresh_from_db()
-    assert customer.figures_stale
+    assert customer.figures.stale
 
     # A recompute that never arrived is found once it is overdue.
     assert not customers_with_stale_figures(older_than=timedelta(minutes=1)).exists()
-    Customer.objects.filter(pk=customer.pk).update(
+    CustomerFigures.objects.filter(pk=customer.pk).update(
         figures_requested_at=timezone.now() - timedelta(minutes=5)
     )
     assert list(customers_with_stale_figures(older_than=timedelta(minutes=1))) == [customer]
 
     services.customer_figures_recompute(customer_id=customer.pk)
     customer.refresh_from_db()
-    assert not customer.figures_stale
+    assert not customer.figures.stale
 
 
 def test_it_uses_the_simple_estimate_below_the_minimum_to_fit(beans):
@@ -209,9 +220,9 @@ def test_it_uses_the_simple_estimate_below_the_minimum_to_fit(beans):
     customer.refresh_from_db()
     assert fit.method == FitMethod.FALLBACK
     assert fit.customers == 1
-    assert customer.valuation_method == FitMethod.FALLBACK
-    assert customer.predicted_clv > 0
-    assert 0 < customer.p_alive <= 1
+    assert customer.figures.valuation_method == FitMethod.FALLBACK
+    assert customer.figures.predicted_clv > 0
+    assert 0 < customer.figures.p_alive <= 1
 
 
 def bulk_history(offering, customers: int, seed: int) -> list:
@@ -241,9 +252,9 @@ def test_it_applies_the_fitted_model_in_closed_form(beans):
     params = bgnbd.BgNbdParams(fit.bgnbd_r, fit.bgnbd_alpha, fit.bgnbd_a, fit.bgnbd_b)
     expected = float(bgnbd.p_alive(params, np.array([x]), np.array([t_x]), np.array([T]))[0])
     one.refresh_from_db()
-    assert one.p_alive == pytest.approx(expected, rel=1e-9)
+    assert one.figures.p_alive == pytest.approx(expected, rel=1e-9)
     # The tiers are drawn across the base: the top 10 % by CLV are the most valuable.
-    tiers = list(Customer.objects.values_list("tier", flat=True))
+    tiers = list(Customer.objects.values_list("figures__tier", flat=True))
     assert tiers.count("mvc") == 15
     assert set(tiers) <= {"mvc", "mgc", "maintain", "below_zero"}
 
@@ -257,8 +268,8 @@ def test_it_coalesces_a_burst_of_tasks_into_one_recompute(beans):
 
     assert ran == [True] + [False] * 9
     customer.refresh_from_db()
-    assert customer.interaction_count == 10
-    assert not customer.figures_stale
+    assert customer.figures.interaction_count == 10
+    assert not customer.figures.stale
 
 
 def test_it_recomputes_when_the_wallet_changes(alice, beans, django_capture_on_commit_callbacks):
@@ -268,7 +279,7 @@ def test_it_recomputes_when_the_wallet_changes(alice, beans, django_capture_on_c
     log_order(customer, beans, days_ago=10)
     services.customer_figures_recompute(customer_id=customer.pk)
     customer.refresh_from_db()
-    assert customer.share_of_customer is None
+    assert customer.figures.share_of_customer is None
 
     with django_capture_on_commit_callbacks() as callbacks:
         customer_update(
@@ -277,7 +288,7 @@ def test_it_recomputes_when_the_wallet_changes(alice, beans, django_capture_on_c
     assert len(callbacks) == 1
     services.customer_figures_recompute(customer_id=customer.pk)
     customer.refresh_from_db()
-    assert customer.share_of_customer == pytest.approx(0.25)
+    assert customer.figures.share_of_customer == pytest.approx(0.25)
 
     with django_capture_on_commit_callbacks() as callbacks:
         customer_update(customer=customer, data={"phone": "+31 20 000"})
@@ -294,10 +305,10 @@ def test_it_values_a_customer_below_zero_when_serving_costs_more_than_they_bring
     services.customer_figures_recompute(customer_id=customer.pk)
 
     customer.refresh_from_db()
-    assert customer.predicted_clv < 0
-    assert customer.historic_value < 0
-    assert customer.tier == "below_zero"
-    assert customer.recommendation == "shed or re-price"
+    assert customer.figures.predicted_clv < 0
+    assert customer.figures.historic_value < 0
+    assert customer.figures.tier == "below_zero"
+    assert customer.figures.recommendation == "shed or re-price"
 
 
 def test_it_scores_the_experience_from_ratings_speed_and_tenure(alice, beans):
@@ -321,7 +332,7 @@ def test_it_scores_the_experience_from_ratings_speed_and_tenure(alice, beans):
     services.customer_figures_recompute(customer_id=customer.pk)
     customer.refresh_from_db()
     mean = (1.0 + terms["experience_interactive"] + 0.5) / 3
-    assert customer.experience_score == pytest.approx(mean * terms["experience_tenure"])
+    assert customer.figures.experience_score == pytest.approx(mean * terms["experience_tenure"])
 
 
 def test_it_falls_back_when_no_one_bought_twice(beans):
@@ -346,12 +357,12 @@ def test_a_recompute_catches_up_on_other_waiting_customers(beans):
     assert services.customer_figures_recompute(customer_id=first.pk, catch_up=2) is True
 
     # The two longest waiting came along, in one pass; their own tasks then find them current.
-    caught_up = [c for c in others if not Customer.objects.get(pk=c.pk).figures_stale]
+    caught_up = [c for c in others if not Customer.objects.get(pk=c.pk).figures.stale]
     assert caught_up == others[:2]
     assert services.customer_figures_recompute(customer_id=others[0].pk, catch_up=2) is False
     for customer in caught_up:
         customer.refresh_from_db()
-        assert customer.interaction_count == 2
+        assert customer.figures.interaction_count == 2
         assert CustomerSnapshot.objects.filter(customer=customer).count() == 1
         # Their purchase forecasts were refreshed with their figures (the to-do list reads them).
         assert PurchaseForecast.objects.filter(customer=customer, offering=beans).exists()
@@ -359,7 +370,7 @@ def test_a_recompute_catches_up_on_other_waiting_customers(beans):
     assert services.customer_figures_recompute(customer_id=others[2].pk, catch_up=2) is True
     assert (
         not Customer.objects.filter(pk__in=[c.pk for c in waiting])
-        .filter(figures_computed_version__lt=F("figures_version"))
+        .filter(figures__figures_computed_version__lt=F("figures__figures_version"))
         .exists()
     )
 
@@ -369,11 +380,13 @@ def test_catching_up_never_overwrites_a_newer_recompute(beans):
     log_order(asked, beans, days_ago=3)
     log_order(other, beans, days_ago=3)
     # Another worker wrote a newer version of the other customer's figures meanwhile.
-    Customer.objects.filter(pk=other.pk).update(figures_version=5, figures_computed_version=7)
+    CustomerFigures.objects.filter(pk=other.pk).update(
+        figures_version=5, figures_computed_version=7
+    )
 
     assert services.customer_figures_recompute(customer_id=asked.pk, catch_up=5) is True
 
     other.refresh_from_db()
-    assert other.figures_computed_version == 7
-    assert other.interaction_count == 0
+    assert other.figures.figures_computed_version == 7
+    assert other.figures.interaction_count == 0
     assert not CustomerSnapshot.objects.filter(customer=other).exists()

@@ -132,8 +132,8 @@ def test_it_shows_the_portfolio_in_a_fixed_number_of_queries(
 
 
 def test_it_sorts_the_portfolio_by_predicted_value(client, alice):
-    low = CustomerFactory(owner=alice, name="Low", predicted_clv=Decimal("10"))
-    high = CustomerFactory(owner=alice, name="High", predicted_clv=Decimal("900"))
+    low = CustomerFactory(owner=alice, name="Low", figures__predicted_clv=Decimal("10"))
+    high = CustomerFactory(owner=alice, name="High", figures__predicted_clv=Decimal("900"))
     unknown = CustomerFactory(owner=alice, name="Unknown")
     client.force_login(alice)
     rows = list(client.get("/customers/portfolio/").context["page"])

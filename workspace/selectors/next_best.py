@@ -19,6 +19,7 @@ from offerings.selectors import (
     offerings_eligible_for,
     offerings_with_figures,
 )
+from valuation.selectors import customer_figures_of
 
 from ..models import OfferingAffinity
 
@@ -106,9 +107,10 @@ def next_best_offerings(*, customer: Customer, limit: int = 5) -> list[NextBestO
         ).values_list("offer_id", flat=True)
     )
     needs = customer_open_needs(customer_id=customer.pk) or None
-    eligible = offerings_eligible_for(customer=customer, needs=needs).exclude(
-        pk__in=held | recently
-    )
+    own = customer_figures_of(customer)
+    eligible = offerings_eligible_for(
+        customer=customer, tier=(own.tier if own else "") or None, needs=needs
+    ).exclude(pk__in=held | recently)
     figures = {o.pk: o for o in offerings_with_figures().filter(pk__in=eligible.values("pk"))}
     if not figures:
         return []
@@ -142,7 +144,7 @@ def next_best_offerings(*, customer: Customer, limit: int = 5) -> list[NextBestO
                 f"held by {share:.0%} of our customers".replace("%", " %"),
             )
     acceptance = offer_acceptance_rates()
-    p_alive = customer.p_alive if customer.p_alive is not None else 0.5
+    p_alive = own.p_alive if own is not None and own.p_alive is not None else 0.5
     ranked = []
     for offering_id, (share, reason) in best.items():
         offering = figures[offering_id]

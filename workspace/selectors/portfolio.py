@@ -5,14 +5,19 @@ from decimal import Decimal
 from typing import TypedDict
 
 from django.db.models import (
+    Count,
     Exists,
     F,
     OuterRef,
+    Q,
     QuerySet,
+    Sum,
 )
 from django.utils import timezone
 
 from customers.models import Customer, CustomerFact, FactKind
+from valuation.declared import ValueTier
+from valuation.models import CustomerFigures
 
 from ..models import PortfolioEquity
 
@@ -59,6 +64,40 @@ def equity_trend(*, manager, today_equity, days: int = 730) -> list[EquityPoint]
     return [*recorded, {"day": today, "equity": today_equity or Decimal(0)}]
 
 
+def portfolio_tier_choices() -> list[tuple[str, str]]:
+    """The tiers the portfolio filters by (valuation.declared.ValueTier)."""
+    return ValueTier.choices
+
+
+def portfolio_of_tier(customers: QuerySet[Customer], *, tier: str = "") -> QuerySet[Customer]:
+    """The customers of a tier (all when none is given: no join then, e.g. for counting)."""
+    return customers.filter(figures__tier=tier) if tier else customers
+
+
+def portfolio_with_figures(customers: QuerySet[Customer], *, manager) -> QuerySet[Customer]:
+    """The customers with their figures row, for a page of the portfolio.
+
+    An inner join: every customer has a figures row (created with the customer by every write
+    path, valuation.services.customer_figures_request), and only an inner join lets a page
+    sorted by a figure walk the figures' index (owner, predicted_clv DESC NULLS LAST, customer)
+    instead of joining and sorting the whole portfolio. Count the page's customers on the
+    queryset before (no join).
+    """
+    return customers.filter(figures__owner=manager).select_related("figures")
+
+
+def portfolio_totals(*, manager) -> dict:
+    """Customer equity (sum of predicted CLV) and customers per tier, in one query on the
+    figures alone (every customer has a figures row, which copies the owner)."""
+    tiers = {f"tier_{value}": Count("pk", filter=Q(tier=value)) for value in ValueTier.values}
+    return CustomerFigures.objects.filter(owner=manager).aggregate(
+        customers=Count("pk"),
+        customer_equity=Sum("predicted_clv"),
+        interactions=Sum("interaction_count"),
+        **tiers,
+    )
+
+
 class MapPoint(TypedDict):
     id: int
     name: str
@@ -70,7 +109,13 @@ class MapPoint(TypedDict):
 def portfolio_map(*, manager) -> list[MapPoint]:
     """Points of the keep / grow / shed map: predicted CLV against growth potential."""
     return list(
-        Customer.objects.filter(owner=manager, predicted_clv__isnull=False)
-        .order_by(F("predicted_clv").desc())
-        .values("id", "name", "tier", "predicted_clv", "growth_potential")[:MAP_LIMIT]
+        Customer.objects.filter(owner=manager, figures__predicted_clv__isnull=False)
+        .order_by(F("figures__predicted_clv").desc())
+        .values(
+            "id",
+            "name",
+            tier=F("figures__tier"),
+            predicted_clv=F("figures__predicted_clv"),
+            growth_potential=F("figures__growth_potential"),
+        )[:MAP_LIMIT]
     )

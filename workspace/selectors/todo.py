@@ -18,14 +18,15 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from customers.models import Customer, LifecycleStatus, ValueTier
+from customers.models import Customer, LifecycleStatus
 from replenishment.models import PurchaseForecast
 from replenishment.selectors import (
     PredictedPurchase,
     live_subscription,
     replenishments_due,
 )
-from valuation.models import CustomerSnapshot
+from valuation.declared import ValueTier
+from valuation.models import CustomerFigures, CustomerSnapshot
 
 from .next_due import open_next_steps, unanswered_items
 
@@ -43,7 +44,7 @@ class _Median(Aggregate):
 
 def portfolio_median_clv(*, manager) -> Decimal | None:
     """Median predicted CLV of the portfolio (the mean of the middle two for an even count)."""
-    values = Customer.objects.filter(owner=manager, predicted_clv__isnull=False)
+    values = CustomerFigures.objects.filter(owner=manager, predicted_clv__isnull=False)
     if connection.vendor == "postgresql":
         median = values.aggregate(median=_Median("predicted_clv"))["median"]
         return None if median is None else Decimal(str(median))
@@ -53,11 +54,11 @@ def portfolio_median_clv(*, manager) -> Decimal | None:
         return None
     # Not None: `values` keeps only customers with a predicted CLV.
     middle = cast(
-        "QuerySet[Customer, Decimal]",
+        "QuerySet[CustomerFigures, Decimal]",
         values.order_by("predicted_clv").values_list("predicted_clv", flat=True),
     )
     # A float only if the middle rows were empty (sum() is then 0), which count > 0 rules out.
-    return sum(middle[(count - 1) // 2 : count // 2 + 1]) / (2 - count % 2)  # type: ignore[return-value]
+    return sum(middle[(count - 1) // 2 : count // 2 + 1]) / (2 - count % 2)
 
 
 def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]:
@@ -66,11 +67,13 @@ def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]
     in SQL (two correlated subqueries on the (customer, taken_on) index)."""
     snapshots = CustomerSnapshot.objects.filter(customer_id=OuterRef("pk")).order_by("-taken_on")
     median = portfolio_median_clv(manager=manager)
-    valuable = Q(tier__in=[ValueTier.MVC, ValueTier.MGC])
+    valuable = Q(figures__tier__in=[ValueTier.MVC, ValueTier.MGC])
     if median is not None:
-        valuable |= Q(predicted_clv__gt=median)
+        valuable |= Q(figures__predicted_clv__gt=median)
     return (
-        Customer.objects.filter(owner=manager)
+        # The figures' owner too: walks their (owner, predicted_clv DESC NULLS LAST) index.
+        Customer.objects.filter(owner=manager, figures__owner=manager)
+        .select_related("figures")
         .exclude(status=LifecycleStatus.SHED)
         .filter(valuable)
         .annotate(
@@ -79,7 +82,7 @@ def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]
         )
         .filter(p_alive_before__gt=F("p_alive_now"))
         .annotate(p_alive_drop=F("p_alive_before") - F("p_alive_now"))
-        .order_by(F("predicted_clv").desc(nulls_last=True), "id")[:limit]
+        .order_by(F("figures__predicted_clv").desc(nulls_last=True), "id")[:limit]
     )
 
 

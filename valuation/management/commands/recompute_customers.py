@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args, all, **options):
         customers = Customer.objects.order_by("pk")
         if not all:
-            customers = customers.filter(figures_computed_version__lt=F("figures_version"))
+            customers = customers.filter(
+                figures__figures_computed_version__lt=F("figures__figures_version")
+            )
         ids = list(customers.values_list("pk", flat=True))
         done = 0
         for start in range(0, len(ids), CHUNK):
