@@ -12,7 +12,7 @@ Gamma-Gamma, tier thresholds). Then starts max(--workers) real `celery worker` p
 
 One run with k workers: only k of them consume the queue (the others' consumers are
 cancelled), `customers_figures_recompute_spread` sends the group of chunk tasks (ranges of
-5,000 customer ids), and the clock stops when every customer's `metrics_computed_at` is at or
+5,000 customer ids), and the clock stops when every customer's `figures_computed_at` is at or
 after the start (polled from the database). Each round measures the in-process single call
 (`customers_figures_recompute_all` with the fit: one process, the path before chunking) and
 every worker count, interleaved, so the shared machine's noise hits all sides alike, and the

@@ -3,7 +3,7 @@
 A task sent before the commit can run before its data is visible (or for data that is then
 rolled back). A task that cannot be sent because the broker is down must not fail the
 request that already committed: the failure is logged, and the stale-figures sweeper
-(``valuation.tasks.customers_recompute_stale``) finds the work again from the database.
+(``valuation.tasks.customers_figures_recompute_stale``) finds the work again from the database.
 """
 
 import logging

@@ -13,7 +13,7 @@ everyone may quote it.
   leave their columns out (`dataio.selectors.export_columns`).
 - Facts: a `FactKey` with `money=True` (the wallet) is shown only to roles that see money,
   never offered in the customer's preference centre, and a role that may not see money can
-  state it only while none is known (`customers.knowledge.customer_fact_record`), so posting
+  state it only while none is known (`customers.facts.customer_fact_record`), so posting
   a guess confirms nothing.
 - Pages: templates test `can_see_money` (accounts.context_processors) around every money
   figure; `tests/review/test_money_hidden.py` walks every page and API response as support.

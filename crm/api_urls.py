@@ -47,9 +47,9 @@ urlpatterns = [
         name="api-customer-facts",
     ),
     path(
-        "customers/<int:pk>/metrics-history/",
-        valuation_api.CustomerMetricsHistoryApi.as_view(),
-        name="api-customer-metrics-history",
+        "customers/<int:pk>/figures-history/",
+        valuation_api.CustomerFiguresHistoryApi.as_view(),
+        name="api-customer-figures-history",
     ),
     path(
         "customers/<int:pk>/next-best-offerings/",

@@ -15,7 +15,8 @@ from core.filters import StrictFilterSet
 from core.money import can_see_money, money_visible_to
 from core.serializers import OutputModelSerializer
 
-from . import knowledge, selectors, services
+from . import facts as customer_facts
+from . import selectors, services
 from .models import Customer, CustomerFact, FactKey, NeedStatus
 
 
@@ -211,7 +212,7 @@ class CustomerFactsApi(GenericAPIView):
     @extend_schema(operation_id="customers_facts_list", responses=FactOutputSerializer(many=True))
     def get(self, request, pk: int):
         customer = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
-        facts = knowledge.customer_current_facts(
+        facts = customer_facts.customer_current_facts(
             customer_id=customer.pk, money=can_see_money(request.user)
         )
         page = self.paginate_queryset(facts)
@@ -227,7 +228,7 @@ class CustomerFactsApi(GenericAPIView):
             raise PermissionDenied("You may not record facts.")
         serializer = FactInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fact = knowledge.customer_fact_record(
+        fact = customer_facts.customer_fact_record(
             customer=customer, recorded_by=request.user, **serializer.validated_data
         )
         return Response(

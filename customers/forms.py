@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .knowledge import FactInput, fact_value_clean, number_fact_bounds
+from .facts import FactInput, fact_value_clean, number_fact_bounds
 from .models import Customer, FactKey, FactKind, FactValueType, NeedStatus
 from .services import EDITABLE_FIELDS, REFERENCE_FIELDS
 

@@ -477,14 +477,14 @@ def demo_data_seed(*, customers: int = 300, days: int = 730, seed: int = 7) -> D
                 next_step_due=min(today + timedelta(days=14), last_day + timedelta(days=134)),
             )
     saved = Interaction.objects.bulk_create(stories, batch_size=2000)
-    _demo_knowledge(rng, created, saved, today)
+    _demo_facts(rng, created, saved, today)
     summary.customers = len(created)
     summary.interactions = Interaction.objects.filter(customer_id__in=made.customer_ids).count()
     summary.order_lines = made.counts["order_lines"] + len(extras)
     return summary
 
 
-def _demo_knowledge(rng, customers, interactions, today) -> None:
+def _demo_facts(rng, customers, interactions, today) -> None:
     """What the demo customers taught us, their ratings and a few subscriptions (bulk)."""
     teachings = {
         i.customer_id: i

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from core.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
 from core.serializers import OutputModelSerializer
-from customers.knowledge import FactInput
+from customers.facts import FactInput
 from customers.selectors import customers_visible_to
 from offerings.models import Offering
 
@@ -104,7 +104,7 @@ class OfferInputSerializer(serializers.Serializer):
 
 
 class FactLearnedSerializer(serializers.Serializer):
-    """What the customer taught us in this interaction (customers.knowledge)."""
+    """What the customer taught us in this interaction (customers.facts)."""
 
     key = serializers.CharField(max_length=60)
     value = serializers.CharField(max_length=500)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core import bounds
 from core.errors import errors_under
-from customers.knowledge import FactInput, customer_fact_record
+from customers.facts import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.services import ERASED
 from events.names import EventName

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import form_add_service_errors
 from core.money import can_see_money
-from customers import knowledge
+from customers import facts as customer_facts
 from customers.forms import TeachForm
 from customers.selectors import customers_visible_to
 
@@ -35,11 +35,11 @@ def interaction_log(request, customer_id: int):
     open_items = selectors.customer_open_items(customer_id=customer.pk)
     form = InteractionForm(request.POST or None, customer=customer, open_items=open_items)
     # Configured by the profile: what we know is shown, only the most valuable unknowns asked.
-    known = knowledge.customer_current_facts(customer_id=customer.pk)
+    known = customer_facts.customer_current_facts(customer_id=customer.pk)
     teach = TeachForm(
         request.POST or None,
         prefix="teach",
-        questions=knowledge.customer_next_questions(customer=customer),
+        questions=customer_facts.customer_next_questions(customer=customer),
         money=can_see_money(request.user),
     )
     if request.method == "POST" and form.is_valid() and teach.is_valid():

@@ -9,7 +9,7 @@ it. Nothing money-related (core.money) is shown or changed through it.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from customers.knowledge import FactInput
+from customers.facts import FactInput
 from customers.models import Customer, FactSource
 from customers.preference_links import customer_preferences_record, preference_fact_keys
 from interactions.choices import Channel, Direction, InteractionType

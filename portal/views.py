@@ -8,7 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from core.ratelimit import client_address, rate_limit_hit
-from customers import knowledge, preference_links
+from customers import facts as customer_facts
+from customers import preference_links
 from customers.choices import Channel
 from customers.forms import fact_field_for
 from customers.models import FactKind, NeedStatus
@@ -35,7 +36,7 @@ class PreferenceForm(forms.Form):
         # Never a money fact (core.money): not shown, not pre-filled, not taken.
         current = {
             f.key_id: f
-            for f in knowledge.customer_current_facts(customer_id=customer.pk, money=False)
+            for f in customer_facts.customer_current_facts(customer_id=customer.pk, money=False)
         }
         self.keys = list(preference_links.preference_fact_keys())
         for key in self.keys:
@@ -59,7 +60,7 @@ class PreferenceForm(forms.Form):
     def consents(self) -> dict[str, bool]:
         return {value: self.cleaned_data[f"consent__{value}"] for value in Channel.values}
 
-    def facts(self) -> list[knowledge.FactInput]:
+    def facts(self) -> list[customer_facts.FactInput]:
         stated = []
         for key in self.keys:
             value = self.cleaned_data.get(f"fact__{key.key}")
@@ -67,9 +68,9 @@ class PreferenceForm(forms.Form):
                 if value:  # a need they tick keeps the status we know, or starts unmet
                     known = self.current.get(key.pk)
                     status = known.need_status if known else NeedStatus.UNMET
-                    stated.append(knowledge.FactInput(key.key, "yes", status))
+                    stated.append(customer_facts.FactInput(key.key, "yes", status))
             elif value not in (None, ""):
-                stated.append(knowledge.FactInput(key.key, str(value)))
+                stated.append(customer_facts.FactInput(key.key, str(value)))
         return stated
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from accounts.roles import Role, role_groups_sync
-from customers.knowledge import fact_vocabulary_defaults_ensure
+from customers.facts import fact_vocabulary_defaults_ensure
 
 from .browser import browser, orm_beside_playwright, page  # noqa: F401 - fixtures
 from .factories import CustomerFactory, UserFactory

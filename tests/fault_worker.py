@@ -23,8 +23,8 @@ from crm.celery import app
 
 __all__ = ["app"]
 
-RECOMPUTE = "valuation.tasks.customer_recompute_figures"
-CHUNK = "valuation.tasks.customers_recompute_chunk"
+RECOMPUTE = "valuation.tasks.customer_figures_recompute_task"
+CHUNK = "valuation.tasks.customers_figures_recompute_range_task"
 STALL_MARKER = os.environ.get("CRM_FAULT_STALL_MARKER", "")
 FAIL_TIMES = int(os.environ.get("CRM_FAULT_FAIL_TIMES", "0"))
 MAX_RETRIES = os.environ.get("CRM_FAULT_MAX_RETRIES", "")

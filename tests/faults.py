@@ -180,7 +180,7 @@ def run_sweeper(broker_url: str) -> int:
     result = subprocess.run(
         [
             *(sys.executable, "manage.py", "shell", "-c"),
-            "from valuation.tasks import customers_recompute_stale as s; print(s())",
+            "from valuation.tasks import customers_figures_recompute_stale as s; print(s())",
         ],
         cwd=ROOT,
         env=_process_env(broker_url, None),

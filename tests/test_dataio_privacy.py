@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from customers.knowledge import customer_fact_record
+from customers.facts import customer_fact_record
 from customers.models import ChannelConsent, Customer, FactKey
 from customers.services import customer_update
 from dataio.models import ErasureRecord, ImportKind

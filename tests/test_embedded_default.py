@@ -96,7 +96,7 @@ def test_it_runs_the_loop_on_sqlite_and_the_filesystem_broker(embedded_env, tmp_
             interval=0.5,
         )
     # The figures were written by the worker process, not inline in the web process.
-    assert "valuation.tasks.customer_recompute_figures" in worker.log()
+    assert "valuation.tasks.customer_figures_recompute_task" in worker.log()
     assert "succeeded" in worker.log()
 
 
@@ -120,7 +120,7 @@ def test_it_refits_and_recomputes_everyone_in_chunks_on_sqlite(embedded_env, tmp
     manage(embedded_env, "migrate", "--noinput")
     # Demo data is valued right away, in the seeding process (no worker needed).
     manage(embedded_env, "seed_demo", "--customers", "40", "--days", "300")
-    env = {**embedded_env, "RECOMPUTE_CHUNK": "15"}  # 40 customers: three chunks
+    env = {**embedded_env, "RECOMPUTE_RANGE_SIZE": "15"}  # 40 customers: three chunks
 
     with celery_worker(env=env, ping_app=filesystem_ping_app(tmp_path)) as worker:
         pk = manage(env, "shell", "-c", REQUEST_A_REFIT).splitlines()[-1]
@@ -134,4 +134,7 @@ def test_it_refits_and_recomputes_everyone_in_chunks_on_sqlite(embedded_env, tmp
         wait_for(everyone_recomputed, timeout=90, interval=0.5)
     # The fit ran in the worker, which sent the chunks as a group through the filesystem
     # broker and wrote them into SQLite.
-    assert len(re.findall(r"customers_recompute_chunk\[[^\]]+\] succeeded", worker.log())) == 3
+    assert (
+        len(re.findall(r"customers_figures_recompute_range_task\[[^\]]+\] succeeded", worker.log()))
+        == 3
+    )

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from interactions.models import Interaction
-from valuation.tasks import customer_recompute_figures
+from valuation.tasks import customer_figures_recompute_task
 
 from .factories import InteractionFactory, OfferingFactory
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def sent_tasks(monkeypatch):
     sent = []
     monkeypatch.setattr(
-        customer_recompute_figures, "apply_async", lambda args, **options: sent.append(args)
+        customer_figures_recompute_task, "apply_async", lambda args, **options: sent.append(args)
     )
     return sent
 

@@ -45,7 +45,7 @@ def test_support_teaches_two_facts_and_the_next_form_does_not_ask_them(
     shot(page, "loop-teach-two-facts")
     page.get_by_role("button", name="Save interaction").click()
     expect(page.get_by_text("Interaction saved")).to_be_visible()
-    expect(page.locator("#knowledge")).to_contain_text("moka")
+    expect(page.locator("#facts")).to_contain_text("moka")
 
     page.get_by_role("link", name="Log an interaction").click()
     known = page.locator("#known-facts")
@@ -80,7 +80,7 @@ def test_a_customer_states_preferences_and_staff_see_them_as_teaching(page, alic
     page.goto(f"/customers/{anna.pk}/")
     expect(page.locator(".timeline")).to_contain_text("Preferences stated in the preference centre")
     expect(page.locator(".timeline")).to_contain_text("Teaching")
-    expect(page.locator("#knowledge")).to_contain_text("espresso")
-    expect(page.locator("#knowledge")).to_contain_text("preference centre")
+    expect(page.locator("#facts")).to_contain_text("espresso")
+    expect(page.locator("#facts")).to_contain_text("preference centre")
     shot(page, "preference-centre-seen-by-manager")
     assert Interaction.objects.get(customer=anna).type == "teaching"

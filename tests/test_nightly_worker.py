@@ -1,9 +1,9 @@
 """The nightly refit on real workers: PostgreSQL, Redis and `celery worker` processes.
 
 The beat's task refits the models on a worker, which draws the tier thresholds over the whole
-base and sends the recompute as a Celery group of chunk tasks (ranges of customer ids) that
+base and sends the recompute as a Celery group of range tasks (ranges of customer ids) that
 the workers share. Every customer ends with exactly the figures that one call over the whole
-base gives, also when a chunk meets a transient database error or is lost on the way.
+base gives, also when a range meets a transient database error or is lost on the way.
 """
 
 import re
@@ -18,7 +18,7 @@ from crm.celery import app
 from customers.models import Customer
 from valuation import selectors, tasks
 from valuation.models import FitStatus, ModelFit, ValuationSettings
-from valuation.tasks import customers_recompute_stale, valuation_nightly_refit
+from valuation.tasks import customers_figures_recompute_stale, valuation_nightly_refit
 
 from .faults import worker as fault_worker
 from .nightly import (
@@ -33,8 +33,10 @@ from .worker import celery_worker, wait_for, worker_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-CHUNK = 17  # 120 customers: 8 chunks
-CHUNK_DONE = re.compile(r"valuation\.tasks\.customers_recompute_chunk\[[^\]]+\] succeeded")
+CHUNK = 17  # 120 customers: 8 ranges
+CHUNK_DONE = re.compile(
+    r"valuation\.tasks\.customers_figures_recompute_range_task\[[^\]]+\] succeeded"
+)
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def everyone_recomputed() -> bool:
 
 def test_it_recomputes_the_base_in_chunks_on_workers_as_one_call_would(reference):
     reference_fit, reference_figures, reference_snapshots = reference
-    env = {"DATABASE_URL": worker_database_url(), "RECOMPUTE_CHUNK": str(CHUNK)}
+    env = {"DATABASE_URL": worker_database_url(), "RECOMPUTE_RANGE_SIZE": str(CHUNK)}
     with celery_worker(env=env) as first, celery_worker(env=env) as second:
         # What celery beat sends at night.
         valuation_nightly_refit.delay()
@@ -108,7 +110,7 @@ def test_it_recovers_the_customers_of_a_lost_chunk_with_the_sweeper(reference, m
     # Past the allowance, the sweeper marks the customers stale and sends them one by one.
     ModelFit.objects.filter(pk=fit.pk).update(fitted_at=fit.fitted_at - timedelta(minutes=11))
     with celery_worker(env={"DATABASE_URL": worker_database_url()}):
-        assert customers_recompute_stale() == 120
+        assert customers_figures_recompute_stale() == 120
         wait_for(everyone_recomputed, timeout=90, interval=0.2)
 
     assert figures_of_everyone() == reference_figures

@@ -26,7 +26,7 @@ from .worker import wait_for
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 RECOMPUTE_DONE = re.compile(
-    r"customer_recompute_figures\[[^\]]+\] succeeded in [\d.]+s: (True|False)"
+    r"customer_figures_recompute_task\[[^\]]+\] succeeded in [\d.]+s: (True|False)"
 )
 
 

@@ -42,7 +42,7 @@ def test_the_database_scheduler_also_runs_the_entries_from_settings():
 
     assert {"recompute-stale-customers", REPLENISHMENT_TASK_NAME} <= set(scheduler.schedule)
     stale = PeriodicTask.objects.get(name="recompute-stale-customers")
-    assert stale.task == "valuation.tasks.customers_recompute_stale"
+    assert stale.task == "valuation.tasks.customers_figures_recompute_stale"
 
 
 @contextmanager

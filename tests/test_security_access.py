@@ -46,7 +46,7 @@ GET_MATRIX = {
     "api-customer": (200, 200, 404, 200, 403),
     "api-customer-timeline": (200, 200, 404, 200, 403),
     "api-customer-facts": (200, 200, 404, 200, 403),
-    "api-customer-metrics-history": (200, 200, 404, 200, 403),
+    "api-customer-figures-history": (200, 200, 404, 200, 403),
     "api-interactions": (200, 200, 200, 200, 403),
     "api-interaction": (200, 200, 404, 200, 403),
     "api-offerings": (200, 200, 200, 200, 403),
@@ -203,7 +203,7 @@ def test_it_hides_money_figures_from_support_staff(world):
         client = client_as(world["users"][role], api=True)
         detail = client.get(f"/api/customers/{customer.pk}/").json()
         listed = client.get("/api/customers/").json()["results"][0]
-        history = client.get(f"/api/customers/{customer.pk}/metrics-history/").json()
+        history = client.get(f"/api/customers/{customer.pk}/figures-history/").json()
         for body in (detail, listed, *history.get("results", [])):
             assert (set(MONEY_FIELDS) & set(body) != set()) == sees_money, (role, body)
 

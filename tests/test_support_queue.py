@@ -10,7 +10,7 @@ from django.utils import timezone
 from customers.models import Customer
 from interactions import selectors, services
 from interactions.models import Interaction
-from valuation.tasks import customer_recompute_figures
+from valuation.tasks import customer_figures_recompute_task
 
 from .factories import CustomerFactory, InteractionFactory, UserFactory
 
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.django_db
 def sent_tasks(monkeypatch):
     sent = []
     monkeypatch.setattr(
-        customer_recompute_figures,
+        customer_figures_recompute_task,
         "apply_async",
-        lambda args, **options: sent.append((customer_recompute_figures.name, args)),
+        lambda args, **options: sent.append((customer_figures_recompute_task.name, args)),
     )
     return sent
 
@@ -199,7 +199,9 @@ def test_it_records_a_response_once_and_queues_the_recompute_after_commit(
     item.refresh_from_db()
     assert item.first_response_at == first
     assert stale.first_response_at == first
-    assert sent_tasks == [("valuation.tasks.customer_recompute_figures", (alices_customer.pk,))]
+    assert sent_tasks == [
+        ("valuation.tasks.customer_figures_recompute_task", (alices_customer.pk,))
+    ]
     alices_customer.refresh_from_db()
     assert alices_customer.figures.figures_version == 1
 

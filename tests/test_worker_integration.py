@@ -18,7 +18,7 @@ from customers.models import Customer
 from interactions.services import interaction_log
 from valuation.models import CustomerFigures, FitMethod, FitStatus, ModelFit, ValuationSettings
 from valuation.numerics import bgnbd, clv, gamma_gamma
-from valuation.tasks import customer_recompute_figures, customers_recompute_stale
+from valuation.tasks import customer_figures_recompute_task, customers_figures_recompute_stale
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -90,7 +90,7 @@ def test_it_recovers_a_recompute_whose_task_was_lost(alice, worker, monkeypatch)
         raise OperationalError("broker unreachable")
 
     with monkeypatch.context() as patch:
-        patch.setattr(customer_recompute_figures, "apply_async", broker_down)
+        patch.setattr(customer_figures_recompute_task, "apply_async", broker_down)
         interaction = interaction_log(
             customer=customer,
             logged_by=alice,
@@ -107,7 +107,7 @@ def test_it_recovers_a_recompute_whose_task_was_lost(alice, worker, monkeypatch)
     CustomerFigures.objects.filter(pk=customer.pk).update(
         figures_requested_at=timezone.now() - timedelta(minutes=5)
     )
-    assert customers_recompute_stale() == 1
+    assert customers_figures_recompute_stale() == 1
     wait_for(lambda: figures(customer) == (1, interaction.occurred_at))
 
 

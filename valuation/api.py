@@ -22,7 +22,7 @@ from .models import CustomerFigures, CustomerSnapshot, ModelFit
 # --- Customers with their figures (the customers API, extended) ---------------------------
 
 # The figures' names in the API where they differ from the column's.
-API_NAMES = {"computed_at": "metrics_computed_at"}
+API_NAMES = {"computed_at": "figures_computed_at"}
 
 
 class _FigureFields(OutputModelSerializer):
@@ -96,14 +96,14 @@ class SnapshotOutputSerializer(OutputModelSerializer):
         read_only_fields = fields
 
 
-class CustomerMetricsHistoryApi(GenericAPIView):
+class CustomerFiguresHistoryApi(GenericAPIView):
     """Dated snapshots of a customer's figures, newest first."""
 
     serializer_class = SnapshotOutputSerializer
     queryset = CustomerSnapshot.objects.none()  # for the schema; get() scopes by customer
 
     @extend_schema(
-        operation_id="customers_metrics_history", responses=SnapshotOutputSerializer(many=True)
+        operation_id="customers_figures_history", responses=SnapshotOutputSerializer(many=True)
     )
     def get(self, request, pk: int):
         customer = get_object_or_404(customer_selectors.customers_visible_to(request.user), pk=pk)

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from customers.knowledge import WALLET_FACT
+from customers.facts import WALLET_FACT
 from customers.models import FactKind
 from customers.services import FIGURE_INPUTS
 from events.models import Event

@@ -335,7 +335,7 @@ def _inputs_other_than_value(ids, scope, interactions, lines, since) -> dict:
 def customer_id_ranges(*, size: int) -> list[tuple[int, int]]:
     """The customer base cut into ranges of `size` customers: (first id, last id), in id order.
 
-    Each range is a chunk of the nightly recompute; ids are read once (one query)."""
+    Each range is a range of the nightly recompute; ids are read once (one query)."""
     ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
     return [
         (ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)

@@ -4,8 +4,8 @@ The per-interaction recompute applies the stored population fit in closed form t
 customer's running summary: a fixed number of queries whatever the length of the history.
 The refit runs maximum likelihood over the whole base, draws the tier thresholds over it, then
 recomputes every customer in bulk: in this process (imports, seed_demo, fit_models), or in
-chunks of customer ids that a Celery group spreads over the workers (the nightly refit and the
-admin's), each chunk applying the fit's stored parameters and thresholds.
+ranges of customer ids that a Celery group spreads over the workers (the nightly refit and the
+admin's), each range applying the fit's stored parameters and thresholds.
 """
 
 import logging
@@ -423,11 +423,11 @@ def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None =
 
 
 def customers_figures_recompute_range(*, fit_id: int, first_id: int, last_id: int) -> int:
-    """One chunk of a refit's recompute: the customers with ids first..last (both included),
+    """One range of a refit's recompute: the customers with ids first..last (both included),
     by the fit's stored parameters and tier thresholds. Returns how many were written.
 
-    Idempotent. A chunk of a fit that a newer one has replaced does nothing: the newer fit's
-    own chunks cover the same customers.
+    Idempotent. A range of a fit that a newer one has replaced does nothing: the newer fit's
+    own ranges cover the same customers.
     """
     fit = selectors.latest_fit()
     if fit is None or fit.pk != fit_id:
@@ -442,14 +442,14 @@ def customers_figures_recompute_range(*, fit_id: int, first_id: int, last_id: in
 
 def refit_stragglers_mark_stale(*, allowance: timedelta) -> int:
     """Customers that the latest fit's recompute has not reached `allowance` after the fit
-    (their chunk task was lost) are marked stale, as requested at the fit's time, so that the
+    (their range task was lost) are marked stale, as requested at the fit's time, so that the
     sweeper re-sends them one by one. Returns how many; normally none.
     """
     fit = selectors.latest_fit()
     # A done fit has fitted_at (valuation_fit_run sets both; no database constraint says so).
     if fit is None or fit.fitted_at > timezone.now() - allowance:  # type: ignore[operator]
         return 0
-    # Customers the chunks never reached have no figures row yet: give them one to mark.
+    # Customers the ranges never reached have no figures row yet: give them one to mark.
     CustomerFigures.objects.bulk_create(
         [
             CustomerFigures(customer_id=pk, owner_id=owner_id)
@@ -479,7 +479,7 @@ def valuation_fit_run(
     """Fit BG/NBD and Gamma-Gamma on every customer's transactions up to the fit's as_of,
     store the parameters and the tier thresholds drawn over the whole base, then recompute
     every customer: here and now, or by `spread(fit)`, called in the transaction that marks
-    the fit done, which queues chunks that a Celery group spreads over the workers
+    the fit done, which queues ranges that a Celery group spreads over the workers
     (valuation.tasks.customers_figures_recompute_spread). Either way every customer ends with
     the same figures.
 
@@ -524,7 +524,7 @@ def valuation_fit_run(
     fit.fitted_at = timezone.now()
     fit.duration_ms = int((time.perf_counter() - started) * 1000)
     # The thresholds are quantiles over the whole base: drawn here, once, from every customer's
-    # value; the chunks apply them. Only the inputs of predicted CLV and growth are needed.
+    # value; the ranges apply them. Only the inputs of predicted CLV and growth are needed.
     context = selectors.valuation_context(fit=fit)
     batch = selectors.valuation_batch(today=timezone.localdate(), value_only=on_workers)
     anyone = len(batch.customer_ids) > 0

@@ -36,7 +36,7 @@ class RecomputeTask(Task):
 
 
 @shared_task(base=RecomputeTask, **retry_transient())
-def customer_recompute_figures(customer_id: int) -> bool:
+def customer_figures_recompute_task(customer_id: int) -> bool:
     """Returns whether it wrote (False: a newer recompute had already written).
 
     A worker behind a burst recomputes up to CATCH_UP other waiting customers in the same
@@ -49,13 +49,13 @@ def customer_recompute_figures(customer_id: int) -> bool:
 # A recompute normally lands within a second; one still missing after this long was lost
 # (broker down at save time, worker killed) and is sent again.
 STALE_AFTER = timedelta(seconds=30)
-# A refit's chunk tasks recompute the whole base within minutes; customers they have not
-# reached after this long were in a chunk that was lost.
+# A refit's range tasks recompute the whole base within minutes; customers they have not
+# reached after this long were in a range that was lost.
 REFIT_ALLOWANCE = timedelta(minutes=10)
 
 
 @shared_task
-def customers_recompute_stale() -> int:
+def customers_figures_recompute_stale() -> int:
     services.refit_stragglers_mark_stale(allowance=REFIT_ALLOWANCE)
     customer_ids = list(
         selectors.customers_with_stale_figures(older_than=STALE_AFTER).values_list("pk", flat=True)[
@@ -63,7 +63,7 @@ def customers_recompute_stale() -> int:
         ]
     )
     for customer_id in customer_ids:
-        customer_recompute_figures.apply_async(
+        customer_figures_recompute_task.apply_async(
             args=(customer_id,), retry_policy=PUBLISH_RETRY_POLICY
         )
     if customer_ids:
@@ -97,8 +97,8 @@ def valuation_nightly_refit() -> int:
     soft_time_limit=600,
     time_limit=660,
 )
-def customers_recompute_chunk(fit_id: int, first_id: int, last_id: int) -> int:
-    """One chunk of a refit's recompute (valuation_fit_run sends them as a group)."""
+def customers_figures_recompute_range_task(fit_id: int, first_id: int, last_id: int) -> int:
+    """One range of a refit's recompute (valuation_fit_run sends them as a group)."""
     return services.customers_figures_recompute_range(
         fit_id=fit_id, first_id=first_id, last_id=last_id
     )
@@ -112,17 +112,17 @@ def valuation_fit_request(*, as_of: date | None = None) -> ModelFit:
 
 
 def customers_figures_recompute_spread(fit: ModelFit) -> list[tuple[int, int]]:
-    """Queue the recompute of every customer by `fit` as a Celery group of chunk tasks, one
-    per range of settings.RECOMPUTE_CHUNK customer ids (5,000: a message of three ids, about
-    a second of work, twenty chunks at 100,000 customers), sent after the commit; returns
+    """Queue the recompute of every customer by `fit` as a Celery group of range tasks, one
+    per range of settings.RECOMPUTE_RANGE_SIZE customer ids (5,000: a message of three ids, about
+    a second of work, twenty ranges at 100,000 customers), sent after the commit; returns
     the ranges.
 
-    Nothing is written per customer here: a chunk lost on the way (broker down, retries
+    Nothing is written per customer here: a range lost on the way (broker down, retries
     exhausted) is found again by the sweeper (refit_stragglers_mark_stale).
     """
-    ranges = selectors.customer_id_ranges(size=settings.RECOMPUTE_CHUNK)
+    ranges = selectors.customer_id_ranges(size=settings.RECOMPUTE_RANGE_SIZE)
     enqueue_group_on_commit(
-        customers_recompute_chunk, [(fit.pk, first, last) for first, last in ranges]
+        customers_figures_recompute_range_task, [(fit.pk, first, last) for first, last in ranges]
     )
     return ranges
 
@@ -130,4 +130,4 @@ def customers_figures_recompute_spread(fit: ModelFit) -> list[tuple[int, int]]:
 def customer_figures_request(*, customer_id: int) -> None:
     """Mark the customer's figures stale and send their recompute after the commit."""
     services.customer_figures_request(customer_id=customer_id)
-    enqueue_on_commit(customer_recompute_figures, customer_id)
+    enqueue_on_commit(customer_figures_recompute_task, customer_id)

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from accounts.roles import Role, role_of
 from core import bounds
 from core.money import can_see_money
-from customers import knowledge, preference_links
+from customers import facts as customer_facts
+from customers import preference_links
 from customers import selectors as customer_selectors
 from customers.models import LifecycleStatus
 from customers.selectors import customers_editable_by
@@ -166,11 +167,11 @@ def customer_page(request, customer_id: int):
         {
             "customer": customer,
             "explanation": explanation,
-            "facts": knowledge.customer_current_facts(customer_id=customer.pk),
-            "fact_history": knowledge.customer_fact_history(customer_id=customer.pk).filter(
+            "facts": customer_facts.customer_current_facts(customer_id=customer.pk),
+            "fact_history": customer_facts.customer_fact_history(customer_id=customer.pk).filter(
                 is_current=False
             )[:50],
-            "next_questions": knowledge.customer_next_questions(customer=customer),
+            "next_questions": customer_facts.customer_next_questions(customer=customer),
             "consents": customer.consents.all(),
             "timeline_filters": timeline_filters,
             "channels": Channel.choices,

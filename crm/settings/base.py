@@ -83,8 +83,8 @@ CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "360
 # once), and after how many seconds a customer's pending recompute counts as lagging.
 HEALTH_WORKER_PING_TIMEOUT = float(os.environ.get("CRM_HEALTH_WORKER_PING_TIMEOUT", "1.0"))
 HEALTH_FIGURES_LAG_SECONDS = int(os.environ.get("CRM_HEALTH_FIGURES_LAG_SECONDS", "60"))
-# Customers per chunk task of a refit's recompute (a Celery group spreads the chunks).
-RECOMPUTE_CHUNK = int(os.environ.get("RECOMPUTE_CHUNK", "5000"))
+# Customers per range task of a refit's recompute (a Celery group spreads the ranges).
+RECOMPUTE_RANGE_SIZE = int(os.environ.get("RECOMPUTE_RANGE_SIZE", "5000"))
 # ---------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -389,7 +389,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "recompute-stale-customers": {
-        "task": "valuation.tasks.customers_recompute_stale",
+        "task": "valuation.tasks.customers_figures_recompute_stale",
         "schedule": 60.0,
     },
     # An import whose process died is failed, never left "running" (dataio.services).

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core import bounds
-from customers.knowledge import FactInput, customer_fact_record
+from customers.facts import FactInput, customer_fact_record
 from customers.models import Customer, CustomerFact
 from customers.services import customer_create
 from interactions import selectors as interaction_selectors

@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from customers.knowledge import customer_fact_record
+from customers.facts import customer_fact_record
 from customers.models import CustomerFact, FactKey
 from dataio.models import ImportJob
 from interactions.models import Interaction
@@ -238,7 +238,7 @@ def test_it_shows_support_no_money_in_any_response(world):
         "/api/interactions/",
         "/api/offerings/",
         f"/api/customers/{customer.pk}/facts/",
-        f"/api/customers/{customer.pk}/metrics-history/",
+        f"/api/customers/{customer.pk}/figures-history/",
         "/api/customers/export/",
         "/data/export/customers.csv",
         f"/customers/{customer.pk}/",

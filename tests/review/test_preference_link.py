@@ -13,7 +13,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from customers.knowledge import customer_fact_record
+from customers.facts import customer_fact_record
 from customers.models import ChannelConsent, CustomerFact, FactSource
 from customers.preference_links import preference_link_token
 from dataio.privacy import customer_erase

@@ -49,7 +49,7 @@ def test_it_survives_redis_killed_while_it_holds_unacknowledged_tasks(alice):
             customer.pk: log_confirmed(web, token, [order(customer, offering, days_ago=20)])
             for customer in customers
         }
-        wait_for(lambda: survivor.log().count("customer_recompute_figures[") >= 2)
+        wait_for(lambda: survivor.log().count("customer_figures_recompute_task[") >= 2)
 
         # When Redis is killed and, a little later, comes back empty
         redis.kill()

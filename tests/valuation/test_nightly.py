@@ -1,7 +1,7 @@
-"""The nightly recompute in chunks: the same figures as one call over the whole base.
+"""The nightly recompute in ranges: the same figures as one call over the whole base.
 
-A refit draws the tier thresholds over the whole base, then every chunk (a range of customer
-ids) applies the fit's stored parameters and thresholds. Here the chunks run in this process,
+A refit draws the tier thresholds over the whole base, then every range (a range of customer
+ids) applies the fit's stored parameters and thresholds. Here the ranges run in this process,
 one after the other; tests/test_nightly_worker.py runs them on real workers.
 """
 
@@ -69,8 +69,8 @@ def test_it_writes_in_chunks_exactly_what_one_call_over_the_base_writes(
     forget_figures()
 
     # The refit as a worker runs it: the thresholds over the whole base, then a group of
-    # chunks (captured here instead of sent) that run one by one in this process.
-    settings.RECOMPUTE_CHUNK = 17
+    # ranges (captured here instead of sent) that run one by one in this process.
+    settings.RECOMPUTE_RANGE_SIZE = 17
     fit = ModelFit.objects.create(as_of=timezone.localdate())
     with django_capture_on_commit_callbacks(execute=False) as sent:
         services.valuation_fit_run(fit_id=fit.pk, spread=tasks.customers_figures_recompute_spread)
@@ -130,7 +130,7 @@ def test_it_leaves_a_chunk_of_a_replaced_fit_to_the_newer_fit(base):
 def test_it_never_overwrites_figures_a_newer_recompute_wrote(base):
     fit = services.valuation_rebuild_everything()
     newer = Customer.objects.order_by("pk")[3]
-    # A single recompute of a later version landed while the chunk was reading.
+    # A single recompute of a later version landed while the range was reading.
     CustomerFigures.objects.filter(pk=newer.pk).update(
         figures_version=5, figures_computed_version=7, predicted_clv=Decimal("123.45")
     )

@@ -88,13 +88,13 @@ def test_it_hides_money_figures_from_support_staff(alice, charlie, alices_custom
     assert support_view["tier"] == manager_view["tier"] != ""
     assert manager_view["historic_value"] == "12.50"
 
-    history = api(charlie).get(f"/api/customers/{alices_customer.pk}/metrics-history/").json()
+    history = api(charlie).get(f"/api/customers/{alices_customer.pk}/figures-history/").json()
     assert history["count"] == 1
     assert "predicted_clv" not in history["results"][0]
     assert (
         "predicted_clv"
         in api(alice)
-        .get(f"/api/customers/{alices_customer.pk}/metrics-history/")
+        .get(f"/api/customers/{alices_customer.pk}/figures-history/")
         .json()["results"][0]
     )
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from customers.knowledge import (
+from customers.facts import (
     FactInput,
     customer_fact_history,
     customer_fact_record,
@@ -198,7 +198,7 @@ def test_it_serves_and_records_facts_through_the_api(alice, bob, charlie, alices
     )
 
 
-def test_it_shows_knowledge_with_provenance_on_the_customer_page(
+def test_it_shows_facts_with_provenance_on_the_customer_page(
     client, alice, charlie, alices_customer, brewing
 ):
     customer_fact_record(customer=alices_customer, key=brewing, value="filter", recorded_by=charlie)
