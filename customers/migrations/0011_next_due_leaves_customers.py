@@ -11,6 +11,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(model_name="customer", name="customers_c_owner_i_b3ce21_idx"),
         migrations.RemoveField(model_name="customer", name="next_due_on"),
     ]
