@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from customers.knowledge import fact_vocabulary_defaults_ensure
+from customers.facts import fact_vocabulary_defaults_ensure
 
 def create(apps, schema_editor):
     fact_vocabulary_defaults_ensure(fact_key_model=apps.get_model("customers", "FactKey"))
