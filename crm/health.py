@@ -8,6 +8,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from valuation.selectors import customers_figures_lag
+
 from .celery import app
 
 
@@ -38,8 +40,6 @@ def _lagging_figures() -> dict:
     """Information, not a failure: customers whose figures have waited longer than
     HEALTH_FIGURES_LAG_SECONDS (a recompute normally lands within seconds, and the sweeper
     re-sends a missing one after 30 s), and the age of the oldest pending recompute."""
-    from valuation.selectors import customers_figures_lag
-
     threshold = settings.HEALTH_FIGURES_LAG_SECONDS
     try:
         lag = customers_figures_lag(older_than=timedelta(seconds=threshold))

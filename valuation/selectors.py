@@ -21,7 +21,7 @@ from interactions import selectors as interaction_selectors
 from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
 
-from .figures import FigureInputs, PopulationFit, ValuationParams
+from .figures import FigureInputs, PopulationFit, ValuationParams, compute_figures
 from .models import CustomerFigures, FitMethod, FitStatus, ModelFit, ValuationSettings
 from .numerics import bgnbd, gamma_gamma
 from .summary import LINE_REVENUE
@@ -373,11 +373,9 @@ class Explanation:
 
 
 def customer_valuation_explained(*, customer_id: int) -> Explanation:
-    from .figures import compute_figures  # the same computation the worker ran
-
     context = valuation_context()
     batch = valuation_batch(customer_ids=[customer_id], today=timezone.localdate())
-    figures = compute_figures(batch.inputs, context.fit, context.params)
+    figures = compute_figures(batch.inputs, context.fit, context.params)  # as the worker did
 
     def first(values):
         value = float(values[0])
