@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from events.names import EventName
 from events.services import event_publish
@@ -100,6 +101,43 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
             EventName.CUSTOMER_CHANGED, customer_id=customer.pk, payload={"changed": changed}
         )
     return customer
+
+
+# --- Bulk writes (imports) -------------------------------------------------------------------
+#
+# The imports validate every row themselves (the model's validators, `full_clean` less what
+# needs a query per row: dataio.imports.field_error), build unsaved or loaded Customer
+# instances and hand them here in batches. These services do not validate again (a
+# `full_clean` per row would cost more than the insert); they enforce what is cheap: only the
+# fields a customer manager may set are written, created customers are new, updated ones exist.
+# They publish no per-customer event: the import rebuilds the figures in one pass afterwards.
+
+
+def customers_bulk_create(
+    *, customers: list[Customer], with_history: bool, batch_size: int | None = None
+) -> list[Customer]:
+    """Insert new customers, already validated by the caller (`full_clean`), in bulk: one
+    INSERT per `batch_size` rows (and, `with_history`, one for their history records). The
+    same instances come back with their keys."""
+    if any(customer.pk is not None for customer in customers):
+        raise ValueError("customers_bulk_create() writes new customers only.")
+    if with_history:
+        return bulk_create_with_history(customers, Customer, batch_size=batch_size)
+    return Customer.objects.bulk_create(customers, batch_size=batch_size)
+
+
+def customers_bulk_update(
+    *, customers: list[Customer], fields: list[str], batch_size: int | None = None
+) -> None:
+    """Write `fields` of existing customers, already validated by the caller (`full_clean`),
+    in bulk with their history records: one UPDATE per `batch_size` rows and one INSERT of
+    history. Only the profile fields (EDITABLE_FIELDS) and the owner can be written so."""
+    unknown = set(fields) - set(EDITABLE_FIELDS) - {"owner"}
+    if unknown:
+        raise TypeError(f"customers_bulk_update() got unknown fields: {sorted(unknown)}")
+    if any(customer.pk is None for customer in customers):
+        raise ValueError("customers_bulk_update() writes saved customers only.")
+    bulk_update_with_history(customers, Customer, fields=fields, batch_size=batch_size)
 
 
 def _stored(value):

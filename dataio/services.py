@@ -14,15 +14,17 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from core.tasks import TRANSIENT_ERRORS
+from customers import services as customers_services
 from customers.models import Customer, LifecycleStatus
 from events.names import EventName
 from events.services import event_publish
+from interactions import services as interactions_services
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
-from offerings.models import Category, Offering
+from offerings import services as offerings_services
+from offerings.models import Offering
 from valuation import services as valuation_services
 from valuation.services import valuation_rebuild_everything
 
@@ -340,19 +342,12 @@ def _figures_wait_for_rebuild() -> dict:
 
 
 def _imported_offering() -> Offering:
-    category, _ = Category.objects.get_or_create(
-        name=IMPORTED_CATEGORY, defaults={"description": "Purchases brought in by imports."}
-    )
-    offering, _ = Offering.objects.get_or_create(
+    return offerings_services.offering_stand_in_get_or_create(
         name=IMPORTED_OFFERING,
-        defaults={
-            "category": category,
-            "price": Decimal("0"),
-            "active": False,
-            "description": "Stands for a purchase whose offering the imported file did not name.",
-        },
+        description="Stands for a purchase whose offering the imported file did not name.",
+        category_name=IMPORTED_CATEGORY,
+        category_description="Purchases brought in by imports.",
     )
-    return offering
 
 
 def _cost_ratio(offering: Offering) -> Decimal:
@@ -409,15 +404,14 @@ class _TransactionBatch:
             customer_ids={self.customers[row.customer_ref] for row in rows},
             **_figures_wait_for_rebuild(),
         )
-        interactions = Interaction.objects.bulk_create(
-            [built[row.line][0] for row in rows], batch_size=BATCH_ROWS
-        )
         lines = []
-        for row, interaction in zip(rows, interactions, strict=True):
-            line = built[row.line][1]
+        for row in rows:
+            interaction, line = built[row.line]
             line.interaction = interaction
             lines.append(line)
-        OrderLine.objects.bulk_create(lines, batch_size=BATCH_ROWS)
+        interactions = interactions_services.interactions_bulk_log(
+            interactions=[built[row.line][0] for row in rows], lines=lines, batch_size=BATCH_ROWS
+        )
         ImportedTransaction.objects.bulk_create(
             [
                 ImportedTransaction(key=row.key, interaction=i, job=self.job, line=row.line)
@@ -517,7 +511,9 @@ class _TransactionBatch:
                 refused[ref] = error
                 continue
             customers.append(customer)
-        created = Customer.objects.bulk_create(customers, batch_size=BATCH_ROWS)
+        created = customers_services.customers_bulk_create(
+            customers=customers, with_history=False, batch_size=BATCH_ROWS
+        )
         # Not None: _new_customer sets the reference.
         self.customers.update((cast(str, c.external_ref), c.pk) for c in created)
         return {c.pk for c in created}, refused
@@ -617,13 +613,12 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
         else:
             unchanged += 1
     if to_create:
-        bulk_create_with_history(to_create, Customer, batch_size=BATCH_ROWS)
+        customers_services.customers_bulk_create(
+            customers=to_create, with_history=True, batch_size=BATCH_ROWS
+        )
     if to_update:
-        bulk_update_with_history(
-            to_update,
-            Customer,
-            fields=[*CUSTOMER_FIELDS, "owner"],
-            batch_size=BATCH_ROWS,
+        customers_services.customers_bulk_update(
+            customers=to_update, fields=[*CUSTOMER_FIELDS, "owner"], batch_size=BATCH_ROWS
         )
     # Their figures wait for the import's rebuild (stale until it has run).
     valuation_services.customers_figures_mark_stale(

@@ -128,3 +128,24 @@ def offering_delete(*, offering: Offering) -> None:
             f"{offering} was sold; it stays on the customers' history. Archive it instead."
         )
     offering.delete()
+
+
+def offering_stand_in_get_or_create(
+    *, name: str, description: str, category_name: str, category_description: str
+) -> Offering:
+    """The offering that stands for purchases of no known offering (an import's rows that
+    name none), with its category: created the first time, free and off sale (never ordered
+    anew), without components; found by name after that."""
+    category, _ = Category.objects.get_or_create(
+        name=category_name, defaults={"description": category_description}
+    )
+    offering, _ = Offering.objects.get_or_create(
+        name=name,
+        defaults={
+            "category": category,
+            "price": Decimal("0"),
+            "active": False,
+            "description": description,
+        },
+    )
+    return offering
