@@ -65,4 +65,5 @@ def test_the_portfolio_shape_with_given_figures_and_snapshots(offerings, roles):
     assert Interaction.objects.filter(next_step_due__isnull=False).count() == 40
     assert ReplenishmentSubscription.objects.count() == 2
     assert CustomerSnapshot.objects.count() == 120
-    assert not Customer.objects.filter(tier="").exists()
+    assert Customer.objects.filter(figures__isnull=True).count() == 0
+    assert not Customer.objects.filter(figures__tier="").exists()
