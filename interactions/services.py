@@ -146,12 +146,6 @@ def interaction_log(
     for line in order_lines:
         line.interaction = interaction
     OrderLine.objects.bulk_create(order_lines)
-    # One customer's interactions are logged one at a time: what folds them into running
-    # figures (valuation's summary) sees them in order, whatever the concurrency. FOR NO KEY
-    # UPDATE, as the UPDATE that did this before the seam: a worker writing rows that refer to
-    # the customer (snapshots, forecasts: a FOR KEY SHARE check) is not blocked, so the two
-    # never deadlock.
-    Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("pk").first()
     event_publish(
         EventName.INTERACTION_LOGGED,
         customer_id=customer.pk,

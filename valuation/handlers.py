@@ -18,7 +18,7 @@ from .tasks import customer_figures_request
 @subscribe(EventName.INTERACTION_LOGGED, in_transaction=True)
 def interaction_fold(event: Event) -> None:
     """Fold the interaction into the customer's running summary, in its transaction: the
-    summary and the interactions never disagree. interaction_log holds the customer's lock."""
+    summary and the interactions never disagree (the fold locks the summary row)."""
     interaction = event.subject["interaction"]  # type: ignore[attr-defined]
     serves = interaction.type in SERVICE_TYPES
     summary_record_interaction(

@@ -229,8 +229,8 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     for pk, values in values_of.items():
         values["owner_id"] = owner_of[pk]
     with transaction.atomic():
-        # Only the figures' rows are locked here (interaction_log locks the customer, then
-        # its figures row: no circle of waits between the two).
+        # Only the figures' rows are locked here (interaction_log locks the summary row, then
+        # the figures row: no circle of waits between the two).
         written = _figures_write(values_of, read_version, now)
         if written:
             CustomerSnapshot.objects.bulk_create(
@@ -243,6 +243,13 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
             # purchases their orders predict. Here in the worker, in bulk for the whole pass,
             # not in every request.
             purchase_forecasts_refresh(customer_ids=written)
+            # One event for the pass: what follows the new interactions beyond the figures
+            # (workspace's agendas) is refreshed here in the worker, in bulk for the pass.
+            event_publish(
+                EventName.FIGURES_CHANGED,
+                customer_id=customer_id if written == [customer_id] else None,
+                payload={"customer_ids": written},
+            )
     return customer_id in written
 
 

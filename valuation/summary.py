@@ -49,8 +49,12 @@ def order_totals(lines: Iterable) -> tuple[Decimal, Decimal]:
 def summary_record_interaction(
     *, interaction: Interaction, lines: Iterable, cost_to_serve: Decimal
 ) -> CustomerSummary:
-    """Fold a newly logged interaction into its customer's summary. Caller holds the lock."""
-    summary, _ = CustomerSummary.objects.get_or_create(customer_id=interaction.customer_id)
+    """Fold a newly logged interaction into its customer's summary, under the summary row's
+    lock: concurrent interactions of one customer are folded one at a time, each seeing the
+    ones committed before it."""
+    summary, _ = CustomerSummary.objects.select_for_update().get_or_create(
+        customer_id=interaction.customer_id
+    )
     summary.interactions += 1
     if summary.last_contact_at is None or interaction.occurred_at > summary.last_contact_at:
         summary.last_contact_at = interaction.occurred_at

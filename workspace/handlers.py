@@ -1,12 +1,13 @@
 """What the workspace does when something happens (events.registry, docs/architecture.md).
 
 The customers' agendas (the stored next due action the portfolio sorts by) follow every
-change that moves a next due action: an interaction logged or changed (a next step, our
-follow-up, an answer), a subscription changed or delivered, a customer created (a first
-row), erased or handed to another owner (the owner copy). In the change's transaction: one
-indexed statement for one customer, committed with the data it is derived from, so the
-portfolio's sort never disagrees with what was committed and nothing is left to relay or
-retry. The figures of one customer move no due date, so a recompute costs nothing here.
+change that moves a next due action. A subscription changed or delivered, a customer
+created (a first row), erased or handed to another owner (the owner copy): in the change's
+transaction, one indexed statement for one customer. An interaction logged or changed (a
+next step, our follow-up, an answer): in the transaction of the recompute that follows it
+on a worker (FIGURES_CHANGED names the customers of the pass), one statement for the pass,
+as before the seam: the request does not pay for the next-due subqueries (a quarter of an
+API write's time), and the sort follows within the recompute's latency.
 
 Bulk loads refresh the whole base (or the customers the payload names): the rebuild of every
 figure (FIGURES_CHANGED without a customer) in its transaction, as seed_demo and imports
@@ -30,8 +31,6 @@ def _named(event: Event) -> list[int] | None:
 @subscribe(
     EventName.CUSTOMER_CREATED,
     EventName.CUSTOMER_ERASED,
-    EventName.INTERACTION_LOGGED,
-    EventName.INTERACTION_CHANGED,
     EventName.SUBSCRIPTION_CHANGED,
     EventName.SUBSCRIPTION_DUE,
     in_transaction=True,
@@ -49,9 +48,10 @@ def agenda_owner_follow(event: Event) -> None:
 
 
 @subscribe(EventName.FIGURES_CHANGED, in_transaction=True)
-def agendas_refresh_after_rebuild(event: Event) -> None:
-    if event.customer_id is None:  # every figure rebuilt after a bulk load
-        customer_agendas_refresh(customer_ids=_named(event))
+def agendas_refresh_after_recompute(event: Event) -> None:
+    """After the recompute that follows every interaction logged or changed (the customers
+    it wrote, in one statement for the pass), or the rebuild of every figure (no ids: all)."""
+    customer_agendas_refresh(customer_ids=_named(event))
 
 
 @subscribe(EventName.IMPORT_FINISHED)
