@@ -109,6 +109,27 @@ class ModelFit(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         get_latest_by = "fitted_at"
+        constraints = [
+            # What the recompute relies on: a done fit says when it was fitted (the latest
+            # fit is the latest fitted_at), a model fit has every parameter.
+            models.CheckConstraint(
+                condition=~Q(status=FitStatus.DONE) | Q(fitted_at__isnull=False),
+                name="done_fit_has_fitted_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method=FitMethod.MODEL)
+                | Q(
+                    bgnbd_r__isnull=False,
+                    bgnbd_alpha__isnull=False,
+                    bgnbd_a__isnull=False,
+                    bgnbd_b__isnull=False,
+                    gg_p__isnull=False,
+                    gg_q__isnull=False,
+                    gg_gamma__isnull=False,
+                ),
+                name="model_fit_has_parameters",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Fit {self.pk} as of {self.as_of} ({self.get_status_display()})"

@@ -142,3 +142,18 @@ def test_it_sorts_the_portfolio_by_predicted_value(client, alice):
     assert rows == [low, high, unknown]
     totals = client.get("/customers/portfolio/").context["totals"]
     assert totals["customer_equity"] == Decimal("910.00")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status": "done"},  # done, but when?
+        {"status": "done", "fitted_at": "2026-01-01T00:00Z", "method": "bgnbd_gg"},  # no parameters
+    ],
+)
+def test_the_database_refuses_a_fit_the_recompute_could_not_use(fields):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ModelFit.objects.create(as_of="2026-01-01", **fields)
