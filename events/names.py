@@ -22,9 +22,9 @@ class EventName(models.TextChoices):
     FIGURES_CHANGED = "figures.changed", "Figures changed"
     # payload: offering_id.
     OFFERING_ARCHIVED = "offering.archived", "Offering archived"
-    # payload: subscription_id, due_on.
+    # payload: subscriptions [{subscription_id, next_due}], customer_ids (one per run batch).
     SUBSCRIPTION_DUE = "subscription.due", "Subscription due"
-    # payload: subscription_id, status.
+    # payload: subscription_id, status; or subscription_ids, customer_ids (many at once).
     SUBSCRIPTION_CHANGED = "subscription.changed", "Subscription changed"
     # payload: job_id, kind, status, rows.
     IMPORT_FINISHED = "import.finished", "Import finished"

@@ -84,11 +84,19 @@ def replenishments_pause_for_offering(*, offering: Offering) -> int:
     live = ReplenishmentSubscription.objects.filter(
         offering=offering, status=SubscriptionStatus.ACTIVE
     )
-    pausing = list(live.select_for_update())
+    pausing = list(live.select_for_update().values_list("pk", "customer_id"))
     paused = live.update(status=SubscriptionStatus.PAUSED)
-    for subscription in pausing:
-        subscription.status = SubscriptionStatus.PAUSED
-        _changed(subscription)
+    if pausing:
+        # One event for the lot (an offering may have thousands of subscribers): the
+        # customers' agendas follow in one statement.
+        event_publish(
+            EventName.SUBSCRIPTION_CHANGED,
+            payload={
+                "subscription_ids": [pk for pk, _ in pausing],
+                "customer_ids": sorted({customer_id for _, customer_id in pausing}),
+                "status": SubscriptionStatus.PAUSED,
+            },
+        )
     return paused
 
 
@@ -171,10 +179,15 @@ def replenishments_deliver_due(*, today: date | None = None, batch_size: int = 1
                     due_on = bounds.add_days_safe(due_on, subscription.interval_days)
                 subscription.next_due = due_on
                 subscription.save(update_fields=["next_due"])
-            for s in subscriptions:
-                event_publish(
-                    EventName.SUBSCRIPTION_DUE,
-                    customer_id=s.customer_id,
-                    payload={"subscription_id": s.pk, "due_on": s.next_due.isoformat()},
-                )
+            # One event per batch: the customers' agendas follow in one statement.
+            event_publish(
+                EventName.SUBSCRIPTION_DUE,
+                payload={
+                    "subscriptions": [
+                        {"subscription_id": s.pk, "next_due": s.next_due.isoformat()}
+                        for s in subscriptions
+                    ],
+                    "customer_ids": sorted({s.customer_id for s in subscriptions}),
+                },
+            )
         logger.info("replenishment: %d deliveries so far", delivered)

@@ -281,3 +281,20 @@ def test_archiving_an_offering_pauses_its_live_subscriptions_through_the_event_s
     live.refresh_from_db()
     other.refresh_from_db()
     assert (live.status, other.status) == ("paused", "active")
+
+
+@pytest.mark.django_db
+def test_a_delivery_run_publishes_one_event_per_batch_and_the_agendas_follow(alice):
+    from events.models import Event
+
+    customers = [CustomerFactory(owner=alice) for _ in range(3)]
+    offering = OfferingFactory()
+    for customer in customers:
+        subscribe(customer, offering, next_due=TODAY)
+    assert services.replenishments_deliver_due(today=TODAY) == 3
+    (due,) = Event.objects.filter(name="subscription.due")
+    assert due.payload["customer_ids"] == sorted(c.pk for c in customers)
+    for customer in customers:
+        customer.refresh_from_db()
+        # The reminder's next step, due on the delivered date, is the earliest due action.
+        assert customer.agenda.next_due_on == TODAY

@@ -36,8 +36,11 @@ def _named(event: Event) -> list[int] | None:
     in_transaction=True,
 )
 def agenda_refresh(event: Event) -> None:
+    """One customer's, or those a batch event names (a delivery run, an archived offering)."""
     if event.customer_id is not None:
         customer_agendas_refresh(customer_ids=[event.customer_id])
+    elif event.payload.get("customer_ids"):
+        customer_agendas_refresh(customer_ids=list(event.payload["customer_ids"]))
 
 
 @subscribe(EventName.CUSTOMER_CHANGED, in_transaction=True)
