@@ -60,15 +60,6 @@ def _relay_after_commit(event: Event) -> None:
         logger.exception("could not relay event %s; the sweeper will", event.pk)
 
 
-def events_relay(*, event_ids: Iterable[int]) -> int:
-    """Run the after-commit subscribers of these events that have not handled them yet.
-    Returns how many events are now fully relayed."""
-    relayed = 0
-    for event in Event.objects.filter(pk__in=list(event_ids), relayed_at__isnull=True):
-        relayed += _relay(event)
-    return relayed
-
-
 def _retry_delay(attempts: int) -> timedelta:
     # The task retry policy's exponential backoff and cap (core.tasks), in whole seconds.
     return timedelta(seconds=min(2**attempts, RETRY_BACKOFF_MAX))
