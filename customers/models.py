@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from core import bounds
@@ -65,6 +66,13 @@ class Customer(models.Model):
         help_text="The customer's total annual spend in our category.",
     )
     wallet_source = models.CharField(max_length=20, choices=WalletSource, blank=True)
+    needs_triage = models.BooleanField(
+        default=False,
+        help_text=(
+            "Created from a message or a web form by someone we did not know: support checks "
+            "who it is (a new prospect, or someone known under another address) and clears it."
+        ),
+    )
 
     # A customer's figures live in valuation's own table (valuation.models.CustomerFigures,
     # `customer.figures`), its next due action in workspace's (`customer.agenda`).
@@ -91,6 +99,13 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["owner", "name"]),
             models.Index(fields=["status"]),
+            # Incoming mail finds its sender by address, case-blind (mail.inbound).
+            models.Index(Lower("email"), name="customer_email_lower_idx"),
+            models.Index(
+                fields=["created_at"],
+                name="customer_triage_idx",
+                condition=Q(needs_triage=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -101,6 +116,31 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def email_normalise(address: str) -> str:
+    """The form addresses are stored and compared in: trimmed and lower-cased (the local part
+    is case-sensitive by the letter of RFC 5321, by no mail provider in practice)."""
+    return address.strip().lower()
+
+
+class CustomerEmail(models.Model):
+    """Another address a customer writes from (the profile's `email` is the main one). Mail
+    from any of them reaches the same customer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="other_emails")
+    address = models.EmailField(help_text="Stored normalised (customers.models.email_normalise).")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "address"], name="customeremail_unique"),
+        ]
+        indexes = [models.Index(fields=["address"])]
+
+    def __str__(self) -> str:
+        return self.address
 
 
 class FactKind(models.TextChoices):

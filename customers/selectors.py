@@ -1,10 +1,13 @@
 """Reads of customers, scoped to what the asking user may see (SPEC §2)."""
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 from accounts.roles import Role, role_of
 
-from .models import Customer
+from .models import Customer, CustomerEmail, email_normalise
 
 
 def customers_visible_to(user) -> QuerySet[Customer]:
@@ -65,3 +68,29 @@ def scoped_to_customers(
 def customers_visible_to_all() -> QuerySet[Customer]:
     """The whole base, for duplicate checks that reveal only names and owners."""
     return Customer.objects.all()
+
+
+def customers_by_email(addresses: Iterable[str]) -> dict[str, list[int]]:
+    """The customers each address belongs to (normalised address → customer ids, oldest
+    first): the main address or another recorded one. Two indexed queries for any number of
+    addresses; an address nobody has is absent."""
+    wanted = {email_normalise(address) for address in addresses if address}
+    found: dict[str, set[int]] = {}
+    if not wanted:
+        return {}
+    main = (
+        Customer.objects.annotate(address=Lower("email"))
+        .filter(address__in=wanted)
+        .values_list("address", "pk")
+    )
+    other = CustomerEmail.objects.filter(address__in=wanted).values_list("address", "customer_id")
+    for address, customer_id in [*main, *other]:
+        found.setdefault(address, set()).add(customer_id)
+    return {address: sorted(ids) for address, ids in found.items()}
+
+
+def customer_emails(customer: Customer) -> list[str]:
+    """Every address of the customer, the main one first."""
+    others = list(customer.other_emails.values_list("address", flat=True))
+    main = [email_normalise(customer.email)] if customer.email else []
+    return [*main, *(address for address in others if address not in main)]

@@ -7,7 +7,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from events.names import EventName
 from events.services import event_publish
 
-from .models import ChannelConsent, Customer, CustomerFact
+from .models import ChannelConsent, Customer, CustomerEmail, CustomerFact, email_normalise
 
 # Fields a customer manager (or admin) may set through the profile form and the API: the one
 # list the API's serializers, the profile form and the admin derive theirs from.
@@ -103,6 +103,57 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     return customer
 
 
+# --- Addresses and triage --------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_email_add(*, customer: Customer, address: str) -> CustomerEmail | None:
+    """Record another address the customer writes from; None when it is already theirs (the
+    main address, or one recorded before)."""
+    address = email_normalise(address)
+    CustomerEmail(customer=customer, address=address).full_clean(
+        exclude=["customer"], validate_unique=False, validate_constraints=False
+    )
+    if email_normalise(customer.email) == address:
+        return None
+    created, is_new = CustomerEmail.objects.get_or_create(customer=customer, address=address)
+    if is_new:
+        event_publish(
+            EventName.CUSTOMER_CHANGED, customer_id=customer.pk, payload={"changed": ["emails"]}
+        )
+    return created if is_new else None
+
+
+def customer_email_remove(*, customer: Customer, address: str) -> bool:
+    deleted, _ = CustomerEmail.objects.filter(
+        customer=customer, address=email_normalise(address)
+    ).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def customer_prospect_create(*, name: str, email: str, source: str) -> Customer:
+    """Someone we do not know wrote to us (a message, a web form): a new prospect with no
+    owner, flagged for triage, never merged into anyone silently."""
+    customer = customer_create(
+        name=(name.strip() or email)[:200],
+        email=email_normalise(email),
+        status="prospect",
+        acquisition_source=source[:100],
+    )
+    Customer.objects.filter(pk=customer.pk).update(needs_triage=True)
+    customer.needs_triage = True
+    return customer
+
+
+@transaction.atomic
+def customer_triage_clear(*, customer: Customer) -> bool:
+    """Support has looked at a flagged customer; returns whether it was flagged."""
+    cleared = Customer.objects.filter(pk=customer.pk, needs_triage=True).update(needs_triage=False)
+    customer.needs_triage = False
+    return bool(cleared)
+
+
 # --- Bulk writes (imports) -------------------------------------------------------------------
 #
 # The imports validate every row themselves (the model's validators, `full_clean` less what
@@ -160,6 +211,7 @@ def customer_personal_data_erase(*, customer_id: int, by) -> Customer:
     CustomerFact.history.filter(customer_id=customer_id).delete()
     ChannelConsent.history.filter(customer_id=customer_id).delete()
     CustomerFact.objects.filter(customer_id=customer_id).update(value=ERASED)
+    CustomerEmail.objects.filter(customer_id=customer_id).delete()
     customer.name = f"Erased customer {customer_id}"
     customer.email = ""
     customer.phone = ""

@@ -85,6 +85,37 @@ HEALTH_WORKER_PING_TIMEOUT = float(os.environ.get("CRM_HEALTH_WORKER_PING_TIMEOU
 HEALTH_FIGURES_LAG_SECONDS = int(os.environ.get("CRM_HEALTH_FIGURES_LAG_SECONDS", "60"))
 # Customers per range task of a refit's recompute (a Celery group spreads the ranges).
 RECOMPUTE_RANGE_SIZE = int(os.environ.get("RECOMPUTE_RANGE_SIZE", "5000"))
+
+# --- The email channel (docs/email.md) ---
+# Outgoing mail: Django's email backend. Empty means this environment's default: locally a
+# Maildir the app shows (mail.backends.LocalMailboxBackend), in production SMTP from
+# EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER / EMAIL_HOST_PASSWORD / EMAIL_USE_TLS / _SSL.
+EMAIL_BACKEND_ENV = os.environ.get("EMAIL_BACKEND", "")
+EMAIL_BACKEND = EMAIL_BACKEND_ENV or "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@crm.localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The domain of the Message-IDs the app writes (empty: the default mailbox's domain).
+MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "")
+# Bounds on what is accepted: a whole message, one attachment (larger ones are recorded, not
+# stored), and messages per sender address per hour (a flood is stored, not queued).
+MAIL_MESSAGE_MAX_BYTES = int(os.environ.get("MAIL_MESSAGE_MAX_BYTES", str(40 * 1024 * 1024)))
+MAIL_ATTACHMENT_MAX_BYTES = int(os.environ.get("MAIL_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+MAIL_SENDER_RATE = os.environ.get("MAIL_SENDER_RATE", "60/hour")
+# The inbound HTTP endpoint (POST /api/mail/inbound/): a bearer token, or an HMAC-SHA256 of
+# the body with this secret in X-CRM-Signature; empty disables that way in.
+MAIL_INBOUND_TOKEN = os.environ.get("MAIL_INBOUND_TOKEN", "")
+MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
+# The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
+MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "media/"
 # ---------------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -112,7 +143,9 @@ INSTALLED_APPS = [
     "valuation",
     "workspace",
     "dataio",
+    "mail",
     "portal",
+    "webforms",
     # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
     "accounts",
 ]

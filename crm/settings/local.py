@@ -1,7 +1,13 @@
 """The embedded default: SQLite, the filesystem broker, a real worker. For a first look."""
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, SECRET_KEY, VAR_DIR, filesystem_broker_options
+from .base import (
+    CELERY_BROKER_URL,
+    EMAIL_BACKEND_ENV,
+    SECRET_KEY,
+    VAR_DIR,
+    filesystem_broker_options,
+)
 
 DEBUG = True
 SECURE_SSL_REDIRECT = False
@@ -12,3 +18,6 @@ if not SECRET_KEY:
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "broker")
+if not EMAIL_BACKEND_ENV:
+    # What the app sends lands in a Maildir under var/mail, shown at /mail/local/ (staff).
+    EMAIL_BACKEND = "mail.backends.LocalMailboxBackend"
