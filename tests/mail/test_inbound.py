@@ -162,6 +162,7 @@ def test_a_reply_in_the_thread_from_an_unknown_address_stays_with_the_customer(m
     reply = receive(sender="assistant@anna-office.example", in_reply_to="<first@client.example>")
 
     assert reply.interaction.customer == anna
+    assert reply.interaction.thread == first.interaction
     assert reply.message.match == Match.THREAD
     assert not Customer.objects.filter(email="assistant@anna-office.example").exists()
 
