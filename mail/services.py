@@ -23,7 +23,7 @@ from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connect
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
 
 from core.money import can_see_money
@@ -503,6 +503,16 @@ def canned_reply_context(*, customer: Customer, user) -> dict:
     }
 
 
+TEMPLATE_ERRORS = (
+    TemplateSyntaxError,
+    TemplateDoesNotExist,
+    ValueError,
+    TypeError,
+    LookupError,
+    ArithmeticError,
+)
+
+
 def _template_error(error: Exception) -> ValidationError:
     return ValidationError({"body": f"The canned reply's template does not work: {error}"})
 
@@ -516,7 +526,7 @@ def canned_reply_check(body: str) -> None:
                 {"customer": {"name": "Anna Keller", "first_name": "Anna"}, "facts": {}, "me": ""}
             )
         )
-    except (TemplateSyntaxError, ValueError, TypeError, LookupError, ArithmeticError) as error:
+    except TEMPLATE_ERRORS as error:
         raise _template_error(error) from None
 
 
@@ -525,5 +535,5 @@ def canned_reply_render(*, canned: CannedReply, customer: Customer, user) -> str
     try:
         template = _ENGINE.from_string(canned.body)
         return template.render(Context(canned_reply_context(customer=customer, user=user))).strip()
-    except (TemplateSyntaxError, ValueError, TypeError, LookupError, ArithmeticError) as error:
+    except TEMPLATE_ERRORS as error:
         raise _template_error(error) from None
