@@ -121,7 +121,7 @@ def test_line_breaks_in_a_stored_subject_or_a_name_never_make_a_header(
 
     (received,) = smtp_settings.wait_for(1)
     assert received.rcpt_tos == ["anna@example.net"]
-    headers = {name.lower() for name in received.message.keys()}
+    headers = {name.lower() for name in received.message}
     assert "bcc" not in headers and "x-injected" not in headers
     assert received.message["Subject"] == (
         f"Re: Help Bcc: evil@example.org X-Injected: subject [#{item.pk}]"
