@@ -320,3 +320,19 @@ def test_the_api_names_the_field_of_bad_input(alice, thread, payload, field):
     assert response.status_code == 400
     assert field in response.json()
     assert not Interaction.objects.filter(direction="outbound").exists()
+
+
+def test_the_queue_and_the_customer_page_open_the_conversation(client, charlie, thread):
+    reply = mail_reply_send(interaction=thread, body="Hi", sent_by=charlie)
+    inbound_mail(thread.customer, thread=thread, message_id="later@example.net", minutes_ago=1)
+    client.force_login(charlie)
+    queue = client.get("/interactions/queue/").content.decode()
+    assert f'href="/conversations/{thread.pk}/"' in queue
+    # The answered first message and the later one: both open the same conversation.
+    assert queue.count(f'href="/conversations/{thread.pk}/"') == 2
+    assert "reply not delivered" not in queue
+    Message.objects.filter(interaction=reply).update(delivery="failed", delivery_error="550 no")
+    assert "reply not delivered" in client.get("/interactions/queue/").content.decode()
+    customer_page = client.get(f"/customers/{thread.customer_id}/").content.decode()
+    # Four items on the timeline, two open items.
+    assert customer_page.count(f'href="/conversations/{thread.pk}/"') == 6
