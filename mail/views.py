@@ -64,7 +64,15 @@ def _reply_address(conversation) -> str:
     return conversation.customer.email
 
 
-def _page(request, conversation, form: ReplyForm, *, status: int = 200, canned_error: str = ""):
+def _page(
+    request,
+    conversation,
+    form: ReplyForm,
+    *,
+    status: int = 200,
+    canned_error: str = "",
+    canned_id: int | None = None,
+):
     items = conversation.items
     customer = conversation.customer
     to = _reply_address(conversation)
@@ -93,6 +101,7 @@ def _page(request, conversation, form: ReplyForm, *, status: int = 200, canned_e
             "bouncing": bool(to) and to.lower() in selectors.addresses_bouncing([to]),
             "canned_replies": selectors.canned_replies(),
             "canned_error": canned_error,
+            "canned_id": canned_id,
             "reply_to_item": next(
                 (i for i in items if str(i.pk) == str(form["reply_to"].value())), items[0]
             ),
@@ -127,7 +136,13 @@ def conversation(request, root_id: int):
                 )
             except ValidationError as error:
                 canned_error = " ".join(error.messages)
-    return _page(request, found, ReplyForm(initial=initial), canned_error=canned_error)
+    return _page(
+        request,
+        found,
+        ReplyForm(initial=initial),
+        canned_error=canned_error,
+        canned_id=canned_id,
+    )
 
 
 @login_required
