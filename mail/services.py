@@ -19,6 +19,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
@@ -151,7 +152,7 @@ class _Upload:
     name: str
     content_type: str
     size: int
-    file: object
+    file: File
 
 
 def _attachments_check(attachments: Iterable) -> list[_Upload]:
@@ -165,7 +166,9 @@ def _attachments_check(attachments: Iterable) -> list[_Upload]:
         if size > settings.MAIL_ATTACHMENT_MAX_BYTES:
             limit = settings.MAIL_ATTACHMENT_MAX_BYTES // (1024 * 1024)
             raise ValidationError({"attachments": f"{name} is larger than {limit} MB."})
-        uploads.append(_Upload(name=name, content_type=content_type, size=size, file=uploaded))
+        # An upload (UploadedFile) is a File already; anything else file-like is wrapped.
+        file = uploaded if isinstance(uploaded, File) else File(uploaded, name=name)
+        uploads.append(_Upload(name=name, content_type=content_type, size=size, file=file))
     if len(uploads) > MAX_ATTACHMENTS:
         raise ValidationError({"attachments": f"At most {MAX_ATTACHMENTS} attachments."})
     if sum(upload.size for upload in uploads) > settings.MAIL_MESSAGE_MAX_BYTES:

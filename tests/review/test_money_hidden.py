@@ -24,8 +24,8 @@ from rest_framework.test import APIClient
 from customers.facts import customer_fact_record
 from customers.models import CustomerFact, FactKey
 from dataio.models import ImportJob
-from mail.models import Attachment, Message
 from interactions.models import Interaction
+from mail.models import Attachment, Message
 from offerings.models import Component
 from valuation.models import CustomerFigures, CustomerSnapshot
 
