@@ -87,6 +87,8 @@ GET_MATRIX = {
     "mail:address-add": (405, 405, 405, 405, 302),
     "mail:triage-clear": (405, 405, 405, 405, 302),
     "api-interaction-reply": (405, 405, 405, 405, 403),
+    # The inbound mail endpoint takes only its own token or signature, never a staff session.
+    "api-mail-inbound": (405, 405, 405, 405, 405),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -113,6 +115,8 @@ WRITE_MATRIX = {
     ("post", "mail:send-again"): (302, 302, 404, 302, 302),
     ("post", "mail:address-add"): (302, 302, 404, 302, 302),
     ("post", "mail:triage-clear"): (302, 302, 404, 302, 302),
+    # Off until MAIL_INBOUND_TOKEN or _SECRET is set (tests/mail/test_ways_in.py: with one).
+    ("post", "api-mail-inbound"): (404, 404, 404, 404, 404),
 }
 
 

@@ -112,6 +112,7 @@ MAIL_SENDER_RATE = os.environ.get("MAIL_SENDER_RATE", "60/hour")
 # the body with this secret in X-CRM-Signature; empty disables that way in.
 MAIL_INBOUND_TOKEN = os.environ.get("MAIL_INBOUND_TOKEN", "")
 MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
+MAIL_INBOUND_RATE = os.environ.get("MAIL_INBOUND_RATE", "600/minute")
 # The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
 MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
 # Sending: how often a message the mail server could not take now (4xx, connection refused,
@@ -224,6 +225,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.role",
+                "mail.context_processors.local_mailbox",
             ],
         },
     },

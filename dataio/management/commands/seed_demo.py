@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from dataio.demo import demo_data_seed
+from dataio.demo_mail import demo_mail_seed
 from valuation.services import valuation_rebuild_everything
 
 
@@ -36,6 +37,9 @@ class Command(BaseCommand):
                     f"{summary.order_lines} order lines."
                 )
             )
+        received = demo_mail_seed()
+        if received:
+            self.stdout.write(f"Received {received} sample emails (support queue, local mailbox).")
         self.stdout.write("Demo sign-ins (local use only):")
         for username, password, role in summary.users:
             self.stdout.write(f"  {username:<8} {password:<22} {role}")
