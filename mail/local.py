@@ -47,33 +47,34 @@ class LocalMessage:
     key: str
     message: EmailMessage
 
-    def __getitem__(self, name: str) -> str:
+    # Not __getitem__: templates would read `item.key` as the header "key".
+    def header(self, name: str) -> str:
         return str(self.message.get(name, ""))
 
     @property
     def to(self) -> str:
-        return self["To"]
+        return self.header("To")
 
     @property
     def subject(self) -> str:
-        return self["Subject"]
+        return self.header("Subject")
 
     @property
     def message_id(self) -> str:
-        return self["Message-ID"]
+        return self.header("Message-ID")
 
     @property
     def reply_to(self) -> str:
-        return self["Reply-To"]
+        return self.header("Reply-To")
 
     @property
     def in_reply_to(self) -> str:
-        return self["In-Reply-To"]
+        return self.header("In-Reply-To")
 
     @property
     def date(self):
         try:
-            return parsedate_to_datetime(self["Date"])
+            return parsedate_to_datetime(self.header("Date"))
         except (TypeError, ValueError):
             return None
 

@@ -61,14 +61,14 @@ def local_answer(request, key: str = ""):
         raise Http404("No such message in the local mailbox.")
     initial = {"keep_headers": True}
     if sent is not None:
-        subject = sent["Subject"]
+        subject = sent.subject
         initial.update(
-            sender=sent["To"].split(",")[0].strip(),
-            to=sent["Reply-To"] or sent["From"],
+            sender=sent.to.split(",")[0].strip(),
+            to=sent.reply_to or sent.header("From"),
             subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
             body="\n\n> ".join(["Thank you!", *sent.body.splitlines()[:20]]),
-            in_reply_to=sent["Message-ID"],
-            references=f"{sent['References']} {sent['Message-ID']}".strip(),
+            in_reply_to=sent.message_id,
+            references=f"{sent.header('References')} {sent.message_id}".strip(),
         )
     form = CustomerAnswerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -89,6 +89,10 @@ GET_MATRIX = {
     "api-interaction-reply": (405, 405, 405, 405, 403),
     # The inbound mail endpoint takes only its own token or signature, never a staff session.
     "api-mail-inbound": (405, 405, 405, 405, 405),
+    # The local mailbox exists only in the embedded default (tests/mail/test_local_mailbox.py).
+    "mail-local:list": (404, 404, 404, 404, 302),
+    "mail-local:write": (404, 404, 404, 404, 302),
+    "mail-local:answer": (404, 404, 404, 404, 302),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -190,6 +194,8 @@ def path_for(name: str, world) -> str:
         return reverse(name, kwargs={"pk": world["import_job"].pk})
     if name in {"api-interaction", "api-interaction-reply"}:
         return reverse(name, kwargs={"pk": world["interaction"].pk})
+    if name == "mail-local:answer":
+        return reverse(name, kwargs={"key": "1733000000.M1P1.host"})
     for kwargs in ({}, {"pk": world["customer"].pk}, *({k: v} for k, v in pattern_kwargs.items())):
         try:
             return reverse(name, kwargs=kwargs)

@@ -21,6 +21,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, customers, days, seed, **options):
         summary = demo_data_seed(customers=customers, days=days, seed=seed)
+        # Before the figures are computed: the sample mail brings a new prospect.
+        received = demo_mail_seed()
+        if received:
+            self.stdout.write(f"Received {received} sample emails (support queue, local mailbox).")
         if summary.skipped:
             self.stdout.write("Customers already exist: demo history left as it is.")
         else:
@@ -37,9 +41,6 @@ class Command(BaseCommand):
                     f"{summary.order_lines} order lines."
                 )
             )
-        received = demo_mail_seed()
-        if received:
-            self.stdout.write(f"Received {received} sample emails (support queue, local mailbox).")
         self.stdout.write("Demo sign-ins (local use only):")
         for username, password, role in summary.users:
             self.stdout.write(f"  {username:<8} {password:<22} {role}")
