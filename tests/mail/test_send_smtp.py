@@ -4,12 +4,16 @@ what the customer's mail server receives, failures, retries and header injection
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from customers.services import customer_email_add
 from interactions.services import interaction_log
+from mail.inbound import mail_receive
 from mail.models import Message
 from mail.services import MailTransientError, mail_reply_send, mail_send
 from mail.tokens import thread_token
 
+from ..mailservers import free_port
 from .helpers import inbound_mail, mailbox_default
+from .messages import raw
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +91,6 @@ def test_a_permanent_failure_is_not_retried(smtp_settings, thread, charlie):
 
 
 def test_a_server_that_is_not_there_is_a_transient_failure(settings, thread, charlie):
-    from tests.mailservers import free_port
-
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
     message = mail_reply_send(interaction=thread, body="Hi", sent_by=charlie).message
@@ -137,3 +139,48 @@ def test_a_stored_recipient_with_a_line_break_is_refused_not_sent(smtp_settings,
     message.refresh_from_db()
     assert message.delivery_error == "An address must be one line (no line breaks)."
     assert smtp_settings.attempts == 0
+
+
+def test_the_customers_answers_to_a_sent_reply_land_in_the_same_thread(
+    smtp_settings, alices_customer, charlie
+):
+    mailbox_default()
+    first = mail_receive(
+        raw(subject="Grinder broken", message_id="<q1@client.example>"), via="pipe"
+    )
+    root = first.message.interaction
+    reply = mail_reply_send(interaction=root, body="Which model is it?", sent_by=charlie)
+    mail_send(message_id=reply.message.pk)
+    (sent,) = smtp_settings.wait_for(1)
+
+    # A client that keeps the headers answers the reply.
+    kept = mail_receive(
+        raw(
+            subject=f"Re: {sent.message['Subject']}",
+            in_reply_to=sent.message["Message-ID"],
+            references=sent.message["References"] + " " + sent.message["Message-ID"],
+        ),
+        via="pipe",
+    )
+    assert kept.message.interaction.thread_id == root.pk
+
+    # From another address of hers, through a client that keeps only the subject.
+    customer_email_add(customer=alices_customer, address="anna@work.example")
+    subject_only = mail_receive(
+        raw(sender="Anna <anna@work.example>", subject=f"Re: {sent.message['Subject']}"),
+        via="pipe",
+    )
+    assert subject_only.message.interaction.thread_id == root.pk
+    assert subject_only.message.match == "known"
+
+    # To the Reply-To (the thread token), from an address not on file, subject rewritten.
+    colleague = mail_receive(
+        raw(sender="Ben <ben@work.example>", to=sent.message["Reply-To"], subject="Model X200"),
+        via="pipe",
+    )
+    assert colleague.message.interaction.thread_id == root.pk
+    assert colleague.message.match == "thread"
+    # The next reply goes to whoever wrote last in the thread, answering that message.
+    again = mail_reply_send(interaction=root, body="Thanks, Ben.", sent_by=charlie).message
+    assert again.to == ["ben@work.example"]
+    assert again.in_reply_to == colleague.message.message_id
