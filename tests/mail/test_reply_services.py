@@ -1,13 +1,17 @@
 """Answering a customer by email: what a reply and an outreach write (mail.services)."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from customers.facts import FactInput
 from customers.models import ChannelConsent, FactKey
 from interactions.models import Interaction
 from interactions.services import interaction_log
+from mail import tasks
 from mail.models import BouncingAddress, CannedReply, Message
 from mail.services import (
     canned_reply_check,
@@ -274,3 +278,21 @@ def test_a_canned_reply_that_is_no_working_template_is_refused_clearly(
 
 def test_a_working_canned_reply_passes_the_check():
     canned_reply_check("Dear {{ customer.first_name|default:'customer' }}, {{ facts.x }} {{ me }}")
+
+
+def test_the_sweeper_sends_again_what_was_queued_long_ago_and_never_sent(
+    alices_customer, charlie, monkeypatch
+):
+    first = inbound_mail(alices_customer)
+    lost = mail_reply_send(interaction=first, body="Lost", sent_by=charlie).message
+    mail_reply_send(interaction=first, body="Recent", sent_by=charlie)  # queued just now
+    done = mail_reply_send(interaction=first, body="Done", sent_by=charlie).message
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Message.objects.filter(pk__in=[lost.pk, done.pk]).update(created_at=an_hour_ago)
+    Message.objects.filter(pk=done.pk).update(delivery="sent")
+    resent = []
+    monkeypatch.setattr(
+        tasks.mail_send_task, "apply_async", lambda args, **options: resent.append(args)
+    )
+    assert tasks.mail_unsent_sweep() == 1
+    assert resent == [(lost.pk,)]
