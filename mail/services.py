@@ -120,6 +120,17 @@ def thread_latest_inbound(root_id: int) -> Message | None:
     )
 
 
+def thread_latest_sent(root_id: int) -> Message | None:
+    return (
+        Message.objects.filter(
+            Q(interaction_id=root_id) | Q(interaction__thread_id=root_id),
+            direction=Direction.OUTBOUND,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def mailbox_default() -> Mailbox | None:
     return Mailbox.objects.filter(is_default=True).first()
 
@@ -265,7 +276,9 @@ def mail_reply_send(
     replied = getattr(interaction, "message", None)  # the item's own mail, if it came by mail
     subject = reply_subject(replied.subject if replied is not None else interaction.subject)
     mailbox = inbound.mailbox if inbound is not None and inbound.mailbox else mailbox_default()
-    in_reply_to, references = _references(inbound)
+    # What the reply answers: the customer's latest message, else (a follow-up of our own
+    # outreach) the latest one we sent, so that their client threads it either way.
+    in_reply_to, references = _references(inbound or thread_latest_sent(root_id))
     reply = interaction_log(
         customer=customer,
         logged_by=sent_by,

@@ -296,3 +296,15 @@ def test_the_sweeper_sends_again_what_was_queued_long_ago_and_never_sent(
     )
     assert tasks.mail_unsent_sweep() == 1
     assert resent == [(lost.pk,)]
+
+
+def test_a_follow_up_of_our_outreach_answers_the_outreach(alices_customer, alice):
+    ChannelConsent.objects.create(customer=alices_customer, channel="email", granted=True, how="x")
+    outreach = mail_outreach_send(
+        customer=alices_customer, subject="Our new roast", body="Try it", sent_by=alice
+    )
+    follow_up = mail_reply_send(interaction=outreach, body="Did you try it?", sent_by=alice)
+    assert follow_up.thread_id == outreach.pk
+    assert follow_up.message.in_reply_to == outreach.message.message_id
+    assert follow_up.message.references == outreach.message.message_id
+    assert follow_up.subject == "Re: Our new roast"
