@@ -115,6 +115,10 @@ MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
 MAIL_INBOUND_RATE = os.environ.get("MAIL_INBOUND_RATE", "600/minute")
 # The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
 MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
+# Sending: how often a message the mail server could not take now (4xx, connection refused,
+# timeout) is tried again, and at most how many seconds apart (exponential backoff).
+MAIL_SEND_RETRIES = int(os.environ.get("MAIL_SEND_RETRIES", "8"))
+MAIL_SEND_BACKOFF_MAX = int(os.environ.get("MAIL_SEND_BACKOFF_MAX", "180"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 # ---------------------------------------------------------------------------------------------
@@ -431,6 +435,11 @@ CELERY_BEAT_SCHEDULE = {
     "check-import-jobs": {
         "task": "dataio.tasks.dataio_import_jobs_check",
         "schedule": 60.0,
+    },
+    # Outgoing mail whose task was lost (broker down at the commit): sent again (mail.tasks).
+    "send-unsent-mail": {
+        "task": "mail.tasks.mail_unsent_sweep",
+        "schedule": 300.0,
     },
     # The population models are refitted nightly; per-interaction recomputes apply the fit.
     "refit-valuation-models": {
