@@ -225,6 +225,8 @@ def _read_body(message: Message, parsed: Parsed) -> None:
             parsed.attachments.append(
                 AttachmentPart(filename=_filename(part), content_type=content_type, payload=payload)
             )
+    # Line ends as the parts had them (CRLF on the wire): stored as \n.
+    text_parts = [part.replace("\r\n", "\n").replace("\r", "\n") for part in text_parts]
     text = "\n\n".join(part.strip() for part in text_parts if part.strip())
     html = "\n".join(html_parts)
     if html:

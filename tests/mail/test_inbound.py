@@ -345,3 +345,13 @@ def test_a_flood_from_one_sender_is_stored_but_not_queued(mailbox, anna, setting
     assert Message.objects.count() == 5
     queued = [r.interaction.requires_response for r in received]
     assert queued == [True, True, True, False, False]
+
+
+def test_a_message_without_quoted_history_has_its_whole_text_as_new(mailbox, anna):
+    received = mail_receive(
+        b"From: anna@example.net\r\nSubject: Hi\r\nMessage-ID: <crlf@x>\r\n\r\n"
+        b"First line\r\nsecond line\r\n\r\nAnna\r\n",
+        via="pipe",
+    )
+
+    assert received.message.text == received.message.text_full == "First line\nsecond line\n\nAnna"
