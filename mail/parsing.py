@@ -89,7 +89,7 @@ def _ids(value: str) -> list[str]:
     found = MESSAGE_ID_PATTERN.findall(value or "")
     if not found and value and value.strip() and " " not in value.strip():
         found = [value.strip()]  # a bare id without brackets, as some clients write it
-    return [message_id_key(item) for item in found]
+    return [key for key in (message_id_key(item) for item in found) if key]
 
 
 def _header(message: Message, name: str, problems: list[str]) -> str:
@@ -98,8 +98,8 @@ def _header(message: Message, name: str, problems: list[str]) -> str:
         value = message.get(name)
     except Exception as error:  # the header registry raises on some malformed values
         problems.append(f"{name} header could not be read ({type(error).__name__})")
-        raw = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
-        value = str(raw[0]) if raw else ""
+        raw = _raw_values(message, name)
+        value = raw[0] if raw else ""
     if value is None:
         return ""
     text = str(value)
@@ -107,12 +107,17 @@ def _header(message: Message, name: str, problems: list[str]) -> str:
     return re.sub(r"[\r\n\x00]+", " ", text).strip()[:HEADER_MAX]
 
 
+def _raw_values(message: Message, name: str) -> list[str]:
+    """A header's values as they were written, without the header registry's parsing."""
+    return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
+
+
 def _all_headers(message: Message, name: str, problems: list[str]) -> list[str]:
     try:
         values = message.get_all(name, failobj=[])
     except Exception as error:
         problems.append(f"{name} header could not be read ({type(error).__name__})")
-        return []
+        values = _raw_values(message, name)
     return [re.sub(r"[\r\n\x00]+", " ", str(value)).strip() for value in values]
 
 
@@ -334,7 +339,29 @@ def _without_nul(parsed: Parsed) -> Parsed:
 
 def parse(raw: bytes) -> Parsed:
     """Everything the channel keeps of one message, read from its bytes."""
-    return _without_nul(_parse(raw))
+    try:
+        return _without_nul(_parse(raw))
+    except Exception as error:  # the last resort: keep the message as text
+        return _without_nul(_parse_as_text(raw, error))
+
+
+RAW_FROM = re.compile(rb"(?im)^from:[^\r\n]*?([^\s<>\"]+@[^\s<>\"]+)")
+RAW_SUBJECT = re.compile(rb"(?im)^subject:[ \t]*([^\r\n]*)")
+
+
+def _parse_as_text(raw: bytes, error: Exception) -> Parsed:
+    """A message the parser could not take apart: its sender and subject as written, its bytes
+    as text. Nothing is threaded or answered automatically from a guess beyond that."""
+    parsed = Parsed(message_id="sha256:" + hashlib.sha256(raw).hexdigest())
+    parsed.problems = [f"the message could not be parsed ({type(error).__name__})"]
+    sender = RAW_FROM.search(raw[:65536])
+    if sender:
+        parsed.from_address = sender.group(1).decode("utf-8", "replace").lower()[:254]
+    subject = RAW_SUBJECT.search(raw[:65536])
+    if subject:
+        parsed.subject = subject.group(1).decode("utf-8", "replace").strip()[:HEADER_MAX]
+    parsed.text_full = parsed.text = raw[:TEXT_MAX].decode("utf-8", "replace")
+    return parsed
 
 
 def _parse(raw: bytes) -> Parsed:
