@@ -174,7 +174,11 @@ def reply_split(text: str) -> str:
         latest = EmailReplyParser(languages=REPLY_LANGUAGES).read(head).latest_reply
     except Exception:  # a third-party parser must not lose a message
         latest = None
-    latest = (latest or "").strip()
+    # A quote at the bottom without an "On … wrote:" line, which the parser leaves.
+    lines = (latest or "").strip().splitlines()
+    while lines and (lines[-1].lstrip().startswith(">") or not lines[-1].strip()):
+        lines.pop()
+    latest = "\n".join(lines).strip()
     return latest or text.strip()
 
 

@@ -292,8 +292,19 @@ def mail_reply_send(
         thread=root,
         requires_response=False,
     )
+    # A reply answers the conversation: every message of the customer in it still waiting
+    # (the item replied to, and what they wrote before or after it) has its first response.
+    waiting = Interaction.objects.filter(
+        Q(pk=root_id) | Q(thread_id=root_id),
+        direction=Direction.INBOUND,
+        requires_response=True,
+        first_response_at__isnull=True,
+        occurred_at__lte=reply.occurred_at,
+    )
+    for item in waiting:
+        interaction_respond(interaction=item, at=reply.occurred_at)
     if interaction.requires_response and interaction.first_response_at is None:
-        interaction_respond(interaction=interaction)
+        interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
     message = _message_queue(
         interaction=reply,
         root_id=root_id,

@@ -355,3 +355,9 @@ def test_a_message_without_quoted_history_has_its_whole_text_as_new(mailbox, ann
     )
 
     assert received.message.text == received.message.text_full == "First line\nsecond line\n\nAnna"
+
+
+def test_a_quote_at_the_bottom_without_a_header_line_is_history(mailbox, anna):
+    received = receive(body="Thank you!\n\n> Dear Anna,\n>\n> a technician comes on Tuesday.\n")
+
+    assert received.message.text == "Thank you!"

@@ -308,3 +308,25 @@ def test_a_follow_up_of_our_outreach_answers_the_outreach(alices_customer, alice
     assert follow_up.message.in_reply_to == outreach.message.message_id
     assert follow_up.message.references == outreach.message.message_id
     assert follow_up.subject == "Re: Our new roast"
+
+
+def test_a_reply_answers_every_message_of_the_conversation_still_waiting(alices_customer, charlie):
+    mailbox = mailbox_default()
+    first = inbound_mail(alices_customer, mailbox=mailbox, minutes_ago=90)
+    follow_up = inbound_mail(
+        alices_customer,
+        mailbox=mailbox,
+        thread=first,
+        subject="Re: Grinder broken",
+        message_id="follow@example.net",
+        minutes_ago=30,
+    )
+    elsewhere = inbound_mail(alices_customer, mailbox=mailbox, message_id="other@example.net")
+
+    reply = mail_reply_send(interaction=first, body="On its way.", sent_by=charlie)
+
+    for item in (first, follow_up):
+        item.refresh_from_db()
+        assert item.first_response_at == reply.occurred_at
+    elsewhere.refresh_from_db()
+    assert elsewhere.first_response_at is None  # another conversation waits on
