@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -157,6 +157,8 @@ def interaction_log(
         },
         subject={"interaction": interaction, "lines": order_lines},
     )
+    if direction == Direction.OUTBOUND and thread is not None:
+        _thread_answer(root_id=thread.thread_id or thread.pk, at=interaction.occurred_at)
     # What the customer taught us in this interaction, in the same transaction.
     for index, fact in enumerate(facts):
         with errors_under(f"facts[{index}]"):
@@ -170,6 +172,27 @@ def interaction_log(
                 source=fact.source,
             )
     return interaction
+
+
+def _thread_answer(*, root_id: int, at: datetime) -> None:
+    """An answer in a conversation, on any channel (a reply by email, a call back logged in
+    the thread), is the first response to every message of the customer in it still waiting
+    from before it. Support answers in the conversation, never by stamping a time alone."""
+    waiting = Interaction.objects.filter(
+        Q(pk=root_id) | Q(thread_id=root_id),
+        direction=Direction.INBOUND,
+        requires_response=True,
+        first_response_at__isnull=True,
+        occurred_at__lte=at,
+    )
+    answered = list(waiting.values_list("pk", "customer_id"))
+    waiting.update(first_response_at=at)
+    for pk, customer_id in answered:
+        event_publish(
+            EventName.INTERACTION_CHANGED,
+            customer_id=customer_id,
+            payload={"interaction_id": pk, "changed": ["first_response_at"]},
+        )
 
 
 def _changed(interaction: Interaction, *fields: str) -> None:

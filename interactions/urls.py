@@ -8,7 +8,6 @@ urlpatterns = [
     path("queue/", views.support_queue, name="queue"),
     path("log/<int:customer_id>/", views.interaction_log, name="log"),
     path("rate/<int:customer_id>/", views.offering_rate, name="rate"),
-    path("<int:interaction_id>/respond/", views.interaction_respond, name="respond"),
     path("<int:interaction_id>/resolve/", views.interaction_resolve, name="resolve"),
     path("<int:interaction_id>/take/", views.interaction_take, name="take"),
 ]

@@ -30,12 +30,33 @@ def _rating_form(customer, data=None):
     return OfferingRatingForm(data, held_offerings=held, prefix="rating")
 
 
+def _answer_initial(request, open_items) -> dict:
+    """`?answer=<item>` (the conversation's "Log a call or note"): the form starts as the
+    answer to that open item, outbound on its channel and in its thread."""
+    answer = request.GET.get("answer", "")
+    item = open_items.filter(pk=int(answer)).first() if answer.isdigit() else None
+    if item is None:
+        return {}
+    return {
+        "thread": item.thread_id or item.pk,
+        "direction": "outbound",
+        "channel": item.channel,
+        "type": item.type,
+        "subject": f"Re: {item.subject}"[:200],
+    }
+
+
 @login_required
 @permission_required("interactions.add_interaction", raise_exception=True)
 def interaction_log(request, customer_id: int):
     customer = get_object_or_404(customers_visible_to(request.user), pk=customer_id)
     open_items = selectors.customer_open_items(customer_id=customer.pk)
-    form = InteractionForm(request.POST or None, customer=customer, open_items=open_items)
+    form = InteractionForm(
+        request.POST or None,
+        customer=customer,
+        open_items=open_items,
+        initial=_answer_initial(request, open_items),
+    )
     # Configured by the profile: what we know is shown, only the most valuable unknowns asked.
     known = customer_facts.customer_current_facts(customer_id=customer.pk)
     teach = TeachForm(
@@ -186,14 +207,6 @@ def _queue_action(request, interaction_id: int, action, done: str, already: str)
         return render(request, "interactions/_queue.html", context)
     (messages.error if refused else messages.success)(request, f"{notice}: {interaction.subject}")
     return redirect(back)
-
-
-@login_required
-@permission_required("interactions.change_interaction", raise_exception=True)
-@require_POST
-def interaction_respond(request, interaction_id: int):
-    respond = services.interaction_respond
-    return _queue_action(request, interaction_id, respond, "Response recorded", "Already answered")
 
 
 @login_required

@@ -66,8 +66,7 @@ def local_answer(request, key: str = ""):
             sender=sent.to.split(",")[0].strip(),
             to=sent.reply_to or sent.header("From"),
             subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
-            body="Thank you!\n\n"
-            + "\n".join(f"> {line}" for line in sent.body.splitlines()[:20]),
+            body="Thank you!\n\n" + "\n".join(f"> {line}" for line in sent.body.splitlines()[:20]),
             in_reply_to=sent.message_id,
             references=f"{sent.header('References')} {sent.message_id}".strip(),
         )

@@ -35,7 +35,7 @@ from customers.models import ChannelConsent, Customer, email_normalise
 from customers.services import ERASED
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction
-from interactions.services import interaction_log, interaction_respond
+from interactions.services import interaction_log
 
 from .models import (
     Attachment,
@@ -292,17 +292,7 @@ def mail_reply_send(
         thread=root,
         requires_response=False,
     )
-    # A reply answers the conversation: every message of the customer in it still waiting
-    # (the item replied to, and what they wrote before or after it) has its first response.
-    waiting = Interaction.objects.filter(
-        Q(pk=root_id) | Q(thread_id=root_id),
-        direction=Direction.INBOUND,
-        requires_response=True,
-        first_response_at__isnull=True,
-        occurred_at__lte=reply.occurred_at,
-    )
-    for item in waiting:
-        interaction_respond(interaction=item, at=reply.occurred_at)
+    # interaction_log answered every message of the conversation still waiting.
     if interaction.requires_response and interaction.first_response_at is None:
         interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
     message = _message_queue(

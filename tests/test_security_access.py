@@ -39,7 +39,6 @@ GET_MATRIX = {
     "interactions:queue": (200, 200, 200, 200, 302),
     "interactions:log": (200, 200, 404, 200, 302),
     "interactions:rate": (200, 200, 404, 200, 302),
-    "interactions:respond": (405, 405, 405, 405, 302),
     "interactions:resolve": (405, 405, 405, 405, 302),
     "interactions:take": (405, 405, 405, 405, 302),
     "admin:index": (200, 302, 302, 302, 302),

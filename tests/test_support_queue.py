@@ -136,23 +136,41 @@ def test_it_keeps_the_queue_from_anonymous_and_roleless_users(client, queue_item
 def test_it_refuses_to_answer_another_portfolios_item(client, alice, bobs_customer):
     item = inbound(bobs_customer, "Not yours")
     client.force_login(alice)
-    assert client.post(f"/interactions/{item.pk}/respond/").status_code == 404
+    reply = client.post(f"/conversations/{item.pk}/reply/", {"reply_to": item.pk, "body": "x"})
+    assert reply.status_code == 404
     assert client.post(f"/interactions/{item.pk}/resolve/").status_code == 404
     item.refresh_from_db()
     assert (item.first_response_at, item.resolved_at) == (None, None)
 
 
-def test_it_responds_and_resolves_with_plain_form_posts(
+def test_the_queue_answers_in_the_conversation_never_by_stamping_a_time(
     client, charlie, alices_customer, sent_tasks
 ):
-    item = inbound(alices_customer, "Broken grinder")
+    """SPEC §12: the queue's Answer opens the conversation; a call back logged there, in the
+    thread, is the response, and the item is resolved by a plain form post."""
+    item = inbound(alices_customer, "Broken grinder", type_="complaint", hours_ago=2)
     client.force_login(charlie)
-    back = "/interactions/queue/?type=complaint"
 
-    response = client.post(f"/interactions/{item.pk}/respond/", {"next": back})
-    assert (response.status_code, response.url) == (302, back)
+    queue = client.get("/interactions/queue/").content.decode()
+    assert (
+        f'href="/conversations/{item.pk}/?reply_to={item.pk}#reply" data-action="answer"' in queue
+    )
+    assert "/respond/" not in queue
+
+    logged = client.post(
+        f"/interactions/log/{alices_customer.pk}/",
+        {
+            "channel": "phone",
+            "direction": "outbound",
+            "type": "complaint",
+            "subject": "Called back about the grinder",
+            "thread": item.pk,
+        },
+    )
+    assert logged.status_code == 302, logged.content
     item.refresh_from_db()
-    assert item.first_response_at is not None and item.resolved_at is None
+    call = Interaction.objects.get(subject="Called back about the grinder")
+    assert item.first_response_at == call.occurred_at and item.resolved_at is None
 
     response = client.post(f"/interactions/{item.pk}/resolve/", {"next": "https://evil.example/"})
     assert (response.status_code, response.url) == (302, "/interactions/queue/")
@@ -167,7 +185,7 @@ def test_it_answers_htmx_with_the_reordered_queue(client, charlie, alices_custom
     client.force_login(charlie)
 
     response = client.post(
-        f"/interactions/{urgent.pk}/respond/",
+        f"/interactions/{urgent.pk}/resolve/",
         {"next": "/interactions/queue/?type=complaint"},
         HTTP_HX_REQUEST="true",
     )
@@ -175,10 +193,10 @@ def test_it_answers_htmx_with_the_reordered_queue(client, charlie, alices_custom
     html = response.content.decode()
     assert "<html" not in html
     assert html.startswith(f'<div id="queue" data-focus="{urgent.pk}"')
-    assert subjects(response.context["page"]) == ["Next one", "Most urgent"]
-    assert "Response recorded: Most urgent" in html
+    assert subjects(response.context["page"]) == ["Next one"]
+    assert "Resolved: Most urgent" in html
     # Without JavaScript the re-rendered forms still return to the filtered queue.
-    assert html.count('name="next" value="/interactions/queue/?type=complaint"') == 5
+    assert html.count('name="next" value="/interactions/queue/?type=complaint"') == 2
 
 
 def test_it_records_a_response_once_and_queues_the_recompute_after_commit(

@@ -1,6 +1,7 @@
-// Support queue keyboard: j/k move, o opens "what we know", t takes, r responds, e resolves,
+// Support queue keyboard: j/k move, o opens "what we know", t takes, r answers (opens the
+// conversation's reply box), e resolves,
 // / goes to the filters.
-// Without JavaScript the queue still works: the buttons are plain form posts.
+// Without JavaScript the queue still works: the buttons are plain form posts and links.
 (function () {
   "use strict";
   var ITEM = ".queue-item";
@@ -43,7 +44,7 @@
       case "j": move(1); break;
       case "k": move(-1); break;
       case "t": press(item, "take"); break;
-      case "r": press(item, "respond"); break;
+      case "r": press(item, "answer"); break;
       case "e": press(item, "resolve"); break;
       case "o":
         if (!item) return;
