@@ -132,12 +132,14 @@ def customer_email_remove(*, customer: Customer, address: str) -> bool:
 
 
 @transaction.atomic
-def customer_prospect_create(*, name: str, email: str, source: str) -> Customer:
+def customer_prospect_create(*, name: str, email: str, source: str, phone: str = "") -> Customer:
     """Someone we do not know wrote to us (a message, a web form): a new prospect with no
-    owner, flagged for triage, never merged into anyone silently."""
+    owner, flagged for triage, never merged into anyone silently. A phone number they gave
+    (a web form asks for one) is kept on the profile."""
     customer = customer_create(
         name=(name.strip() or email)[:200],
         email=email_normalise(email),
+        phone=phone.strip()[:40],
         status="prospect",
         acquisition_source=source[:100],
     )

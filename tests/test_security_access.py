@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from core.money import MONEY_FIELDS
 from dataio.models import ImportJob
+from webforms.models import ContactForm
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -57,6 +58,8 @@ GET_MATRIX = {
     "api-customer-next-best-offerings": (200, 200, 404, 200, 403),
     # The customer's own page: the signed link is the credential, whoever opens it.
     "preference-centre": (200, 200, 200, 200, 200),
+    # A public contact form (webforms): no sign-in, the same page for everyone.
+    "webforms:form": (200, 200, 200, 200, 200),
     "workspace:todo": (403, 200, 200, 403, 302),
     "workspace:map": (403, 200, 200, 403, 302),
     "workspace:scorecards": (200, 403, 403, 403, 302),
@@ -97,6 +100,8 @@ WRITE_MATRIX = {
     # An empty log form is refused (400) and re-rendered with its errors.
     ("post", "interactions:log"): (400, 400, 404, 400, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
+    # An empty contact form is refused and shown again with its errors, to anyone.
+    ("post", "webforms:form"): (400, 400, 400, 400, 400),
 }
 
 
@@ -121,7 +126,9 @@ def world(ada, alice, bob, charlie):
     interaction = log_contact(customer, days_ago=1, requires_response=True)
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
     import_job = ImportJob.objects.create(kind="transactions", file_name="log.csv")
+    contact_form = ContactForm.objects.create(name="Contact us", slug="contact")
     return {
+        "contact_form": contact_form,
         "customer": customer,
         "offering": offering,
         "interaction": interaction,
@@ -143,6 +150,8 @@ def path_for(name: str, world) -> str:
         return reverse(name, args=[preference_link_token(customer=world["customer"])])
     if name in {"dataio:job", "dataio:job-progress", "dataio:job-report", "dataio:job-status"}:
         return reverse(name, kwargs={"job_id": world["import_job"].pk})
+    if name == "webforms:form":
+        return reverse(name, args=[world["contact_form"].slug])
     if name == "api-import":
         return reverse(name, kwargs={"pk": world["import_job"].pk})
     if name in {"api-interaction"}:

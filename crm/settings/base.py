@@ -5,6 +5,7 @@ environment modules (local, test, production) adjust derived values.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,6 +115,12 @@ MAIL_INBOUND_TOKEN = os.environ.get("MAIL_INBOUND_TOKEN", "")
 MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
 # The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
 MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
+# Web forms (webforms): messages accepted per client address (a rate string as above).
+WEBFORM_RATE_PER_IP = os.environ.get("WEBFORM_RATE_PER_IP", "20/hour")
+if not re.fullmatch(r"[0-9]+/(second|minute|hour|day)", WEBFORM_RATE_PER_IP):
+    raise ImproperlyConfigured(
+        f"WEBFORM_RATE_PER_IP must be like 20/hour, got {WEBFORM_RATE_PER_IP!r}"
+    )
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 # ---------------------------------------------------------------------------------------------
