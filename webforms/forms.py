@@ -57,7 +57,7 @@ class ContactPageForm(forms.Form):
         label="Message",
         max_length=MESSAGE_MAX,
         validators=[_no_control],
-        widget=forms.Textarea(attrs={"rows": 6}),
+        widget=forms.Textarea(attrs={"rows": 5}),
     )
     # The signed page token (webforms.tokens), checked by the view.
     token = forms.CharField(required=False, max_length=400, widget=forms.HiddenInput)

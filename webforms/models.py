@@ -65,7 +65,7 @@ def validate_fields_size(value) -> None:
 class ContactForm(models.Model):
     name = models.CharField(max_length=100, help_text="Shown as the form's title.")
     slug = models.SlugField(
-        max_length=60, unique=True, help_text="Its address: /forms/<slug>/ (letters, digits, -)."
+        max_length=60, unique=True, help_text="Its address: /forms/this-slug/ (letters, digits, -)."
     )
     interaction_type = models.CharField(
         max_length=20,
