@@ -34,6 +34,9 @@ GET_MATRIX = {
     "customers:detail": (200, 200, 404, 200, 302),
     "customers:edit": (200, 200, 404, 404, 302),
     "customers:preference-link-rotate": (405, 405, 405, 405, 302),
+    # Other addresses: those who edit the customer and support staff add; editors remove.
+    "customers:emails": (200, 200, 404, 200, 302),
+    "customers:email-remove": (405, 405, 405, 405, 302),
     "interactions:search": (200, 200, 200, 200, 302),
     "interactions:queue": (200, 200, 200, 200, 302),
     "interactions:log": (200, 200, 404, 200, 302),
@@ -65,6 +68,9 @@ GET_MATRIX = {
     "workspace:scorecards": (200, 403, 403, 403, 302),
     "workspace:offer-make": (405, 405, 405, 405, 302),
     "workspace:offer-outcome": (405, 405, 405, 405, 302),
+    # New senders to check: everyone sees those of the customers they see.
+    "workspace:triage": (200, 200, 200, 200, 302),
+    "workspace:triage-clear": (405, 405, 405, 405, 302),
     # Bulk data and privacy: exports scoped by role, imports and privacy actions for admins.
     "api-customer-erase": (405, 405, 405, 405, 403),
     "api-customer-export": (200, 403, 403, 403, 403),
@@ -100,6 +106,12 @@ WRITE_MATRIX = {
     # An empty log form is refused (400) and re-rendered with its errors.
     ("post", "interactions:log"): (400, 400, 404, 400, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
+    # An empty address is refused (400) on the page that asks for it; removing one is the
+    # editors' (support staff do not reach it: 404, as for the profile's edit page).
+    ("post", "customers:emails"): (400, 400, 404, 400, 302),
+    ("post", "customers:email-remove"): (400, 400, 404, 404, 302),
+    # "Checked" on a sender: whoever sees the customer (back to the list).
+    ("post", "workspace:triage-clear"): (302, 302, 404, 302, 302),
     # An empty contact form is refused and shown again with its errors, to anyone.
     ("post", "webforms:form"): (400, 400, 400, 400, 400),
 }
