@@ -36,6 +36,7 @@ urlpatterns = [
     path("interactions/", include("interactions.urls")),
     path("workspace/", include("workspace.urls")),
     path("data/", include("dataio.urls")),
+    path("mail/local/", include("mail.local_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("crm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -86,6 +86,12 @@ GET_MATRIX = {
     "dataio:job-report": (200, 403, 403, 403, 302),
     "dataio:job-status": (200, 403, 403, 403, 302),
     "dataio:upload": (405, 405, 405, 405, 302),
+    # The inbound mail endpoint takes only its own token or signature, never a staff session.
+    "api-mail-inbound": (405, 405, 405, 405, 405),
+    # The local mailbox exists only in the embedded default (tests/mail/test_local_mailbox.py).
+    "mail-local:list": (404, 404, 404, 404, 302),
+    "mail-local:write": (404, 404, 404, 404, 302),
+    "mail-local:answer": (404, 404, 404, 404, 302),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -114,6 +120,8 @@ WRITE_MATRIX = {
     ("post", "workspace:triage-clear"): (302, 302, 404, 302, 302),
     # An empty contact form is refused and shown again with its errors, to anyone.
     ("post", "webforms:form"): (400, 400, 400, 400, 400),
+    # Off until MAIL_INBOUND_TOKEN or _SECRET is set (tests/mail/test_ways_in.py: with one).
+    ("post", "api-mail-inbound"): (404, 404, 404, 404, 404),
 }
 
 
@@ -168,6 +176,8 @@ def path_for(name: str, world) -> str:
         return reverse(name, kwargs={"pk": world["import_job"].pk})
     if name in {"api-interaction"}:
         return reverse(name, kwargs={"pk": world["interaction"].pk})
+    if name == "mail-local:answer":
+        return reverse(name, kwargs={"key": "1733000000.M1P1.host"})
     for kwargs in ({}, {"pk": world["customer"].pk}, *({k: v} for k, v in pattern_kwargs.items())):
         try:
             return reverse(name, kwargs=kwargs)

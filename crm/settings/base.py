@@ -113,6 +113,7 @@ MAIL_SENDER_RATE = os.environ.get("MAIL_SENDER_RATE", "60/hour")
 # the body with this secret in X-CRM-Signature; empty disables that way in.
 MAIL_INBOUND_TOKEN = os.environ.get("MAIL_INBOUND_TOKEN", "")
 MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
+MAIL_INBOUND_RATE = os.environ.get("MAIL_INBOUND_RATE", "600/minute")
 # The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
 MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
 # Web forms (webforms): messages accepted per client address (a rate string as above).
@@ -228,6 +229,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.role",
                 "workspace.context_processors.triage",
+                "mail.context_processors.local_mailbox",
             ],
         },
     },
