@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from customers.models import Customer
 from interactions.models import Interaction
 from tests.browser import shot, sign_in
+from tests.factories import CustomerFactory
 from webforms.embed import embed_snippet
 from webforms.models import ContactForm
 
@@ -94,6 +95,30 @@ def test_a_visitor_sends_the_embedded_form_from_the_firms_site(
     sign_in(page, "charlie")
     page.goto(live_server.url + "/interactions/queue/")
     expect(page.locator(".queue-item").first).to_contain_text("Contact us: Do you deliver")
+
+    # ...and the new sender to check, from the badge in the navigation.
+    known = CustomerFactory(name="Greta Lind", email="g.lind@roastery-friends.example")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="New senders").click()
+    expect(page.get_by_role("heading", name="New senders to check")).to_be_visible()
+    item = page.locator(".triage-item").first
+    expect(item).to_contain_text("greta@example.org")
+    expect(item).to_contain_text("We are a café of 40 seats.")
+    expect(item).to_contain_text("Maybe the same person as: Greta Lind")
+    shot(page, "triage-new-senders")
+
+    # It is the Greta we know, writing from another address: support records it on her.
+    item.get_by_role("link", name="Greta Lind").last.click()
+    page.get_by_text("Add an address they write from").click()
+    page.get_by_label("Another email address").fill("Greta@Example.org")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("greta@example.org added")).to_be_visible()
+    assert list(known.other_emails.values_list("address", flat=True)) == ["greta@example.org"]
+    shot(page, "customer-other-addresses")
+
+    page.goto(live_server.url + "/workspace/new-senders/")
+    page.get_by_role("button", name="Checked: Greta Lind").click()
+    expect(page.get_by_text("Nobody new to check.")).to_be_visible()
+    expect(page.locator("nav .badge")).to_have_count(0)
 
 
 def test_a_too_quick_robot_is_asked_to_send_again_inside_the_frame(page, live_server, firm_site):
