@@ -171,9 +171,10 @@ def path_for(name: str, world) -> str:
     if name in {"dataio:job", "dataio:job-progress", "dataio:job-report", "dataio:job-status"}:
         return reverse(name, kwargs={"job_id": world["import_job"].pk})
     if name == "webforms:form":
-        form = world.get("contact_form") or ContactForm.objects.get_or_create(
-            slug="contact", defaults={"name": "Contact us"}
-        )[0]  # the worlds of other modules have none
+        form = (
+            world.get("contact_form")
+            or ContactForm.objects.get_or_create(slug="contact", defaults={"name": "Contact us"})[0]
+        )  # the worlds of other modules have none
         return reverse(name, args=[form.slug])
     if name == "api-import":
         return reverse(name, kwargs={"pk": world["import_job"].pk})
