@@ -34,6 +34,8 @@ urlpatterns = [
     # Public contact forms, shown in an iframe on the firm's sites (webforms).
     path("forms/", include("webforms.urls")),
     path("interactions/", include("interactions.urls")),
+    # The email channel's pages: conversations (mail/urls.py names its own paths).
+    path("", include("mail.urls")),
     path("workspace/", include("workspace.urls")),
     path("data/", include("dataio.urls")),
     path("mail/local/", include("mail.local_urls")),

@@ -122,6 +122,10 @@ if not re.fullmatch(r"[0-9]+/(second|minute|hour|day)", WEBFORM_RATE_PER_IP):
     raise ImproperlyConfigured(
         f"WEBFORM_RATE_PER_IP must be like 20/hour, got {WEBFORM_RATE_PER_IP!r}"
     )
+# Sending: how often a message the mail server could not take now (4xx, connection refused,
+# timeout) is tried again, and at most how many seconds apart (exponential backoff).
+MAIL_SEND_RETRIES = int(os.environ.get("MAIL_SEND_RETRIES", "8"))
+MAIL_SEND_BACKOFF_MAX = int(os.environ.get("MAIL_SEND_BACKOFF_MAX", "180"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 # ---------------------------------------------------------------------------------------------
@@ -439,6 +443,11 @@ CELERY_BEAT_SCHEDULE = {
     "check-import-jobs": {
         "task": "dataio.tasks.dataio_import_jobs_check",
         "schedule": 60.0,
+    },
+    # Outgoing mail whose task was lost (broker down at the commit): sent again (mail.tasks).
+    "send-unsent-mail": {
+        "task": "mail.tasks.mail_unsent_sweep",
+        "schedule": 300.0,
     },
     # The population models are refitted nightly; per-interaction recomputes apply the fit.
     "refit-valuation-models": {
