@@ -51,6 +51,11 @@ def test_support_sees_each_new_sender_with_their_first_message_and_checks_them(
     assert "Greta Lind" in html and "greta@example.org" in html
     assert "Contact us: Do you deliver to Malmö?" in html and "Thanks, Greta Lind" in html
     assert "web form: Contact us" in html
+    first = greta.interactions.get()
+    assert f'href="/conversations/{first.pk}/">Open the conversation</a>' in html
+    conversation = client.get(f"/conversations/{first.pk}/")
+    assert conversation.status_code == 200
+    assert "Thanks, Greta Lind" in conversation.content.decode()
     assert '<span class="badge" aria-label="2 to check">2</span>' in nav(page)
 
     checked = client.post(f"/workspace/new-senders/{greta.pk}/checked/", follow=True)

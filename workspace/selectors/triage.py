@@ -3,7 +3,7 @@ we did not know. Support looks at each — a new prospect, or someone known unde
 address — and marks it checked."""
 
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.functions import Lower, Substr
+from django.db.models.functions import Coalesce, Lower, Substr
 
 from customers.models import Customer
 from customers.selectors import customers_to_triage, customers_visible_to
@@ -15,8 +15,8 @@ NAMESAKES_PER_SENDER = 3
 
 def triage_list(*, user) -> QuerySet[Customer]:
     """The flagged customers the user sees, oldest first, each with their first message
-    (`first_subject`, `first_notes` cut to FIRST_MESSAGE_CHARS, `first_channel`, `first_at`):
-    one query however many."""
+    (`first_subject`, `first_notes` cut to FIRST_MESSAGE_CHARS, `first_channel`, `first_at`,
+    and `first_root`, the root of its conversation): one query however many."""
     first = Interaction.objects.filter(customer=OuterRef("pk")).order_by("occurred_at", "id")
     return customers_to_triage(user).annotate(
         first_subject=Subquery(first.values("subject")[:1]),
@@ -25,6 +25,7 @@ def triage_list(*, user) -> QuerySet[Customer]:
         ),
         first_channel=Subquery(first.values("channel")[:1]),
         first_at=Subquery(first.values("occurred_at")[:1]),
+        first_root=Subquery(first.annotate(root=Coalesce("thread_id", "pk")).values("root")[:1]),
     )
 
 
