@@ -31,6 +31,8 @@ urlpatterns = [
         ),
     ),
     path("preferences/<str:token>/", portal_views.preference_centre, name="preference-centre"),
+    # Public contact forms, shown in an iframe on the firm's sites (webforms).
+    path("forms/", include("webforms.urls")),
     path("interactions/", include("interactions.urls")),
     # The email channel's pages: conversations (mail/urls.py names its own paths).
     path("", include("mail.urls")),

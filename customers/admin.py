@@ -13,7 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.forms import form_add_service_errors
 
 from . import services
-from .models import ChannelConsent, Customer, CustomerFact, FactKey
+from .models import ChannelConsent, Customer, CustomerEmail, CustomerFact, FactKey, email_normalise
 
 PROFILE_FIELDS = [*services.EDITABLE_FIELDS, "owner"]
 
@@ -61,9 +61,32 @@ class FiguresStaleFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CustomerEmailForm(forms.ModelForm):
+    class Meta:
+        model = CustomerEmail
+        fields = ["address"]
+
+    def clean_address(self):
+        return email_normalise(self.cleaned_data["address"])
+
+
+class CustomerEmailInline(admin.TabularInline):
+    """Other addresses the customer writes from; saved through the services
+    (CustomerAdmin.save_formset)."""
+
+    model = CustomerEmail
+    form = CustomerEmailForm
+    fields = ["address", "added_at"]
+    readonly_fields = ["added_at"]
+    extra = 1
+    verbose_name = "other address"
+    verbose_name_plural = "other addresses (mail from these reaches this customer)"
+
+
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
     form = CustomerAdminForm
+    inlines = [CustomerEmailInline]
     list_display = ["name", "kind", "owner", "status", "created_at"]
     list_filter = ["status", "kind", "owner", FiguresStaleFilter]
     search_fields = ["name", "email", "external_ref"]
@@ -85,6 +108,25 @@ class CustomerAdmin(SimpleHistoryAdmin):
             return
         customer = services.customer_create(**data)
         obj.pk, obj._state.adding = customer.pk, False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CustomerEmail:
+            return super().save_formset(request, form, formset, change)
+        # The addresses are written by the services (normalised, one event), not the formset.
+        customer = form.instance
+        for address_form in formset.forms:
+            old = address_form.initial.get("address")
+            if address_form in formset.deleted_forms:
+                if old:
+                    services.customer_email_remove(customer=customer, address=old)
+            elif address_form.has_changed() and address_form.cleaned_data.get("address"):
+                if old:
+                    services.customer_email_remove(customer=customer, address=old)
+                services.customer_email_add(
+                    customer=customer, address=address_form.cleaned_data["address"]
+                )
+        # What the admin's change message reads from a saved formset.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def has_delete_permission(self, request, obj=None):
         return False  # erased through the privacy page (dataio), which keeps a record

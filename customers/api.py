@@ -11,13 +11,13 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import Role, role_of
-from core.filters import StrictFilterSet
+from core.filters import StrictBooleanFilter, StrictFilterSet
 from core.money import can_see_money, money_visible_to
 from core.serializers import OutputModelSerializer
 
 from . import facts as customer_facts
 from . import selectors, services
-from .models import Customer, CustomerFact, FactKey, NeedStatus
+from .models import Customer, CustomerFact, FactKey, NeedStatus, email_normalise
 
 
 class CustomerOutputSerializer(OutputModelSerializer):
@@ -25,6 +25,12 @@ class CustomerOutputSerializer(OutputModelSerializer):
     with the customer's figures (valuation.api, which extends these views)."""
 
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    other_emails = serializers.SlugRelatedField(
+        slug_field="address",
+        many=True,
+        read_only=True,
+        help_text="Other addresses the customer writes from (normalised); `email` is the main one.",
+    )
 
     class Meta:
         model = Customer
@@ -32,6 +38,8 @@ class CustomerOutputSerializer(OutputModelSerializer):
             "id",
             *services.EDITABLE_FIELDS,
             "owner",
+            "other_emails",
+            "needs_triage",
         ]
         read_only_fields = fields
 
@@ -51,10 +59,19 @@ class CustomerInputSerializer(serializers.ModelSerializer):
         max_length=100, required=False, allow_null=True, allow_blank=True
     )
     referred_by = serializers.IntegerField(required=False, allow_null=True)
+    other_emails = serializers.ListField(
+        child=serializers.EmailField(max_length=254),
+        required=False,
+        max_length=services.OTHER_EMAILS_MAX,
+        help_text="The customer's other addresses, all of them (the list replaces the one "
+        "held): stored lower-case, each once, the main `email` left out. Support staff may "
+        "add addresses this way (and change nothing else); removing one is for those who edit "
+        "the customer.",
+    )
 
     class Meta:
         model = Customer
-        fields = [*services.EDITABLE_FIELDS, "owner"]
+        fields = [*services.EDITABLE_FIELDS, "owner", "other_emails"]
 
     def validate_external_ref(self, value):
         value = value or None
@@ -88,10 +105,13 @@ class CustomerFilter(StrictFilterSet):
     owner = django_filters.ModelChoiceFilter(
         field_name="owner", to_field_name="username", queryset=get_user_model().objects.all()
     )
+    needs_triage = StrictBooleanFilter(
+        help_text="Created from a message or a web form by an unknown sender, not checked yet."
+    )
 
     class Meta:
         model = Customer
-        fields = ["owner", "status", "kind"]
+        fields = ["owner", "status", "kind", "needs_triage"]
 
     def filter_search(self, queryset, name, value):
         return selectors.customer_search(customers=queryset, query=value)
@@ -115,7 +135,11 @@ class CustomerListApi(CustomerOutputApi):
     filterset_class = CustomerFilter
 
     def get_queryset(self):
-        customers = selectors.customers_visible_to(self.request.user).order_by("name", "id")
+        customers = (
+            selectors.customers_visible_to(self.request.user)
+            .prefetch_related("other_emails")
+            .order_by("name", "id")
+        )
         return self.output_queryset(customers)
 
     @extend_schema(operation_id="customers_list", responses=CustomerOutputSerializer(many=True))
@@ -139,9 +163,17 @@ class CustomerListApi(CustomerOutputApi):
         return Response(self.output(customer), status=status.HTTP_201_CREATED)
 
 
+ADD_ADDRESSES_ONLY = (
+    "Support staff may add addresses (other_emails) and change nothing else; removing one is "
+    "for those who edit the customer."
+)
+
+
 class CustomerDetailApi(CustomerOutputApi):
     def get_queryset(self):
-        return self.output_queryset(selectors.customers_visible_to(self.request.user))
+        return self.output_queryset(
+            selectors.customers_visible_to(self.request.user).prefetch_related("other_emails")
+        )
 
     def get(self, request, pk: int):
         customer = get_object_or_404(self.get_queryset(), pk=pk)
@@ -151,13 +183,28 @@ class CustomerDetailApi(CustomerOutputApi):
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def patch(self, request, pk: int):
         customer = get_object_or_404(self.get_queryset(), pk=pk)
-        if not selectors.customers_editable_by(request.user).filter(pk=pk).exists():
-            raise PermissionDenied("You may not edit this customer.")
+        editor = selectors.customers_editable_by(request.user).filter(pk=pk).exists()
+        if not editor:
+            # Support staff record an address a customer wrote from (SPEC §2: they answer the
+            # mail); nothing else of the profile.
+            adds_only = (
+                isinstance(request.data, dict)
+                and set(request.data) == {"other_emails"}
+                and selectors.customers_addresses_addable_by(request.user).filter(pk=pk).exists()
+            )
+            if not adds_only:
+                raise PermissionDenied("You may not edit this customer.")
         data = _customer_input(request, customer, partial=True)
         if "owner" in data and role_of(request.user) != Role.ADMIN:
             raise PermissionDenied("Only admins reassign customers.")
-        customer = services.customer_update(customer=customer, data=data)
-        return Response(self.output(customer))
+        other_emails = data.pop("other_emails", None)
+        if not editor and other_emails is not None:
+            kept = {email_normalise(address) for address in other_emails}
+            if {e.address for e in customer.other_emails.all()} - kept:
+                raise PermissionDenied(ADD_ADDRESSES_ONLY)
+        services.customer_update(customer=customer, data=data, other_emails=other_emails)
+        # Read back: the addresses changed under the prefetched ones.
+        return Response(self.output(self.get_queryset().get(pk=pk)))
 
 
 class FactOutputSerializer(OutputModelSerializer):

@@ -138,3 +138,9 @@ def fact_field_for(key: FactKey) -> forms.Field:
     if key.value_type == FactValueType.DATE:
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     return forms.CharField(max_length=500, **common)
+
+
+class CustomerEmailForm(forms.Form):
+    """Another address the customer writes from (customers.services.customer_email_add)."""
+
+    address = forms.EmailField(label="Another email address", max_length=254)

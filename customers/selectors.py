@@ -30,6 +30,21 @@ def customers_editable_by(user) -> QuerySet[Customer]:
     return Customer.objects.none()
 
 
+def customers_addresses_addable_by(user) -> QuerySet[Customer]:
+    """Customers the user may record another address of: those whose profile they edit, and
+    for support staff, who answer the mail, any customer (adding an address is recording what
+    the customer told us; removing one, or any other change, stays the manager's)."""
+    if role_of(user) == Role.SUPPORT:
+        return Customer.objects.all()
+    return customers_editable_by(user)
+
+
+def customers_to_triage(user) -> QuerySet[Customer]:
+    """Customers created from a message or a web form by someone we did not know, oldest
+    first, among those the user sees (support and admins: all; a manager: their own)."""
+    return customers_visible_to(user).filter(needs_triage=True).order_by("created_at", "id")
+
+
 def customer_search(*, customers: QuerySet[Customer], query: str) -> QuerySet[Customer]:
     query = query.strip()
     if not query:

@@ -1,5 +1,7 @@
 """Writes on customers. Views, the API, tasks and commands call these; nothing else writes."""
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -45,17 +47,25 @@ def customer_wallet_check(*, wallet_annual, wallet_source: str) -> None:
         raise ValidationError({"wallet_source": WALLET_NEEDS_SOURCE})
 
 
-def _profile_clean(customer: Customer, *, wallet_changed: bool) -> None:
+def _profile_clean(
+    customer: Customer, *, wallet_changed: bool, other_emails: Iterable[str] | None = None
+) -> None:
     """Validate the profile (the model's validators) and the profile rules, all errors at once.
 
     A wallet figure always says where it comes from (stated, estimated...): checked when the
     wallet or its source is set, so older rows without a source can still be edited otherwise.
+    Other addresses, when given, are checked with the rest.
     """
     errors: dict[str, list] = {}
     try:
         customer.full_clean()
     except ValidationError as error:
         errors = dict(error.error_dict)
+    if other_emails is not None:
+        try:
+            customer_other_emails_clean(addresses=other_emails, main=customer.email)
+        except ValidationError as error:
+            errors.update(error.error_dict)
     if wallet_changed:
         try:
             customer_wallet_check(
@@ -69,19 +79,29 @@ def _profile_clean(customer: Customer, *, wallet_changed: bool) -> None:
 
 
 @transaction.atomic
-def customer_create(*, name: str, owner=None, **fields) -> Customer:
+def customer_create(
+    *, name: str, owner=None, other_emails: Iterable[str] | None = None, **fields
+) -> Customer:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"customer_create() got unknown fields: {sorted(unknown)}")
+    if other_emails is not None:
+        other_emails = list(other_emails)
     customer = Customer(name=name, owner=owner, **fields)
-    _profile_clean(customer, wallet_changed=True)
+    _profile_clean(customer, wallet_changed=True, other_emails=other_emails)
     customer.save()
     event_publish(EventName.CUSTOMER_CREATED, customer_id=customer.pk)
+    if other_emails is not None:
+        customer_other_emails_set(customer=customer, addresses=other_emails)
     return customer
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, data: dict) -> Customer:
+def customer_update(
+    *, customer: Customer, data: dict, other_emails: Iterable[str] | None = None
+) -> Customer:
+    """Change the profile fields in `data`; with `other_emails`, make those the customer's
+    other addresses (customer_other_emails_set)."""
     unknown = set(data) - set(EDITABLE_FIELDS) - {"owner"}
     if unknown:
         raise TypeError(f"customer_update() got unknown fields: {sorted(unknown)}")
@@ -89,10 +109,16 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     before = Customer.objects.filter(pk=customer.pk).values(*{*data, *wallet}).first() or {}
     for field, value in data.items():
         setattr(customer, field, value)
+    if other_emails is not None:
+        other_emails = list(other_emails)
     _profile_clean(
-        customer, wallet_changed=any(before.get(f) != getattr(customer, f) for f in wallet)
+        customer,
+        wallet_changed=any(before.get(f) != getattr(customer, f) for f in wallet),
+        other_emails=other_emails,
     )
     customer.save()
+    if other_emails is not None:
+        customer_other_emails_set(customer=customer, addresses=other_emails)
     changed = [
         field for field in data if _stored(before.get(field)) != _stored(getattr(customer, field))
     ]
@@ -124,20 +150,73 @@ def customer_email_add(*, customer: Customer, address: str) -> CustomerEmail | N
     return created if is_new else None
 
 
+@transaction.atomic
 def customer_email_remove(*, customer: Customer, address: str) -> bool:
     deleted, _ = CustomerEmail.objects.filter(
         customer=customer, address=email_normalise(address)
     ).delete()
+    if deleted:
+        event_publish(
+            EventName.CUSTOMER_CHANGED, customer_id=customer.pk, payload={"changed": ["emails"]}
+        )
     return bool(deleted)
 
 
+OTHER_EMAILS_MAX = 20
+
+
+def customer_other_emails_clean(*, addresses: Iterable[str], main: str) -> list[str]:
+    """The addresses normalised, each once, the main address left out; errors named by their
+    place in the list (`other_emails[1]`), all at once."""
+    wanted: list[str] = []
+    errors: dict[str, list] = {}
+    for index, raw in enumerate(addresses):
+        address = email_normalise(str(raw))
+        try:
+            CustomerEmail(address=address).full_clean(
+                exclude=["customer"], validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as error:
+            errors[f"other_emails[{index}]"] = error.message_dict.get("address", error.messages)
+            continue
+        if address != email_normalise(main) and address not in wanted:
+            wanted.append(address)
+    if len(wanted) > OTHER_EMAILS_MAX:
+        errors["other_emails"] = [f"At most {OTHER_EMAILS_MAX} other addresses."]
+    if errors:
+        raise ValidationError(errors)
+    return wanted
+
+
 @transaction.atomic
-def customer_prospect_create(*, name: str, email: str, source: str) -> Customer:
+def customer_other_emails_set(*, customer: Customer, addresses: Iterable[str]) -> list[str]:
+    """Make the customer's other addresses exactly these (customer_other_emails_clean); one
+    customer.changed event when anything changed. Returns the addresses kept."""
+    wanted = customer_other_emails_clean(addresses=addresses, main=customer.email)
+    current = set(customer.other_emails.values_list("address", flat=True))
+    gone = current - set(wanted)
+    new = [address for address in wanted if address not in current]
+    if gone:
+        CustomerEmail.objects.filter(customer=customer, address__in=gone).delete()
+    CustomerEmail.objects.bulk_create(
+        [CustomerEmail(customer=customer, address=address) for address in new]
+    )
+    if gone or new:
+        event_publish(
+            EventName.CUSTOMER_CHANGED, customer_id=customer.pk, payload={"changed": ["emails"]}
+        )
+    return wanted
+
+
+@transaction.atomic
+def customer_prospect_create(*, name: str, email: str, source: str, phone: str = "") -> Customer:
     """Someone we do not know wrote to us (a message, a web form): a new prospect with no
-    owner, flagged for triage, never merged into anyone silently."""
+    owner, flagged for triage, never merged into anyone silently. A phone number they gave
+    (a web form asks for one) is kept on the profile."""
     customer = customer_create(
         name=(name.strip() or email)[:200],
         email=email_normalise(email),
+        phone=phone.strip()[:40],
         status="prospect",
         acquisition_source=source[:100],
     )

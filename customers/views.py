@@ -9,7 +9,7 @@ from accounts.roles import Role, role_of
 from core.forms import form_add_service_errors
 
 from . import preference_links, selectors, services
-from .forms import CustomerAdminForm, CustomerForm
+from .forms import CustomerAdminForm, CustomerEmailForm, CustomerForm
 
 PAGE_SIZE = 25
 
@@ -96,3 +96,64 @@ def customer_edit(request, customer_id: int):
             messages.success(request, "Profile saved.")
             return redirect("customers:detail", customer_id=customer.pk)
     return render(request, "customers/form.html", {"form": form, "customer": customer})
+
+
+# --- Other addresses -------------------------------------------------------------------------
+
+
+def _addresses_page(request, customer, form, *, status=200, error=""):
+    return render(
+        request,
+        "customers/emails.html",
+        {
+            "customer": customer,
+            "other_emails": customer.other_emails.all(),
+            "form": form,
+            "error": error,
+            "can_remove": selectors.customers_editable_by(request.user)
+            .filter(pk=customer.pk)
+            .exists(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def customer_emails(request, customer_id: int):
+    """The customer's addresses; a POST records another one. Those who edit the customer, and
+    support staff, who answer the mail, add addresses (customers_addresses_addable_by)."""
+    customer = get_object_or_404(
+        selectors.customers_addresses_addable_by(request.user), pk=customer_id
+    )
+    form = CustomerEmailForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                added = services.customer_email_add(
+                    customer=customer, address=form.cleaned_data["address"]
+                )
+            except ValidationError as error:
+                form.add_error("address", error.messages)
+            else:
+                address = form.cleaned_data["address"].lower()
+                if added is None:
+                    messages.info(request, f"{address} was already one of {customer.name}'s.")
+                else:
+                    messages.success(
+                        request, f"{address} added: mail from it reaches {customer.name}."
+                    )
+                return redirect("customers:detail", customer_id=customer.pk)
+        return _addresses_page(request, customer, form, status=400)
+    return _addresses_page(request, customer, form)
+
+
+@login_required
+@require_POST
+def customer_email_remove(request, customer_id: int):
+    customer = get_object_or_404(selectors.customers_editable_by(request.user), pk=customer_id)
+    address = request.POST.get("address", "")[:254]
+    if not services.customer_email_remove(customer=customer, address=address):
+        error = f"“{address}” is not one of this customer's other addresses."
+        return _addresses_page(request, customer, CustomerEmailForm(), status=400, error=error)
+    messages.success(request, f"{address} removed from {customer.name}.")
+    return redirect("customers:detail", customer_id=customer.pk)

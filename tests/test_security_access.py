@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from core.money import MONEY_FIELDS
 from dataio.models import ImportJob
 from mail.models import Attachment, Message
+from webforms.models import ContactForm
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -35,6 +36,9 @@ GET_MATRIX = {
     "customers:detail": (200, 200, 404, 200, 302),
     "customers:edit": (200, 200, 404, 404, 302),
     "customers:preference-link-rotate": (405, 405, 405, 405, 302),
+    # Other addresses: those who edit the customer and support staff add; editors remove.
+    "customers:emails": (200, 200, 404, 200, 302),
+    "customers:email-remove": (405, 405, 405, 405, 302),
     "interactions:search": (200, 200, 200, 200, 302),
     "interactions:queue": (200, 200, 200, 200, 302),
     "interactions:log": (200, 200, 404, 200, 302),
@@ -58,11 +62,16 @@ GET_MATRIX = {
     "api-customer-next-best-offerings": (200, 200, 404, 200, 403),
     # The customer's own page: the signed link is the credential, whoever opens it.
     "preference-centre": (200, 200, 200, 200, 200),
+    # A public contact form (webforms): no sign-in, the same page for everyone.
+    "webforms:form": (200, 200, 200, 200, 200),
     "workspace:todo": (403, 200, 200, 403, 302),
     "workspace:map": (403, 200, 200, 403, 302),
     "workspace:scorecards": (200, 403, 403, 403, 302),
     "workspace:offer-make": (405, 405, 405, 405, 302),
     "workspace:offer-outcome": (405, 405, 405, 405, 302),
+    # New senders to check: everyone sees those of the customers they see.
+    "workspace:triage": (200, 200, 200, 200, 302),
+    "workspace:triage-clear": (405, 405, 405, 405, 302),
     # Bulk data and privacy: exports scoped by role, imports and privacy actions for admins.
     "api-customer-erase": (405, 405, 405, 405, 403),
     "api-customer-export": (200, 403, 403, 403, 403),
@@ -112,6 +121,14 @@ WRITE_MATRIX = {
     # An empty log form is refused (400) and re-rendered with its errors.
     ("post", "interactions:log"): (400, 400, 404, 400, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
+    # An empty address is refused (400) on the page that asks for it; removing one is the
+    # editors' (support staff do not reach it: 404, as for the profile's edit page).
+    ("post", "customers:emails"): (400, 400, 404, 400, 302),
+    ("post", "customers:email-remove"): (400, 400, 404, 404, 302),
+    # "Checked" on a sender: whoever sees the customer (back to the list).
+    ("post", "workspace:triage-clear"): (302, 302, 404, 302, 302),
+    # An empty contact form is refused and shown again with its errors, to anyone.
+    ("post", "webforms:form"): (400, 400, 400, 400, 400),
     # An empty reply is refused naming the body; the other actions go back to the page.
     ("post", "api-interaction-reply"): (400, 400, 404, 400, 403),
     ("post", "mail:reply"): (400, 400, 404, 400, 302),
@@ -144,6 +161,7 @@ def world(ada, alice, bob, charlie):
     interaction = log_contact(customer, days_ago=1, requires_response=True)
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
     import_job = ImportJob.objects.create(kind="transactions", file_name="log.csv")
+    contact_form = ContactForm.objects.create(name="Contact us", slug="contact")
     # The item came by mail, with an attachment (the conversation page's links and actions).
     message = Message.objects.create(
         direction="inbound",
@@ -163,6 +181,7 @@ def world(ada, alice, bob, charlie):
         file=ContentFile(b"hello", name="note.txt"),
     )
     return {
+        "contact_form": contact_form,
         "message": message,
         "attachment": attachment,
         "customer": customer,
@@ -189,6 +208,12 @@ def path_for(name: str, world) -> str:
         return reverse(name, args=[preference_link_token(customer=world["customer"])])
     if name in {"dataio:job", "dataio:job-progress", "dataio:job-report", "dataio:job-status"}:
         return reverse(name, kwargs={"job_id": world["import_job"].pk})
+    if name == "webforms:form":
+        form = (
+            world.get("contact_form")
+            or ContactForm.objects.get_or_create(slug="contact", defaults={"name": "Contact us"})[0]
+        )  # the worlds of other modules have none
+        return reverse(name, args=[form.slug])
     if name == "api-import":
         return reverse(name, kwargs={"pk": world["import_job"].pk})
     if name in {"api-interaction", "api-interaction-reply"}:

@@ -35,8 +35,9 @@ def test_it_renders_the_portfolio_in_a_fixed_number_of_queries(
 
     # When the manager opens their portfolio sorted by the next due action
     # Then the same queries run whatever its size: session, user, role, count, page (next due
-    # action in subqueries), equity trend, totals, permissions (2), need categories
-    with django_assert_num_queries(10):
+    # action in subqueries), equity trend, totals, permissions (2), need categories, the
+    # navigation's count of new senders to check
+    with django_assert_num_queries(11):
         response = client.get(reverse("customers:portfolio"), {"sort": "next_due"})
     assert response.status_code == 200
     assert len(response.context["page"].object_list) == min(size, 25)

@@ -7,6 +7,8 @@ urlpatterns = [
     path("todo/", views.todo, name="todo"),
     path("map/", views.portfolio_map, name="map"),
     path("scorecards/", views.manager_scorecards, name="scorecards"),
+    path("new-senders/", views.triage_page, name="triage"),
+    path("new-senders/<int:customer_id>/checked/", views.triage_clear, name="triage-clear"),
     path("customers/<int:customer_id>/offer/", views.offer_make, name="offer-make"),
     path("offers/<int:interaction_id>/outcome/", views.offer_outcome, name="offer-outcome"),
 ]

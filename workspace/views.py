@@ -19,8 +19,10 @@ from core.money import can_see_money
 from customers import facts as customer_facts
 from customers import preference_links
 from customers import selectors as customer_selectors
+from customers.forms import CustomerEmailForm
 from customers.models import LifecycleStatus
 from customers.selectors import customers_editable_by
+from customers.services import customer_triage_clear
 from interactions import selectors as interaction_selectors
 from interactions.choices import Channel, InteractionType, OfferOutcome
 from interactions.models import Interaction
@@ -35,6 +37,7 @@ from .selectors import (
     next_best,
     next_due,
     scorecards,
+    triage,
 )
 from .selectors import (
     portfolio as portfolio_selectors,
@@ -182,8 +185,42 @@ def customer_page(request, customer_id: int):
             "can_edit": customer_selectors.customers_editable_by(request.user)
             .filter(pk=customer.pk)
             .exists(),
+            "other_emails": customer.other_emails.all(),
+            "can_add_email": customer_selectors.customers_addresses_addable_by(request.user)
+            .filter(pk=customer.pk)
+            .exists(),
+            "email_form": CustomerEmailForm(),
         },
     )
+
+
+TRIAGE_PAGE_SIZE = 25
+
+
+@login_required
+def triage_page(request):
+    """New senders to check: support and admins see all, a manager their own portfolio's."""
+    page = Paginator(triage.triage_list(user=request.user), TRIAGE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    senders = list(page)
+    namesakes = triage.triage_namesakes(user=request.user, senders=senders)
+    for sender in senders:
+        sender.namesakes = namesakes.get(sender.pk, [])
+    return render(request, "workspace/triage.html", {"page": page, "senders": senders})
+
+
+@login_required
+@require_POST
+def triage_clear(request, customer_id: int):
+    customer = get_object_or_404(
+        customer_selectors.customers_visible_to(request.user), pk=customer_id
+    )
+    if customer_triage_clear(customer=customer):
+        messages.success(request, f"{customer.name} checked.")
+    if request.POST.get("back") == "customer":
+        return redirect("customers:detail", customer_id=customer.pk)
+    return redirect("workspace:triage")
 
 
 @login_required

@@ -5,6 +5,7 @@ environment modules (local, test, production) adjust derived values.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -115,6 +116,12 @@ MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
 MAIL_INBOUND_RATE = os.environ.get("MAIL_INBOUND_RATE", "600/minute")
 # The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
 MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
+# Web forms (webforms): messages accepted per client address (a rate string as above).
+WEBFORM_RATE_PER_IP = os.environ.get("WEBFORM_RATE_PER_IP", "20/hour")
+if not re.fullmatch(r"[0-9]+/(second|minute|hour|day)", WEBFORM_RATE_PER_IP):
+    raise ImproperlyConfigured(
+        f"WEBFORM_RATE_PER_IP must be like 20/hour, got {WEBFORM_RATE_PER_IP!r}"
+    )
 # Sending: how often a message the mail server could not take now (4xx, connection refused,
 # timeout) is tried again, and at most how many seconds apart (exponential backoff).
 MAIL_SEND_RETRIES = int(os.environ.get("MAIL_SEND_RETRIES", "8"))
@@ -225,6 +232,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.role",
+                "workspace.context_processors.triage",
                 "mail.context_processors.local_mailbox",
             ],
         },

@@ -171,6 +171,9 @@ def test_it_saves_a_customer_edited_in_the_admin_through_the_service(ada, alices
         "referred_by": "",
         "preferred_channel": "",
         "wallet_source": "",
+        # The other addresses' inline, left as it is.
+        "other_emails-TOTAL_FORMS": "0",
+        "other_emails-INITIAL_FORMS": "0",
     }
 
     # When the admin sets a wallet without saying where it comes from, then with a source
