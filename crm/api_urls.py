@@ -4,6 +4,7 @@ from accounts import api as accounts_api
 from customers import api as customers_api
 from dataio import api as dataio_api
 from interactions import api as interactions_api
+from mail import endpoints as mail_endpoints
 from offerings import api as offerings_api
 from valuation import api as valuation_api
 from workspace import api as workspace_api
@@ -56,6 +57,7 @@ urlpatterns = [
         workspace_api.NextBestOfferingsApi.as_view(),
         name="api-customer-next-best-offerings",
     ),
+    path("mail/inbound/", mail_endpoints.mail_inbound, name="api-mail-inbound"),
     path("offerings/", offerings_api.OfferingListApi.as_view(), name="api-offerings"),
     path("offerings/<int:pk>/", offerings_api.OfferingDetailApi.as_view(), name="api-offering"),
 ]

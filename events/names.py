@@ -26,5 +26,7 @@ class EventName(models.TextChoices):
     SUBSCRIPTION_DUE = "subscription.due", "Subscription due"
     # payload: subscription_id, status; or subscription_ids, customer_ids (many at once).
     SUBSCRIPTION_CHANGED = "subscription.changed", "Subscription changed"
+    # payload: address, reason (a delivery report named it; mail.inbound).
+    ADDRESS_BOUNCED = "address.bounced", "Address bounced"
     # payload: job_id, kind, status, rows.
     IMPORT_FINISHED = "import.finished", "Import finished"

@@ -77,6 +77,8 @@ GET_MATRIX = {
     "dataio:job-report": (200, 403, 403, 403, 302),
     "dataio:job-status": (200, 403, 403, 403, 302),
     "dataio:upload": (405, 405, 405, 405, 302),
+    # The inbound mail endpoint takes only its own token or signature, never a staff session.
+    "api-mail-inbound": (405, 405, 405, 405, 405),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -97,6 +99,8 @@ WRITE_MATRIX = {
     # An empty log form is refused (400) and re-rendered with its errors.
     ("post", "interactions:log"): (400, 400, 404, 400, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
+    # Off until MAIL_INBOUND_TOKEN or _SECRET is set (tests/mail/test_ways_in.py: with one).
+    ("post", "api-mail-inbound"): (404, 404, 404, 404, 404),
 }
 
 

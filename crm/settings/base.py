@@ -112,6 +112,7 @@ MAIL_SENDER_RATE = os.environ.get("MAIL_SENDER_RATE", "60/hour")
 # the body with this secret in X-CRM-Signature; empty disables that way in.
 MAIL_INBOUND_TOKEN = os.environ.get("MAIL_INBOUND_TOKEN", "")
 MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
+MAIL_INBOUND_RATE = os.environ.get("MAIL_INBOUND_RATE", "600/minute")
 # IMAP polling (mail.imap): a CA file trusted besides the system's (a private CA, the test
 # server's), the socket timeout, and what one FETCH brings into memory at most.
 MAIL_IMAP_CA_FILE = os.environ.get("MAIL_IMAP_CA_FILE", "")

@@ -33,3 +33,6 @@ API_THROTTLE_SIGN_IN = "100000/minute"
 PREFERENCE_CENTRE_RATE_PER_LINK = "100000/hour"
 PREFERENCE_CENTRE_RATE_PER_IP = "100000/hour"
 PREFERENCE_CENTRE_VIEWS_PER_IP = "100000/hour"
+# Many tests write from the same few addresses (a test of the flood limit sets it low).
+MAIL_SENDER_RATE = "100000/hour"
+MAIL_INBOUND_RATE = "100000/minute"
