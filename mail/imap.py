@@ -42,6 +42,8 @@ POLL_BACKOFF_MAX_MINUTES = 30
 LOCK_CLASS = 16_001
 # Where there is no advisory lock (SQLite, the embedded default): a cache key that expires.
 LOCK_SECONDS = 30 * 60
+# The keyword a message too large to accept gets in the folder (left there, passed by).
+TOO_LARGE = "$CrmTooLarge"
 # Errors of the server or the way to it (refused, timed out, dropped, TLS, protocol).
 SERVER_ERRORS = (OSError, imaplib.IMAP4.error)
 
@@ -57,6 +59,7 @@ class PollResult:
     duplicates: int = 0
     failed: int = 0  # handed over but not stored (left in the folder for the next poll)
     moved: int = 0
+    too_large: int = 0  # over MAIL_MESSAGE_MAX_BYTES: not fetched, flagged, left there
     left: int = 0  # not fetched this time (a limit was given)
     error: str = ""
     skipped: str = ""  # why the poll did not run
@@ -68,6 +71,8 @@ class PollResult:
             f"fetched {self.fetched}, stored {self.stored}, duplicates {self.duplicates}, "
             f"failed {self.failed}"
         )
+        if self.too_large:
+            text += f", {self.too_large} too large (left in the folder)"
         if self.left:
             text += f", {self.left} left for the next poll"
         return f"{text}; error: {self.error}" if self.error else text
@@ -128,11 +133,19 @@ def mailbox_poll(mailbox: Mailbox, *, force: bool = False, limit: int | None = N
             logger.exception("polling %s stopped: the database failed", mailbox.address)
             _record(mailbox, error="The database failed during the poll; retrying.", failed=True)
             raise
+        problems = []
         if result.failed:
-            result.error = (
+            problems.append(
                 f"{result.failed} message(s) could not be stored and were left in "
                 f"{mailbox.imap_folder} (see the log)."
             )
+        if result.too_large:
+            problems.append(
+                f"{result.too_large} message(s) over {settings.MAIL_MESSAGE_MAX_BYTES:,} bytes "
+                f"(MAIL_MESSAGE_MAX_BYTES) were left in {mailbox.imap_folder}, flagged "
+                f"{TOO_LARGE}."
+            )
+        result.error = " ".join(problems)
         _record(mailbox, error=result.error, failed=False)
         return result
 
@@ -143,10 +156,10 @@ def _poll(mailbox: Mailbox, result: PollResult, limit: int | None) -> None:
         client.select_folder(mailbox.imap_folder)
         if not client.folder_exists(mailbox.imap_processed_folder):
             client.create_folder(mailbox.imap_processed_folder)
-        uids = client.search(["NOT", "DELETED"])
+        uids = client.search(["NOT", "DELETED", "NOT", "KEYWORD", TOO_LARGE])
         if limit is not None and len(uids) > limit:
             result.left, uids = len(uids) - limit, uids[:limit]
-        for batch in _batches(client, uids):
+        for batch in _batches(client, uids, result):
             done = _receive_batch(client, mailbox, batch, result)
             if done:
                 _move(client, done, mailbox.imap_processed_folder)
@@ -187,18 +200,26 @@ def _close(client: IMAPClient) -> None:
         pass
 
 
-def _batches(client: IMAPClient, uids: list[int]) -> Iterator[list[tuple[int, int]]]:
+def _batches(
+    client: IMAPClient, uids: list[int], result: PollResult
+) -> Iterator[list[tuple[int, int]]]:
     """(uid, size) lists of at most MAIL_IMAP_BATCH messages and MAIL_IMAP_BATCH_BYTES
-    bytes (a larger message alone): what one FETCH brings into memory."""
+    bytes (a larger message alone): what one FETCH brings into memory. A message over
+    MAIL_MESSAGE_MAX_BYTES is never fetched: it gets the TOO_LARGE keyword and stays in the
+    folder for a person to deal with, and later polls pass it by."""
     step = 1000
     for start in range(0, len(uids), step):
         sizes = client.fetch(uids[start : start + step], ["RFC822.SIZE"])
         batch: list[tuple[int, int]] = []
         total = 0
+        too_large = []
         for uid in uids[start : start + step]:
             if uid not in sizes:
                 continue  # expunged meanwhile by another client
             size = sizes[uid].get(b"RFC822.SIZE", 0)
+            if size > settings.MAIL_MESSAGE_MAX_BYTES:
+                too_large.append(uid)
+                continue
             full = (
                 len(batch) >= settings.MAIL_IMAP_BATCH
                 or total + size > settings.MAIL_IMAP_BATCH_BYTES
@@ -208,6 +229,9 @@ def _batches(client: IMAPClient, uids: list[int]) -> Iterator[list[tuple[int, in
                 batch, total = [], 0
             batch.append((uid, size))
             total += size
+        if too_large:
+            client.add_flags(too_large, [TOO_LARGE])
+            result.too_large += len(too_large)
         if batch:
             yield batch
 
@@ -216,20 +240,12 @@ def _receive_batch(
     client: IMAPClient, mailbox: Mailbox, batch: list[tuple[int, int]], result: PollResult
 ) -> list[int]:
     """Fetch a batch and hand each message over; the uids now stored (to be moved)."""
-    limit = settings.MAIL_MESSAGE_MAX_BYTES
-    # A message over the limit is fetched only up to it (and a byte more, so mail_receive
-    # sees it is too large): a huge message never comes into memory whole.
-    whole = [uid for uid, size in batch if size <= limit]
-    cut = [uid for uid, size in batch if size > limit]
-    fetched = client.fetch(whole, ["BODY.PEEK[]"]) if whole else {}
-    if cut:
-        fetched.update(client.fetch(cut, [f"BODY.PEEK[]<0.{limit + 1}>"]))
+    fetched = client.fetch([uid for uid, _ in batch], ["BODY.PEEK[]"])
     done = []
     for uid, _ in batch:
-        data = fetched.get(uid, {})
-        raw = data.get(b"BODY[]", data.get(b"BODY[]<0>"))
+        raw = fetched.get(uid, {}).get(b"BODY[]")
         if raw is None:
-            continue
+            continue  # expunged meanwhile by another client
         result.fetched += 1
         try:
             received = mail_receive(raw, via=Via.IMAP, mailbox=mailbox)

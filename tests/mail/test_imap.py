@@ -60,7 +60,7 @@ def mail(n: int, *, body: str = "", sender: str = "anna@example.net") -> bytes:
 @pytest.mark.django_db
 @pytest.mark.parametrize("security", [Security.STARTTLS, Security.SSL, Security.PLAIN])
 def test_it_stores_every_message_once_and_moves_it_to_processed(
-    imap_account, trust_test_ca, security
+    imap_account, trust_test_ca, security, alices_customer
 ):
     sent = [mail(n) for n in range(3)]
     imap_account.append(*sent)
@@ -69,7 +69,11 @@ def test_it_stores_every_message_once_and_moves_it_to_processed(
     result = imap.mailbox_poll(mailbox)
 
     assert (result.fetched, result.stored, result.duplicates, result.failed) == (3, 3, 0, 0)
-    assert Message.objects.filter(mailbox=mailbox, via="imap").count() == 3
+    stored = Message.objects.filter(mailbox=mailbox, via="imap").select_related("interaction")
+    assert sorted(m.subject for m in stored) == ["Question 0", "Question 1", "Question 2"]
+    assert {(m.interaction.customer, m.interaction.channel) for m in stored} == {
+        (alices_customer, "email")
+    }
     assert imap_account.messages("INBOX") == []
     assert imap_account.messages("Processed") == sent
     assert "Processed" in imap_account.folders()
@@ -108,6 +112,27 @@ def test_it_polls_in_batches_into_an_existing_processed_folder(
     assert (result.fetched, result.stored, result.moved) == (5, 5, 5)
     assert imap_account.messages("Support") == []
     assert len(imap_account.messages("Done/2026")) == 6
+
+
+@pytest.mark.django_db
+def test_a_message_too_large_is_left_in_the_folder_flagged_and_passed_by(
+    imap_account, trust_test_ca, settings
+):
+    settings.MAIL_MESSAGE_MAX_BYTES = 4000
+    large = mail(2, body=("x" * 70 + "\n") * 80)
+    imap_account.append(mail(1), large)
+    mailbox = mailbox_for(imap_account)
+
+    first = imap.mailbox_poll(mailbox)
+    second = imap.mailbox_poll(mailbox)
+
+    assert (first.stored, first.too_large) == (1, 1)
+    assert "1 message(s) over 4,000 bytes (MAIL_MESSAGE_MAX_BYTES) were left in INBOX" in (
+        first.error
+    )
+    assert (second.fetched, second.too_large, second.error) == (0, 0, "")
+    assert imap_account.messages("INBOX") == [large]
+    assert Message.objects.count() == 1
 
 
 @pytest.mark.django_db
