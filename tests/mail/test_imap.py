@@ -11,10 +11,11 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+import psycopg2
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from crm.celery import app
@@ -208,6 +209,35 @@ def test_an_unreachable_server_is_recorded_backed_off_and_polled_when_back(
     assert (back.error, back.stored) == ("", 2)
     mailbox.refresh_from_db()
     assert (mailbox.poll_error, mailbox.poll_failures) == ("", 0)
+
+
+def advisory_locks(mailbox_id: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE d.datname = current_database() AND l.locktype = 'advisory' "
+            "AND l.classid = %s AND l.objid = %s",
+            [imap.LOCK_CLASS, mailbox_id],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_poll_of_a_mailbox_runs_at_a_time(imap_account, trust_test_ca):
+    imap_account.append(mail(1))
+    mailbox = mailbox_for(imap_account)
+    other = psycopg2.connect(worker_database_url())  # another worker's database session
+    other.autocommit = True
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [imap.LOCK_CLASS, mailbox.pk])
+
+    busy = imap.mailbox_poll(mailbox)
+    other.close()  # that worker is done (or died): its lock goes with its session
+    wait_for(lambda: not advisory_locks(mailbox.pk))
+    free = imap.mailbox_poll(mailbox)
+
+    assert busy.skipped == "another poll of this mailbox is running"
+    assert free.stored == 1
 
 
 def test_the_back_off_doubles_up_to_half_an_hour():
