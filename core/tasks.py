@@ -12,10 +12,16 @@ RETRY_MAX = 8
 RETRY_BACKOFF_MAX = 60
 
 
-def retry_transient(*, max_retries: int = RETRY_MAX, backoff_max: int = RETRY_BACKOFF_MAX) -> dict:
-    """`@shared_task(**retry_transient())`: the options that retry TRANSIENT_ERRORS only."""
+def retry_transient(
+    *,
+    max_retries: int = RETRY_MAX,
+    backoff_max: int = RETRY_BACKOFF_MAX,
+    also: tuple[type[BaseException], ...] = (),
+) -> dict:
+    """`@shared_task(**retry_transient())`: the options that retry TRANSIENT_ERRORS only, and
+    `also` the errors a task's own service names transient (a mail server's 4xx)."""
     return {
-        "autoretry_for": TRANSIENT_ERRORS,
+        "autoretry_for": TRANSIENT_ERRORS + tuple(also),
         "retry_backoff": True,
         "retry_backoff_max": backoff_max,
         "max_retries": max_retries,

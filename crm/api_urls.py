@@ -4,6 +4,7 @@ from accounts import api as accounts_api
 from customers import api as customers_api
 from dataio import api as dataio_api
 from interactions import api as interactions_api
+from mail import api as mail_api
 from mail import endpoints as mail_endpoints
 from offerings import api as offerings_api
 from valuation import api as valuation_api
@@ -40,6 +41,11 @@ urlpatterns = [
         "interactions/<int:pk>/",
         interactions_api.InteractionDetailApi.as_view(),
         name="api-interaction",
+    ),
+    path(
+        "interactions/<int:pk>/reply/",
+        mail_api.InteractionReplyApi.as_view(),
+        name="api-interaction-reply",
     ),
     path("valuation/fits/", valuation_api.FitListApi.as_view(), name="api-valuation-fits"),
     path(

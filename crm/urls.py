@@ -32,8 +32,11 @@ urlpatterns = [
     ),
     path("preferences/<str:token>/", portal_views.preference_centre, name="preference-centre"),
     path("interactions/", include("interactions.urls")),
+    # The email channel's pages: conversations (mail/urls.py names its own paths).
+    path("", include("mail.urls")),
     path("workspace/", include("workspace.urls")),
     path("data/", include("dataio.urls")),
+    path("mail/local/", include("mail.local_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("crm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -5,10 +5,11 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from customers.models import ChannelConsent, Customer, CustomerFact
+from customers.models import ChannelConsent, Customer, CustomerEmail, CustomerFact
 from events.names import EventName
 from events.services import event_publish
 from interactions.models import Interaction, OfferingRating
+from mail.models import Message
 from valuation.models import CustomerFigures, CustomerSnapshot, CustomerSummary
 
 from .models import ErasureRecord, ImportedTransaction
@@ -70,6 +71,18 @@ def customer_everything(*, customer_id: int) -> dict:
                 ],
             }
             for i in interactions
+        ],
+        "email_addresses": list(
+            CustomerEmail.objects.filter(customer_id=customer_id).values_list("address", flat=True)
+        ),
+        "emails": [
+            {
+                **_record(message, exclude=("raw",)),
+                "attachments": [a.filename for a in message.attachments.all()],
+            }
+            for message in Message.objects.filter(interaction__customer_id=customer_id)
+            .prefetch_related("attachments")
+            .order_by("created_at", "id")
         ],
         "ratings": [
             {**_record(r), "offering": r.offering.name}

@@ -2,6 +2,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -122,9 +124,18 @@ def _queue_filters(request) -> tuple[QueueFilterForm, dict]:
 
 def _queue_context(request):
     form, filters = _queue_filters(request)
-    # The customer's figures (valuation's row) are shown beside each item.
-    items = selectors.support_queue(user=request.user, filters=filters).select_related(
-        "customer__figures"
+    # The customer's figures (valuation's row) are shown beside each item, and whether a
+    # reply sent by email from its conversation failed (mail's message row, by name, as the
+    # figures are: the queue must show it, and the queue sits below the mail app).
+    failed_reply = Interaction.objects.filter(
+        thread_id=Coalesce(OuterRef("thread_id"), OuterRef("pk")),
+        direction="outbound",
+        message__delivery="failed",
+    )
+    items = (
+        selectors.support_queue(user=request.user, filters=filters)
+        .select_related("customer__figures")
+        .annotate(reply_failed=Exists(failed_reply))
     )
     page = Paginator(items, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()

@@ -103,6 +103,7 @@ class Via(models.TextChoices):
     HTTP = "http", "Inbound endpoint"
     APP = "app", "Sent from the app"
     FORM = "form", "Web form"
+    LOCAL = "local", "Local mailbox (embedded default)"
 
 
 class Match(models.TextChoices):

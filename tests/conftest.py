@@ -12,7 +12,6 @@ from customers.facts import fact_vocabulary_defaults_ensure
 
 from .browser import browser, orm_beside_playwright, page  # noqa: F401 - fixtures
 from .factories import CustomerFactory, UserFactory
-from .mailservers import imap_account  # noqa: F401 - fixture
 
 
 @pytest.fixture

@@ -5,21 +5,25 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.facts import customer_fact_record
-from customers.models import ChannelConsent, Customer, FactKey
+from customers.models import ChannelConsent, Customer, CustomerEmail, FactKey
 from customers.services import customer_update
 from dataio.models import ErasureRecord, ImportKind
 from dataio.privacy import customer_erase
 from dataio.services import import_job_create, import_job_run
 from interactions.services import interaction_log
+from mail.inbound import mail_receive
+from mail.models import Message
 from valuation.services import valuation_rebuild_everything
 
 from .factories import CustomerFactory, OfferingFactory
+from .mail.messages import raw
 from .valuation.history import log_order
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +57,17 @@ def zelda(alice, ada):
         subject=f"Call from {NAME}",
         notes=SECRET_NOTE,
         occurred_at=timezone.now() - timedelta(days=50),
+    )
+    # An email from another address of theirs, with an attachment (mail.inbound).
+    CustomerEmail.objects.create(customer=customer, address="zq.home@example.org")
+    mail_receive(
+        raw(
+            sender=f"{NAME} <zq.home@example.org>",
+            subject=f"About the {NAME} order",
+            body=f"I still {SECRET_NOTE}.",
+            attachments=[("zelda-quirinus.txt", "text/plain", SECRET_NOTE.encode())],
+        ),
+        via="imap",
     )
     return customer
 
@@ -102,8 +117,14 @@ def test_it_exports_everything_held_on_a_customer_as_json_for_admins(zelda, ada)
         ("order", 1),
         ("order", 1),
         ("inquiry", 0),
+        ("inquiry", 0),
     ]
     assert data["interactions"][2]["notes"] == SECRET_NOTE
+    assert data["email_addresses"] == ["zq.home@example.org"]
+    [email] = data["emails"]
+    assert email["from_address"] == "zq.home@example.org"
+    assert SECRET_NOTE in email["text_full"]
+    assert email["attachments"] == ["zelda-quirinus.txt"]
     assert data["summary"]["transaction_days"] == 2
     assert [h["history_type"] for h in data["history"]["profile"]] == ["~", "+"]
     assert len(data["history"]["facts"]) >= 2
@@ -131,16 +152,19 @@ def test_an_erased_customer_leaves_no_personal_data_in_any_table_and_equity_is_u
     equity_before = Customer.objects.aggregate(
         clv=Sum("figures__predicted_clv"), historic=Sum("figures__historic_value")
     )
-    for needle in (NAME, EMAIL, PHONE, REF, SECRET_NOTE, "Zanzibar"):
+    for needle in (NAME, EMAIL, PHONE, REF, SECRET_NOTE, "Zanzibar", "zq.home"):
         assert text_columns_containing(needle), needle  # the search does find them before
+    raw_copy = Message.objects.get().raw.name
+    assert default_storage.exists(raw_copy)
 
     response = api(ada).post(
         f"/api/customers/{zelda.pk}/erase/", {"reason": "request by letter of 2026-11-20"}
     )
 
     assert response.status_code == 201
-    for needle in (NAME, EMAIL, PHONE, REF, SECRET_NOTE, "Zanzibar", "Quirinus"):
+    for needle in (NAME, EMAIL, PHONE, REF, SECRET_NOTE, "Zanzibar", "Quirinus", "zq.home"):
         assert text_columns_containing(needle) == [], needle
+    assert not default_storage.exists(raw_copy)  # the raw message and the attachment too
     valuation_rebuild_everything()
     equity_after = Customer.objects.aggregate(
         clv=Sum("figures__predicted_clv"), historic=Sum("figures__historic_value")
@@ -153,7 +177,7 @@ def test_an_erased_customer_leaves_no_personal_data_in_any_table_and_equity_is_u
         "",
         None,
     )
-    assert erased.interactions.count() == 4
+    assert erased.interactions.count() == 5
     record = ErasureRecord.objects.get()
     assert (record.customer_id, record.erased_by, record.reason) == (
         zelda.pk,

@@ -5,12 +5,14 @@ to the matrix. Money figures are hidden from support staff; guessing ids reveals
 """
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from core.money import MONEY_FIELDS
 from dataio.models import ImportJob
+from mail.models import Attachment, Message
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -77,8 +79,20 @@ GET_MATRIX = {
     "dataio:job-report": (200, 403, 403, 403, 302),
     "dataio:job-status": (200, 403, 403, 403, 302),
     "dataio:upload": (405, 405, 405, 405, 302),
+    # The email channel: a conversation is its customer's (bob: another portfolio's).
+    "mail:conversation": (200, 200, 404, 200, 302),
+    "mail:attachment": (200, 200, 404, 200, 302),
+    "mail:reply": (405, 405, 405, 405, 302),
+    "mail:send-again": (405, 405, 405, 405, 302),
+    "mail:address-add": (405, 405, 405, 405, 302),
+    "mail:triage-clear": (405, 405, 405, 405, 302),
+    "api-interaction-reply": (405, 405, 405, 405, 403),
     # The inbound mail endpoint takes only its own token or signature, never a staff session.
     "api-mail-inbound": (405, 405, 405, 405, 405),
+    # The local mailbox exists only in the embedded default (tests/mail/test_local_mailbox.py).
+    "mail-local:list": (404, 404, 404, 404, 302),
+    "mail-local:write": (404, 404, 404, 404, 302),
+    "mail-local:answer": (404, 404, 404, 404, 302),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -99,6 +113,12 @@ WRITE_MATRIX = {
     # An empty log form is refused (400) and re-rendered with its errors.
     ("post", "interactions:log"): (400, 400, 404, 400, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
+    # An empty reply is refused naming the body; the other actions go back to the page.
+    ("post", "api-interaction-reply"): (400, 400, 404, 400, 403),
+    ("post", "mail:reply"): (400, 400, 404, 400, 302),
+    ("post", "mail:send-again"): (302, 302, 404, 302, 302),
+    ("post", "mail:address-add"): (302, 302, 404, 302, 302),
+    ("post", "mail:triage-clear"): (302, 302, 404, 302, 302),
     # Off until MAIL_INBOUND_TOKEN or _SECRET is set (tests/mail/test_ways_in.py: with one).
     ("post", "api-mail-inbound"): (404, 404, 404, 404, 404),
 }
@@ -125,7 +145,27 @@ def world(ada, alice, bob, charlie):
     interaction = log_contact(customer, days_ago=1, requires_response=True)
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
     import_job = ImportJob.objects.create(kind="transactions", file_name="log.csv")
+    # The item came by mail, with an attachment (the conversation page's links and actions).
+    message = Message.objects.create(
+        direction="inbound",
+        via="imap",
+        match="thread",
+        message_id="world@example.net",
+        interaction=interaction,
+        from_address="other-address@example.net",
+        subject=interaction.subject,
+        text="Hello",
+    )
+    attachment = Attachment.objects.create(
+        message=message,
+        filename="note.txt",
+        content_type="text/plain",
+        size=5,
+        file=ContentFile(b"hello", name="note.txt"),
+    )
     return {
+        "message": message,
+        "attachment": attachment,
         "customer": customer,
         "offering": offering,
         "interaction": interaction,
@@ -138,6 +178,9 @@ def path_for(name: str, world) -> str:
     pattern_kwargs = {
         "customer_id": world["customer"].pk,
         "interaction_id": world["interaction"].pk,
+        "root_id": world["interaction"].pk,
+        "message_id": world["message"].pk,
+        "attachment_id": world["attachment"].pk,
     }
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})
@@ -149,8 +192,10 @@ def path_for(name: str, world) -> str:
         return reverse(name, kwargs={"job_id": world["import_job"].pk})
     if name == "api-import":
         return reverse(name, kwargs={"pk": world["import_job"].pk})
-    if name in {"api-interaction"}:
+    if name in {"api-interaction", "api-interaction-reply"}:
         return reverse(name, kwargs={"pk": world["interaction"].pk})
+    if name == "mail-local:answer":
+        return reverse(name, kwargs={"key": "1733000000.M1P1.host"})
     for kwargs in ({}, {"pk": world["customer"].pk}, *({k: v} for k, v in pattern_kwargs.items())):
         try:
             return reverse(name, kwargs=kwargs)

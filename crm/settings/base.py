@@ -121,6 +121,10 @@ MAIL_IMAP_BATCH = int(os.environ.get("MAIL_IMAP_BATCH", "100"))
 MAIL_IMAP_BATCH_BYTES = int(os.environ.get("MAIL_IMAP_BATCH_BYTES", str(20 * 1024 * 1024)))
 # The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
 MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
+# Sending: how often a message the mail server could not take now (4xx, connection refused,
+# timeout) is tried again, and at most how many seconds apart (exponential backoff).
+MAIL_SEND_RETRIES = int(os.environ.get("MAIL_SEND_RETRIES", "8"))
+MAIL_SEND_BACKOFF_MAX = int(os.environ.get("MAIL_SEND_BACKOFF_MAX", "180"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 # ---------------------------------------------------------------------------------------------
@@ -227,6 +231,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.role",
+                "mail.context_processors.local_mailbox",
             ],
         },
     },
@@ -441,6 +446,11 @@ CELERY_BEAT_SCHEDULE = {
     "poll-mailboxes": {
         "task": "mail.tasks.mailboxes_poll",
         "schedule": 60.0,
+    },
+    # Outgoing mail whose task was lost (broker down at the commit): sent again (mail.tasks).
+    "send-unsent-mail": {
+        "task": "mail.tasks.mail_unsent_sweep",
+        "schedule": 300.0,
     },
     # The population models are refitted nightly; per-interaction recomputes apply the fit.
     "refit-valuation-models": {

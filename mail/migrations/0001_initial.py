@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('direction', models.CharField(max_length=10)),
                 ('kind', models.CharField(choices=[('regular', 'Message'), ('auto_reply', 'Automatic reply'), ('bounce', 'Bounce (delivery failure)'), ('list', 'List or bulk mail')], default='regular', max_length=12)),
-                ('via', models.CharField(choices=[('imap', 'IMAP mailbox'), ('pipe', 'Mail server pipe'), ('http', 'Inbound endpoint'), ('app', 'Sent from the app'), ('form', 'Web form')], max_length=8)),
+                ('via', models.CharField(choices=[('imap', 'IMAP mailbox'), ('pipe', 'Mail server pipe'), ('http', 'Inbound endpoint'), ('app', 'Sent from the app'), ('form', 'Web form'), ('local', 'Local mailbox (embedded default)')], max_length=8)),
                 ('message_id', models.CharField(max_length=255, unique=True)),
                 ('match', models.CharField(blank=True, choices=[('known', "Sender's address is the customer's"), ('thread', 'Reply in a known thread, from an address not on file'), ('new', 'Unknown sender: new prospect'), ('ambiguous', 'Address shared by several customers'), ('none', 'No customer (bounce or list mail of nobody known)')], max_length=10)),
                 ('from_address', models.CharField(blank=True, max_length=254)),

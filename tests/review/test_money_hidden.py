@@ -16,6 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -24,6 +25,7 @@ from customers.facts import customer_fact_record
 from customers.models import CustomerFact, FactKey
 from dataio.models import ImportJob
 from interactions.models import Interaction
+from mail.models import Attachment, Message
 from offerings.models import Component
 from valuation.models import CustomerFigures, CustomerSnapshot
 
@@ -134,6 +136,21 @@ def world(ada, alice, bob, charlie):
             **figures,
         )
     import_job = ImportJob.objects.create(kind="transactions", file_name="log.csv")
+    # The contact came by mail and the order continues its conversation: the conversation
+    # page shows the order's lines (their amounts only to roles that see money).
+    Interaction.objects.filter(pk=order.pk).update(thread=interaction)
+    message = Message.objects.create(
+        direction="inbound",
+        via="imap",
+        message_id="money@example.net",
+        interaction=interaction,
+        from_address="anna@example.net",
+        text="Hello",
+    )
+    attachment = Attachment.objects.create(
+        message=message, filename="a.txt", content_type="text/plain", size=1,
+        file=ContentFile(b"a", name="a.txt"),
+    )  # fmt: skip
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
     return {
         "customer": customer,
@@ -142,6 +159,8 @@ def world(ada, alice, bob, charlie):
         "order": order,
         "users": users,
         "import_job": import_job,
+        "message": message,
+        "attachment": attachment,
     }
 
 
@@ -243,6 +262,7 @@ def test_it_shows_support_no_money_in_any_response(world):
         "/data/export/customers.csv",
         f"/customers/{customer.pk}/",
         f"/interactions/log/{customer.pk}/",
+        f"/conversations/{world['interaction'].pk}/",
         preference_link.group(1),
     ):
         assert statuses[path] == 200, path

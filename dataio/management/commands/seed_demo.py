@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from dataio.demo import demo_data_seed
+from dataio.demo_mail import demo_mail_seed
 from valuation.services import valuation_rebuild_everything
 
 
@@ -20,6 +21,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, customers, days, seed, **options):
         summary = demo_data_seed(customers=customers, days=days, seed=seed)
+        # Before the figures are computed: the sample mail brings a new prospect.
+        received = demo_mail_seed()
+        if received:
+            self.stdout.write(f"Received {received} sample emails (support queue, local mailbox).")
         if summary.skipped:
             self.stdout.write("Customers already exist: demo history left as it is.")
         else:

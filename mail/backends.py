@@ -1,0 +1,5 @@
+"""Email backends of the project (settings EMAIL_BACKEND)."""
+
+from .local import LocalMailboxBackend
+
+__all__ = ["LocalMailboxBackend"]
