@@ -51,6 +51,16 @@ BENCHMARKS = [
         ["--customers", "50000", "--rounds", "1"],
     ),
     (
+        "mail",
+        "Mail in: IMAP, pipe, HTTP endpoint",
+        "bench_mail.py",
+        [],
+        [
+            *("--imap-messages", "500", "--pipe-processes", "3", "--pipe-calls", "50"),
+            *("--duration", "3", "--rounds", "1"),
+        ],
+    ),
+    (
         "nightly",
         "Nightly recompute",
         "bench_nightly.py",

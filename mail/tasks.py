@@ -2,6 +2,7 @@
 after the commit (a task module imports its services, never the reverse)."""
 
 import logging
+from dataclasses import asdict
 from datetime import timedelta
 
 from celery import shared_task
@@ -11,8 +12,8 @@ from django.utils import timezone
 from core.dispatch import PUBLISH_RETRY_POLICY, enqueue_on_commit
 from core.tasks import retry_transient
 
-from . import services
-from .models import Delivery, Message
+from . import imap, services
+from .models import Delivery, Mailbox, Message
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +59,24 @@ def mail_unsent_sweep() -> int:
     if ids:
         logger.warning("re-sent %d unsent messages", len(ids))
     return len(ids)
+
+
+# IMAP polling (mail.imap) -----------------------------------------------------------------
+
+
+@shared_task
+def mailboxes_poll() -> int:
+    """Celery beat, every minute: one poll task per mailbox with IMAP settings, so that
+    several workers poll several mailboxes at once (each mailbox one poll at a time)."""
+    ids = list(imap.mailboxes_pollable().values_list("pk", flat=True))
+    for mailbox_id in ids:
+        enqueue_on_commit(mailbox_poll_task, mailbox_id)
+    return len(ids)
+
+
+@shared_task(**retry_transient())
+def mailbox_poll_task(mailbox_id: int, force: bool = False) -> dict:
+    mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
+    if mailbox is None:
+        return {"skipped": "no such mailbox"}
+    return asdict(imap.mailbox_poll(mailbox, force=force))

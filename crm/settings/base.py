@@ -114,6 +114,12 @@ MAIL_SENDER_RATE = os.environ.get("MAIL_SENDER_RATE", "60/hour")
 MAIL_INBOUND_TOKEN = os.environ.get("MAIL_INBOUND_TOKEN", "")
 MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
 MAIL_INBOUND_RATE = os.environ.get("MAIL_INBOUND_RATE", "600/minute")
+# IMAP polling (mail.imap): a CA file trusted besides the system's (a private CA, the test
+# server's), the socket timeout, and what one FETCH brings into memory at most.
+MAIL_IMAP_CA_FILE = os.environ.get("MAIL_IMAP_CA_FILE", "")
+MAIL_IMAP_TIMEOUT = float(os.environ.get("MAIL_IMAP_TIMEOUT", "30"))
+MAIL_IMAP_BATCH = int(os.environ.get("MAIL_IMAP_BATCH", "100"))
+MAIL_IMAP_BATCH_BYTES = int(os.environ.get("MAIL_IMAP_BATCH_BYTES", str(20 * 1024 * 1024)))
 # The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
 MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
 # Web forms (webforms): messages accepted per client address (a rate string as above).
@@ -442,6 +448,11 @@ CELERY_BEAT_SCHEDULE = {
     # An import whose process died is failed, never left "running" (dataio.services).
     "check-import-jobs": {
         "task": "dataio.tasks.dataio_import_jobs_check",
+        "schedule": 60.0,
+    },
+    # Mailboxes with IMAP settings (mail.imap; one poll per mailbox at a time, backing off).
+    "poll-mailboxes": {
+        "task": "mail.tasks.mailboxes_poll",
         "schedule": 60.0,
     },
     # Outgoing mail whose task was lost (broker down at the commit): sent again (mail.tasks).

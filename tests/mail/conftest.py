@@ -1,1 +1,1 @@
-from ..mailservers import smtp_server, smtp_settings  # noqa: F401 - fixtures
+from ..mailservers import imap_account, smtp_server, smtp_settings  # noqa: F401 - fixtures
