@@ -183,16 +183,28 @@ def _type(parsed: parsing.Parsed, mailbox: Mailbox | None) -> str:
     return default if default in InteractionType.values else InteractionType.INQUIRY
 
 
-def _occurred_at(parsed: parsing.Parsed) -> datetime:
-    """When the customer wrote, from the Date header when it is believable, else now."""
+def _occurred_at(parsed: parsing.Parsed, thread: Interaction | None) -> datetime:
+    """When the customer wrote, from the Date header when it is believable, else now; never
+    before the latest item of its thread (a Date has whole seconds, a sender's clock may be
+    behind, and an answer does not come before what it answers)."""
     now = timezone.now()
-    if parsed.date is None:
-        return now
-    try:
-        bounds.validate_happened_at(parsed.date)
-    except Exception:
-        return now
-    return min(parsed.date, now)
+    written = now
+    if parsed.date is not None:
+        try:
+            bounds.validate_happened_at(parsed.date)
+            written = min(parsed.date, now)
+        except Exception:
+            written = now
+    if thread is not None:
+        latest = (
+            Interaction.objects.filter(Q(pk=thread.pk) | Q(thread_id=thread.pk))
+            .order_by("-occurred_at")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        if latest is not None and latest > written:
+            written = min(latest, now)
+    return written
 
 
 def _raw_save(raw: bytes) -> str:
@@ -311,7 +323,7 @@ def _store(raw: bytes, parsed: parsing.Parsed, *, via: str, mailbox: Mailbox | N
                 type=_type(parsed, mailbox),
                 subject=(parsed.subject or NO_SUBJECT)[:200],
                 notes=notes,
-                occurred_at=_occurred_at(parsed),
+                occurred_at=_occurred_at(parsed, thread),
                 requires_response=needs_answer,
                 thread=thread,
             )
