@@ -334,6 +334,7 @@ SPECTACULAR_SETTINGS = {
         "FitStatus": "valuation.models.FitStatus",
         "ComponentKind": "offerings.models.ComponentKind",
         "CustomerKind": "customers.models.CustomerKind",
+        "FactKind": "customers.models.FactKind",
     },
 }
 
