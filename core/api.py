@@ -87,8 +87,9 @@ class ConfigDetailApi(ConfigApi):
 
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def patch(self, request, pk: int):
-        instance = self.get_object()
+        # Configuration is no secret (staff read it): refused before it is looked up.
         self.require_writer()
+        instance = self.get_object()
         instance = self.update(instance, self.valid_input(instance, partial=True))
         return Response(self.output(self.read_back(instance)))
 
@@ -101,8 +102,8 @@ class ConfigDeleteMixin:
 
     @transaction.atomic
     def delete(self, request, pk: int):
-        instance = self.get_object()  # type: ignore[attr-defined]
         self.require_writer()  # type: ignore[attr-defined]
+        instance = self.get_object()  # type: ignore[attr-defined]
         try:
             self.destroy(instance)
         except DjangoValidationError as error:

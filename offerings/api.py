@@ -242,15 +242,19 @@ REFUSED_DELETE = OpenApiResponse(
 
 
 class CategoryFilter(StrictFilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
+
     class Meta:
         model = Category
-        fields: list[str] = []
+        fields = ["name"]
 
 
 class PartnerFilter(StrictFilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
+
     class Meta:
         model = Partner
-        fields: list[str] = []
+        fields = ["name"]
 
 
 @extend_schema_view(

@@ -18,6 +18,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from accounts.roles import Role, role_of
 from core import bounds
 from core.filters import StrictFilterSet
 from core.serializers import OutputModelSerializer
@@ -127,6 +128,8 @@ class SubscriptionListApi(GenericAPIView):
     )
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def post(self, request):
+        if role_of(request.user) not in (Role.ADMIN, Role.MANAGER):
+            raise PermissionDenied(MAY_NOT_CHANGE)
         serializer = SubscriptionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = {k: v for k, v in serializer.validated_data.items() if v is not None}

@@ -7,10 +7,15 @@ to the matrix. Money figures are hidden from support staff; guessing ids reveals
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.money import MONEY_FIELDS
+from customers.models import FactKey
 from dataio.models import ImportJob
+from interactions.models import ChannelCost, ServiceLevelTarget
+from offerings.models import Partner
+from replenishment.services import replenishment_subscribe
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -83,6 +88,28 @@ GET_MATRIX = {
     "mail-local:list": (404, 404, 404, 404, 302),
     "mail-local:write": (404, 404, 404, 404, 302),
     "mail-local:answer": (404, 404, 404, 404, 302),
+    # The rest of the model (issue 17): configuration read by staff, written by admins;
+    # subscriptions scoped like customers; users admins only.
+    "api-categories": (200, 200, 200, 200, 403),
+    "api-category": (200, 200, 200, 200, 403),
+    "api-partners": (200, 200, 200, 200, 403),
+    "api-partner": (200, 200, 200, 200, 403),
+    "api-fact-keys": (200, 200, 200, 200, 403),
+    "api-fact-key": (200, 200, 200, 200, 403),
+    "api-channel-costs": (200, 200, 200, 200, 403),
+    "api-channel-cost": (200, 200, 200, 200, 403),
+    "api-service-level-targets": (200, 200, 200, 200, 403),
+    "api-service-level-target": (200, 200, 200, 200, 403),
+    "api-subscriptions": (200, 200, 200, 200, 403),
+    "api-subscription": (200, 200, 404, 200, 403),
+    "api-subscription-pause": (405, 405, 405, 405, 403),
+    "api-subscription-resume": (405, 405, 405, 405, 403),
+    "api-subscription-skip": (405, 405, 405, 405, 403),
+    "api-subscription-interval": (405, 405, 405, 405, 403),
+    "api-subscription-cancel": (405, 405, 405, 405, 403),
+    "api-users": (200, 403, 403, 403, 403),
+    "api-user": (200, 403, 403, 403, 403),
+    "api-customers-reassign": (405, 405, 405, 405, 403),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -105,6 +132,31 @@ WRITE_MATRIX = {
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
     # Off until MAIL_INBOUND_TOKEN or _SECRET is set (tests/mail/test_ways_in.py: with one).
     ("post", "api-mail-inbound"): (404, 404, 404, 404, 404),
+    # The rest of the model (issue 17). A category or partner still referred to stays (409).
+    ("post", "api-categories"): (400, 403, 403, 403, 403),
+    ("patch", "api-category"): (200, 403, 403, 403, 403),
+    ("delete", "api-category"): (409, 403, 403, 403, 403),
+    ("post", "api-partners"): (400, 403, 403, 403, 403),
+    ("patch", "api-partner"): (200, 403, 403, 403, 403),
+    ("delete", "api-partner"): (409, 403, 403, 403, 403),
+    ("post", "api-fact-keys"): (400, 403, 403, 403, 403),
+    ("patch", "api-fact-key"): (200, 403, 403, 403, 403),
+    ("post", "api-channel-costs"): (400, 403, 403, 403, 403),
+    ("patch", "api-channel-cost"): (200, 403, 403, 403, 403),
+    ("delete", "api-channel-cost"): (204, 403, 403, 403, 403),
+    ("post", "api-service-level-targets"): (400, 403, 403, 403, 403),
+    ("patch", "api-service-level-target"): (200, 403, 403, 403, 403),
+    ("delete", "api-service-level-target"): (204, 403, 403, 403, 403),
+    # Subscriptions: the customer's manager and admins change them, support reads them.
+    ("post", "api-subscriptions"): (400, 400, 400, 403, 403),
+    ("post", "api-subscription-pause"): (200, 200, 404, 403, 403),
+    ("post", "api-subscription-resume"): (200, 200, 404, 403, 403),
+    ("post", "api-subscription-skip"): (200, 200, 404, 403, 403),
+    ("post", "api-subscription-interval"): (400, 400, 404, 403, 403),
+    ("post", "api-subscription-cancel"): (200, 200, 404, 403, 403),
+    ("post", "api-users"): (400, 403, 403, 403, 403),
+    ("patch", "api-user"): (200, 403, 403, 403, 403),
+    ("post", "api-customers-reassign"): (400, 403, 403, 403, 403),
 }
 
 
@@ -129,7 +181,34 @@ def world(ada, alice, bob, charlie):
     interaction = log_contact(customer, days_ago=1, requires_response=True)
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
     import_job = ImportJob.objects.create(kind="transactions", file_name="log.csv")
+    # A partner who delivers the offering's component (so it stays), a subscription of
+    # alice's customer, and one of each configuration row (the migrations' defaults).
+    partner = Partner.objects.create(name="Brew Techs")
+    offering.components.update(partner=partner)
+    subscription = replenishment_subscribe(
+        customer=customer, offering=offering, next_due=timezone.localdate(), interval_days=30
+    )
+    ids = {
+        "api-category": offering.category_id,
+        "api-partner": partner.pk,
+        "api-fact-key": FactKey.objects.get(key="delivery_window").pk,
+        "api-channel-cost": ChannelCost.objects.get(channel="phone").pk,
+        "api-service-level-target": ServiceLevelTarget.objects.get(type="inquiry", channel="").pk,
+        "api-user": alice.pk,
+        **{
+            name: subscription.pk
+            for name in (
+                "api-subscription",
+                "api-subscription-pause",
+                "api-subscription-resume",
+                "api-subscription-skip",
+                "api-subscription-interval",
+                "api-subscription-cancel",
+            )
+        },
+    }
     return {
+        "ids": ids,
         "customer": customer,
         "offering": offering,
         "interaction": interaction,
@@ -143,6 +222,8 @@ def path_for(name: str, world) -> str:
         "customer_id": world["customer"].pk,
         "interaction_id": world["interaction"].pk,
     }
+    if name in world["ids"]:
+        return reverse(name, kwargs={"pk": world["ids"][name]})
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})
     if name == "preference-centre":

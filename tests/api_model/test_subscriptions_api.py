@@ -138,9 +138,7 @@ def test_pause_resume_skip_interval_and_cancel_each_announce_the_change(
     assert every_two_weeks.json()["next_due"] == skipped.json()["next_due"]
     assert cancelled.json()["status"] == "cancelled"
     # One event per change (none for the pause that changed nothing)
-    assert [
-        (p["status"], p.get("changed")) for p in changes(subscription)[before:]
-    ] == [
+    assert [(p["status"], p.get("changed")) for p in changes(subscription)[before:]] == [
         ("paused", None),
         ("active", None),
         ("active", ["next_due"]),

@@ -22,9 +22,11 @@ def test_support_reads_the_channels_but_not_what_they_cost(api, ada, alice, char
     as_admin = api(ada).get("/api/channel-costs/").json()["results"]
     as_manager = api(alice).get("/api/channel-costs/").json()["results"]
     as_support = api(charlie).get("/api/channel-costs/").json()["results"]
-    assert as_admin == as_manager == [
-        {"id": phone.pk, "channel": "phone", "cost_per_interaction": "6.00"}
-    ]
+    assert (
+        as_admin
+        == as_manager
+        == [{"id": phone.pk, "channel": "phone", "cost_per_interaction": "6.00"}]
+    )
     assert as_support == [{"id": phone.pk, "channel": "phone"}]
     assert "cost_per_interaction" not in api(charlie).get(f"/api/channel-costs/{phone.pk}/").json()
 
@@ -102,6 +104,10 @@ def test_a_changed_target_moves_every_open_items_due_time_at_once(api, ada, alic
     )
     assert twice.status_code == 400, twice.json()
     assert (zero.status_code, list(zero.json())) == (400, ["first_response_hours"])
-    assert api(alice).delete(f"/api/service-level-targets/{specific.json()['id']}/").status_code == 403
-    assert api(ada).delete(f"/api/service-level-targets/{specific.json()['id']}/").status_code == 204
+    assert (
+        api(alice).delete(f"/api/service-level-targets/{specific.json()['id']}/").status_code == 403
+    )
+    assert (
+        api(ada).delete(f"/api/service-level-targets/{specific.json()['id']}/").status_code == 204
+    )
     assert ServiceLevelTarget.objects.filter(type="inquiry").count() == 1

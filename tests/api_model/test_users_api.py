@@ -125,7 +125,9 @@ def test_a_portfolio_handed_over_moves_the_owner_copies_with_it(
     assert api(alice).get(f"/api/customers/{mine[0].pk}/").status_code == 404
 
 
-def test_a_single_customer_handed_over_by_patch_moves_its_copies_too(api, ada, bob, alices_customer):
+def test_a_single_customer_handed_over_by_patch_moves_its_copies_too(
+    api, ada, bob, alices_customer
+):
     response = api(ada).patch(
         f"/api/customers/{alices_customer.pk}/", {"owner": bob.pk}, format="json"
     )
