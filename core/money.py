@@ -31,6 +31,10 @@ MONEY_FIELDS: set[str] = set(
         "cost",
         "margin",
         "margin_percent",
+        # What one contact on a channel costs us (interactions.ChannelCost). Not a customer's
+        # money, but a cost we pay, like a component's cost: with a customer's contacts it
+        # gives their cost to serve, which the value figures subtract.
+        "cost_per_interaction",
     }
 )
 

@@ -7,6 +7,7 @@ from interactions import api as interactions_api
 from mail import api as mail_api
 from mail import endpoints as mail_endpoints
 from offerings import api as offerings_api
+from replenishment import api as replenishment_api
 from valuation import api as valuation_api
 from workspace import api as workspace_api
 
@@ -17,6 +18,11 @@ urlpatterns = [
         "customers/export/",
         dataio_api.CustomersExportApi.as_view(),
         name="api-customers-export",
+    ),
+    path(
+        "customers/reassign/",
+        customers_api.CustomersReassignApi.as_view(),
+        name="api-customers-reassign",
     ),
     path("customers/<int:pk>/", valuation_api.CustomerDetailApi.as_view(), name="api-customer"),
     path(
@@ -66,4 +72,69 @@ urlpatterns = [
     path("mail/inbound/", mail_endpoints.mail_inbound, name="api-mail-inbound"),
     path("offerings/", offerings_api.OfferingListApi.as_view(), name="api-offerings"),
     path("offerings/<int:pk>/", offerings_api.OfferingDetailApi.as_view(), name="api-offering"),
+    # The rest of the model (issue 17): the catalog's vocabulary, subscriptions, the fact
+    # vocabulary, channel costs, service-level targets and users.
+    path("categories/", offerings_api.CategoryListApi.as_view(), name="api-categories"),
+    path("categories/<int:pk>/", offerings_api.CategoryDetailApi.as_view(), name="api-category"),
+    path("partners/", offerings_api.PartnerListApi.as_view(), name="api-partners"),
+    path("partners/<int:pk>/", offerings_api.PartnerDetailApi.as_view(), name="api-partner"),
+    path(
+        "subscriptions/",
+        replenishment_api.SubscriptionListApi.as_view(),
+        name="api-subscriptions",
+    ),
+    path(
+        "subscriptions/<int:pk>/",
+        replenishment_api.SubscriptionDetailApi.as_view(),
+        name="api-subscription",
+    ),
+    path(
+        "subscriptions/<int:pk>/pause/",
+        replenishment_api.SubscriptionPauseApi.as_view(),
+        name="api-subscription-pause",
+    ),
+    path(
+        "subscriptions/<int:pk>/resume/",
+        replenishment_api.SubscriptionResumeApi.as_view(),
+        name="api-subscription-resume",
+    ),
+    path(
+        "subscriptions/<int:pk>/skip/",
+        replenishment_api.SubscriptionSkipApi.as_view(),
+        name="api-subscription-skip",
+    ),
+    path(
+        "subscriptions/<int:pk>/interval/",
+        replenishment_api.SubscriptionIntervalApi.as_view(),
+        name="api-subscription-interval",
+    ),
+    path(
+        "subscriptions/<int:pk>/cancel/",
+        replenishment_api.SubscriptionCancelApi.as_view(),
+        name="api-subscription-cancel",
+    ),
+    path("fact-keys/", customers_api.FactKeyListApi.as_view(), name="api-fact-keys"),
+    path("fact-keys/<int:pk>/", customers_api.FactKeyDetailApi.as_view(), name="api-fact-key"),
+    path(
+        "channel-costs/",
+        interactions_api.ChannelCostListApi.as_view(),
+        name="api-channel-costs",
+    ),
+    path(
+        "channel-costs/<int:pk>/",
+        interactions_api.ChannelCostDetailApi.as_view(),
+        name="api-channel-cost",
+    ),
+    path(
+        "service-level-targets/",
+        interactions_api.ServiceLevelTargetListApi.as_view(),
+        name="api-service-level-targets",
+    ),
+    path(
+        "service-level-targets/<int:pk>/",
+        interactions_api.ServiceLevelTargetDetailApi.as_view(),
+        name="api-service-level-target",
+    ),
+    path("users/", accounts_api.UserListApi.as_view(), name="api-users"),
+    path("users/<int:pk>/", accounts_api.UserDetailApi.as_view(), name="api-user"),
 ]

@@ -4,13 +4,14 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import Role, role_of
+from core.api import ConfigDetailApi, ConfigListApi
 from core.filters import StrictBooleanFilter, StrictFilterSet
 from core.money import can_see_money, money_visible_to
 from core.serializers import OutputModelSerializer
@@ -282,3 +283,131 @@ class CustomerFactsApi(GenericAPIView):
             FactOutputSerializer(fact, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+# --- Portfolio (re)assignment (admins) -------------------------------------------------------
+
+REASSIGN_MAX = 1000
+
+
+class ReassignInputSerializer(serializers.Serializer):
+    customers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        max_length=REASSIGN_MAX,
+        help_text=f"Ids of the customers to hand over (at most {REASSIGN_MAX}).",
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(),
+        allow_null=True,
+        help_text="The customer manager who takes them (null: unassigned).",
+    )
+
+
+class ReassignOutputSerializer(serializers.Serializer):
+    moved = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The customers that changed hands."
+    )
+    owner = serializers.CharField(allow_null=True, help_text="The new owner's username.")
+
+
+class CustomersReassignApi(GenericAPIView):
+    """Hand customers to another owner at once (admins). The copies of the owner (the
+    figures row, the agenda) follow in the same transaction; one customer can also be handed
+    over with `PATCH /api/customers/{id}/` and `owner`."""
+
+    serializer_class = ReassignOutputSerializer
+    queryset = Customer.objects.none()  # for the schema; the service looks the customers up
+
+    @extend_schema(
+        operation_id="customers_reassign",
+        request=ReassignInputSerializer,
+        responses={200: ReassignOutputSerializer},
+    )
+    @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
+    def post(self, request):
+        if role_of(request.user) != Role.ADMIN:
+            raise PermissionDenied("Only admins reassign customers.")
+        serializer = ReassignInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        owner = serializer.validated_data["owner"]
+        moved = services.customers_reassign(
+            customer_ids=serializer.validated_data["customers"], owner=owner
+        )
+        return Response({"moved": moved, "owner": owner.username if owner else None})
+
+
+# --- The fact vocabulary (everyone signed in reads, admins write) ----------------------------
+
+
+class FactKeyOutputSerializer(OutputModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    choices = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = FactKey
+        fields = ["id", *customer_facts.FACT_KEY_FIELDS]
+        read_only_fields = fields
+
+
+class FactKeyInputSerializer(serializers.ModelSerializer):
+    """The rules between fields (a choice lists its values, a category only on a need, what
+    recorded facts rely on stays) are the model's and the service's (customers.facts)."""
+
+    category = serializers.SlugRelatedField(
+        slug_field="name",
+        # The catalog sits above customers: its categories through the string relation.
+        queryset=FactKey._meta.get_field("category").related_model._default_manager.all(),
+        required=False,
+        allow_null=True,
+        help_text="For needs: the name of the offering category that serves it.",
+    )
+    choices = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text="Allowed values of a choice.",
+    )
+
+    class Meta:
+        model = FactKey
+        fields = list(customer_facts.FACT_KEY_FIELDS)
+
+
+class FactKeyFilter(StrictFilterSet):
+    active = StrictBooleanFilter()
+
+    class Meta:
+        model = FactKey
+        fields = ["active", "kind"]
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="fact_keys_list", responses=FactKeyOutputSerializer(many=True)),
+    post=extend_schema(request=FactKeyInputSerializer, responses={201: FactKeyOutputSerializer}),
+)
+class FactKeyListApi(ConfigListApi):
+    """What customers can teach us. Deactivate a key with `PATCH {"active": false}`: it is no
+    longer asked for, and its recorded facts stay."""
+
+    output_serializer = FactKeyOutputSerializer
+    input_serializer = FactKeyInputSerializer
+    write_permission = "customers.add_factkey"
+    filterset_class = FactKeyFilter
+    queryset = FactKey.objects.select_related("category").order_by("-value_weight", "label", "id")
+
+    def create(self, data):
+        return customer_facts.fact_key_create(**data)
+
+
+@extend_schema_view(
+    patch=extend_schema(request=FactKeyInputSerializer, responses=FactKeyOutputSerializer),
+)
+class FactKeyDetailApi(ConfigDetailApi):
+    output_serializer = FactKeyOutputSerializer
+    input_serializer = FactKeyInputSerializer
+    write_permission = "customers.change_factkey"
+    queryset = FactKey.objects.select_related("category")
+
+    def update(self, instance, data):
+        return customer_facts.fact_key_update(fact_key=instance, data=data)

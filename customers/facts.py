@@ -314,3 +314,64 @@ def customer_next_questions(
     if customer.wallet_annual is not None:
         unknown = unknown.exclude(key=WALLET_FACT)
     return list(unknown.order_by("-value_weight", "label")[:limit])
+
+
+# --- The vocabulary (admins: the Django admin and /api/fact-keys/) -----------------------------
+
+FACT_KEY_FIELDS = (
+    "key",
+    "label",
+    "question",
+    "kind",
+    "value_type",
+    "choices",
+    "category",
+    "value_weight",
+    "customer_editable",
+    "money",
+    "active",
+)
+
+
+def _fact_key_save(fact_key: FactKey, data: dict) -> FactKey:
+    unknown = set(data) - set(FACT_KEY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fact key fields: {sorted(unknown)}")
+    if isinstance(data.get("choices"), list):
+        data = {
+            **data,
+            "choices": [c.strip() if isinstance(c, str) else c for c in data["choices"]],
+        }
+    for field, value in data.items():
+        setattr(fact_key, field, value)
+    fact_key.full_clean()
+    fact_key.save()
+    return fact_key
+
+
+@transaction.atomic
+def fact_key_create(*, key: str, label: str, **fields) -> FactKey:
+    """A new thing customers can teach us (the model's rules: a choice lists its values)."""
+    return _fact_key_save(FactKey(), {"key": key, "label": label, **fields})
+
+
+@transaction.atomic
+def fact_key_update(*, fact_key: FactKey, data: dict) -> FactKey:
+    """Change a fact key. What recorded facts rely on stays: the key itself (code and
+    imports name it), the value type once facts are recorded (their values were checked
+    against it), and the money flag of the money facts the profile mirrors (the wallet).
+    Deactivating (``active=False``) stops asking for it; its facts stay."""
+    errors = {}
+    if "key" in data and data["key"] != fact_key.key:
+        errors["key"] = "A fact key keeps its key; add a new one instead."
+    if (
+        "value_type" in data
+        and data["value_type"] != fact_key.value_type
+        and fact_key.facts.exists()
+    ):
+        errors["value_type"] = "Facts were recorded with this type; it stays."
+    if fact_key.key in MONEY_FACTS and data.get("money") is False:
+        errors["money"] = f"“{fact_key.label}” is a money figure (core.money); it stays one."
+    if errors:
+        raise ValidationError(errors)
+    return _fact_key_save(fact_key, data)

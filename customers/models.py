@@ -1,5 +1,6 @@
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -192,7 +193,7 @@ class FactKey(models.Model):
     )
     value_weight = models.PositiveSmallIntegerField(
         default=50,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="How valuable it is to know (1-100); the most valuable unknown is asked next.",
     )
     customer_editable = models.BooleanField(
@@ -212,6 +213,26 @@ class FactKey(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        """A choice asks among its allowed values, which only a choice has; a category belongs
+        to a need (the offering category that serves it)."""
+        errors = {}
+        choices = self.choices
+        if not isinstance(choices, list) or not all(
+            isinstance(c, str) and c.strip() for c in choices
+        ):
+            errors["choices"] = "Give the allowed values as a list of words."
+        elif len({c.strip() for c in choices}) != len(choices):
+            errors["choices"] = "Each allowed value once."
+        elif self.value_type == FactValueType.CHOICE and not choices:
+            errors["choices"] = "A choice needs its allowed values."
+        elif self.value_type != FactValueType.CHOICE and choices:
+            errors["choices"] = "Only a choice has allowed values."
+        if self.category_id is not None and self.kind != FactKind.NEED:
+            errors["category"] = "Only a need names the offering category that serves it."
+        if errors:
+            raise ValidationError(errors)
 
 
 class FactSource(models.TextChoices):

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from accounts.roles import Role, role_of
 from events.names import EventName
 from events.services import event_publish
 
@@ -127,6 +128,48 @@ def customer_update(
             EventName.CUSTOMER_CHANGED, customer_id=customer.pk, payload={"changed": changed}
         )
     return customer
+
+
+NO_SUCH_CUSTOMERS = "No such customer: {ids}."
+OWNER_NOT_A_MANAGER = "Portfolios belong to active customer managers (or admins)."
+
+
+def customer_owner_check(*, owner) -> None:
+    """A portfolio's owner is an active customer manager or admin (None: unassigned)."""
+    if owner is None:
+        return
+    if not owner.is_active or role_of(owner) not in (Role.MANAGER, Role.ADMIN):
+        raise ValidationError({"owner": OWNER_NOT_A_MANAGER})
+
+
+@transaction.atomic
+def customers_reassign(*, customer_ids, owner) -> list[int]:
+    """Hand these customers to ``owner`` (None: unassigned), in a few statements whatever
+    their number: the customers locked and read, one UPDATE, one INSERT of their history, one
+    ``customer.changed`` event naming them all (``customer_ids``, ``changed: ["owner"]``), so
+    the copies of the owner (valuation's figures row, workspace's agenda) follow in the same
+    transaction, one statement each. Returns the ids that changed hands."""
+    customer_owner_check(owner=owner)
+    wanted = sorted(set(customer_ids))
+    customers = list(Customer.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+    missing = sorted(set(wanted) - {customer.pk for customer in customers})
+    if missing:
+        raise ValidationError(
+            {"customers": NO_SUCH_CUSTOMERS.format(ids=", ".join(map(str, missing)))}
+        )
+    owner_id = getattr(owner, "pk", None)
+    moving = [customer for customer in customers if customer.owner_id != owner_id]
+    for customer in moving:
+        customer.owner = owner
+    if not moving:
+        return []
+    bulk_update_with_history(moving, Customer, fields=["owner"])
+    moved = [customer.pk for customer in moving]
+    event_publish(
+        EventName.CUSTOMER_CHANGED,
+        payload={"customer_ids": moved, "changed": ["owner"], "owner_id": owner_id},
+    )
+    return moved
 
 
 # --- Addresses and triage --------------------------------------------------------------------

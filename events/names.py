@@ -5,7 +5,9 @@ from django.db import models
 
 class EventName(models.TextChoices):
     CUSTOMER_CREATED = "customer.created", "Customer created"
-    # payload["changed"]: the profile fields that changed.
+    # payload["changed"]: the profile fields that changed; or, many customers handed to
+    # another owner at once (customers_reassign): no customer_id, payload customer_ids,
+    # changed ["owner"], owner_id.
     CUSTOMER_CHANGED = "customer.changed", "Customer changed"
     CUSTOMER_ERASED = "customer.erased", "Customer erased"
     # payload: fact_id, key, kind.

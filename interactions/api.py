@@ -11,12 +11,13 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from core.api import ConfigDeleteMixin, ConfigDetailApi, ConfigListApi
 from core.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
 from core.serializers import OutputModelSerializer
 from customers.facts import FactInput
@@ -25,7 +26,7 @@ from offerings.models import Offering
 
 from . import selectors, services
 from .choices import Channel, Direction, InteractionType, OfferOutcome
-from .models import Interaction, OrderLine
+from .models import ChannelCost, Interaction, OrderLine, ServiceLevelTarget
 
 
 class OrderLineSerializer(OutputModelSerializer):
@@ -311,3 +312,130 @@ class CustomerTimelineApi(GenericAPIView):
         return self.get_paginated_response(
             InteractionOutputSerializer(page, many=True, context={"request": request}).data
         )
+
+
+# --- Channel costs and service-level targets (everyone signed in reads, admins write) --------
+
+
+class ChannelCostOutputSerializer(OutputModelSerializer):
+    """A channel's cost per contact: money (core.money), left out for support staff."""
+
+    class Meta:
+        model = ChannelCost
+        fields = ["id", "channel", "cost_per_interaction"]
+        read_only_fields = fields
+
+
+class ChannelCostInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChannelCost
+        fields = ["channel", "cost_per_interaction"]
+
+
+class ServiceLevelTargetOutputSerializer(OutputModelSerializer):
+    class Meta:
+        model = ServiceLevelTarget
+        fields = ["id", "type", "channel", "first_response_hours"]
+        read_only_fields = fields
+
+
+class ServiceLevelTargetInputSerializer(serializers.ModelSerializer):
+    """`channel` empty: any channel (a target for the item's own channel wins over it)."""
+
+    class Meta:
+        model = ServiceLevelTarget
+        fields = ["type", "channel", "first_response_hours"]
+
+
+class ChannelCostFilter(StrictFilterSet):
+    class Meta:
+        model = ChannelCost
+        fields = ["channel"]
+
+
+class ServiceLevelTargetFilter(StrictFilterSet):
+    class Meta:
+        model = ServiceLevelTarget
+        fields = ["type", "channel"]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="channel_costs_list", responses=ChannelCostOutputSerializer(many=True)
+    ),
+    post=extend_schema(
+        request=ChannelCostInputSerializer, responses={201: ChannelCostOutputSerializer}
+    ),
+)
+class ChannelCostListApi(ConfigListApi):
+    """What one contact on a channel costs (the cost to serve). A change applies to contacts
+    logged from then on, as in the admin; a channel without a row costs nothing."""
+
+    output_serializer = ChannelCostOutputSerializer
+    input_serializer = ChannelCostInputSerializer
+    write_permission = "interactions.add_channelcost"
+    filterset_class = ChannelCostFilter
+    queryset = ChannelCost.objects.order_by("channel", "id")
+
+    def create(self, data):
+        return services.channel_cost_create(**data)
+
+
+@extend_schema_view(
+    patch=extend_schema(request=ChannelCostInputSerializer, responses=ChannelCostOutputSerializer),
+    delete=extend_schema(responses={204: None}),
+)
+class ChannelCostDetailApi(ConfigDeleteMixin, ConfigDetailApi):
+    output_serializer = ChannelCostOutputSerializer
+    input_serializer = ChannelCostInputSerializer
+    write_permission = "interactions.change_channelcost"
+    queryset = ChannelCost.objects.all()
+
+    def update(self, instance, data):
+        return services.channel_cost_update(channel_cost=instance, data=data)
+
+    def destroy(self, instance):
+        services.channel_cost_delete(channel_cost=instance)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="service_level_targets_list",
+        responses=ServiceLevelTargetOutputSerializer(many=True),
+    ),
+    post=extend_schema(
+        request=ServiceLevelTargetInputSerializer,
+        responses={201: ServiceLevelTargetOutputSerializer},
+    ),
+)
+class ServiceLevelTargetListApi(ConfigListApi):
+    """First-response targets per type (and channel): applied when the queue is read, so a
+    change shows in every item's due time at once."""
+
+    output_serializer = ServiceLevelTargetOutputSerializer
+    input_serializer = ServiceLevelTargetInputSerializer
+    write_permission = "interactions.add_serviceleveltarget"
+    filterset_class = ServiceLevelTargetFilter
+    queryset = ServiceLevelTarget.objects.order_by("type", "channel", "id")
+
+    def create(self, data):
+        return services.service_level_target_create(**data)
+
+
+@extend_schema_view(
+    patch=extend_schema(
+        request=ServiceLevelTargetInputSerializer, responses=ServiceLevelTargetOutputSerializer
+    ),
+    delete=extend_schema(responses={204: None}),
+)
+class ServiceLevelTargetDetailApi(ConfigDeleteMixin, ConfigDetailApi):
+    output_serializer = ServiceLevelTargetOutputSerializer
+    input_serializer = ServiceLevelTargetInputSerializer
+    write_permission = "interactions.change_serviceleveltarget"
+    queryset = ServiceLevelTarget.objects.all()
+
+    def update(self, instance, data):
+        return services.service_level_target_update(target=instance, data=data)
+
+    def destroy(self, instance):
+        services.service_level_target_delete(target=instance)

@@ -21,7 +21,7 @@ from events.services import event_publish
 from offerings.models import Offering
 
 from .choices import Direction, InteractionType, OfferOutcome
-from .models import ChannelCost, Interaction, OfferingRating, OrderLine
+from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget
 
 NEEDS_RESPONSE_BY_DEFAULT = {InteractionType.INQUIRY, InteractionType.COMPLAINT}
 
@@ -364,3 +364,68 @@ def interactions_bulk_log(
     created = Interaction.objects.bulk_create(interactions, batch_size=batch_size)
     OrderLine.objects.bulk_create(lines, batch_size=batch_size)
     return created
+
+
+# --- Channel costs and service-level targets (admins: the Django admin and the API) ----------
+# Saved as the admin saves them, with nothing recomputed: a channel's cost is folded into a
+# customer's cost to serve when a contact is logged (valuation.handlers), so a new cost
+# applies to contacts from then on, and the history is re-priced only by the rebuild of the
+# summaries (valuation_rebuild_everything, `manage.py recompute_customers`); a target is
+# applied in SQL when the queue is read (selectors.with_service_level), so it takes effect at
+# once.
+
+
+def _config_save(instance, data: dict, allowed: tuple[str, ...]):
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    for field, value in data.items():
+        setattr(instance, field, value)
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def channel_cost_create(*, channel: str, cost_per_interaction: Decimal) -> ChannelCost:
+    return _config_save(
+        ChannelCost(),
+        {"channel": channel, "cost_per_interaction": cost_per_interaction},
+        ("channel", "cost_per_interaction"),
+    )
+
+
+@transaction.atomic
+def channel_cost_update(*, channel_cost: ChannelCost, data: dict) -> ChannelCost:
+    return _config_save(channel_cost, data, ("channel", "cost_per_interaction"))
+
+
+@transaction.atomic
+def channel_cost_delete(*, channel_cost: ChannelCost) -> None:
+    """The channel then costs nothing (selectors.channel_costs)."""
+    channel_cost.delete()
+
+
+SERVICE_LEVEL_FIELDS = ("type", "channel", "first_response_hours")
+
+
+@transaction.atomic
+def service_level_target_create(
+    *, type: str, first_response_hours: int, channel: str = ""
+) -> ServiceLevelTarget:
+    return _config_save(
+        ServiceLevelTarget(),
+        {"type": type, "channel": channel, "first_response_hours": first_response_hours},
+        SERVICE_LEVEL_FIELDS,
+    )
+
+
+@transaction.atomic
+def service_level_target_update(*, target: ServiceLevelTarget, data: dict) -> ServiceLevelTarget:
+    return _config_save(target, data, SERVICE_LEVEL_FIELDS)
+
+
+@transaction.atomic
+def service_level_target_delete(*, target: ServiceLevelTarget) -> None:
+    """Items of that type and channel then fall back to the "any channel" target, if any."""
+    target.delete()

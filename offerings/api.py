@@ -1,16 +1,18 @@
-"""Offerings API (SPEC §10): everyone signed in reads, admins write."""
+"""Offerings API (SPEC §10): everyone signed in reads, admins write: offerings, and the
+categories and partners they name (core.api)."""
 
 import django_filters
 from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import is_admin
+from core.api import ConfigDeleteMixin, ConfigDetailApi, ConfigListApi, ConflictSerializer
 from core.filters import StrictFilterSet
 from core.serializers import OutputModelSerializer
 
@@ -203,3 +205,123 @@ class OfferingDetailApi(GenericAPIView):
         )
         offering = offerings_for_api().get(pk=offering.pk)
         return Response(OfferingOutputSerializer(offering, context={"request": request}).data)
+
+
+# --- Categories and partners -------------------------------------------------------------
+
+
+class CategoryOutputSerializer(OutputModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "description"]
+        read_only_fields = fields
+
+
+class CategoryInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["name", "description"]
+
+
+class PartnerOutputSerializer(OutputModelSerializer):
+    class Meta:
+        model = Partner
+        fields = ["id", "name", "email"]
+        read_only_fields = fields
+
+
+class PartnerInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Partner
+        fields = ["name", "email"]
+
+
+REFUSED_DELETE = OpenApiResponse(
+    ConflictSerializer, description="Still referred to (the reason names by what); it stays."
+)
+
+
+class CategoryFilter(StrictFilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
+
+    class Meta:
+        model = Category
+        fields = ["name"]
+
+
+class PartnerFilter(StrictFilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
+
+    class Meta:
+        model = Partner
+        fields = ["name"]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="categories_list", responses=CategoryOutputSerializer(many=True)
+    ),
+    post=extend_schema(request=CategoryInputSerializer, responses={201: CategoryOutputSerializer}),
+)
+class CategoryListApi(ConfigListApi):
+    """The needs offerings serve: everyone signed in reads, admins write."""
+
+    output_serializer = CategoryOutputSerializer
+    input_serializer = CategoryInputSerializer
+    write_permission = "offerings.add_category"
+    filterset_class = CategoryFilter
+    queryset = Category.objects.order_by("name", "id")
+
+    def create(self, data):
+        return services.category_create(**data)
+
+
+@extend_schema_view(
+    patch=extend_schema(request=CategoryInputSerializer, responses=CategoryOutputSerializer),
+    delete=extend_schema(responses={204: None, 409: REFUSED_DELETE}),
+)
+class CategoryDetailApi(ConfigDeleteMixin, ConfigDetailApi):
+    output_serializer = CategoryOutputSerializer
+    input_serializer = CategoryInputSerializer
+    write_permission = "offerings.change_category"
+    queryset = Category.objects.all()
+
+    def update(self, instance, data):
+        return services.category_update(category=instance, data=data)
+
+    def destroy(self, instance):
+        services.category_delete(category=instance)
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="partners_list", responses=PartnerOutputSerializer(many=True)),
+    post=extend_schema(request=PartnerInputSerializer, responses={201: PartnerOutputSerializer}),
+)
+class PartnerListApi(ConfigListApi):
+    """The firms that deliver components of offerings: everyone signed in reads, admins write."""
+
+    output_serializer = PartnerOutputSerializer
+    input_serializer = PartnerInputSerializer
+    write_permission = "offerings.add_partner"
+    filterset_class = PartnerFilter
+    queryset = Partner.objects.order_by("name", "id")
+
+    def create(self, data):
+        return services.partner_create(**data)
+
+
+@extend_schema_view(
+    patch=extend_schema(request=PartnerInputSerializer, responses=PartnerOutputSerializer),
+    delete=extend_schema(responses={204: None, 409: REFUSED_DELETE}),
+)
+class PartnerDetailApi(ConfigDeleteMixin, ConfigDetailApi):
+    output_serializer = PartnerOutputSerializer
+    input_serializer = PartnerInputSerializer
+    write_permission = "offerings.change_partner"
+    queryset = Partner.objects.all()
+
+    def update(self, instance, data):
+        return services.partner_update(partner=instance, data=data)
+
+    def destroy(self, instance):
+        services.partner_delete(partner=instance)

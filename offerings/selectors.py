@@ -57,3 +57,14 @@ def offerings_eligible_for(*, customer, tier: str | None = None, needs=None) -> 
         ).values("pk")
         offerings = offerings.filter(pk__in=matching)
     return offerings.select_related("category")
+
+
+def category_uses(*, category) -> list[str]:
+    """What still refers to a category, in words ("2 offering(s)"); empty when nothing does.
+    Fact keys name it through their reverse relation (customers sits below the catalog)."""
+    counts = {
+        "offering(s) serving it": category.offerings.count(),
+        "offering(s) suiting it": category.suited_offerings.count(),
+        "need(s) of the fact vocabulary": category.fact_keys.count(),
+    }
+    return [f"{count} {what}" for what, count in counts.items() if count]

@@ -149,3 +149,62 @@ def offering_stand_in_get_or_create(
         },
     )
     return offering
+
+
+# --- Categories and partners (the admin's vocabulary of the catalog) -------------------------
+
+CATEGORY_FIELDS = ("name", "description")
+PARTNER_FIELDS = ("name", "email")
+
+
+def _saved(instance, data: dict, allowed: tuple[str, ...]):
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    for field, value in data.items():
+        setattr(instance, field, value)
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def category_create(*, name: str, description: str = "") -> Category:
+    return _saved(Category(), {"name": name, "description": description}, CATEGORY_FIELDS)
+
+
+@transaction.atomic
+def category_update(*, category: Category, data: dict) -> Category:
+    return _saved(category, data, CATEGORY_FIELDS)
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    """Delete a category nothing refers to. Categories have no archive: one an offering serves,
+    an offering suits or a need (a fact key) names stays, and the refusal says which."""
+    uses = selectors.category_uses(category=category)
+    if uses:
+        raise ValidationError(f"{category} is still used by {', '.join(uses)}; it stays.")
+    category.delete()
+
+
+@transaction.atomic
+def partner_create(*, name: str, email: str = "") -> Partner:
+    return _saved(Partner(), {"name": name, "email": email}, PARTNER_FIELDS)
+
+
+@transaction.atomic
+def partner_update(*, partner: Partner, data: dict) -> Partner:
+    return _saved(partner, data, PARTNER_FIELDS)
+
+
+@transaction.atomic
+def partner_delete(*, partner: Partner) -> None:
+    """Delete a partner who delivers no component (components of archived offerings
+    included: they stay on the customers' history)."""
+    components = partner.components.count()
+    if components:
+        raise ValidationError(
+            f"{partner} delivers {components} component(s) of offerings; the partner stays."
+        )
+    partner.delete()

@@ -28,12 +28,16 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 
-def _changed(subscription: ReplenishmentSubscription) -> None:
+def _changed(subscription: ReplenishmentSubscription, changed: tuple[str, ...] = ()) -> None:
+    payload = {"subscription_id": subscription.pk, "status": subscription.status}
+    if changed:
+        payload["changed"] = list(changed)
     event_publish(
-        EventName.SUBSCRIPTION_CHANGED,
-        customer_id=subscription.customer_id,
-        payload={"subscription_id": subscription.pk, "status": subscription.status},
+        EventName.SUBSCRIPTION_CHANGED, customer_id=subscription.customer_id, payload=payload
     )
+
+
+STAYS_CANCELLED = "A cancelled subscription stays cancelled; subscribe again instead."
 
 
 @transaction.atomic
@@ -68,6 +72,24 @@ def replenishment_set_status(
 ) -> ReplenishmentSubscription:
     """Pause, resume or cancel. Resuming does not replay the periods spent paused."""
     today = today or timezone.localdate()
+    stored = (
+        ReplenishmentSubscription.objects.select_for_update()
+        .filter(pk=subscription.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if stored == SubscriptionStatus.CANCELLED and status != SubscriptionStatus.CANCELLED:
+        raise ValidationError({"status": STAYS_CANCELLED})
+    if stored == status:
+        subscription.status = status
+        return subscription  # already so: nothing changes, nothing to announce
+    if (
+        status == SubscriptionStatus.ACTIVE
+        and not offerings_orderable().filter(pk=subscription.offering_id).exists()
+    ):
+        raise ValidationError(
+            {"status": f"{subscription.offering} is not on offer; the subscription stays paused."}
+        )
     subscription.status = status
     if status == SubscriptionStatus.ACTIVE and subscription.next_due < today:
         subscription.next_due = today
@@ -75,6 +97,44 @@ def replenishment_set_status(
     subscription.save(update_fields=["status", "next_due"])
     _changed(subscription)
     return subscription
+
+
+def _locked_live(subscription: ReplenishmentSubscription) -> ReplenishmentSubscription:
+    """The subscription as stored, locked; refused when cancelled."""
+    locked = ReplenishmentSubscription.objects.select_for_update().get(pk=subscription.pk)
+    if locked.status == SubscriptionStatus.CANCELLED:
+        raise ValidationError({"status": STAYS_CANCELLED})
+    return locked
+
+
+@transaction.atomic
+def replenishment_skip_next(
+    *, subscription: ReplenishmentSubscription
+) -> ReplenishmentSubscription:
+    """Leave out the next delivery: the next due date moves one interval on (no delivery is
+    recorded for the skipped date). Announced like every change (``subscription.changed``):
+    the customer's next due action follows."""
+    locked = _locked_live(subscription)
+    locked.next_due = bounds.add_days_safe(locked.next_due, locked.interval_days)
+    locked.full_clean()
+    locked.save(update_fields=["next_due"])
+    _changed(locked, ("next_due",))
+    return locked
+
+
+@transaction.atomic
+def replenishment_interval_change(
+    *, subscription: ReplenishmentSubscription, interval_days: int
+) -> ReplenishmentSubscription:
+    """Deliver every ``interval_days`` days from the next due date on (which stays)."""
+    locked = _locked_live(subscription)
+    if locked.interval_days == interval_days:
+        return locked
+    locked.interval_days = interval_days
+    locked.full_clean()
+    locked.save(update_fields=["interval_days"])
+    _changed(locked, ("interval_days",))
+    return locked
 
 
 @transaction.atomic

@@ -8,11 +8,16 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.money import MONEY_FIELDS
+from customers.models import FactKey
 from dataio.models import ImportJob
+from interactions.models import ChannelCost, ServiceLevelTarget
 from mail.models import Attachment, Message
+from offerings.models import Partner
+from replenishment.services import replenishment_subscribe
 from webforms.models import ContactForm
 
 from .factories import CustomerFactory, OfferingFactory
@@ -101,6 +106,28 @@ GET_MATRIX = {
     "mail-local:list": (404, 404, 404, 404, 302),
     "mail-local:write": (404, 404, 404, 404, 302),
     "mail-local:answer": (404, 404, 404, 404, 302),
+    # The rest of the model (issue 17): configuration read by staff, written by admins;
+    # subscriptions scoped like customers; users admins only.
+    "api-categories": (200, 200, 200, 200, 403),
+    "api-category": (200, 200, 200, 200, 403),
+    "api-partners": (200, 200, 200, 200, 403),
+    "api-partner": (200, 200, 200, 200, 403),
+    "api-fact-keys": (200, 200, 200, 200, 403),
+    "api-fact-key": (200, 200, 200, 200, 403),
+    "api-channel-costs": (200, 200, 200, 200, 403),
+    "api-channel-cost": (200, 200, 200, 200, 403),
+    "api-service-level-targets": (200, 200, 200, 200, 403),
+    "api-service-level-target": (200, 200, 200, 200, 403),
+    "api-subscriptions": (200, 200, 200, 200, 403),
+    "api-subscription": (200, 200, 404, 200, 403),
+    "api-subscription-pause": (405, 405, 405, 405, 403),
+    "api-subscription-resume": (405, 405, 405, 405, 403),
+    "api-subscription-skip": (405, 405, 405, 405, 403),
+    "api-subscription-interval": (405, 405, 405, 405, 403),
+    "api-subscription-cancel": (405, 405, 405, 405, 403),
+    "api-users": (200, 403, 403, 403, 403),
+    "api-user": (200, 403, 403, 403, 403),
+    "api-customers-reassign": (405, 405, 405, 405, 403),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -137,6 +164,31 @@ WRITE_MATRIX = {
     ("post", "mail:triage-clear"): (302, 302, 404, 302, 302),
     # Off until MAIL_INBOUND_TOKEN or _SECRET is set (tests/mail/test_ways_in.py: with one).
     ("post", "api-mail-inbound"): (404, 404, 404, 404, 404),
+    # The rest of the model (issue 17). A category or partner still referred to stays (409).
+    ("post", "api-categories"): (400, 403, 403, 403, 403),
+    ("patch", "api-category"): (200, 403, 403, 403, 403),
+    ("delete", "api-category"): (409, 403, 403, 403, 403),
+    ("post", "api-partners"): (400, 403, 403, 403, 403),
+    ("patch", "api-partner"): (200, 403, 403, 403, 403),
+    ("delete", "api-partner"): (409, 403, 403, 403, 403),
+    ("post", "api-fact-keys"): (400, 403, 403, 403, 403),
+    ("patch", "api-fact-key"): (200, 403, 403, 403, 403),
+    ("post", "api-channel-costs"): (400, 403, 403, 403, 403),
+    ("patch", "api-channel-cost"): (200, 403, 403, 403, 403),
+    ("delete", "api-channel-cost"): (204, 403, 403, 403, 403),
+    ("post", "api-service-level-targets"): (400, 403, 403, 403, 403),
+    ("patch", "api-service-level-target"): (200, 403, 403, 403, 403),
+    ("delete", "api-service-level-target"): (204, 403, 403, 403, 403),
+    # Subscriptions: the customer's manager and admins change them, support reads them.
+    ("post", "api-subscriptions"): (400, 400, 400, 403, 403),
+    ("post", "api-subscription-pause"): (200, 200, 404, 403, 403),
+    ("post", "api-subscription-resume"): (200, 200, 404, 403, 403),
+    ("post", "api-subscription-skip"): (200, 200, 404, 403, 403),
+    ("post", "api-subscription-interval"): (400, 400, 404, 403, 403),
+    ("post", "api-subscription-cancel"): (200, 200, 404, 403, 403),
+    ("post", "api-users"): (400, 403, 403, 403, 403),
+    ("patch", "api-user"): (200, 403, 403, 403, 403),
+    ("post", "api-customers-reassign"): (400, 403, 403, 403, 403),
 }
 
 
@@ -180,10 +232,37 @@ def world(ada, alice, bob, charlie):
         size=5,
         file=ContentFile(b"hello", name="note.txt"),
     )
+    # A partner who delivers the offering's component (so it stays), a subscription of
+    # alice's customer, and one of each configuration row (the migrations' defaults).
+    partner = Partner.objects.create(name="Brew Techs")
+    offering.components.update(partner=partner)
+    subscription = replenishment_subscribe(
+        customer=customer, offering=offering, next_due=timezone.localdate(), interval_days=30
+    )
+    ids = {
+        "api-category": offering.category_id,
+        "api-partner": partner.pk,
+        "api-fact-key": FactKey.objects.get(key="delivery_window").pk,
+        "api-channel-cost": ChannelCost.objects.get(channel="phone").pk,
+        "api-service-level-target": ServiceLevelTarget.objects.get(type="inquiry", channel="").pk,
+        "api-user": alice.pk,
+        **{
+            name: subscription.pk
+            for name in (
+                "api-subscription",
+                "api-subscription-pause",
+                "api-subscription-resume",
+                "api-subscription-skip",
+                "api-subscription-interval",
+                "api-subscription-cancel",
+            )
+        },
+    }
     return {
         "contact_form": contact_form,
         "message": message,
         "attachment": attachment,
+        "ids": ids,
         "customer": customer,
         "offering": offering,
         "interaction": interaction,
@@ -200,6 +279,8 @@ def path_for(name: str, world) -> str:
         "message_id": world["message"].pk,
         "attachment_id": world["attachment"].pk,
     }
+    if name in world.get("ids", {}):
+        return reverse(name, kwargs={"pk": world["ids"][name]})
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})
     if name == "preference-centre":

@@ -12,7 +12,7 @@ from interactions.choices import SERVICE_TYPES
 from interactions.services import channel_cost
 
 from .summary import summary_record_interaction
-from .tasks import customer_figures_request
+from .tasks import customer_figures_request, customers_figures_request
 
 
 @subscribe(EventName.INTERACTION_LOGGED, in_transaction=True)
@@ -62,3 +62,14 @@ def figures_request(event: Event) -> None:
     sent after the commit and runs on a worker."""
     if event.customer_id is not None and _feeds_figures(event):
         customer_figures_request(customer_id=event.customer_id)
+
+
+@subscribe(EventName.CUSTOMER_CHANGED, in_transaction=True)
+def figures_owner_follow_many(event: Event) -> None:
+    """Many customers handed to another owner at once (customers_reassign): their figures
+    rows copy the new owner in one statement, in the reassignment's transaction, and are
+    recomputed after it like a single customer's (which rewrites the copy, whatever a
+    recompute running meanwhile read)."""
+    many = event.customer_id is None and event.payload.get("customer_ids")
+    if many and set(event.payload.get("changed", ())) & FIGURE_INPUTS:
+        customers_figures_request(customer_ids=event.payload["customer_ids"])

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from core.dispatch import PUBLISH_RETRY_POLICY, enqueue_group_on_commit, enqueue_on_commit
 from core.logs import log_context
@@ -131,3 +132,10 @@ def customer_figures_request(*, customer_id: int) -> None:
     """Mark the customer's figures stale and send their recompute after the commit."""
     services.customer_figures_request(customer_id=customer_id)
     enqueue_on_commit(customer_figures_recompute_task, customer_id)
+
+
+def customers_figures_request(*, customer_ids: list[int]) -> None:
+    """Many customers' figures marked stale in one statement (their owner copied), their
+    recomputes sent after the commit as one group."""
+    services.customers_figures_mark_stale(customer_ids=customer_ids, requested_at=timezone.now())
+    enqueue_group_on_commit(customer_figures_recompute_task, [(pk,) for pk in customer_ids])

@@ -46,8 +46,13 @@ def agenda_refresh(event: Event) -> None:
 @subscribe(EventName.CUSTOMER_CHANGED, in_transaction=True)
 def agenda_owner_follow(event: Event) -> None:
     """The agenda keeps a copy of the owner (the first column of the portfolio's index)."""
-    if event.customer_id is not None and "owner" in event.payload.get("changed", ()):
+    if "owner" not in event.payload.get("changed", ()):
+        return
+    if event.customer_id is not None:
         customer_agendas_refresh(customer_ids=[event.customer_id])
+    elif event.payload.get("customer_ids"):
+        # Many handed over at once (customers_reassign): one statement for them all.
+        customer_agendas_refresh(customer_ids=list(event.payload["customer_ids"]))
 
 
 @subscribe(EventName.FIGURES_CHANGED, in_transaction=True)

@@ -352,6 +352,7 @@ SPECTACULAR_SETTINGS = {
         "FitStatus": "valuation.models.FitStatus",
         "ComponentKind": "offerings.models.ComponentKind",
         "CustomerKind": "customers.models.CustomerKind",
+        "FactKind": "customers.models.FactKind",
     },
 }
 
