@@ -7,6 +7,7 @@ from interactions import api as interactions_api
 from mail import endpoints as mail_endpoints
 from offerings import api as offerings_api
 from valuation import api as valuation_api
+from webhooks import api as webhooks_api
 from workspace import api as workspace_api
 
 urlpatterns = [
@@ -60,4 +61,16 @@ urlpatterns = [
     path("mail/inbound/", mail_endpoints.mail_inbound, name="api-mail-inbound"),
     path("offerings/", offerings_api.OfferingListApi.as_view(), name="api-offerings"),
     path("offerings/<int:pk>/", offerings_api.OfferingDetailApi.as_view(), name="api-offering"),
+    path("webhooks/", webhooks_api.EndpointListApi.as_view(), name="api-webhooks"),
+    path("webhooks/<int:pk>/", webhooks_api.EndpointDetailApi.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<int:pk>/deliveries/",
+        webhooks_api.EndpointDeliveriesApi.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_id>/resend/",
+        webhooks_api.DeliveryResendApi.as_view(),
+        name="api-webhook-delivery-resend",
+    ),
 ]

@@ -115,6 +115,23 @@ MAIL_INBOUND_SECRET = os.environ.get("MAIL_INBOUND_SECRET", "")
 MAIL_INBOUND_RATE = os.environ.get("MAIL_INBOUND_RATE", "600/minute")
 # The local mailbox of the embedded default (what the app "sends" lands here as Maildir).
 MAIL_LOCAL_MAILDIR = Path(os.environ.get("MAIL_LOCAL_MAILDIR", VAR_DIR / "mail"))
+# Webhooks (docs/webhooks.md). Private, loopback, link-local, multicast and reserved targets are
+# refused (SSRF) unless this is true (a receiver on the same host or network, the tests).
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+# Seconds to wait after each failed attempt: about a day in all, then the delivery has failed.
+WEBHOOKS_RETRY_DELAYS = [
+    int(value)
+    for value in env_list(
+        "WEBHOOKS_RETRY_DELAYS", "10,30,60,120,300,600,1800,3600,7200,14400,28800,28800"
+    )
+]
+# How long a delivery claimed by a task stays its own before the sweeper sends it again (the
+# task was lost with the broker or its worker): longer than the 5 + 5 s of a request.
+WEBHOOKS_LEASE_SECONDS = int(os.environ.get("WEBHOOKS_LEASE_SECONDS", "60"))
+# An endpoint is disabled after this many consecutive failed deliveries, or once it has failed
+# without a single success for this long (seconds).
+WEBHOOKS_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOKS_DISABLE_AFTER_FAILURES", "20"))
+WEBHOOKS_DISABLE_AFTER_SECONDS = int(os.environ.get("WEBHOOKS_DISABLE_AFTER_SECONDS", "86400"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 # ---------------------------------------------------------------------------------------------
@@ -147,6 +164,7 @@ INSTALLED_APPS = [
     "mail",
     "portal",
     "webforms",
+    "webhooks",
     # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
     "accounts",
 ]
@@ -428,6 +446,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     # An import whose process died is failed, never left "running" (dataio.services).
+    # Webhook deliveries whose time has come: retries, and sends lost with a broker or worker.
+    "deliver-pending-webhooks": {
+        "task": "webhooks.tasks.webhooks_deliver_due",
+        "schedule": 15.0,
+    },
     "check-import-jobs": {
         "task": "dataio.tasks.dataio_import_jobs_check",
         "schedule": 60.0,
