@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from core.money import MONEY_FIELDS
 from dataio.models import ImportJob
+from webhooks.models import Delivery, Endpoint
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -83,6 +84,11 @@ GET_MATRIX = {
     "mail-local:list": (404, 404, 404, 404, 302),
     "mail-local:write": (404, 404, 404, 404, 302),
     "mail-local:answer": (404, 404, 404, 404, 302),
+    # Webhooks: admins only (the endpoints hold signing secrets and see every customer's events).
+    "api-webhooks": (200, 403, 403, 403, 403),
+    "api-webhook": (200, 403, 403, 403, 403),
+    "api-webhook-deliveries": (200, 403, 403, 403, 403),
+    "api-webhook-delivery-resend": (405, 405, 405, 405, 403),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -105,6 +111,10 @@ WRITE_MATRIX = {
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
     # Off until MAIL_INBOUND_TOKEN or _SECRET is set (tests/mail/test_ways_in.py: with one).
     ("post", "api-mail-inbound"): (404, 404, 404, 404, 404),
+    ("post", "api-webhooks"): (400, 403, 403, 403, 403),
+    ("patch", "api-webhook"): (200, 403, 403, 403, 403),
+    ("post", "api-webhook-delivery-resend"): (202, 403, 403, 403, 403),
+    ("delete", "api-webhook"): (204, 403, 403, 403, 403),
 }
 
 
@@ -129,12 +139,20 @@ def world(ada, alice, bob, charlie):
     interaction = log_contact(customer, days_ago=1, requires_response=True)
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
     import_job = ImportJob.objects.create(kind="transactions", file_name="log.csv")
+    endpoint = Endpoint.objects.create(
+        url="https://hooks.example.com/crm", events=["customer.created"], secret="whsec_x"
+    )
+    delivery = Delivery.objects.create(
+        endpoint=endpoint, event_id="evt_1", event_type="customer.created", body="{}"
+    )
     return {
         "customer": customer,
         "offering": offering,
         "interaction": interaction,
         "users": users,
         "import_job": import_job,
+        "endpoint": endpoint,
+        "delivery": delivery,
     }
 
 
@@ -143,6 +161,12 @@ def path_for(name: str, world) -> str:
         "customer_id": world["customer"].pk,
         "interaction_id": world["interaction"].pk,
     }
+    if name in {"api-webhook", "api-webhook-deliveries"}:
+        return reverse(name, kwargs={"pk": world["endpoint"].pk})
+    if name == "api-webhook-delivery-resend":
+        return reverse(
+            name, kwargs={"pk": world["endpoint"].pk, "delivery_id": world["delivery"].pk}
+        )
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})
     if name == "preference-centre":
