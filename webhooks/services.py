@@ -138,11 +138,14 @@ def _data_of(event: Event, public: str) -> dict | None:
 
 def _customer(event: Event) -> dict | None:
     """The profile as it is in this transaction (no money: the wallet stays in the CRM)."""
-    return (
+    if event.customer_id is None:
+        return None
+    row = (
         Customer.objects.filter(pk=event.customer_id)
         .values("id", "kind", "name", "email", "phone", "external_ref", "status", "owner_id")
         .first()
     )
+    return dict(row) if row else None
 
 
 def deliveries_create(*, event: Event, send: Callable[[int, int], None]) -> int:
@@ -165,8 +168,9 @@ def deliveries_create(*, event: Event, send: Callable[[int, int], None]) -> int:
     data = _data_of(event, public)
     if data is None:
         return 0
+    event_id = _envelope_id(event)
     envelope = {
-        "id": _envelope_id(event),
+        "id": event_id,
         "type": str(public),
         "created": event.occurred_at.isoformat(),
         "data": data,
@@ -179,7 +183,7 @@ def deliveries_create(*, event: Event, send: Callable[[int, int], None]) -> int:
             # Claimed at once for the task sent after the commit; the lease covers a lost one.
             Delivery(
                 endpoint_id=pk,
-                event_id=envelope["id"],
+                event_id=event_id,
                 event_type=public,
                 body=body,
                 claim=1,
@@ -238,11 +242,13 @@ def delivery_send(
     """Send one claimed delivery and record the outcome. Idempotent: a claim that is no
     longer the current one (the sweeper claimed it again, it was delivered) sends nothing.
     Returns the delivery's status afterwards ("" when there was nothing to do)."""
-    delivery = (
-        Delivery.objects.select_related("endpoint")
-        .filter(pk=delivery_id, claim=claim, status=DeliveryStatus.PENDING)
-        .first()
-    )
+    current = Delivery.objects.filter(pk=delivery_id, claim=claim, status=DeliveryStatus.PENDING)
+    # Sending now: the lease shrinks from the time a queued task may wait to the time a send
+    # may take, so a worker killed mid-request is replaced soon.
+    send_lease = timezone.now() + timedelta(seconds=settings.WEBHOOKS_SEND_LEASE_SECONDS)
+    if not current.update(lease_until=send_lease):
+        return ""
+    delivery = current.select_related("endpoint").first()
     if delivery is None or not delivery.endpoint.active:
         return ""
     endpoint = delivery.endpoint
@@ -286,18 +292,20 @@ def _outcome_record(delivery: Delivery, claim: int, outcome: sending.Outcome, st
         pk=delivery.pk, claim=claim, status=DeliveryStatus.PENDING
     ).update(**fields):
         return ""
-    endpoint = Endpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     if outcome.delivered:
-        if endpoint.failure_count or endpoint.failing_since:
-            Endpoint.objects.filter(pk=endpoint.pk).update(failure_count=0, failing_since=None)
+        # No lock on the endpoint's row on success: concurrent sends to it do not queue here.
+        Endpoint.objects.filter(
+            Q(failure_count__gt=0) | Q(failing_since__isnull=False), pk=delivery.endpoint_id
+        ).update(failure_count=0, failing_since=None)
     else:
+        endpoint = Endpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         _endpoint_failure(endpoint, now, given_up=fields.get("status") == DeliveryStatus.FAILED)
     status = fields.get("status", DeliveryStatus.PENDING)
     log = logger.info if outcome.delivered else logger.warning
     log(
         "webhook delivery %s to endpoint %s: %s (attempt %d) %s",
         delivery.pk,
-        endpoint.pk,
+        delivery.endpoint_id,
         status,
         attempts,
         outcome.error,

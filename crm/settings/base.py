@@ -125,9 +125,11 @@ WEBHOOKS_RETRY_DELAYS = [
         "WEBHOOKS_RETRY_DELAYS", "10,30,60,120,300,600,1800,3600,7200,14400,28800,28800"
     )
 ]
-# How long a delivery claimed by a task stays its own before the sweeper sends it again (the
-# task was lost with the broker or its worker): longer than the 5 + 5 s of a request.
-WEBHOOKS_LEASE_SECONDS = int(os.environ.get("WEBHOOKS_LEASE_SECONDS", "60"))
+# How long a delivery queued for a task is left to it before the sweeper claims it again (the
+# task was lost: broker down at the commit), and how long once the task is sending (its
+# worker was killed mid-request): longer than a queue may take, and than 5 + 5 s.
+WEBHOOKS_LEASE_SECONDS = int(os.environ.get("WEBHOOKS_LEASE_SECONDS", "300"))
+WEBHOOKS_SEND_LEASE_SECONDS = int(os.environ.get("WEBHOOKS_SEND_LEASE_SECONDS", "30"))
 # An endpoint is disabled after this many consecutive failed deliveries, or once it has failed
 # without a single success for this long (seconds).
 WEBHOOKS_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOKS_DISABLE_AFTER_FAILURES", "20"))

@@ -27,6 +27,7 @@ FAST = {
     "WEBHOOKS_RETRY_DELAYS": "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1",
     # A message no worker acknowledged goes back to the queue after 5 s instead of an hour.
     "CELERY_VISIBILITY_TIMEOUT": "5",
+    "WEBHOOKS_SEND_LEASE_SECONDS": "3",
 }
 
 
