@@ -67,6 +67,13 @@ BENCHMARKS = [
         [],
         ["--customers", "3000", "--runs", "1"],
     ),
+    (
+        "webhooks",
+        "Webhooks",
+        "bench_webhooks.py",
+        [],
+        ["--paced-seconds", "4", "--burst", "200", "--down-seconds", "8", "--kill-events", "20"],
+    ),
 ]
 
 

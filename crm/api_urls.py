@@ -9,6 +9,7 @@ from mail import endpoints as mail_endpoints
 from offerings import api as offerings_api
 from replenishment import api as replenishment_api
 from valuation import api as valuation_api
+from webhooks import api as webhooks_api
 from workspace import api as workspace_api
 
 urlpatterns = [
@@ -137,4 +138,16 @@ urlpatterns = [
     ),
     path("users/", accounts_api.UserListApi.as_view(), name="api-users"),
     path("users/<int:pk>/", accounts_api.UserDetailApi.as_view(), name="api-user"),
+    path("webhooks/", webhooks_api.EndpointListApi.as_view(), name="api-webhooks"),
+    path("webhooks/<int:pk>/", webhooks_api.EndpointDetailApi.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<int:pk>/deliveries/",
+        webhooks_api.EndpointDeliveriesApi.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_id>/resend/",
+        webhooks_api.DeliveryResendApi.as_view(),
+        name="api-webhook-delivery-resend",
+    ),
 ]

@@ -20,7 +20,10 @@ class EventName(models.TextChoices):
     RATING_RECORDED = "rating.recorded", "Offering rated"
     # payload: interaction_id, offering_id, outcome.
     OFFER_ANSWERED = "offer.answered", "Offer answered"
-    # payload: changed (figure names whose value changed), version.
+    # payload: customer_ids (the customers of a recompute pass) and changes: {customer id:
+    # {"tier" | "predicted_clv": {before, after}, "at_risk": {before, after, p_alive_before,
+    # p_alive_after}}} for those whose tier, at-risk side or CLV moved; or version: None (every
+    # customer's figures rebuilt).
     FIGURES_CHANGED = "figures.changed", "Figures changed"
     # payload: offering_id.
     OFFERING_ARCHIVED = "offering.archived", "Offering archived"

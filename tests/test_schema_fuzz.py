@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from crm.wsgi import application
+from webhooks.models import Delivery, Endpoint
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -69,6 +70,13 @@ def tokens(keep_the_test_connection, ada, alice, bob, charlie):
         customer = CustomerFactory(owner=owner)
         log_order(customer, offering, days_ago=30)
         log_contact(customer, days_ago=3)
+    # A webhook endpoint with one delivery in its log, for the webhooks operations.
+    endpoint = Endpoint.objects.create(
+        url="https://hooks.example.com/crm", events=["customer.created"], secret="whsec_x"
+    )
+    Delivery.objects.create(
+        endpoint=endpoint, event_id="evt_1", event_type="customer.created", body="{}"
+    )
     return {
         user.username: Token.objects.create(user=user).key for user in (ada, alice, bob, charlie)
     }

@@ -19,6 +19,7 @@ from mail.models import Attachment, Message
 from offerings.models import Partner
 from replenishment.services import replenishment_subscribe
 from webforms.models import ContactForm
+from webhooks.models import Delivery, Endpoint
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -128,6 +129,11 @@ GET_MATRIX = {
     "api-users": (200, 403, 403, 403, 403),
     "api-user": (200, 403, 403, 403, 403),
     "api-customers-reassign": (405, 405, 405, 405, 403),
+    # Webhooks: admins only (the endpoints hold signing secrets and see every customer's events).
+    "api-webhooks": (200, 403, 403, 403, 403),
+    "api-webhook": (200, 403, 403, 403, 403),
+    "api-webhook-deliveries": (200, 403, 403, 403, 403),
+    "api-webhook-delivery-resend": (405, 405, 405, 405, 403),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -189,6 +195,10 @@ WRITE_MATRIX = {
     ("post", "api-users"): (400, 403, 403, 403, 403),
     ("patch", "api-user"): (200, 403, 403, 403, 403),
     ("post", "api-customers-reassign"): (400, 403, 403, 403, 403),
+    ("post", "api-webhooks"): (400, 403, 403, 403, 403),
+    ("patch", "api-webhook"): (200, 403, 403, 403, 403),
+    ("post", "api-webhook-delivery-resend"): (202, 403, 403, 403, 403),
+    ("delete", "api-webhook"): (204, 403, 403, 403, 403),
 }
 
 
@@ -258,6 +268,12 @@ def world(ada, alice, bob, charlie):
             )
         },
     }
+    endpoint = Endpoint.objects.create(
+        url="https://hooks.example.com/crm", events=["customer.created"], secret="whsec_x"
+    )
+    delivery = Delivery.objects.create(
+        endpoint=endpoint, event_id="evt_1", event_type="customer.created", body="{}"
+    )
     return {
         "contact_form": contact_form,
         "message": message,
@@ -268,6 +284,8 @@ def world(ada, alice, bob, charlie):
         "interaction": interaction,
         "users": users,
         "import_job": import_job,
+        "endpoint": endpoint,
+        "delivery": delivery,
     }
 
 
@@ -281,6 +299,12 @@ def path_for(name: str, world) -> str:
     }
     if name in world.get("ids", {}):
         return reverse(name, kwargs={"pk": world["ids"][name]})
+    if name in {"api-webhook", "api-webhook-deliveries"}:
+        return reverse(name, kwargs={"pk": world["endpoint"].pk})
+    if name == "api-webhook-delivery-resend":
+        return reverse(
+            name, kwargs={"pk": world["endpoint"].pk, "delivery_id": world["delivery"].pk}
+        )
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})
     if name == "preference-centre":

@@ -84,6 +84,11 @@ FIGURES: tuple[Figure, ...] = (
     Figure("valuation_method", FigureType.TEXT, "Valuation method", source=FROM_METHOD),
 )
 
+# Below this P(alive) a customer counts as at risk (FIGURES_CHANGED names who crossed it).
+AT_RISK_P_ALIVE = 0.5
+# What FIGURES_CHANGED reports before and after, in this order (valuation.services).
+WATCHED_FIGURES: tuple[str, ...] = ("tier", "p_alive", "predicted_clv")
+
 FIGURE_NAMES: tuple[str, ...] = tuple(figure.name for figure in FIGURES)
 COMPUTED_FIGURES: tuple[str, ...] = tuple(f.name for f in FIGURES if f.source == COMPUTED)
 SNAPSHOT_FIGURES: tuple[str, ...] = tuple(f.name for f in FIGURES if f.snapshot)

@@ -29,6 +29,7 @@ from replenishment.forecasts import purchase_forecasts_refresh
 
 from . import selectors
 from .declared import (
+    AT_RISK_P_ALIVE,
     COMPUTED,
     FIGURE_NAMES,
     FIGURES,
@@ -36,6 +37,7 @@ from .declared import (
     FROM_METHOD,
     FROM_TIERS,
     SNAPSHOT_FIGURES,
+    WATCHED_FIGURES,
     FigureType,
 )
 from .figures import Figures, assign_tiers, compute_figures
@@ -202,12 +204,12 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     """
     versions = (
         CustomerFigures.objects.filter(pk=customer_id)
-        .values_list("figures_version", "figures_computed_version")
+        .values_list("figures_version", "figures_computed_version", *WATCHED_FIGURES)
         .first()
     )
     if versions is None:
         return False
-    version, computed_version = versions
+    version, computed_version, *own_before = versions
     if computed_version >= version:
         # Already current: a burst of tasks for one customer coalesces into one recompute.
         return False
@@ -231,7 +233,10 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     with transaction.atomic():
         # Only the figures' rows are locked here (interaction_log locks the summary row, then
         # the figures row: no circle of waits between the two).
-        written = _figures_write(values_of, read_version, now)
+        # What the figures were, for the event: read with the write (the other customers of
+        # the pass) or with the version (this one).
+        before = {customer_id: tuple(own_before)}
+        written = _figures_write(values_of, read_version, now, before=before)
         if written:
             CustomerSnapshot.objects.bulk_create(
                 [_snapshot(pk, values_of[pk], now) for pk in written],
@@ -248,15 +253,51 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
             event_publish(
                 EventName.FIGURES_CHANGED,
                 customer_id=customer_id if written == [customer_id] else None,
-                payload={"customer_ids": written},
+                payload={
+                    "customer_ids": written,
+                    "changes": _figures_watched_changes(written, before, values_of),
+                },
             )
     return customer_id in written
 
 
-def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
+def _at_risk(p_alive: float | None) -> bool:
+    return p_alive is not None and p_alive < AT_RISK_P_ALIVE
+
+
+def _figures_watched_changes(written: list[int], before: dict, values_of: dict) -> dict:
+    """What moved that other systems watch (the webhooks' customer.figures_changed), by
+    customer id: the tier, P(alive) crossing the at-risk line, the predicted CLV. Customers
+    with none of these changes are left out."""
+    changes: dict[str, dict] = {}
+    for pk in written:
+        tier, p_alive, clv = before.get(pk, (None, None, None))
+        after = values_of[pk]
+        moved: dict[str, dict] = {}
+        if tier != after["tier"]:
+            moved["tier"] = {"before": tier or None, "after": after["tier"] or None}
+        if _at_risk(p_alive) != _at_risk(after["p_alive"]):
+            moved["at_risk"] = {
+                "before": _at_risk(p_alive),
+                "after": _at_risk(after["p_alive"]),
+                "p_alive_before": p_alive,
+                "p_alive_after": after["p_alive"],
+            }
+        if clv != after["predicted_clv"]:
+            moved["predicted_clv"] = {
+                "before": None if clv is None else str(clv),
+                "after": None if after["predicted_clv"] is None else str(after["predicted_clv"]),
+            }
+        if moved:
+            changes[str(pk)] = moved
+    return changes
+
+
+def _figures_write(values_of: dict, read_version: dict, now, *, before: dict) -> list[int]:
     """Write the figures of the customers whose computed version is not newer than the one
     read with their data (a recompute that saw an older version never overwrites a newer
-    one). Returns the ids written. Call inside a transaction."""
+    one). Returns the ids written; adds the watched figures as they were before to `before`
+    (several customers: read under the lock). Call inside a transaction."""
     if len(values_of) == 1:
         ((pk, values),) = values_of.items()
         written = CustomerFigures.objects.filter(
@@ -264,12 +305,16 @@ def _figures_write(values_of: dict, read_version: dict, now) -> list[int]:
         ).update(**values, computed_at=now, figures_computed_version=read_version[pk])
         return [pk] if written else []
     # Several: lock the rows (in id order) so that the check holds until the commit.
-    computed_now = dict(
+    locked = (
         CustomerFigures.objects.select_for_update()
         .filter(pk__in=list(values_of))
         .order_by("pk")
-        .values_list("pk", "figures_computed_version")
+        .values_list("pk", "figures_computed_version", *WATCHED_FIGURES)
     )
+    computed_now = {}
+    for pk, computed, *watched in locked:
+        computed_now[pk] = computed
+        before[pk] = tuple(watched)
     writable = [
         pk for pk in values_of if computed_now.get(pk, read_version[pk] + 1) <= read_version[pk]
     ]

@@ -132,6 +132,25 @@ if not re.fullmatch(r"[0-9]+/(second|minute|hour|day)", WEBFORM_RATE_PER_IP):
 # timeout) is tried again, and at most how many seconds apart (exponential backoff).
 MAIL_SEND_RETRIES = int(os.environ.get("MAIL_SEND_RETRIES", "8"))
 MAIL_SEND_BACKOFF_MAX = int(os.environ.get("MAIL_SEND_BACKOFF_MAX", "180"))
+# Webhooks (docs/webhooks.md). Private, loopback, link-local, multicast and reserved targets are
+# refused (SSRF) unless this is true (a receiver on the same host or network, the tests).
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+# Seconds to wait after each failed attempt: about a day in all, then the delivery has failed.
+WEBHOOKS_RETRY_DELAYS = [
+    int(value)
+    for value in env_list(
+        "WEBHOOKS_RETRY_DELAYS", "10,30,60,120,300,600,1800,3600,7200,14400,28800,28800"
+    )
+]
+# How long a delivery queued for a task is left to it before the sweeper claims it again (the
+# task was lost: broker down at the commit), and how long once the task is sending (its
+# worker was killed mid-request): longer than a queue may take, and than 5 + 5 s.
+WEBHOOKS_LEASE_SECONDS = int(os.environ.get("WEBHOOKS_LEASE_SECONDS", "300"))
+WEBHOOKS_SEND_LEASE_SECONDS = int(os.environ.get("WEBHOOKS_SEND_LEASE_SECONDS", "30"))
+# An endpoint is disabled after this many consecutive failed deliveries, or once it has failed
+# without a single success for this long (seconds).
+WEBHOOKS_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOKS_DISABLE_AFTER_FAILURES", "20"))
+WEBHOOKS_DISABLE_AFTER_SECONDS = int(os.environ.get("WEBHOOKS_DISABLE_AFTER_SECONDS", "86400"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 # ---------------------------------------------------------------------------------------------
@@ -164,6 +183,7 @@ INSTALLED_APPS = [
     "mail",
     "portal",
     "webforms",
+    "webhooks",
     # Last: its post_migrate hook assigns the permissions of the apps above to the roles.
     "accounts",
 ]
@@ -447,6 +467,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     # An import whose process died is failed, never left "running" (dataio.services).
+    # Webhook deliveries whose time has come: retries, and sends lost with a broker or worker.
+    "deliver-pending-webhooks": {
+        "task": "webhooks.tasks.webhooks_deliver_due",
+        "schedule": 15.0,
+    },
     "check-import-jobs": {
         "task": "dataio.tasks.dataio_import_jobs_check",
         "schedule": 60.0,
