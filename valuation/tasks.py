@@ -131,3 +131,12 @@ def customer_figures_request(*, customer_id: int) -> None:
     """Mark the customer's figures stale and send their recompute after the commit."""
     services.customer_figures_request(customer_id=customer_id)
     enqueue_on_commit(customer_figures_recompute_task, customer_id)
+
+
+def customers_figures_request(*, customer_ids: list[int]) -> None:
+    """Mark many customers' figures stale in one statement and send one recompute per
+    customer, as a group, after the commit (a batch of interactions)."""
+    services.customers_figures_request(customer_ids=customer_ids)
+    enqueue_group_on_commit(
+        customer_figures_recompute_task, [(customer_id,) for customer_id in sorted(customer_ids)]
+    )
