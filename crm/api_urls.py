@@ -15,6 +15,7 @@ from workspace import api as workspace_api
 urlpatterns = [
     path("auth/token/", accounts_api.TokenApi.as_view(), name="api-token"),
     path("customers/", valuation_api.CustomerListApi.as_view(), name="api-customers"),
+    path("customers/batch/", customers_api.CustomerBatchApi.as_view(), name="api-customers-batch"),
     path(
         "customers/export/",
         dataio_api.CustomersExportApi.as_view(),
@@ -44,6 +45,11 @@ urlpatterns = [
         name="api-customer-timeline",
     ),
     path("interactions/", interactions_api.InteractionListApi.as_view(), name="api-interactions"),
+    path(
+        "interactions/batch/",
+        interactions_api.InteractionBatchApi.as_view(),
+        name="api-interactions-batch",
+    ),
     path(
         "interactions/<int:pk>/",
         interactions_api.InteractionDetailApi.as_view(),

@@ -2,16 +2,17 @@
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from accounts.roles import Role, role_of
 from core.api import ConfigDetailApi, ConfigListApi
+from core.errors import error_paths
 from core.filters import StrictBooleanFilter, StrictFilterSet
 from core.money import can_see_money, money_visible_to
 from core.serializers import OutputModelSerializer
@@ -411,3 +412,124 @@ class FactKeyDetailApi(ConfigDetailApi):
 
     def update(self, instance, data):
         return customer_facts.fact_key_update(fact_key=instance, data=data)
+
+
+# --- Batches -----------------------------------------------------------------------------
+
+
+class CustomerBatchItemSerializer(CustomerInputSerializer):
+    """One customer, by its `external_ref`: the fields of POST /api/customers/ (create) or
+    PATCH /api/customers/<id>/ (update, only the fields given). References are ids, looked up
+    for the whole batch at once."""
+
+    external_ref = serializers.CharField(max_length=100)
+    owner = serializers.IntegerField(required=False, allow_null=True)
+
+    def validate_external_ref(self, value):
+        return value  # who may use which reference is the service's (customers_batch_upsert)
+
+
+class CustomerBatchInputSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=CustomerBatchItemSerializer(),
+        allow_empty=False,
+        max_length=services.BATCH_MAX_ITEMS,
+    )
+    atomic = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="All or nothing: one refused item and nothing is written (answered 422).",
+    )
+
+
+class _BatchEnvelopeSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=serializers.DictField(), allow_empty=False, max_length=services.BATCH_MAX_ITEMS
+    )
+    atomic = serializers.BooleanField(required=False, default=False)
+
+
+class CustomerBatchResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        allow_null=True, help_text="The customer; null when the item was not committed."
+    )
+    created = serializers.BooleanField(
+        required=False, help_text="True: created; absent: an existing customer updated."
+    )
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Why the item was refused, by field name.",
+    )
+
+
+class CustomerBatchOutputSerializer(serializers.Serializer):
+    results = CustomerBatchResultSerializer(many=True, help_text="One per item, in input order.")
+
+
+class CustomerBatchApi(GenericAPIView):
+    serializer_class = CustomerBatchOutputSerializer
+
+    @extend_schema(
+        operation_id="customers_batch",
+        request=CustomerBatchInputSerializer,
+        responses={200: CustomerBatchOutputSerializer, 422: CustomerBatchOutputSerializer},
+    )
+    @transaction.atomic  # the writes and their reply commit together
+    def post(self, request):
+        """Create or update up to 1,000 customers by `external_ref`; one result per item.
+
+        Admins create unknown references and update any customer; customer managers update
+        the customers of their portfolio they name by reference (a reference they cannot
+        edit, elsewhere or nowhere, is refused alike) and never reassign; support staff
+        neither. Valid items are committed and refused ones are not (200); with `atomic`
+        one refused item commits nothing (422).
+        """
+        role = role_of(request.user)
+        if role not in (Role.ADMIN, Role.MANAGER):
+            raise PermissionDenied("Only admins and customer managers write customers.")
+        envelope = _BatchEnvelopeSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        items: list[dict] = []
+        for item in envelope.validated_data["items"]:
+            serializer = CustomerBatchItemSerializer(data=item, partial=True)
+            if "external_ref" not in item:
+                items.append({"errors": {"external_ref": ["This field is required."]}})
+            elif serializer.is_valid():
+                items.append(dict(serializer.validated_data))
+            else:
+                items.append({"errors": error_paths(serializer.errors)})
+        atomic = envelope.validated_data["atomic"]
+        try:
+            results = services.customers_batch_upsert(
+                items=items,
+                editable=selectors.customers_editable_by(request.user),
+                visible=selectors.customers_visible_to(request.user),
+                may_create=role == Role.ADMIN,
+                may_set_owner=role == Role.ADMIN,
+                owner=request.user if role == Role.MANAGER else None,
+                atomic=atomic,
+            )
+        except IntegrityError:
+            # A concurrent request created the same reference first.
+            raise Conflict(
+                "A concurrent request wrote the same external reference; send the batch again."
+            ) from None
+        answer = []
+        for result in results:
+            if result.errors:
+                answer.append({"id": None, "errors": result.errors})
+            elif result.created:
+                answer.append({"id": result.id, "created": True})
+            else:
+                answer.append({"id": result.id})
+        refused = atomic and any(result.errors for result in results)
+        return Response(
+            {"results": answer},
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY if refused else status.HTTP_200_OK,
+        )
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"

@@ -1,7 +1,9 @@
 """Writes on customers. Views, the API, tasks and commands call these; nothing else writes."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -345,3 +347,159 @@ def customer_personal_data_erase(*, customer_id: int, by) -> Customer:
     customer._history_user = by  # type: ignore[attr-defined]  # read by simple_history
     customer.save()
     return customer
+
+
+# --- Batches (POST /api/customers/batch/) -----------------------------------------------------
+
+BATCH_MAX_ITEMS = 1000
+EXTERNAL_REF_NOT_YOURS = "External references are set by admins and imports."
+EXTERNAL_REF_TWICE = "This external reference is already an earlier item of the batch."
+OWNER_ADMINS_ONLY = "Only admins reassign customers."
+NO_SUCH_USER = "No such active user."
+NO_SUCH_CUSTOMER = "No such customer."
+NOT_COMMITTED = "Not committed: another item of this all-or-nothing batch was refused."
+
+
+@dataclass
+class CustomerBatchResult:
+    id: int | None = None
+    created: bool = False
+    errors: dict[str, list[str]] | None = None
+
+
+@transaction.atomic
+def customers_batch_upsert(
+    *,
+    items: list[dict],
+    editable,
+    visible,
+    may_create: bool,
+    may_set_owner: bool,
+    owner=None,
+    atomic: bool = False,
+) -> list[CustomerBatchResult]:
+    """Create or update customers by `external_ref`, a few statements for the whole batch.
+
+    `items` in input order: each the validated fields of one customer (`external_ref` always
+    set, `owner` and `referred_by` as ids), or {"errors": ...} for an input already refused.
+    A known reference among `editable` (customers_editable_by) updates the given fields;
+    an unknown one creates the customer when `may_create` (admins), owned by `owner` unless
+    the item names one (`may_set_owner`). For anyone else a reference they cannot edit,
+    elsewhere or nowhere, gets one refusal, so nothing is learned of other portfolios.
+    `referred_by` is looked up among `visible`. Valid items are written, refused ones are
+    not; with `atomic`, one refused item writes nothing.
+
+    The same rules as customer_create / customer_update (the model's validators, the wallet
+    rule), checked in Python; then one INSERT (with history), one UPDATE (with history) and
+    one `customers.batch_written` event for the batch.
+    """
+    results = [CustomerBatchResult() for _ in items]
+    refs = [item["external_ref"] for item in items if "errors" not in item]
+    known = {c.external_ref: c for c in editable.select_for_update().filter(external_ref__in=refs)}
+    referred_ids = {item["referred_by"] for item in items if item.get("referred_by") is not None}
+    referred = visible.in_bulk(referred_ids) if referred_ids else {}
+    owner_ids = {item["owner"] for item in items if item.get("owner") is not None}
+    User = get_user_model()
+    owners = User.objects.filter(is_active=True).in_bulk(owner_ids) if owner_ids else {}
+    creates: list[tuple[int, Customer]] = []
+    updates: list[tuple[int, Customer, list[str]]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if "errors" in item:
+            results[index].errors = item["errors"]
+            continue
+        errors: dict[str, list[str]] = {}
+        data = dict(item)
+        ref = data["external_ref"]
+        if ref in seen:
+            errors["external_ref"] = [EXTERNAL_REF_TWICE]
+        customer = known.get(ref)
+        if customer is None and not may_create:
+            errors["external_ref"] = [EXTERNAL_REF_NOT_YOURS]
+        if "owner" in data:
+            if not may_set_owner:
+                errors["owner"] = [OWNER_ADMINS_ONLY]
+            elif data["owner"] is not None:
+                data["owner"] = owners.get(data["owner"])
+                if data["owner"] is None:
+                    errors["owner"] = [NO_SUCH_USER]
+        if data.get("referred_by") is not None:
+            data["referred_by"] = referred.get(data["referred_by"])
+            if data["referred_by"] is None:
+                errors["referred_by"] = [NO_SUCH_CUSTOMER]
+        if errors:
+            results[index].errors = errors
+            continue
+        seen.add(ref)
+        if customer is None:
+            customer = Customer(owner=data.pop("owner", owner), **data)
+            wallet_changed = True
+            changed = []
+        else:
+            before = {name: _stored(getattr(customer, name)) for name in data}
+            wallet = (customer.wallet_annual, customer.wallet_source)
+            for name, value in data.items():
+                setattr(customer, name, value)
+            wallet_changed = wallet != (customer.wallet_annual, customer.wallet_source)
+            changed = [name for name in data if before[name] != _stored(getattr(customer, name))]
+        try:
+            _batch_clean(customer, wallet_changed=wallet_changed)
+        except ValidationError as error:
+            results[index].errors = error.message_dict
+            if customer.pk is not None:  # leave the loaded row as it was for the others
+                customer.refresh_from_db()
+            continue
+        if customer.pk is None:
+            creates.append((index, customer))
+        else:
+            updates.append((index, customer, changed))
+    if atomic and any(result.errors for result in results):
+        return _batch_not_committed(results)
+    created = customers_bulk_create(customers=[c for _, c in creates], with_history=True)
+    for (index, _), customer in zip(creates, created, strict=True):
+        results[index] = CustomerBatchResult(id=customer.pk, created=True)
+    fields = sorted({name for _, _, changed in updates for name in changed})
+    if fields:
+        customers_bulk_update(customers=[c for _, c, changed in updates if changed], fields=fields)
+    for index, customer, _ in updates:
+        results[index] = CustomerBatchResult(id=customer.pk)
+    changes = {str(c.pk): changed for _, c, changed in updates if changed}
+    if created or changes:
+        event_publish(
+            EventName.CUSTOMERS_BATCH_WRITTEN,
+            payload={
+                "created_ids": [customer.pk for customer in created],
+                "changed": changes,
+                "customer_ids": sorted({c.pk for c in created} | {int(pk) for pk in changes}),
+            },
+        )
+    return results
+
+
+def _batch_clean(customer: Customer, *, wallet_changed: bool) -> None:
+    """_profile_clean without its queries: the references were looked up for the batch, and
+    `external_ref`, the one unique field, was checked against the database and the batch."""
+    errors: dict[str, list] = {}
+    try:
+        customer.full_clean(
+            exclude=["owner", "referred_by"], validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as error:
+        errors = dict(error.error_dict)
+    if wallet_changed:
+        try:
+            customer_wallet_check(
+                wallet_annual=customer.wallet_annual, wallet_source=customer.wallet_source
+            )
+        except ValidationError as error:
+            for name, field_errors in error.error_dict.items():
+                errors.setdefault(name, []).extend(field_errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _batch_not_committed(results: list[CustomerBatchResult]) -> list[CustomerBatchResult]:
+    return [
+        CustomerBatchResult(errors=result.errors or {"non_field_errors": [NOT_COMMITTED]})
+        for result in results
+    ]

@@ -9,11 +9,18 @@ class EventName(models.TextChoices):
     # another owner at once (customers_reassign): no customer_id, payload customer_ids,
     # changed ["owner"], owner_id.
     CUSTOMER_CHANGED = "customer.changed", "Customer changed"
+    # A batch (customers.services.customers_batch_upsert), no customer_id: payload
+    # created_ids, changed ({customer id: [fields]}), customer_ids (all of them).
+    CUSTOMERS_BATCH_WRITTEN = "customers.batch_written", "Customers written in a batch"
     CUSTOMER_ERASED = "customer.erased", "Customer erased"
     # payload: fact_id, key, kind.
     FACT_LEARNED = "fact.learned", "Fact learned"
     # payload: interaction_id, type, channel, direction.
     INTERACTION_LOGGED = "interaction.logged", "Interaction logged"
+    # A batch (interactions.services.interactions_batch_log), no customer_id: payload
+    # interaction_ids (those written in bulk) and customer_ids (every customer of the batch;
+    # items that teach facts publish their own interaction.logged too).
+    INTERACTIONS_BATCH_LOGGED = "interactions.batch_logged", "Interactions logged in a batch"
     # payload: interaction_id, changed (first_response_at, resolved_at, satisfaction, assignee).
     INTERACTION_CHANGED = "interaction.changed", "Interaction changed"
     # payload: rating_id, offering_id, rating.

@@ -5,19 +5,21 @@ Object rules: support staff and admins reach every customer's interactions, mana
 their portfolio's; an id from another portfolio answers 404, as in the UI.
 """
 
+from contextlib import nullcontext
 from decimal import Decimal
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from core.api import ConfigDeleteMixin, ConfigDetailApi, ConfigListApi
+from core.errors import error_paths
 from core.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
 from core.serializers import OutputModelSerializer
 from customers.facts import FactInput
@@ -70,6 +72,8 @@ class InteractionOutputSerializer(OutputModelSerializer):
             "offer",
             "next_step",
             "next_step_due",
+            "source",
+            "source_id",
             "lines",
         ]
         read_only_fields = fields
@@ -137,6 +141,21 @@ class InteractionInputSerializer(serializers.Serializer):
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
     )
+    source = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The other system this comes from (with source_id: a re-sent event is "
+        "recognised and answers the interaction recorded first).",
+    )
+    source_id = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Its identifier in that system, unique per source.",
+    )
 
 
 class InteractionPatchSerializer(serializers.Serializer):
@@ -199,7 +218,12 @@ class InteractionListApi(GenericAPIView):
             InteractionOutputSerializer(page, many=True, context={"request": request}).data
         )
 
-    @extend_schema(request=InteractionInputSerializer, responses={201: InteractionOutputSerializer})
+    @extend_schema(
+        request=InteractionInputSerializer,
+        responses={201: InteractionOutputSerializer, 200: InteractionOutputSerializer},
+        description="Log an interaction (201). An interaction whose `source` and `source_id` "
+        "were recorded before answers 200 with the one recorded first, and writes nothing.",
+    )
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def post(self, request):
         if not request.user.has_perm("interactions.add_interaction"):
@@ -211,6 +235,14 @@ class InteractionListApi(GenericAPIView):
         data["customer"] = customers_visible_to(request.user).filter(pk=data["customer"]).first()
         if data["customer"] is None:
             raise serializers.ValidationError({"customer": NO_SUCH_CUSTOMER})
+        if data["source"] and data["source_id"]:
+            existing = (
+                Interaction.objects.filter(source=data["source"], source_id=data["source_id"])
+                .values_list("pk", "customer_id")
+                .first()
+            )
+            if existing is not None:
+                return self._recorded_before(request, *existing)
         if data.get("thread") is not None:
             # The service refuses another customer's thread with the same words.
             data["thread"] = Interaction.objects.filter(pk=data["thread"]).first()
@@ -230,14 +262,23 @@ class InteractionListApi(GenericAPIView):
         facts = [
             FactInput(fact["key"], fact["value"], fact["need_status"]) for fact in data.pop("facts")
         ]
-        interaction = services.interaction_log(
-            logged_by=request.user,
-            lines=lines,
-            facts=facts,
-            offer=offer.get("offering"),
-            offer_outcome=offer.get("outcome", ""),
-            **data,
-        )
+        try:
+            # A savepoint only when a source reference could clash with a concurrent one.
+            with transaction.atomic() if data["source_id"] else nullcontext():
+                interaction = services.interaction_log(
+                    logged_by=request.user,
+                    lines=lines,
+                    facts=facts,
+                    offer=offer.get("offering"),
+                    offer_outcome=offer.get("outcome", ""),
+                    **data,
+                )
+        except IntegrityError:
+            # Only the source reference's unique index can clash here: a concurrent request
+            # recorded the same reference first.
+            if not data["source_id"]:
+                raise
+            raise Conflict(SOURCE_RACE) from None
         # Read back with its service level in the same transaction: if anything fails before
         # the reply is built, nothing was committed. Visibility was checked above.
         interaction = (
@@ -249,6 +290,172 @@ class InteractionListApi(GenericAPIView):
         return Response(
             InteractionOutputSerializer(interaction, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
+        )
+
+    def _recorded_before(self, request, interaction_id: int, customer_id: int) -> Response:
+        """A re-sent event (the same source and source_id): the interaction recorded first,
+        with 200 instead of 201, and nothing written. Recorded for a customer the caller
+        cannot see: refused without saying whose."""
+        if not customers_visible_to(request.user).filter(pk=customer_id).exists():
+            raise serializers.ValidationError({"source_id": services.SOURCE_ELSEWHERE})
+        interaction = (
+            selectors.with_service_level(Interaction.objects.filter(pk=interaction_id))
+            .select_related("logged_by", "assignee")
+            .prefetch_related("lines")
+            .get()
+        )
+        return Response(
+            InteractionOutputSerializer(interaction, context={"request": request}).data,
+            status=status.HTTP_200_OK,
+        )
+
+
+SOURCE_RACE = "A concurrent request recorded the same source reference; send it again."
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+# --- Batches -----------------------------------------------------------------------------
+
+
+class OrderLineBatchSerializer(OrderLineInputSerializer):
+    # An id, checked with one query for the whole batch (interactions_batch_log).
+    offering = serializers.IntegerField()  # type: ignore[assignment]
+
+
+class OfferBatchSerializer(OfferInputSerializer):
+    offering = serializers.IntegerField()  # type: ignore[assignment]
+
+
+class InteractionBatchItemSerializer(InteractionInputSerializer):
+    """One item: exactly what POST /api/interactions/ takes. Its references are ids, looked up
+    for the whole batch at once."""
+
+    lines = OrderLineBatchSerializer(many=True, required=False, default=list)
+    offer = OfferBatchSerializer(required=False, allow_null=True, default=None)
+    assignee = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]
+
+
+class InteractionBatchInputSerializer(serializers.Serializer):
+    """As the schema shows it; each item is validated on its own (InteractionBatchApi)."""
+
+    items = serializers.ListField(
+        child=InteractionBatchItemSerializer(),
+        allow_empty=False,
+        max_length=services.BATCH_MAX_ITEMS,
+    )
+    atomic = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="All or nothing: one refused item and nothing is written (answered 422).",
+    )
+
+
+class _BatchEnvelopeSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=serializers.DictField(), allow_empty=False, max_length=services.BATCH_MAX_ITEMS
+    )
+    atomic = serializers.BooleanField(required=False, default=False)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        allow_null=True, help_text="The interaction; null when the item was not committed."
+    )
+    duplicate = serializers.BooleanField(
+        required=False, help_text="True: recorded before with the same source reference."
+    )
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Why the item was refused, by field path (lines[0].quantity).",
+    )
+
+
+class BatchOutputSerializer(serializers.Serializer):
+    results = BatchResultSerializer(many=True, help_text="One per item, in input order.")
+
+
+def batch_results(results) -> list[dict]:
+    answer = []
+    for result in results:
+        if result.errors:
+            answer.append({"id": None, "errors": result.errors})
+        elif result.duplicate:
+            answer.append({"id": result.id, "duplicate": True})
+        else:
+            answer.append({"id": result.id})
+    return answer
+
+
+def _batch_item(data: dict) -> services.InteractionBatchItem:
+    offer = data.pop("offer") or {}
+    return services.InteractionBatchItem(
+        customer_id=data.pop("customer"),
+        thread_id=data.pop("thread", None),
+        assignee_id=data.pop("assignee", None),
+        lines=[
+            services.OrderLineInput(
+                offering_id=line["offering"],
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+                unit_cost=line["unit_cost"],
+                discount=line["discount"],
+            )
+            for line in data.pop("lines")
+        ],
+        facts=[FactInput(f["key"], f["value"], f["need_status"]) for f in data.pop("facts")],
+        offer_id=offer.get("offering"),
+        offer_outcome=offer.get("outcome", ""),
+        **data,
+    )
+
+
+class InteractionBatchApi(GenericAPIView):
+    serializer_class = BatchOutputSerializer
+
+    @extend_schema(
+        operation_id="interactions_batch",
+        request=InteractionBatchInputSerializer,
+        responses={200: BatchOutputSerializer, 422: BatchOutputSerializer},
+    )
+    @transaction.atomic  # the writes and their reply commit together
+    def post(self, request):
+        """Log up to 1,000 interactions in one request; one result per item, in order.
+
+        Each item is what POST /api/interactions/ takes and is checked by the same rules.
+        Valid items are committed and refused ones are not (200); with `atomic` one refused
+        item commits nothing (422, every item's errors listed). An item whose `source` and
+        `source_id` were recorded before answers that interaction's id with
+        `"duplicate": true`. One recompute per distinct customer is queued after the commit.
+        """
+        if not request.user.has_perm("interactions.add_interaction"):
+            raise PermissionDenied("You may not log interactions.")
+        envelope = _BatchEnvelopeSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        items: list = []
+        for item in envelope.validated_data["items"]:
+            serializer = InteractionBatchItemSerializer(data=item)
+            if serializer.is_valid():
+                items.append(_batch_item(dict(serializer.validated_data)))
+            else:
+                items.append(error_paths(serializer.errors))
+        try:
+            results = services.interactions_batch_log(
+                items=items,
+                customers=customers_visible_to(request.user),
+                logged_by=request.user,
+                atomic=envelope.validated_data["atomic"],
+            )
+        except IntegrityError:
+            raise Conflict(SOURCE_RACE) from None
+        refused = envelope.validated_data["atomic"] and any(r.errors for r in results)
+        return Response(
+            {"results": batch_results(results)},
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY if refused else status.HTTP_200_OK,
         )
 
 

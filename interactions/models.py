@@ -73,6 +73,14 @@ class Interaction(models.Model):
         related_name="assigned_interactions",
         help_text="Who answers this item from the support queue.",
     )
+    # Where another system recorded this (a shop's order, a ticket): a re-sent event with the
+    # same pair is recognised instead of logged twice (unique when both are set).
+    source = models.CharField(
+        max_length=50, blank=True, help_text="The other system this came from (e.g. shop)."
+    )
+    source_id = models.CharField(
+        max_length=200, blank=True, help_text="Its identifier in that system; unique per source."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,6 +101,11 @@ class Interaction(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["source", "source_id"],
+                condition=~Q(source="") & ~Q(source_id=""),
+                name="interaction_source_ref_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
                 name="interaction_satisfaction_1_to_5",

@@ -2,9 +2,12 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, Value
@@ -97,6 +100,8 @@ def interaction_log(
     offer: Offering | None = None,
     offer_outcome: str = "",
     assignee=None,
+    source: str = "",
+    source_id: str = "",
 ) -> Interaction:
     """Record an interaction with its order lines, and queue the customer's recompute.
 
@@ -124,6 +129,8 @@ def interaction_log(
         offer=offer,
         offer_outcome=offer_outcome or "",
         assignee=assignee,
+        source=source,
+        source_id=source_id,
     )
     # The related rows arrive as loaded instances, and the check constraints repeat the field
     # validators and clean(): validating them again would cost a query each (SPEC §8 ingest).
@@ -429,3 +436,315 @@ def service_level_target_update(*, target: ServiceLevelTarget, data: dict) -> Se
 def service_level_target_delete(*, target: ServiceLevelTarget) -> None:
     """Items of that type and channel then fall back to the "any channel" target, if any."""
     target.delete()
+
+
+# --- Batches (POST /api/interactions/batch/) ---------------------------------------------------
+
+BATCH_MAX_ITEMS = 1000
+NO_SUCH_CUSTOMER = "No such customer."
+NO_SUCH_OFFERING = "No such offering."
+NO_SUCH_USER = "No such active user."
+ARCHIVED_OFFERING = "An archived offering cannot be ordered."
+ONLY_ORDERS_HAVE_LINES = "Only order interactions have lines."
+SOURCE_ELSEWHERE = "This source reference is already recorded."
+NOT_COMMITTED = "Not committed: another item of this all-or-nothing batch was refused."
+
+
+@dataclass
+class InteractionBatchItem:
+    """One item of a batch, as POST /api/interactions/ takes it, with its references as ids."""
+
+    customer_id: int
+    channel: str
+    direction: str
+    type: str
+    subject: str
+    notes: str = ""
+    occurred_at: datetime | None = None
+    requires_response: bool | None = None
+    thread_id: int | None = None
+    satisfaction: int | None = None
+    next_step: str = ""
+    next_step_due: date | None = None
+    lines: list[OrderLineInput] = dataclass_field(default_factory=list)
+    facts: list[FactInput] = dataclass_field(default_factory=list)
+    offer_id: int | None = None
+    offer_outcome: str = ""
+    assignee_id: int | None = None
+    source: str = ""
+    source_id: str = ""
+
+    @property
+    def source_ref(self) -> tuple[str, str] | None:
+        return (self.source, self.source_id) if self.source and self.source_id else None
+
+
+@dataclass
+class InteractionBatchResult:
+    id: int | None = None
+    duplicate: bool = False
+    errors: dict[str, list[str]] | None = None
+
+
+@dataclass
+class _Refs:
+    """What a batch's items refer to, read with one query per kind for the whole batch."""
+
+    customers: dict[int, Customer]
+    threads: dict[int, Interaction]
+    offerings: dict[int, Offering]
+    assignees: dict[int, Any]
+    sources: dict[tuple[str, str], tuple[int, int]]  # (source, id) -> (interaction, customer)
+
+
+def _batch_refs(items: list[InteractionBatchItem], customers) -> _Refs:
+    User = get_user_model()
+    refs = [item.source_ref for item in items if item.source_ref]
+    sources: dict[tuple[str, str], tuple[int, int]] = {}
+    if refs:
+        known = Interaction.objects.filter(
+            source__in={s for s, _ in refs}, source_id__in={i for _, i in refs}
+        ).values_list("source", "source_id", "pk", "customer_id")
+        wanted = set(refs)
+        sources = {(s, i): (pk, c) for s, i, pk, c in known if (s, i) in wanted}
+    customer_ids = {item.customer_id for item in items} | {c for _, c in sources.values()}
+    thread_ids = {item.thread_id for item in items if item.thread_id is not None}
+    offering_ids = {line.offering_id for item in items for line in item.lines}
+    offering_ids |= {item.offer_id for item in items if item.offer_id is not None}
+    assignee_ids = {item.assignee_id for item in items if item.assignee_id is not None}
+    return _Refs(
+        customers=customers.in_bulk(customer_ids) if customer_ids else {},
+        threads=Interaction.objects.in_bulk(thread_ids) if thread_ids else {},
+        offerings=Offering.objects.in_bulk(offering_ids) if offering_ids else {},
+        assignees=(
+            User.objects.filter(is_active=True).in_bulk(assignee_ids) if assignee_ids else {}
+        ),
+        sources=sources,
+    )
+
+
+def _add(errors: dict[str, list[str]], error: ValidationError) -> None:
+    for name, messages in error.message_dict.items():
+        errors.setdefault(name, []).extend(messages)
+
+
+def _batch_item_build(
+    item: InteractionBatchItem, refs: _Refs, logged_by
+) -> tuple[Interaction, list[OrderLine], dict[str, list[str]]]:
+    """The unsaved interaction and lines of one item and its errors, found without a query:
+    the rules of interaction_log (a thread of the same customer, lines only on orders that may
+    be ordered, the model's validators and bounds) against the batch's references."""
+    errors: dict[str, list[str]] = {}
+    customer = refs.customers.get(item.customer_id)
+    if customer is None:
+        errors["customer"] = [NO_SUCH_CUSTOMER]
+    thread = refs.threads.get(item.thread_id) if item.thread_id is not None else None
+    if item.thread_id is not None and (thread is None or thread.customer_id != item.customer_id):
+        errors["thread"] = [NO_SUCH_THREAD]  # another customer's reads like none at all
+    if item.lines and item.type != InteractionType.ORDER:
+        errors["lines"] = [ONLY_ORDERS_HAVE_LINES]
+    for index, line in enumerate(item.lines):
+        offering = refs.offerings.get(line.offering_id)
+        if offering is None:
+            errors[f"lines[{index}].offering"] = [NO_SUCH_OFFERING]
+        elif offering.archived_at is not None:
+            errors[f"lines[{index}].offering"] = [ARCHIVED_OFFERING]
+    offer = refs.offerings.get(item.offer_id) if item.offer_id is not None else None
+    if item.offer_id is not None and offer is None:
+        errors["offer.offering"] = [NO_SUCH_OFFERING]
+    assignee = refs.assignees.get(item.assignee_id) if item.assignee_id is not None else None
+    if item.assignee_id is not None and assignee is None:
+        errors["assignee"] = [NO_SUCH_USER]
+    requires_response = item.requires_response
+    if requires_response is None:
+        requires_response = (
+            item.direction == Direction.INBOUND and item.type in NEEDS_RESPONSE_BY_DEFAULT
+        )
+    interaction = Interaction(
+        customer_id=item.customer_id,
+        logged_by=logged_by,
+        channel=item.channel,
+        direction=item.direction,
+        type=item.type,
+        subject=item.subject,
+        notes=item.notes,
+        occurred_at=item.occurred_at or timezone.now(),
+        requires_response=requires_response,
+        thread=thread,
+        satisfaction=item.satisfaction,
+        next_step=item.next_step,
+        next_step_due=item.next_step_due,
+        offer=offer,
+        offer_outcome=item.offer_outcome or "",
+        assignee=assignee,
+        source=item.source,
+        source_id=item.source_id,
+    )
+    try:
+        interaction.full_clean(exclude=RELATED_GIVEN, validate_constraints=False)
+    except ValidationError as error:
+        _add(errors, error)
+    lines = [
+        OrderLine(
+            interaction=interaction,
+            offering_id=line.offering_id,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            unit_cost=line.unit_cost,
+            discount=line.discount,
+        )
+        for line in item.lines
+    ]
+    for index, order_line in enumerate(lines):
+        try:
+            with errors_under(f"lines[{index}]"):
+                order_line.full_clean(
+                    exclude=["interaction", "offering"], validate_constraints=False
+                )
+        except ValidationError as error:
+            _add(errors, error)
+    return interaction, lines, errors
+
+
+class _RollBack(Exception):
+    """Leaves an all-or-nothing batch's savepoint when one of its items is refused."""
+
+
+@transaction.atomic
+def interactions_batch_log(
+    *,
+    items: list[InteractionBatchItem | dict[str, list[str]]],
+    customers,
+    logged_by,
+    atomic: bool = False,
+) -> list[InteractionBatchResult]:
+    """Log a batch of interactions with a few statements per table, whatever its size.
+
+    `items` in input order: each an InteractionBatchItem, or the errors its input already
+    had (the API's serializer). `customers`: the customers the caller may log for
+    (customers_visible_to), the others read as "No such customer.". Returns one result per
+    item, in order: the new interaction's id, an existing one's (`duplicate`: its source
+    reference was recorded before, or earlier in the batch), or its errors. Valid items are
+    written, refused ones are not; with `atomic` one refused item writes nothing.
+
+    Every item is checked by interaction_log's rules in Python against references read with
+    one query per kind; the interactions and their lines are written with one INSERT each,
+    and one `interactions.batch_logged` event tells valuation, which folds the summaries and
+    marks the figures stale in bulk and sends one recompute per customer after the commit.
+    Items that teach facts are logged one by one with interaction_log (a fact's rules read
+    the customer's current facts), each in its own savepoint, after the bulk part.
+    """
+    given = [item for item in items if isinstance(item, InteractionBatchItem)]
+    refs = _batch_refs(given, customers)
+    results = [InteractionBatchResult() for _ in items]
+    bulk: list[tuple[int, Interaction, list[OrderLine]]] = []
+    one_by_one: list[tuple[int, InteractionBatchItem]] = []
+    first_of_ref: dict[tuple[str, str], int] = {}  # a source reference -> its item's index
+    duplicates: dict[int, int] = {}  # an item's index -> the index of the item it repeats
+    for index, item in enumerate(items):
+        if not isinstance(item, InteractionBatchItem):
+            results[index].errors = item
+            continue
+        ref = item.source_ref
+        if ref is not None and ref in refs.sources:
+            existing, customer_id = refs.sources[ref]
+            if customer_id in refs.customers:
+                results[index] = InteractionBatchResult(id=existing, duplicate=True)
+            else:  # recorded for a customer the caller cannot see: say no more
+                results[index].errors = {"source_id": [SOURCE_ELSEWHERE]}
+            continue
+        if ref is not None and ref in first_of_ref:
+            duplicates[index] = first_of_ref[ref]
+            continue
+        interaction, lines, errors = _batch_item_build(item, refs, logged_by)
+        if errors:
+            results[index].errors = errors
+            continue
+        if ref is not None:
+            first_of_ref[ref] = index
+        if item.facts:
+            one_by_one.append((index, item))
+        else:
+            bulk.append((index, interaction, lines))
+    refused = any(result.errors for result in results)
+    if atomic and refused:
+        return _not_committed(results)
+    try:
+        with transaction.atomic():
+            _batch_write(bulk, one_by_one, refs, results, logged_by)
+            if atomic and any(result.errors for result in results):
+                raise _RollBack
+    except _RollBack:
+        return _not_committed(results)
+    for index, first in duplicates.items():
+        if results[first].id is not None:
+            results[index] = InteractionBatchResult(id=results[first].id, duplicate=True)
+        else:  # the first was refused: this one is refused alike
+            results[index].errors = results[first].errors
+    return results
+
+
+def _not_committed(results: list[InteractionBatchResult]) -> list[InteractionBatchResult]:
+    return [
+        InteractionBatchResult(errors=result.errors or {"non_field_errors": [NOT_COMMITTED]})
+        for result in results
+    ]
+
+
+def _batch_write(bulk, one_by_one, refs: _Refs, results, logged_by) -> None:
+    interactions = [interaction for _, interaction, _ in bulk]
+    lines = [line for _, _, item_lines in bulk for line in item_lines]
+    if interactions:
+        Interaction.objects.bulk_create(interactions)
+        for line in lines:
+            line.interaction_id = line.interaction.pk
+        OrderLine.objects.bulk_create(lines)
+        for index, interaction, _ in bulk:
+            results[index].id = interaction.pk
+    customer_ids = sorted(
+        {i.customer_id for i in interactions} | {item.customer_id for _, item in one_by_one}
+    )
+    if customer_ids:
+        # One event for the batch: valuation folds it in bulk, locking every customer of the
+        # batch in id order first (the one-by-one items below then take no new lock).
+        event_publish(
+            EventName.INTERACTIONS_BATCH_LOGGED,
+            payload={
+                "interaction_ids": [interaction.pk for interaction in interactions],
+                "customer_ids": customer_ids,
+            },
+            subject={
+                "interactions": interactions,
+                "lines": {id(i): item_lines for _, i, item_lines in bulk},
+            },
+        )
+    for index, item in sorted(one_by_one, key=lambda pair: pair[1].customer_id):
+        try:
+            with transaction.atomic():
+                interaction = interaction_log(
+                    customer=refs.customers[item.customer_id],
+                    logged_by=logged_by,
+                    channel=item.channel,
+                    direction=item.direction,
+                    type=item.type,
+                    subject=item.subject,
+                    notes=item.notes,
+                    occurred_at=item.occurred_at,
+                    requires_response=item.requires_response,
+                    thread=refs.threads.get(item.thread_id) if item.thread_id else None,
+                    satisfaction=item.satisfaction,
+                    next_step=item.next_step,
+                    next_step_due=item.next_step_due,
+                    lines=item.lines,
+                    facts=item.facts,
+                    offer=refs.offerings.get(item.offer_id) if item.offer_id else None,
+                    offer_outcome=item.offer_outcome,
+                    assignee=refs.assignees.get(item.assignee_id) if item.assignee_id else None,
+                    source=item.source,
+                    source_id=item.source_id,
+                )
+        except ValidationError as error:
+            results[index].errors = {}
+            _add(results[index].errors, error)
+        else:
+            results[index].id = interaction.pk

@@ -59,6 +59,9 @@ GET_MATRIX = {
     "api-customer-facts": (200, 200, 404, 200, 403),
     "api-customer-figures-history": (200, 200, 404, 200, 403),
     "api-interactions": (200, 200, 200, 200, 403),
+    # Batches take POST only (tests/api_batch).
+    "api-interactions-batch": (405, 405, 405, 405, 403),
+    "api-customers-batch": (405, 405, 405, 405, 403),
     "api-interaction": (200, 200, 404, 200, 403),
     "api-offerings": (200, 200, 200, 200, 403),
     "api-offering": (200, 200, 200, 200, 403),
@@ -143,6 +146,9 @@ WRITE_MATRIX = {
     ("patch", "api-customer"): (200, 200, 404, 403, 403),
     ("post", "api-customer-facts"): (400, 400, 404, 400, 403),
     ("post", "api-interactions"): (400, 400, 400, 400, 403),
+    ("post", "api-interactions-batch"): (400, 400, 400, 400, 403),
+    # Support staff neither create nor edit customers.
+    ("post", "api-customers-batch"): (400, 400, 400, 403, 403),
     ("patch", "api-interaction"): (200, 200, 404, 200, 403),
     ("post", "api-offerings"): (400, 403, 403, 403, 403),
     ("patch", "api-offering"): (200, 403, 403, 403, 403),

@@ -9,9 +9,10 @@ from events.models import Event
 from events.names import EventName
 from events.registry import subscribe
 from interactions.choices import SERVICE_TYPES
+from interactions.models import ChannelCost
 from interactions.services import channel_cost
 
-from .summary import summary_record_interaction
+from .summary import summaries_record_interactions, summary_record_interaction
 from .tasks import customer_figures_request, customers_figures_request
 
 
@@ -26,6 +27,22 @@ def interaction_fold(event: Event) -> None:
         lines=event.subject["lines"],  # type: ignore[attr-defined]
         cost_to_serve=channel_cost(interaction.channel) if serves else Decimal("0"),
     )
+
+
+@subscribe(EventName.INTERACTIONS_BATCH_LOGGED, in_transaction=True)
+def interactions_batch_fold(event: Event) -> None:
+    """A batch of interactions (interactions_batch_log): the summaries folded and the figures
+    marked stale in bulk, under the locks of every customer of the batch taken in id order,
+    then one recompute per customer after the commit."""
+    costs = dict(ChannelCost.objects.values_list("channel", "cost_per_interaction"))
+    customer_ids = list(event.payload["customer_ids"])
+    summaries_record_interactions(
+        interactions=event.subject["interactions"],  # type: ignore[attr-defined]
+        lines=event.subject["lines"],  # type: ignore[attr-defined]
+        customer_ids=customer_ids,
+        channel_costs=costs,
+    )
+    customers_figures_request(customer_ids=customer_ids)
 
 
 # What an interaction change can alter in the figures: the experience score reads response
@@ -73,3 +90,15 @@ def figures_owner_follow_many(event: Event) -> None:
     many = event.customer_id is None and event.payload.get("customer_ids")
     if many and set(event.payload.get("changed", ())) & FIGURE_INPUTS:
         customers_figures_request(customer_ids=event.payload["customer_ids"])
+
+
+@subscribe(EventName.CUSTOMERS_BATCH_WRITTEN, in_transaction=True)
+def customers_batch_figures_request(event: Event) -> None:
+    """A batch of customers (customers_batch_upsert): the new ones and those whose profile
+    changed what the figures read, marked stale in one statement, recomputed after commit."""
+    changed = event.payload.get("changed", {})
+    customer_ids = [
+        *event.payload.get("created_ids", []),
+        *(int(pk) for pk, fields in changed.items() if set(fields) & FIGURE_INPUTS),
+    ]
+    customers_figures_request(customer_ids=customer_ids)

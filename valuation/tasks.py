@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.utils import timezone
 
 from core.dispatch import PUBLISH_RETRY_POLICY, enqueue_group_on_commit, enqueue_on_commit
 from core.logs import log_context
@@ -135,7 +134,11 @@ def customer_figures_request(*, customer_id: int) -> None:
 
 
 def customers_figures_request(*, customer_ids: list[int]) -> None:
-    """Many customers' figures marked stale in one statement (their owner copied), their
-    recomputes sent after the commit as one group."""
-    services.customers_figures_mark_stale(customer_ids=customer_ids, requested_at=timezone.now())
-    enqueue_group_on_commit(customer_figures_recompute_task, [(pk,) for pk in customer_ids])
+    """Many customers' figures marked stale in one statement (their owner copied; a batch of
+    interactions, a portfolio reassigned), one recompute per customer sent after the commit
+    as a group."""
+    services.customers_figures_request(customer_ids=customer_ids)
+    enqueue_group_on_commit(
+        customer_figures_recompute_task,
+        [(customer_id,) for customer_id in sorted(set(customer_ids))],
+    )

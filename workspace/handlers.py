@@ -55,6 +55,19 @@ def agenda_owner_follow(event: Event) -> None:
         customer_agendas_refresh(customer_ids=list(event.payload["customer_ids"]))
 
 
+@subscribe(EventName.CUSTOMERS_BATCH_WRITTEN, in_transaction=True)
+def agendas_refresh_after_batch(event: Event) -> None:
+    """A batch of customers: a first agenda row for the new ones, the owner copy for the
+    reassigned ones, in one statement."""
+    changed = event.payload.get("changed", {})
+    customer_ids = [
+        *event.payload.get("created_ids", []),
+        *(int(pk) for pk, fields in changed.items() if "owner" in fields),
+    ]
+    if customer_ids:
+        customer_agendas_refresh(customer_ids=customer_ids)
+
+
 @subscribe(EventName.FIGURES_CHANGED, in_transaction=True)
 def agendas_refresh_after_recompute(event: Event) -> None:
     """After the recompute that follows every interaction logged or changed (the customers

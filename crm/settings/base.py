@@ -172,6 +172,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "idempotency",
     "events",
     "customers",
     "interactions",
@@ -201,6 +202,8 @@ MIDDLEWARE = [
     "core.middleware.NoStoreWhenSignedInMiddleware",
     # Before any view, form or library (django-axes) sends a parameter to the database.
     "core.middleware.RefuseUnstorableInputMiddleware",
+    # API POSTs with an Idempotency-Key run once; a retry replays the first answer.
+    "idempotency.middleware.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -363,6 +366,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.money_fields_optional",
+        "core.schema.idempotency_key_documented",
     ],
     "ENUM_NAME_OVERRIDES": {
         "Channel": "interactions.choices.Channel",
