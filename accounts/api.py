@@ -65,6 +65,8 @@ ROLE_CHOICES = sorted(ROLE_SLUGS)
 
 class UserOutputSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
+    # A user may have no address: "" is not an email, so no `format: email` in the schema.
+    email = serializers.CharField(read_only=True)
     portfolio_size = serializers.IntegerField(
         read_only=True, help_text="How many customers they own."
     )

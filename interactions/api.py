@@ -12,7 +12,12 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -321,6 +326,7 @@ class Conflict(APIException):
 # --- Batches -----------------------------------------------------------------------------
 
 
+@extend_schema_serializer(component_name="OrderLineBatchInput")
 class OrderLineBatchSerializer(OrderLineInputSerializer):
     # An id, checked with one query for the whole batch (interactions_batch_log).
     offering = serializers.IntegerField()  # type: ignore[assignment]

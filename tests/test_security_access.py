@@ -305,11 +305,17 @@ def path_for(name: str, world) -> str:
     }
     if name in world.get("ids", {}):
         return reverse(name, kwargs={"pk": world["ids"][name]})
-    if name in {"api-webhook", "api-webhook-deliveries"}:
+    if name in {"api-webhook", "api-webhook-deliveries"} and "endpoint" in world:
         return reverse(name, kwargs={"pk": world["endpoint"].pk})
     if name == "api-webhook-delivery-resend":
+        # Worlds of other modules have no endpoint: ids of nothing, refused all the same.
+        endpoint, delivery = world.get("endpoint"), world.get("delivery")
         return reverse(
-            name, kwargs={"pk": world["endpoint"].pk, "delivery_id": world["delivery"].pk}
+            name,
+            kwargs={
+                "pk": endpoint.pk if endpoint else 1,
+                "delivery_id": delivery.pk if delivery else 1,
+            },
         )
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})

@@ -369,6 +369,7 @@ SPECTACULAR_SETTINGS = {
         "core.schema.idempotency_key_documented",
     ],
     "ENUM_NAME_OVERRIDES": {
+        "WebhookEvent": "webhooks.names.WebhookEvent",
         "Channel": "interactions.choices.Channel",
         "InteractionType": "interactions.choices.InteractionType",
         "Direction": "interactions.choices.Direction",

@@ -32,8 +32,11 @@ from django.urls import Resolver404, resolve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from customers.models import Customer, CustomerEmail
 from interactions.choices import OfferOutcome
 from interactions.models import Interaction
+from interactions.services import interaction_log
+from mail.models import Message
 from workspace.services import offering_affinities_refresh
 
 from ..factories import CustomerFactory, OfferingFactory
@@ -239,6 +242,28 @@ def fuzz_world(world, bob):  # noqa: F811 - the fixture imported above
     log_order(bobs, OfferingFactory(), days_ago=9)  # held with alice's customer's: suggested
     offering_affinities_refresh()
     bobs_item = log_contact(bobs, days_ago=1, requires_response=True)
+    # The mail actions' forms: a reply that failed (Send again), a new sender to check (the
+    # triage buttons), another address of the customer (its Remove).
+    reply = interaction_log(
+        customer=customer,
+        logged_by=None,
+        channel="email",
+        direction="outbound",
+        type="inquiry",
+        subject="Re: Inquiry",
+        thread=world["interaction"],
+    )
+    Message.objects.create(
+        direction="outbound",
+        via="app",
+        message_id="failed.reply@crm.localhost",
+        interaction=reply,
+        delivery="failed",
+        delivery_error="550 no such user",
+        to=["someone@example.net"],
+    )
+    Customer.objects.filter(pk=customer.pk).update(needs_triage=True)
+    CustomerEmail.objects.create(customer=customer, address="second@example.net")
     world["ids"] = {
         "customer": customer.pk,
         "interaction": world["interaction"].pk,
