@@ -12,7 +12,7 @@ from decimal import Decimal
 import django_filters
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -180,60 +180,47 @@ class SubscriptionActionApi(GenericAPIView):
         return Response(_output(request, subscription))
 
 
-class SubscriptionPauseApi(SubscriptionActionApi):
-    """Pause: nothing is delivered or reminded until it is resumed."""
+class SubscriptionStatusApi(SubscriptionActionApi):
+    """An action that sets the subscription's status (`status`), through the service."""
 
-    @extend_schema(
-        operation_id="subscriptions_pause",
-        summary="Pause a subscription",
-        request=None,
-        responses=SubscriptionOutputSerializer,
-    )
-    def post(self, request, pk: int):
-        return super().post(request, pk)
+    status: str
 
     def act(self, subscription, data):
-        return services.replenishment_set_status(
-            subscription=subscription, status=SubscriptionStatus.PAUSED
+        return services.replenishment_set_status(subscription=subscription, status=self.status)
+
+
+def _status_schema(operation_id: str, summary: str):
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            summary=summary,
+            request=None,
+            responses=SubscriptionOutputSerializer,
         )
+    )
 
 
-class SubscriptionResumeApi(SubscriptionActionApi):
+@_status_schema("subscriptions_pause", "Pause a subscription")
+class SubscriptionPauseApi(SubscriptionStatusApi):
+    """Pause: nothing is delivered or reminded until it is resumed."""
+
+    status = SubscriptionStatus.PAUSED
+
+
+@_status_schema("subscriptions_resume", "Resume a subscription")
+class SubscriptionResumeApi(SubscriptionStatusApi):
     """Resume a paused subscription; an overdue next date becomes today (the periods spent
     paused are not replayed)."""
 
-    @extend_schema(
-        operation_id="subscriptions_resume",
-        summary="Resume a subscription",
-        request=None,
-        responses=SubscriptionOutputSerializer,
-    )
-    def post(self, request, pk: int):
-        return super().post(request, pk)
-
-    def act(self, subscription, data):
-        return services.replenishment_set_status(
-            subscription=subscription, status=SubscriptionStatus.ACTIVE
-        )
+    status = SubscriptionStatus.ACTIVE
 
 
-class SubscriptionCancelApi(SubscriptionActionApi):
+@_status_schema("subscriptions_cancel", "Cancel a subscription")
+class SubscriptionCancelApi(SubscriptionStatusApi):
     """Cancel for good (its deliveries stay on the history): a cancelled subscription is not
     resumed; subscribe again."""
 
-    @extend_schema(
-        operation_id="subscriptions_cancel",
-        summary="Cancel a subscription",
-        request=None,
-        responses=SubscriptionOutputSerializer,
-    )
-    def post(self, request, pk: int):
-        return super().post(request, pk)
-
-    def act(self, subscription, data):
-        return services.replenishment_set_status(
-            subscription=subscription, status=SubscriptionStatus.CANCELLED
-        )
+    status = SubscriptionStatus.CANCELLED
 
 
 class SubscriptionSkipApi(SubscriptionActionApi):
