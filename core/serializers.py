@@ -37,3 +37,16 @@ class OutputModelSerializer(serializers.ModelSerializer):
             ):
                 field.allow_blank = True
         return fields
+
+
+class BatchEnvelopeSerializer(serializers.Serializer):
+    """The envelope of a batch endpoint, `{"items": [...], "atomic": false}`: the items are
+    checked one by one afterwards (each answers for itself), the envelope at once."""
+
+    atomic = serializers.BooleanField(required=False, default=False)
+
+    def __init__(self, *args, max_items: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"] = serializers.ListField(
+            child=serializers.DictField(), allow_empty=False, max_length=max_items
+        )

@@ -15,7 +15,7 @@ from core.api import ConfigDetailApi, ConfigListApi
 from core.errors import error_paths
 from core.filters import StrictBooleanFilter, StrictFilterSet
 from core.money import can_see_money, money_visible_to
-from core.serializers import OutputModelSerializer
+from core.serializers import BatchEnvelopeSerializer, OutputModelSerializer
 
 from . import facts as customer_facts
 from . import selectors, services
@@ -442,13 +442,6 @@ class CustomerBatchInputSerializer(serializers.Serializer):
     )
 
 
-class _BatchEnvelopeSerializer(serializers.Serializer):
-    items = serializers.ListField(
-        child=serializers.DictField(), allow_empty=False, max_length=services.BATCH_MAX_ITEMS
-    )
-    atomic = serializers.BooleanField(required=False, default=False)
-
-
 class CustomerBatchResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(
         allow_null=True, help_text="The customer; null when the item was not committed."
@@ -488,7 +481,7 @@ class CustomerBatchApi(GenericAPIView):
         role = role_of(request.user)
         if role not in (Role.ADMIN, Role.MANAGER):
             raise PermissionDenied("Only admins and customer managers write customers.")
-        envelope = _BatchEnvelopeSerializer(data=request.data)
+        envelope = BatchEnvelopeSerializer(data=request.data, max_items=services.BATCH_MAX_ITEMS)
         envelope.is_valid(raise_exception=True)
         items: list[dict] = []
         for item in envelope.validated_data["items"]:

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from core.api import ConfigDeleteMixin, ConfigDetailApi, ConfigListApi
 from core.errors import error_paths
 from core.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
-from core.serializers import OutputModelSerializer
+from core.serializers import BatchEnvelopeSerializer, OutputModelSerializer
 from customers.facts import FactInput
 from customers.selectors import customers_visible_to
 from offerings.models import Offering
@@ -360,13 +360,6 @@ class InteractionBatchInputSerializer(serializers.Serializer):
     )
 
 
-class _BatchEnvelopeSerializer(serializers.Serializer):
-    items = serializers.ListField(
-        child=serializers.DictField(), allow_empty=False, max_length=services.BATCH_MAX_ITEMS
-    )
-    atomic = serializers.BooleanField(required=False, default=False)
-
-
 class BatchResultSerializer(serializers.Serializer):
     id = serializers.IntegerField(
         allow_null=True, help_text="The interaction; null when the item was not committed."
@@ -440,7 +433,7 @@ class InteractionBatchApi(GenericAPIView):
         """
         if not request.user.has_perm("interactions.add_interaction"):
             raise PermissionDenied("You may not log interactions.")
-        envelope = _BatchEnvelopeSerializer(data=request.data)
+        envelope = BatchEnvelopeSerializer(data=request.data, max_items=services.BATCH_MAX_ITEMS)
         envelope.is_valid(raise_exception=True)
         items: list = []
         for item in envelope.validated_data["items"]:
