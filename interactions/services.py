@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core import bounds
 from core.errors import errors_under
+from core.records import record_save
 from customers.facts import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.services import ERASED
@@ -382,20 +383,9 @@ def interactions_bulk_log(
 # once.
 
 
-def _config_save(instance, data: dict, allowed: tuple[str, ...]):
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise TypeError(f"unknown fields: {sorted(unknown)}")
-    for field, value in data.items():
-        setattr(instance, field, value)
-    instance.full_clean()
-    instance.save()
-    return instance
-
-
 @transaction.atomic
 def channel_cost_create(*, channel: str, cost_per_interaction: Decimal) -> ChannelCost:
-    return _config_save(
+    return record_save(
         ChannelCost(),
         {"channel": channel, "cost_per_interaction": cost_per_interaction},
         ("channel", "cost_per_interaction"),
@@ -404,7 +394,7 @@ def channel_cost_create(*, channel: str, cost_per_interaction: Decimal) -> Chann
 
 @transaction.atomic
 def channel_cost_update(*, channel_cost: ChannelCost, data: dict) -> ChannelCost:
-    return _config_save(channel_cost, data, ("channel", "cost_per_interaction"))
+    return record_save(channel_cost, data, ("channel", "cost_per_interaction"))
 
 
 @transaction.atomic
@@ -420,7 +410,7 @@ SERVICE_LEVEL_FIELDS = ("type", "channel", "first_response_hours")
 def service_level_target_create(
     *, type: str, first_response_hours: int, channel: str = ""
 ) -> ServiceLevelTarget:
-    return _config_save(
+    return record_save(
         ServiceLevelTarget(),
         {"type": type, "channel": channel, "first_response_hours": first_response_hours},
         SERVICE_LEVEL_FIELDS,
@@ -429,7 +419,7 @@ def service_level_target_create(
 
 @transaction.atomic
 def service_level_target_update(*, target: ServiceLevelTarget, data: dict) -> ServiceLevelTarget:
-    return _config_save(target, data, SERVICE_LEVEL_FIELDS)
+    return record_save(target, data, SERVICE_LEVEL_FIELDS)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import errors_under
+from core.records import record_save
 from events.names import EventName
 from events.services import event_publish
 
@@ -157,25 +158,14 @@ CATEGORY_FIELDS = ("name", "description")
 PARTNER_FIELDS = ("name", "email")
 
 
-def _saved(instance, data: dict, allowed: tuple[str, ...]):
-    unknown = set(data) - set(allowed)
-    if unknown:
-        raise TypeError(f"unknown fields: {sorted(unknown)}")
-    for field, value in data.items():
-        setattr(instance, field, value)
-    instance.full_clean()
-    instance.save()
-    return instance
-
-
 @transaction.atomic
 def category_create(*, name: str, description: str = "") -> Category:
-    return _saved(Category(), {"name": name, "description": description}, CATEGORY_FIELDS)
+    return record_save(Category(), {"name": name, "description": description}, CATEGORY_FIELDS)
 
 
 @transaction.atomic
 def category_update(*, category: Category, data: dict) -> Category:
-    return _saved(category, data, CATEGORY_FIELDS)
+    return record_save(category, data, CATEGORY_FIELDS)
 
 
 @transaction.atomic
@@ -190,12 +180,12 @@ def category_delete(*, category: Category) -> None:
 
 @transaction.atomic
 def partner_create(*, name: str, email: str = "") -> Partner:
-    return _saved(Partner(), {"name": name, "email": email}, PARTNER_FIELDS)
+    return record_save(Partner(), {"name": name, "email": email}, PARTNER_FIELDS)
 
 
 @transaction.atomic
 def partner_update(*, partner: Partner, data: dict) -> Partner:
-    return _saved(partner, data, PARTNER_FIELDS)
+    return record_save(partner, data, PARTNER_FIELDS)
 
 
 @transaction.atomic
