@@ -83,10 +83,45 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
     # Cached on the user object: the navigation asks on every page.
     cached = getattr(user, "_crm_role", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        cached = next((role for role in Role if role.value in names), "")
-        user._crm_role = cached
+        access_load(user)
+        cached = user._crm_role
     return cached or None
+
+
+def access_load(user) -> None:
+    """The user's role and model permissions in one query, cached on the instance as
+    role_of and Django's ModelBackend keep them (`_crm_role`, `_perm_cache` and its two
+    halves): a request asks for both, and three queries became one (accounts.backends)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+
+    user_groups = user.groups.through._meta.db_table
+    group_permissions = Group.permissions.through._meta.db_table
+    user_permissions = user.user_permissions.through._meta.db_table
+    permission, content_type = Permission._meta.db_table, ContentType._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT g.name, ct.app_label, p.codename FROM {user_groups} ug "
+            f"JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
+            f"LEFT JOIN {group_permissions} gp ON gp.group_id = g.id "
+            f"LEFT JOIN {permission} p ON p.id = gp.permission_id "
+            f"LEFT JOIN {content_type} ct ON ct.id = p.content_type_id "
+            "WHERE ug.user_id = %s "
+            f"UNION ALL SELECT NULL, ct.app_label, p.codename FROM {user_permissions} up "
+            f"JOIN {permission} p ON p.id = up.permission_id "
+            f"JOIN {content_type} ct ON ct.id = p.content_type_id "
+            "WHERE up.user_id = %s",
+            [user.pk, user.pk],
+        )
+        rows = cursor.fetchall()
+    names = {group for group, _, _ in rows if group is not None}
+    user._crm_role = next((role for role in Role if role.value in names), "")
+    granted = {f"{app}.{codename}" for group, app, codename in rows if codename and group}
+    own = {f"{app}.{codename}" for group, app, codename in rows if codename and not group}
+    if user.is_active:
+        user._group_perm_cache, user._user_perm_cache = granted, own
+        user._perm_cache = granted | own
 
 
 def is_admin(user) -> bool:

@@ -68,7 +68,9 @@ def _role_set(user, role: str | None) -> None:
         user.groups.add(Group.objects.get(name=ROLE_SLUGS[role].value))
     user.is_staff = role == "admin" or user.is_superuser
     user.save(update_fields=["is_staff"])
-    user.__dict__.pop("_crm_role", None)  # role_of's cache on the instance
+    # role_of's and the permission backend's caches on the instance (accounts.roles.access_load)
+    for cache in ("_crm_role", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)
 
 
 def _user_clean(user, *, password: str | None) -> None:

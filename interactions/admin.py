@@ -59,7 +59,7 @@ class OrderLineFormSet(BaseInlineFormSet):
         try:
             services.interaction_lines_check(
                 type=interaction.type,
-                offering_ids={line.offering_id for line in _line_inputs(self)},
+                offering_ids=[line.offering_id for line in _line_inputs(self)],
             )
         except ValidationError as error:
             raise ValidationError(error.messages) from error

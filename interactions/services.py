@@ -1,6 +1,6 @@
 """Writes on interactions. Logging an interaction is the start of the learning loop (SPEC §4)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date, datetime
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from core import bounds
 from core.errors import errors_under
-from core.records import record_save
+from core.records import record_save, related_known
 from customers.facts import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.services import ERASED
@@ -52,6 +52,9 @@ class OrderLineInput:
 # Interaction fields interaction_log receives as model instances (they exist: they were read).
 RELATED_GIVEN = ["customer", "logged_by", "thread", "offer", "assignee"]
 NO_SUCH_THREAD = "No such thread for this customer."
+NO_SUCH_OFFERING = "No such offering."
+ARCHIVED_OFFERING = "An archived offering cannot be ordered."
+ONLY_ORDERS_HAVE_LINES = "Only order interactions have lines."
 
 
 def interaction_thread_check(*, customer: Customer, thread: Interaction | None) -> None:
@@ -61,23 +64,36 @@ def interaction_thread_check(*, customer: Customer, thread: Interaction | None) 
         raise ValidationError({"thread": NO_SUCH_THREAD})
 
 
-def interaction_lines_check(*, type: str, offering_ids: set[int]) -> None:
-    """Only orders have lines; each line's offering exists and may still be ordered."""
+def interaction_lines_check(*, type: str, offering_ids: list[int]) -> None:
+    """Only orders have lines; each line's offering exists and may still be ordered (one
+    query for all the lines; `offering_ids` in line order, for errors named by line)."""
     if not offering_ids:
         return
-    if type != InteractionType.ORDER:
-        raise ValidationError({"lines": "Only order interactions have lines."})
-    _check_orderable(offering_ids)
+    archived = {}
+    if type == InteractionType.ORDER:
+        archived = dict(
+            Offering.objects.filter(pk__in=set(offering_ids)).values_list("pk", "archived_at")
+        )
+    errors = lines_errors(type=type, offering_ids=offering_ids, archived=archived)
+    if errors:
+        raise ValidationError(errors)
 
 
-def _check_orderable(offering_ids: set[int]) -> None:
-    """Every offering exists and is not archived; one query for all the lines."""
-    archived = dict(Offering.objects.filter(pk__in=offering_ids).values_list("pk", "archived_at"))
-    if offering_ids - archived.keys():
-        raise ValidationError({"offering": "No such offering."})
-    if any(at is not None for at in archived.values()):
-        # Archived offerings stay on history but cannot be ordered anew.
-        raise ValidationError({"lines": "An archived offering cannot be ordered."})
+def lines_errors(
+    *, type: str, offering_ids: list[int], archived: Mapping[int, datetime | None]
+) -> dict[str, list[str]]:
+    """The rules of an interaction's lines against its offerings (`archived`: each existing
+    offering's archived_at), by path: every way in (one interaction, a batch) says the same."""
+    if offering_ids and type != InteractionType.ORDER:
+        return {"lines": [ONLY_ORDERS_HAVE_LINES]}
+    errors: dict[str, list[str]] = {}
+    for index, offering_id in enumerate(offering_ids):
+        if offering_id not in archived:
+            errors[f"lines[{index}].offering"] = [NO_SUCH_OFFERING]
+        elif archived[offering_id] is not None:
+            # Archived offerings stay on history but cannot be ordered anew.
+            errors[f"lines[{index}].offering"] = [ARCHIVED_OFFERING]
+    return errors
 
 
 @transaction.atomic
@@ -110,7 +126,7 @@ def interaction_log(
     """
     lines = list(lines)
     interaction_thread_check(customer=customer, thread=thread)
-    interaction_lines_check(type=type, offering_ids={line.offering_id for line in lines})
+    interaction_lines_check(type=type, offering_ids=[line.offering_id for line in lines])
     if requires_response is None:
         requires_response = direction == Direction.INBOUND and type in NEEDS_RESPONSE_BY_DEFAULT
     interaction = Interaction(
@@ -154,6 +170,7 @@ def interaction_log(
     for line in order_lines:
         line.interaction = interaction
     OrderLine.objects.bulk_create(order_lines)
+    related_known(interaction, "lines", order_lines)  # a reply built from it reads no more
     event_publish(
         EventName.INTERACTION_LOGGED,
         customer_id=customer.pk,
@@ -432,10 +449,7 @@ def service_level_target_delete(*, target: ServiceLevelTarget) -> None:
 
 BATCH_MAX_ITEMS = 1000
 NO_SUCH_CUSTOMER = "No such customer."
-NO_SUCH_OFFERING = "No such offering."
 NO_SUCH_USER = "No such active user."
-ARCHIVED_OFFERING = "An archived offering cannot be ordered."
-ONLY_ORDERS_HAVE_LINES = "Only order interactions have lines."
 SOURCE_ELSEWHERE = "This source reference is already recorded."
 NOT_COMMITTED = "Not committed: another item of this all-or-nothing batch was refused."
 
@@ -531,14 +545,13 @@ def _batch_item_build(
     thread = refs.threads.get(item.thread_id) if item.thread_id is not None else None
     if item.thread_id is not None and (thread is None or thread.customer_id != item.customer_id):
         errors["thread"] = [NO_SUCH_THREAD]  # another customer's reads like none at all
-    if item.lines and item.type != InteractionType.ORDER:
-        errors["lines"] = [ONLY_ORDERS_HAVE_LINES]
-    for index, line in enumerate(item.lines):
-        offering = refs.offerings.get(line.offering_id)
-        if offering is None:
-            errors[f"lines[{index}].offering"] = [NO_SUCH_OFFERING]
-        elif offering.archived_at is not None:
-            errors[f"lines[{index}].offering"] = [ARCHIVED_OFFERING]
+    errors.update(
+        lines_errors(
+            type=item.type,
+            offering_ids=[line.offering_id for line in item.lines],
+            archived={pk: offering.archived_at for pk, offering in refs.offerings.items()},
+        )
+    )
     offer = refs.offerings.get(item.offer_id) if item.offer_id is not None else None
     if item.offer_id is not None and offer is None:
         errors["offer.offering"] = [NO_SUCH_OFFERING]

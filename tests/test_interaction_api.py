@@ -130,6 +130,76 @@ def test_it_shows_the_service_level_due_time(api, charlie, alices_customer):
     assert body["response_due_at"] == iso(occurred + timedelta(hours=4))
 
 
+@pytest.mark.parametrize(
+    ("targets", "type", "channel", "occurred"),
+    [
+        ({}, "inquiry", "email", "now"),  # no target for the type
+        ({("complaint", ""): 4}, "complaint", "phone", "now"),  # "any channel"
+        ({("complaint", ""): 4, ("complaint", "phone"): 1}, "complaint", "phone", "now"),
+        ({("complaint", ""): 4, ("complaint", "email"): 1}, "complaint", "phone", "now"),
+        ({("inquiry", ""): 24 * 366}, "inquiry", "web", "late"),  # near the calendar's end
+        ({("inquiry", ""): 24 * 366}, "inquiry", "web", "latest"),
+    ],
+)
+def test_the_reply_to_a_write_gives_the_due_time_the_queue_computes(
+    api, charlie, alices_customer, targets, type, channel, occurred
+):
+    """The POST's reply computes the due time for one row (selectors.response_due_at); the
+    queue and every list annotate it in SQL (with_service_level): they must agree."""
+    from core import bounds
+    from interactions.models import ServiceLevelTarget
+    from interactions.selectors import (
+        LATEST_SAFE_OCCURRED_AT,
+        response_due_at,
+        with_service_level,
+    )
+
+    ServiceLevelTarget.objects.all().delete()
+    for (target_type, target_channel), hours in targets.items():
+        ServiceLevelTarget.objects.create(
+            type=target_type, channel=target_channel, first_response_hours=hours
+        )
+    at = {
+        "now": timezone.now().replace(microsecond=0),
+        "late": LATEST_SAFE_OCCURRED_AT - timedelta(hours=1),
+        "latest": bounds.DATETIME_CEILING - timedelta(hours=2),
+    }[occurred]
+    if occurred != "now":  # a stored item near the calendar's end (the API takes no future)
+        item = InteractionFactory(
+            customer=alices_customer, type=type, channel=channel, occurred_at=at
+        )
+        annotated = (
+            with_service_level(Interaction.objects.filter(pk=item.pk))
+            .values_list("response_due_at", flat=True)
+            .get()
+        )
+        assert response_due_at(type=type, channel=channel, occurred_at=at) == annotated
+        return
+    response = api(charlie).post(
+        "/api/interactions/",
+        {
+            "customer": alices_customer.pk,
+            "channel": channel,
+            "direction": "inbound",
+            "type": type,
+            "subject": "Where is my parcel?",
+            "occurred_at": iso(at),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    annotated = (
+        with_service_level(Interaction.objects.filter(pk=response.json()["id"]))
+        .values_list("response_due_at", flat=True)
+        .get()
+    )
+    assert response.json()["response_due_at"] == (iso(annotated) if annotated else None)
+    assert (
+        api(charlie).get(f"/api/interactions/{response.json()['id']}/").json()["response_due_at"]
+        == response.json()["response_due_at"]
+    )
+
+
 def test_it_records_response_resolution_and_satisfaction_by_patch(
     api, charlie, alices_customer, sent_tasks, django_capture_on_commit_callbacks
 ):
@@ -237,5 +307,5 @@ def test_it_lists_interactions_with_a_fixed_number_of_queries(
         order.lines.create(offering=beans, quantity=1, unit_price=24, unit_cost=11)
     client = api(charlie)
     # user's role, who may see money (user and group permissions), count, page, lines
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         assert client.get("/api/interactions/").json()["count"] == 3

@@ -143,7 +143,9 @@ def test_it_refuses_to_order_an_archived_offering(alice, sent_tasks):
                 )
             ],
         )
-    assert "archived" in str(error.value.message_dict["lines"])
+    assert error.value.message_dict == {
+        "lines[0].offering": ["An archived offering cannot be ordered."]
+    }
     assert not Interaction.objects.filter(customer=customer).exists()
 
 
@@ -166,5 +168,5 @@ def test_it_refuses_an_offering_that_does_not_exist(alice, sent_tasks):
                 )
             ],
         )
-    assert "offering" in error.value.message_dict
+    assert error.value.message_dict == {"lines[0].offering": ["No such offering."]}
     assert not Interaction.objects.filter(customer=customer).exists()

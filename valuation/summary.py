@@ -51,21 +51,19 @@ def summary_record_interaction(
 ) -> CustomerSummary:
     """Fold a newly logged interaction into its customer's summary, under the summary row's
     lock: concurrent interactions of one customer are folded one at a time, each seeing the
-    ones committed before it."""
+    ones committed before it. Two statements as a rule: the locked read and the write."""
     summary, _ = CustomerSummary.objects.select_for_update().get_or_create(
         customer_id=interaction.customer_id
     )
-    summary.interactions += 1
-    if summary.last_contact_at is None or interaction.occurred_at > summary.last_contact_at:
-        summary.last_contact_at = interaction.occurred_at
-    if interaction.type in SERVICE_TYPES:
-        summary.service_interactions += 1
-        summary.cost_to_serve_total += cost_to_serve
+    new_day = False
     if interaction.type == InteractionType.ORDER:
-        revenue, margin = order_totals(lines)
         day = timezone.localdate(interaction.occurred_at)
-        same_day_before = (
-            Interaction.objects.filter(
+        first, last = summary.first_transaction_on, summary.last_transaction_on
+        # Only a day within the ones already counted can have had an order before.
+        new_day = (
+            first is None
+            or not first <= day <= last
+            or not Interaction.objects.filter(
                 customer_id=interaction.customer_id,
                 type=InteractionType.ORDER,
                 occurred_at__date=day,
@@ -73,23 +71,41 @@ def summary_record_interaction(
             .exclude(pk=interaction.pk)
             .exists()
         )
-        if not same_day_before:
-            summary.transaction_days += 1
-        first = summary.first_transaction_on
-        if first is None or day < first:
-            # A new (possibly back-dated) first day: the old first day becomes a repeat one.
-            summary.first_transaction_on = day
-            summary.first_day_revenue, summary.first_day_margin = revenue, margin
-        elif day == first:
-            summary.first_day_revenue += revenue
-            summary.first_day_margin += margin
-        if summary.last_transaction_on is None or day > summary.last_transaction_on:
-            summary.last_transaction_on = day
-        summary.revenue_total += revenue
-        summary.margin_total += margin
+    _fold(summary, interaction, lines, cost_to_serve, new_day=new_day)
     _check_in_range(summary)
-    summary.save()
+    summary.save(update_fields=SUMMARY_FIELDS)
     return summary
+
+
+def _fold(
+    summary: CustomerSummary, interaction: Interaction, lines: Iterable, cost_to_serve, *, new_day
+) -> None:
+    """One interaction folded into a summary in memory (`new_day`: an order on a day without
+    one before). Both folds, one at a time and in batches, apply exactly this."""
+    summary.interactions += 1
+    if summary.last_contact_at is None or interaction.occurred_at > summary.last_contact_at:
+        summary.last_contact_at = interaction.occurred_at
+    if interaction.type in SERVICE_TYPES:
+        summary.service_interactions += 1
+        summary.cost_to_serve_total += cost_to_serve
+    if interaction.type != InteractionType.ORDER:
+        return
+    revenue, margin = order_totals(lines)
+    day = timezone.localdate(interaction.occurred_at)
+    if new_day:
+        summary.transaction_days += 1
+    first = summary.first_transaction_on
+    if first is None or day < first:
+        # A new (possibly back-dated) first day: the old first day becomes a repeat one.
+        summary.first_transaction_on = day
+        summary.first_day_revenue, summary.first_day_margin = revenue, margin
+    elif day == first:
+        summary.first_day_revenue += revenue
+        summary.first_day_margin += margin
+    if summary.last_transaction_on is None or day > summary.last_transaction_on:
+        summary.last_transaction_on = day
+    summary.revenue_total += revenue
+    summary.margin_total += margin
 
 
 SUMMARY_TOTALS = (
@@ -282,30 +298,18 @@ def summaries_record_interactions(
             .distinct()
         )
     for interaction in interactions:
-        summary = summaries[interaction.customer_id]
-        summary.interactions += 1
-        if summary.last_contact_at is None or interaction.occurred_at > summary.last_contact_at:
-            summary.last_contact_at = interaction.occurred_at
-        if interaction.type in SERVICE_TYPES:
-            summary.service_interactions += 1
-            summary.cost_to_serve_total += channel_costs.get(interaction.channel, Decimal("0"))
+        new_day = False
         if interaction.type == InteractionType.ORDER:
-            revenue, margin = order_totals(lines.get(id(interaction), ()))
-            day = timezone.localdate(interaction.occurred_at)
-            if (interaction.customer_id, day) not in seen:
-                summary.transaction_days += 1
-                seen.add((interaction.customer_id, day))
-            first = summary.first_transaction_on
-            if first is None or day < first:
-                summary.first_transaction_on = day
-                summary.first_day_revenue, summary.first_day_margin = revenue, margin
-            elif day == first:
-                summary.first_day_revenue += revenue
-                summary.first_day_margin += margin
-            if summary.last_transaction_on is None or day > summary.last_transaction_on:
-                summary.last_transaction_on = day
-            summary.revenue_total += revenue
-            summary.margin_total += margin
+            key = (interaction.customer_id, timezone.localdate(interaction.occurred_at))
+            new_day = key not in seen
+            seen.add(key)
+        _fold(
+            summaries[interaction.customer_id],
+            interaction,
+            lines.get(id(interaction), ()),
+            channel_costs.get(interaction.channel, Decimal("0")),
+            new_day=new_day,
+        )
     touched = sorted({i.customer_id for i in interactions})
     for customer_id in touched:
         _check_in_range(summaries[customer_id])

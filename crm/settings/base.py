@@ -215,7 +215,7 @@ MIDDLEWARE = [
 # django-axes checks every login (the sign-in page, the admin, POST /api/auth/token/) first.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.RoleModelBackend",
 ]
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 # Lock the pair (username, client address): a guesser is stopped without letting anyone lock
