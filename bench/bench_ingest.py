@@ -503,9 +503,9 @@ RAW_INSERT = """
 INSERT INTO interactions_interaction (
     customer_id, channel, direction, type, subject, notes, occurred_at, logged_by_id,
     thread_id, requires_response, first_response_at, resolved_at, satisfaction, next_step,
-    next_step_due, offer_id, offer_outcome, assignee_id, created_at
+    next_step_due, offer_id, offer_outcome, assignee_id, source, source_id, created_at
 ) VALUES (%s, 'web', 'inbound', 'order', %s, '', now(), %s,
-    NULL, false, NULL, NULL, NULL, '', NULL, NULL, '', NULL, now())
+    NULL, false, NULL, NULL, NULL, '', NULL, NULL, '', NULL, '', '', now())
 """
 
 
@@ -551,6 +551,72 @@ def run_raw(database_url: str, customers: list[int], user_id: int, clients: int,
     )
 
 
+def run_batch(base_url: str, fixture: dict, clients: int, size: int, duration: float) -> dict:
+    """`clients` threads POST batches of `size` items to /api/interactions/batch/ over one
+    keep-alive connection each (the mix of the wrk script) until `duration` has passed.
+    Rows/s counts the items answered with an id; the bodies are built before the clock runs."""
+    import http.client
+    import random
+
+    host, port = base_url.removeprefix("http://").split(":")
+    headers = {"Content-Type": "application/json", "Authorization": f"Token {fixture['token']}"}
+    kinds = ["order"] * 16 + ["inquiry"] * 3 + ["inquiry with a fact"]
+
+    def bodies(seed: int) -> list[bytes]:
+        pick = random.Random(seed)
+        return [
+            json.dumps(
+                {
+                    "items": [
+                        payloads(fixture, pick.choice(fixture["load_customers"]))[
+                            pick.choice(kinds)
+                        ]
+                        for _ in range(size)
+                    ]
+                }
+            ).encode()
+            for _ in range(8)
+        ]
+
+    prepared = [bodies(index) for index in range(clients)]
+    rows, failed, latencies = [0] * clients, [0] * clients, []
+    start = threading.Barrier(clients + 1)
+
+    def client(index: int) -> None:
+        web = http.client.HTTPConnection(host, int(port), timeout=120)
+        start.wait()
+        deadline, n = time.monotonic() + duration, 0
+        while time.monotonic() < deadline:
+            began = time.monotonic()
+            web.request("POST", "/api/interactions/batch/", prepared[index][n % 8], headers)
+            response = web.getresponse()
+            answer = response.read()
+            n += 1
+            if response.status != 200:
+                failed[index] += size
+                continue
+            latencies.append(time.monotonic() - began)
+            results = json.loads(answer)["results"]
+            rows[index] += sum(1 for result in results if result.get("id") is not None)
+            failed[index] += sum(1 for result in results if result.get("errors"))
+        web.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.monotonic()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    return {
+        "rows_per_s": sum(rows) / elapsed,
+        "ok": sum(rows),
+        "failed": sum(failed),
+        "batch_p50_ms": 1000 * percentile(latencies, 0.5) if latencies else float("nan"),
+    }
+
+
 @dataclass
 class RawRun:
     rows_per_s: float
@@ -576,6 +642,8 @@ def main() -> None:
         "--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers"
     )
     parser.add_argument("--web-threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--batch-clients", type=int, default=4, help="clients posting batches")
+    parser.add_argument("--batch-size", type=int, default=500, help="items per batch")
     options = parser.parse_args()
 
     wrk = ensure_wrk()
@@ -675,6 +743,7 @@ def main() -> None:
         for thread in probe_threads:
             thread.start()
         api_runs, raw_runs, api_cpu = [], [], []
+        batch_runs, batch_cpu, batch_latencies = [], [], []
         raw_one = None
         for round_ in range(options.rounds):
             before, last_id = meter.read(), meter.last_interaction()
@@ -694,6 +763,17 @@ def main() -> None:
                     options.duration,
                 )
             )
+            before, last_id, probed = meter.read(), meter.last_interaction(), len(probe.latencies)
+            probe.running.set()
+            batch = run_batch(
+                base_url, fixture, options.batch_clients, options.batch_size, options.duration
+            )
+            probe.running.clear()
+            batch_cpu.append(meter.spent(before, meter.read()))
+            batch["landed"] = meter.landed(last_id, fixture["probe_customers"])
+            batch_latencies.extend(probe.latencies[probed:])
+            del probe.latencies[probed:]
+            batch_runs.append(batch)
             if raw_one is None:
                 raw_one = run_raw(
                     database_url,
@@ -706,7 +786,8 @@ def main() -> None:
                 f"round {round_ + 1}: API {result['rows_per_s']:.0f} rows/s "
                 f"(p50 {result['latency_p50_ms']:.0f} ms, non-2xx {result['status_errors']}, "
                 f"socket errors {result['socket_errors']}), raw "
-                f"{raw_runs[-1].rows_per_s:.0f} rows/s",
+                f"{raw_runs[-1].rows_per_s:.0f} rows/s, batches {batch['rows_per_s']:.0f} "
+                f"rows/s (p50 {batch['batch_p50_ms']:.0f} ms a batch)",
                 flush=True,
             )
         probe.stopped.set()
@@ -743,6 +824,17 @@ def main() -> None:
         percentile(latencies, s) if latencies else float("nan") for s in (0.5, 0.95, 0.99)
     )
     failed = sum(r["status_errors"] + r["socket_errors"] for r in api_runs)
+    batch_rate = median(r["rows_per_s"] for r in batch_runs)
+    batch_ratio = batch_rate / raw
+    batch_failed = sum(r["failed"] for r in batch_runs)
+    batch_rows = sum(r["ok"] for r in batch_runs)
+    batch_ms = {
+        part: 1000 * sum(run[part] for run in batch_cpu) / max(batch_rows, 1)
+        for part in batch_cpu[0]
+    }
+    b50, b95 = (
+        percentile(batch_latencies, s) if batch_latencies else float("nan") for s in (0.5, 0.95)
+    )
     figures = [
         Figure(
             "interaction API ÷ raw INSERT+COMMIT",
@@ -757,6 +849,37 @@ def main() -> None:
             + ", ".join(f"{r.rows_per_s:.0f}" for r in raw_runs)
             + f"; failed requests {failed}; 201 answers / rows landed: "
             + ", ".join(f"{r['ok']}/{r['landed']}" for r in api_runs),
+        ),
+        Figure(
+            "interaction batches ÷ raw INSERT+COMMIT",
+            batch_ratio,
+            "×",
+            goal="≥ 1.0 (batches outrun a client writing a row at a time)",
+            met=batch_ratio >= 1.0 and batch_failed == 0,
+            detail=f"median of {options.rounds} runs of {options.duration:g} s, "
+            f"{options.batch_clients} clients posting {options.batch_size} items a batch; "
+            "runs: "
+            + ", ".join(f"{r['rows_per_s']:.0f}" for r in batch_runs)
+            + f" rows/s; items refused {batch_failed}; ids answered / rows landed: "
+            + ", ".join(f"{r['ok']}/{r['landed']}" for r in batch_runs)
+            + "; p50 per batch "
+            + ", ".join(f"{r['batch_p50_ms']:.0f} ms" for r in batch_runs),
+        ),
+        Figure("interaction batches", batch_rate, "rows/s", detail="items committed per second"),
+        Figure(
+            "freshness p95 (commit → figures) under batch load",
+            b95,
+            "s",
+            goal="p95 < 1 s with one worker",
+            met=bool(batch_latencies) and b95 < 1,
+            detail=f"p50 {b50:.3f} s over {len(batch_latencies)} probes posted while the "
+            "batches ran",
+        ),
+        Figure(
+            "CPU per batch row",
+            sum(batch_ms.values()),
+            "ms",
+            detail=", ".join(f"{part} {ms:.2f}" for part, ms in batch_ms.items()),
         ),
         Figure("interaction API", api, "rows/s", detail="201 answers per second (median)"),
         Figure("raw INSERT+COMMIT", raw, "rows/s", detail=f"{options.connections} clients"),

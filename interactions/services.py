@@ -183,7 +183,7 @@ def interaction_log(
         subject={"interaction": interaction, "lines": order_lines},
     )
     if direction == Direction.OUTBOUND and thread is not None:
-        _thread_answer(root_id=thread.thread_id or thread.pk, at=interaction.occurred_at)
+        _threads_answer(answers={thread.thread_id or thread.pk: interaction.occurred_at})
     # What the customer taught us in this interaction, in the same transaction.
     for index, fact in enumerate(facts):
         with errors_under(f"facts[{index}]"):
@@ -199,25 +199,29 @@ def interaction_log(
     return interaction
 
 
-def _thread_answer(*, root_id: int, at: datetime) -> None:
+def _threads_answer(*, answers: Mapping[int, datetime]) -> None:
     """An answer in a conversation, on any channel (a reply by email, a call back logged in
     the thread), is the first response to every message of the customer in it still waiting
-    from before it. Support answers in the conversation, never by stamping a time alone."""
-    waiting = Interaction.objects.filter(
-        Q(pk=root_id) | Q(thread_id=root_id),
-        direction=Direction.INBOUND,
-        requires_response=True,
-        first_response_at__isnull=True,
-        occurred_at__lte=at,
-    )
-    answered = list(waiting.values_list("pk", "customer_id"))
-    waiting.update(first_response_at=at)
-    for pk, customer_id in answered:
-        event_publish(
-            EventName.INTERACTION_CHANGED,
-            customer_id=customer_id,
-            payload={"interaction_id": pk, "changed": ["first_response_at"]},
+    from before it. Support answers in the conversation, never by stamping a time alone.
+
+    `answers`: each thread's root and the time of its (latest) answer there.
+    """
+    for root_id, at in sorted(answers.items()):
+        waiting = Interaction.objects.filter(
+            Q(pk=root_id) | Q(thread_id=root_id),
+            direction=Direction.INBOUND,
+            requires_response=True,
+            first_response_at__isnull=True,
+            occurred_at__lte=at,
         )
+        answered = list(waiting.values_list("pk", "customer_id"))
+        waiting.update(first_response_at=at)
+        for pk, customer_id in answered:
+            event_publish(
+                EventName.INTERACTION_CHANGED,
+                customer_id=customer_id,
+                payload={"interaction_id": pk, "changed": ["first_response_at"]},
+            )
 
 
 def _changed(interaction: Interaction, *fields: str) -> None:
@@ -721,6 +725,14 @@ def _batch_write(bulk, one_by_one, refs: _Refs, results, logged_by) -> None:
                 "lines": {id(i): item_lines for _, i, item_lines in bulk},
             },
         )
+    # Outbound items in a thread answer it, as one logged alone does (interaction_log);
+    # after the batch's event, whose fold takes the batch's locks first.
+    answers: dict[int, datetime] = {}
+    for interaction in interactions:
+        if interaction.direction == Direction.OUTBOUND and interaction.thread is not None:
+            root = interaction.thread.thread_id or interaction.thread.pk
+            answers[root] = max(answers.get(root, interaction.occurred_at), interaction.occurred_at)
+    _threads_answer(answers=answers)
     for index, item in sorted(one_by_one, key=lambda pair: pair[1].customer_id):
         try:
             with transaction.atomic():

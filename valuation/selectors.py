@@ -125,11 +125,11 @@ def channel_costs_decimal() -> dict[str, Decimal]:
     return interaction_selectors.channel_costs()
 
 
-def customers_waiting_for_figures(*, exclude: int, limit: int) -> list[int]:
+def customers_waiting_for_figures(*, exclude: list[int], limit: int) -> list[int]:
     """Customers whose figures lag their data, the longest waiting first (a partial index)."""
     return list(
         CustomerFigures.objects.filter(figures_computed_version__lt=F("figures_version"))
-        .exclude(pk=exclude)
+        .exclude(pk__in=exclude)
         .order_by("figures_requested_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -227,20 +227,25 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
     Returns False when the customer is gone (or has no figures requested) or a newer
     recompute already wrote its figures.
     """
-    versions = (
-        CustomerFigures.objects.filter(pk=customer_id)
-        .values_list("figures_version", "figures_computed_version", *WATCHED_FIGURES)
-        .first()
+    return customer_id in customers_figures_recompute(customer_ids=[customer_id], catch_up=catch_up)
+
+
+def customers_figures_recompute(*, customer_ids: list[int], catch_up: int = 0) -> list[int]:
+    """customer_figures_recompute for the customers of a batch of interactions, in one
+    vectorised pass (and a fixed number of queries): those still waiting are recomputed, with
+    up to `catch_up` others. Returns the customers whose figures were written."""
+    rows = CustomerFigures.objects.filter(pk__in=customer_ids).values_list(
+        "pk", "figures_version", "figures_computed_version", *WATCHED_FIGURES
     )
-    if versions is None:
-        return False
-    version, computed_version, *own_before = versions
-    if computed_version >= version:
-        # Already current: a burst of tasks for one customer coalesces into one recompute.
-        return False
-    customer_ids = [customer_id]
+    # Already current: a burst of tasks for one customer coalesces into one recompute.
+    before = {pk: tuple(own) for pk, version, computed, *own in rows if computed < version}
+    if not before:
+        return []
+    customer_ids = sorted(before)
     if catch_up:
-        customer_ids += selectors.customers_waiting_for_figures(exclude=customer_id, limit=catch_up)
+        customer_ids += selectors.customers_waiting_for_figures(
+            exclude=customer_ids, limit=catch_up
+        )
     # Read after the version: everything committed up to that version is visible now.
     context = selectors.valuation_context()
     batch = selectors.valuation_batch(customer_ids=customer_ids, today=timezone.localdate())
@@ -259,8 +264,7 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
         # Only the figures' rows are locked here (interaction_log locks the summary row, then
         # the figures row: no circle of waits between the two).
         # What the figures were, for the event: read with the write (the other customers of
-        # the pass) or with the version (this one).
-        before = {customer_id: tuple(own_before)}
+        # the pass) or with the version (those asked for).
         written = _figures_write(values_of, read_version, now, before=before)
         if written:
             CustomerSnapshot.objects.bulk_create(
@@ -277,13 +281,13 @@ def customer_figures_recompute(*, customer_id: int, catch_up: int = 0) -> bool:
             # (workspace's agendas) is refreshed here in the worker, in bulk for the pass.
             event_publish(
                 EventName.FIGURES_CHANGED,
-                customer_id=customer_id if written == [customer_id] else None,
+                customer_id=written[0] if len(written) == 1 else None,
                 payload={
                     "customer_ids": written,
                     "changes": _figures_watched_changes(written, before, values_of),
                 },
             )
-    return customer_id in written
+    return written
 
 
 def _at_risk(p_alive: float | None) -> bool:

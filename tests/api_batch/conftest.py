@@ -18,7 +18,14 @@ def recomputes(monkeypatch):
     def group_on_commit(task, args_list):
         from django.db import transaction
 
-        transaction.on_commit(lambda: sent.extend(args[0] for args in args_list))
+        # A group's task takes one customer or a chunk of them (customers_figures_request).
+        transaction.on_commit(
+            lambda: sent.extend(
+                id
+                for args in args_list
+                for id in (args[0] if isinstance(args[0], list) else [args[0]])
+            )
+        )
 
     monkeypatch.setattr(valuation.tasks, "enqueue_group_on_commit", group_on_commit)
     return sent

@@ -331,3 +331,63 @@ def test_it_recognises_a_re_sent_source_reference(
     )
     assert bobs.status_code == 400
     assert bobs.json() == {"source_id": ["This source reference is already recorded."]}
+
+
+def test_an_outbound_item_in_a_thread_answers_what_waits_there(
+    api, charlie, alices_customer, recomputes
+):
+    """A reply the contact centre's system sends in a batch is the first response to the
+    customer's messages waiting in that thread, as when it is logged alone."""
+    asked = Interaction.objects.create(
+        customer=alices_customer,
+        channel="email",
+        direction="inbound",
+        type="inquiry",
+        subject="Where is my parcel?",
+        occurred_at=NOW - timedelta(hours=3),
+        requires_response=True,
+    )
+    again = Interaction.objects.create(
+        customer=alices_customer,
+        channel="email",
+        direction="inbound",
+        type="inquiry",
+        subject="Re: Where is my parcel?",
+        occurred_at=NOW - timedelta(hours=2),
+        requires_response=True,
+        thread=asked,
+    )
+    later = Interaction.objects.create(
+        customer=alices_customer,
+        channel="email",
+        direction="inbound",
+        type="inquiry",
+        subject="And another thing",
+        occurred_at=NOW,
+        requires_response=True,
+        thread=asked,
+    )
+    reply_at = NOW - timedelta(hours=1)
+    response = api(charlie).post(
+        URL,
+        {
+            "items": [
+                inquiry(
+                    alices_customer,
+                    direction="outbound",
+                    subject="Re: Where is my parcel?",
+                    thread=again.pk,
+                    occurred_at=reply_at.isoformat(),
+                )
+            ]
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["results"][0]["id"] is not None
+    for item in (asked, again):
+        item.refresh_from_db()
+        assert item.first_response_at == reply_at
+    later.refresh_from_db()
+    assert later.first_response_at is None  # written after the answer: still waiting

@@ -391,3 +391,25 @@ def test_catching_up_never_overwrites_a_newer_recompute(beans):
     assert other.figures.figures_computed_version == 7
     assert other.figures.interaction_count == 0
     assert not CustomerSnapshot.objects.filter(customer=other).exists()
+
+
+def test_a_batchs_recompute_task_recomputes_its_waiting_customers_in_one_pass(beans):
+    """A batch of interactions sends one task per chunk of customers (valuation.tasks
+    .customers_figures_recompute_task): those waiting are written, a current one is left."""
+    waiting = [CustomerFactory() for _ in range(3)]
+    for customer in waiting:
+        log_order(customer, beans, days_ago=5)
+    current = CustomerFactory()
+    log_order(current, beans, days_ago=4)
+    assert services.customer_figures_recompute(customer_id=current.pk)
+    version = CustomerFigures.objects.get(pk=current.pk).figures_computed_version
+
+    written = services.customers_figures_recompute(customer_ids=[c.pk for c in [*waiting, current]])
+
+    assert sorted(written) == sorted(c.pk for c in waiting)
+    for customer in waiting:
+        customer.refresh_from_db()
+        assert not customer.figures.stale
+        assert customer.figures.interaction_count == 1
+    assert CustomerFigures.objects.get(pk=current.pk).figures_computed_version == version
+    assert services.customers_figures_recompute(customer_ids=[c.pk for c in waiting]) == []
