@@ -4,7 +4,8 @@ Usage (real PostgreSQL and Redis; its own database crm_ingest_bench, Redis db 3,
 crm_ingest; installs Debian's `wrk` with apt-get when it is missing):
 
     uv run python bench/bench_ingest.py --json out.json \\
-        [--duration 12] [--connections 8] [--rounds 3] [--customers 2000] [--web-workers 5]
+        [--duration 12] [--connections 8] [--rounds 3] [--customers 2000] [--web-workers 5] \\
+        [--batch-clients 4] [--batch-size 500]
 
 One run measures both goals:
 
@@ -29,6 +30,10 @@ One run measures both goals:
   around each run (gunicorn workers, the Celery worker, the PostgreSQL backends, wrk, the
   probes; on the raw side the backends and the client threads). All cores divided by the CPU
   per API row is the most the API could reach on this machine, whatever the configuration.
+* **Batches.** After each raw run, --batch-clients threads POST batches of --batch-size items
+  (the same mix) to `/api/interactions/batch/` for --duration seconds, over one keep-alive
+  connection each, with the probes running; rows/s counts the items answered with an id,
+  against the raw rate of the same round.
 * **Freshness.** Exactly one Celery worker process (pool solo, concurrency 1) consumes the
   recompute queue while wrk runs. Probe threads post interactions for their own customers
   (never used by wrk), read the customer's `figures_version` after the 201, and wait until

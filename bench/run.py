@@ -35,6 +35,13 @@ BENCHMARKS = [
         [],
         ["--duration", "4", "--rounds", "1", "--customers", "200"],
     ),
+    (
+        "request",
+        "One interaction POST against a minimal DRF view",
+        "bench_request.py",
+        [],
+        ["--requests", "100", "--rounds", "2", "--customers", "300"],
+    ),
     ("recompute", "Recompute cost against history", "bench_recompute.py", [], ["--runs", "5"]),
     (
         "workspace",
