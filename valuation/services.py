@@ -138,24 +138,7 @@ def customer_figures_request(*, customer_id: int) -> None:
     by the sweeper; inside a transaction the write also locks the customer's figures row until
     commit. The customer's first request creates their figures row: one statement either way.
     """
-    values = {field.name: field.get_default() for field in FIGURE_ROW_FIELDS}
-    values.update(figures_version=1, figures_requested_at=timezone.now())
-    columns = ["customer_id", "owner_id", *(field.column for field in FIGURE_ROW_FIELDS)]
-    params = [field.get_db_prep_save(values[field.name], connection) for field in FIGURE_ROW_FIELDS]
-    table = CustomerFigures._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} ({", ".join(columns)})
-            SELECT c.id, c.owner_id, {", ".join(["%s"] * len(params))}
-            FROM {Customer._meta.db_table} c WHERE c.id = %s
-            ON CONFLICT (customer_id) DO UPDATE SET
-                figures_version = {table}.figures_version + 1,
-                figures_requested_at = EXCLUDED.figures_requested_at,
-                owner_id = EXCLUDED.owner_id
-            """,
-            [*params, customer_id],
-        )
+    customers_figures_request(customer_ids=[customer_id])
 
 
 def customers_figures_request(*, customer_ids: list[int]) -> None:
@@ -163,6 +146,7 @@ def customers_figures_request(*, customer_ids: list[int]) -> None:
     each figures row's version is bumped once, in customer id order (the lock order)."""
     if not customer_ids:
         return
+    ids = sorted(set(customer_ids))
     values = {field.name: field.get_default() for field in FIGURE_ROW_FIELDS}
     values.update(figures_version=1, figures_requested_at=timezone.now())
     columns = ["customer_id", "owner_id", *(field.column for field in FIGURE_ROW_FIELDS)]
@@ -173,13 +157,14 @@ def customers_figures_request(*, customer_ids: list[int]) -> None:
             f"""
             INSERT INTO {table} ({", ".join(columns)})
             SELECT c.id, c.owner_id, {", ".join(["%s"] * len(params))}
-            FROM {Customer._meta.db_table} c WHERE c.id = ANY(%s) ORDER BY c.id
+            FROM {Customer._meta.db_table} c WHERE c.id IN ({", ".join(["%s"] * len(ids))})
+            ORDER BY c.id
             ON CONFLICT (customer_id) DO UPDATE SET
                 figures_version = {table}.figures_version + 1,
                 figures_requested_at = EXCLUDED.figures_requested_at,
                 owner_id = EXCLUDED.owner_id
             """,
-            [*params, sorted(set(customer_ids))],
+            [*params, *ids],
         )
 
 
