@@ -338,35 +338,22 @@ def test_an_outbound_item_in_a_thread_answers_what_waits_there(
 ):
     """A reply the contact centre's system sends in a batch is the first response to the
     customer's messages waiting in that thread, as when it is logged alone."""
-    asked = Interaction.objects.create(
-        customer=alices_customer,
-        channel="email",
-        direction="inbound",
-        type="inquiry",
-        subject="Where is my parcel?",
-        occurred_at=NOW - timedelta(hours=3),
-        requires_response=True,
-    )
-    again = Interaction.objects.create(
-        customer=alices_customer,
-        channel="email",
-        direction="inbound",
-        type="inquiry",
-        subject="Re: Where is my parcel?",
-        occurred_at=NOW - timedelta(hours=2),
-        requires_response=True,
-        thread=asked,
-    )
-    later = Interaction.objects.create(
-        customer=alices_customer,
-        channel="email",
-        direction="inbound",
-        type="inquiry",
-        subject="And another thing",
-        occurred_at=NOW,
-        requires_response=True,
-        thread=asked,
-    )
+
+    def message(subject, hours_ago, thread=None):
+        return Interaction.objects.create(
+            customer=alices_customer,
+            channel="email",
+            direction="inbound",
+            type="inquiry",
+            subject=subject,
+            occurred_at=NOW - timedelta(hours=hours_ago),
+            requires_response=True,
+            thread=thread,
+        )
+
+    asked = message("Where is my parcel?", 3)
+    again = message("Re: Where is my parcel?", 2, thread=asked)
+    later = message("And another thing", 0, thread=asked)
     reply_at = NOW - timedelta(hours=1)
     response = api(charlie).post(
         URL,
