@@ -28,7 +28,9 @@ class Priors:
     the value of a prospect, the population's margin ratio (a prospect has none of their own)
     and the wallets of similar customers by segment."""
 
-    prospect_value: float
+    prospect_value: float  # first seen within the conversion window
+    late_prospect_value: float  # first seen longer ago, never bought
+    window_days: float
     margin_ratio: float
     peer_wallets: wallets.PeerWallets
 
@@ -171,7 +173,11 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
     p_alive = np.where(has_history, p_alive, np.nan)
     expected_transactions = np.where(has_history, expected_transactions, 0.0)
     # A customer with no purchase yet is worth their prospect value (docs/valuation.md).
-    prospect = np.full(has_history.shape, np.nan if priors is None else priors.prospect_value)
+    if priors is None:
+        prospect = np.full(has_history.shape, np.nan)
+    else:
+        late = np.nan_to_num(inputs.tenure_days) >= priors.window_days
+        prospect = np.where(late, priors.late_prospect_value, priors.prospect_value)
     prospect = np.where(has_history, np.nan, prospect)
     gross_clv = np.where(has_history, gross_clv, np.nan_to_num(prospect))
     wallet = _wallets(inputs, priors)

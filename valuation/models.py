@@ -300,6 +300,15 @@ class FitPriors(models.Model):
     )
     new_customer_value = models.FloatField(help_text="Discounted margin of a newcomer.")
     prospect_value = models.FloatField(help_text="conversion_rate × new_customer_value.")
+    # A prospect who let a whole window pass without buying: of the customers first seen two
+    # windows or more before as_of who had not bought in the first, those who did in the second.
+    late_prospects_seen = models.PositiveIntegerField(default=0)
+    late_prospects_converted = models.PositiveIntegerField(default=0)
+    late_conversion_rate = models.FloatField(default=0.0)
+    late_conversion_observed = models.BooleanField(default=False)
+    late_prospect_value = models.FloatField(
+        default=0.0, help_text="late_conversion_rate × new_customer_value."
+    )
     # Inferred wallets: per segment (valuation.numerics.wallets), the wallet, its peers and the
     # level of the group it was drawn from.
     wallet_quantile = models.FloatField()

@@ -89,6 +89,8 @@ def priors_of(stored: FitPriors | None) -> Priors | None:
     peer = stored.peer_wallets
     return Priors(
         prospect_value=stored.prospect_value,
+        late_prospect_value=stored.late_prospect_value,
+        window_days=stored.conversion_window_days,
         margin_ratio=stored.margin_ratio,
         peer_wallets=wallets.PeerWallets(
             wallet=np.array(peer["wallet"], dtype=float),  # None (no peers) becomes NaN
@@ -234,10 +236,10 @@ def valuation_batch(
     today: date,
     value_only: bool = False,
 ) -> ValuationBatch:
-    """Inputs of the given customers (ids, or an id range; default: all), in ten queries.
+    """Inputs of the given customers (ids, or an id range; default: all), in nine queries.
 
     `value_only` loads only what predicted CLV, growth potential and the inferred wallets need
-    (six queries), for drawing the tier thresholds and the peer wallets over the whole base;
+    (five queries), for drawing the tier thresholds and the peer wallets over the whole base;
     the other inputs are left unknown.
     """
     scope: CustomerScope = {
@@ -445,24 +447,38 @@ def transactions_up_to(as_of: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     )
 
 
-def prospect_conversion_counts(*, as_of: date, window_days: int) -> tuple[int, int]:
-    """(seen, converted): customers first seen (acquired, else created) at least `window_days`
-    before `as_of`, and those of them whose first transaction came within `window_days` of
-    being first seen (or before: acquired as a buyer). One query."""
+def prospect_conversion_counts(*, as_of: date, window_days: int) -> dict[str, int]:
+    """How prospects became customers, in one query. A prospect is a customer first seen
+    (acquired, else created) without a purchase: one who bought that day or before (acquired
+    as a buyer, imported with their history) never was one.
+
+    - `seen`: prospects first seen at least `window_days` before `as_of`; `converted`: those of
+      them whose first transaction came within `window_days` of being first seen;
+    - `late_seen`: prospects first seen at least two windows before `as_of` who had not bought
+      in the first; `late_converted`: those of them who bought in the second.
+    """
+    window = timedelta(days=window_days)
     first_seen = Coalesce("acquired_on", TruncDate("created_at"), output_field=DateField())
-    deadline = ExpressionWrapper(
-        F("first_seen") + timedelta(days=window_days), output_field=DateField()
-    )
-    counts = (
+    # Not bought by a day includes never bought (no first transaction): hence the negations.
+    in_first = Q(summary__first_transaction_on__lte=F("first_end"))
+    late = Q(first_seen__lte=as_of - 2 * window) & ~in_first
+    return (
         Customer.objects.annotate(first_seen=first_seen)
-        .filter(first_seen__lte=as_of - timedelta(days=window_days))
-        .annotate(deadline=deadline)
+        .filter(first_seen__lte=as_of - window)
+        .exclude(summary__first_transaction_on__lte=F("first_seen"))
+        .annotate(
+            first_end=ExpressionWrapper(F("first_seen") + window, output_field=DateField()),
+            second_end=ExpressionWrapper(F("first_seen") + 2 * window, output_field=DateField()),
+        )
         .aggregate(
             seen=Count("pk"),
-            converted=Count("pk", filter=Q(summary__first_transaction_on__lte=F("deadline"))),
+            converted=Count("pk", filter=in_first),
+            late_seen=Count("pk", filter=late),
+            late_converted=Count(
+                "pk", filter=late & Q(summary__first_transaction_on__lte=F("second_end"))
+            ),
         )
     )
-    return counts["seen"], counts["converted"]
 
 
 @dataclass(frozen=True)
@@ -533,13 +549,20 @@ def customer_valuation_explained(*, customer_id: int) -> Explanation:
         {f"experience_{name}": first(value) for name, value in figures.experience_terms.items()}
     )
     intermediates["new"] = bool(figures.new[0])
+    priors = fit_priors_of(context.model_fit)
+    # Which of the fit's two conversion rates the prospect value used (figures.compute_figures).
+    intermediates["prospect_late"] = bool(
+        figures.new[0]
+        and priors is not None
+        and (inputs["tenure_days"] or 0) >= priors.conversion_window_days
+    )
     return Explanation(
         context.method,
         context.model_fit,
         context.params,
         inputs,
         intermediates,
-        priors=fit_priors_of(context.model_fit),
+        priors=priors,
         wallet_source=wallet_source_of(
             stated_source=Customer.objects.filter(pk=customer_id)
             .values_list("wallet_source", flat=True)

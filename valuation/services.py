@@ -678,8 +678,10 @@ def fit_priors_build(
         annual_discount_rate=float(settings.annual_discount_rate),
     )
     window = prospects.CONVERSION_WINDOW_DAYS
-    conversion = prospects.conversion_rate(
-        *selectors.prospect_conversion_counts(as_of=fit.as_of, window_days=window)
+    counts = selectors.prospect_conversion_counts(as_of=fit.as_of, window_days=window)
+    conversion = prospects.conversion_rate(counts["seen"], counts["converted"])
+    late = prospects.late_conversion_rate(
+        counts["late_seen"], counts["late_converted"], conversion
     )
     peer = wallets.peer_wallets(
         wallets.segment_of(
@@ -701,6 +703,11 @@ def fit_priors_build(
         expected_transactions=1.0 + float(repeats[-1]),
         new_customer_value=value,
         prospect_value=prospects.prospect_value(conversion, value),
+        late_prospects_seen=late.seen,
+        late_prospects_converted=late.converted,
+        late_conversion_rate=late.rate,
+        late_conversion_observed=late.observed,
+        late_prospect_value=prospects.prospect_value(late, value),
         wallet_quantile=peer.quantile,
         wallet_min_peers=peer.min_peers,
         wallet_samples=int(np.isfinite(spend).sum()),

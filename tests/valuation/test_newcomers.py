@@ -30,27 +30,34 @@ def beans():
 
 
 def conversion_by_hand(as_of):
-    """Of the customers first seen a year or more before `as_of`, those who bought within a
-    year of being first seen: counted one by one."""
+    """Of the prospects (customers with no purchase when first seen) first seen a year or more
+    before `as_of`, those who bought within a year of being first seen; of those first seen two
+    years or more before who had not, those who bought in the second year: one by one."""
     window = timedelta(days=prospects.CONVERSION_WINDOW_DAYS)
-    seen = converted = 0
+    seen = converted = late_seen = late_converted = 0
     for customer in Customer.objects.select_related("summary"):
         first_seen = customer.acquired_on or timezone.localdate(customer.created_at)
-        if first_seen > as_of - window:
+        first = getattr(getattr(customer, "summary", None), "first_transaction_on", None)
+        if first_seen > as_of - window or (first is not None and first <= first_seen):
             continue
         seen += 1
-        first = getattr(getattr(customer, "summary", None), "first_transaction_on", None)
-        converted += first is not None and first <= first_seen + window
-    return seen, converted
+        in_first = first is not None and first <= first_seen + window
+        converted += in_first
+        if first_seen <= as_of - 2 * window and not in_first:
+            late_seen += 1
+            late_converted += first is not None and first <= first_seen + 2 * window
+    return seen, converted, late_seen, late_converted
 
 
 def test_a_prospect_after_one_email_is_new_and_worth_their_prospect_value(beans):
-    # Given a base that fits the model, and forty leads of two years ago who never bought
+    # Given a base that fits the model, and forty leads of two years ago: ten bought within
+    # the year, three in the second year, the others never
     ValuationSettings.objects.update_or_create(pk=1, defaults={"min_customers_to_fit": 20})
     bulk_history(beans, customers=150, seed=3)
     two_years_ago = timezone.localdate() - timedelta(days=730)
-    for _ in range(40):
-        CustomerFactory(status="prospect", acquired_on=two_years_ago)
+    leads = [CustomerFactory(status="prospect", acquired_on=two_years_ago) for _ in range(40)]
+    for n, lead in enumerate(leads[:13]):
+        log_order(lead, beans, days_ago=630 if n < 10 else 200)
     fit = services.valuation_rebuild_everything()
     priors = fit.priors
     # When a new prospect writes one email and is recomputed
@@ -60,10 +67,17 @@ def test_a_prospect_after_one_email_is_new_and_worth_their_prospect_value(beans)
 
     # Then the fit measured the conversion rate in the firm's own data
     assert fit.method == FitMethod.MODEL
-    seen, converted = conversion_by_hand(fit.as_of)
+    seen, converted, late_seen, late_converted = conversion_by_hand(fit.as_of)
     assert (priors.prospects_seen, priors.prospects_converted) == (seen, converted)
-    assert priors.conversion_observed and 40 < seen and 0 < converted < seen - 39
-    assert priors.conversion_rate == pytest.approx(converted / seen)
+    assert (priors.late_prospects_seen, priors.late_prospects_converted) == (
+        late_seen,
+        late_converted,
+    )
+    assert late_seen >= 30 and late_converted >= 3 and priors.late_conversion_observed
+    assert priors.late_conversion_rate == pytest.approx(late_converted / late_seen)
+    assert priors.late_prospect_value < priors.prospect_value
+    assert priors.conversion_observed and priors.conversion_rate == pytest.approx(converted / seen)
+    assert converted >= 10 and seen >= 40
     assert priors.prospect_value == pytest.approx(
         priors.conversion_rate * priors.new_customer_value
     )
@@ -75,6 +89,12 @@ def test_a_prospect_after_one_email_is_new_and_worth_their_prospect_value(beans)
     assert figures.prospect_value == Decimal(repr(priors.prospect_value)).quantize(Decimal("0.01"))
     assert figures.predicted_clv <= figures.prospect_value
     assert figures.p_alive is None
+    # while a lead who let two years pass without buying is worth the late rate's value
+    stale = Customer.objects.get(pk=leads[-1].pk)
+    assert stale.figures.tier == "new"
+    assert stale.figures.prospect_value == Decimal(repr(priors.late_prospect_value)).quantize(
+        Decimal("0.01")
+    )
     # and nobody who bought is new, nor any prospect ranked
     tiers = dict(Customer.objects.values_list("pk", "figures__tier"))
     bought = set(Customer.objects.filter(summary__transaction_days__gt=0).values_list("pk", flat=True))

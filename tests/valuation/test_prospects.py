@@ -18,6 +18,14 @@ def test_it_assumes_the_documented_rate_below_the_minimum():
     assert prospects.conversion_rate(0, 0).rate == prospects.ASSUMED_CONVERSION
 
 
+def test_after_a_window_without_purchase_it_measures_or_halves_the_rate():
+    first = prospects.conversion_rate(100, 40)
+    assert prospects.late_conversion_rate(50, 5, first).rate == pytest.approx(0.1)
+    assumed = prospects.late_conversion_rate(3, 1, first)
+    assert not assumed.observed
+    assert assumed.rate == pytest.approx(0.4 * prospects.ASSUMED_LATE_FACTOR)
+
+
 @pytest.mark.parametrize("seen, converted", [(5, 6), (-1, 0), (3, -1)])
 def test_it_refuses_impossible_counts(seen, converted):
     with pytest.raises(ValueError):

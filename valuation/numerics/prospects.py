@@ -2,7 +2,10 @@
 
 A prospect is worth what a newly acquired customer is worth to the population model, times the
 chance that they become one, which the firm's own history shows: of the customers first seen at
-least a window ago, the share who bought within that window of being first seen.
+least a window ago, the share who bought within that window of being first seen. A prospect
+who has let a whole window pass without buying is less likely to: for them, of the customers
+first seen at least two windows ago who had not bought in the first, the share who bought in
+the second.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ CONVERSION_WINDOW_DAYS = 365
 # Below this many customers seen long enough, the observed share says little: assume instead.
 MIN_PROSPECTS = 30
 ASSUMED_CONVERSION = 0.10
+# After a window without a purchase, when too few customers show what happens next: a
+# judgement, not a measurement (half the first window's rate).
+ASSUMED_LATE_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,17 @@ def conversion_rate(
     if seen >= max(min_prospects, 1):
         return Conversion(converted / seen, seen, converted, True)
     return Conversion(float(assumed), seen, converted, False)
+
+
+def late_conversion_rate(
+    seen: int, converted: int, first: Conversion, *, min_prospects: int = MIN_PROSPECTS
+) -> Conversion:
+    """The rate for a prospect who let a whole window pass: converted / seen of those who had
+    not bought in their first window, or, with too few, `ASSUMED_LATE_FACTOR` × the first
+    window's rate."""
+    return conversion_rate(
+        seen, converted, min_prospects=min_prospects, assumed=first.rate * ASSUMED_LATE_FACTOR
+    )
 
 
 def new_customer_value(
