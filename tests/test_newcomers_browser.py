@@ -23,9 +23,11 @@ def test_it_shows_a_prospects_value_and_an_inferred_wallet_with_their_basis(
 ):
     alices = Customer.objects.filter(owner__username="alice")
     prospect = alices.filter(figures__tier="new").first()
-    inferred = alices.filter(
-        wallet_annual__isnull=True, figures__inferred_wallet__isnull=False
-    ).exclude(figures__tier="new").first()
+    inferred = (
+        alices.filter(wallet_annual__isnull=True, figures__inferred_wallet__isnull=False)
+        .exclude(figures__tier="new")
+        .first()
+    )
     assert prospect is not None and inferred is not None
     context, page = context_page(browser, live_server, 1280, 900)
     sign_in(page, "alice")

@@ -93,9 +93,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("inferred_wallet", FigureType.MONEY, "Inferred wallet", money=True),
     Figure("wallet_quantile", FigureType.RATIO, "Inferred wallet: quantile of peers' spend"),
     Figure("wallet_peers", FigureType.COUNT, "Inferred wallet: peers"),
-    Figure(
-        "wallet_peer_group", FigureType.TEXT, "Inferred wallet: peer group", max_length=100
-    ),
+    Figure("wallet_peer_group", FigureType.TEXT, "Inferred wallet: peer group", max_length=100),
 )
 
 # Below this P(alive) a customer counts as at risk (FIGURES_CHANGED names who crossed it).

@@ -369,9 +369,7 @@ def _wallet_inputs(ids, scope, lines, since) -> dict:
         facts.values(cid=F("customer_id"))
         .annotate(
             known=Count("id", filter=Q(key__kind=FactKind.NEED)),
-            met=Count(
-                "id", filter=Q(key__kind=FactKind.NEED, need_status=NeedStatus.MET_BY_US)
-            ),
+            met=Count("id", filter=Q(key__kind=FactKind.NEED, need_status=NeedStatus.MET_BY_US)),
             people=Max(Cast("value", FloatField()), filter=size),
         )
         .order_by()

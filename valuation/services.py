@@ -680,9 +680,7 @@ def fit_priors_build(
     window = prospects.CONVERSION_WINDOW_DAYS
     counts = selectors.prospect_conversion_counts(as_of=fit.as_of, window_days=window)
     conversion = prospects.conversion_rate(counts["seen"], counts["converted"])
-    late = prospects.late_conversion_rate(
-        counts["late_seen"], counts["late_converted"], conversion
-    )
+    late = prospects.late_conversion_rate(counts["late_seen"], counts["late_converted"], conversion)
     peer = wallets.peer_wallets(
         wallets.segment_of(
             inputs.is_organization, inputs.people_served, inputs.needs_known, inputs.tenure_days

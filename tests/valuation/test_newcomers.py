@@ -97,7 +97,9 @@ def test_a_prospect_after_one_email_is_new_and_worth_their_prospect_value(beans)
     )
     # and nobody who bought is new, nor any prospect ranked
     tiers = dict(Customer.objects.values_list("pk", "figures__tier"))
-    bought = set(Customer.objects.filter(summary__transaction_days__gt=0).values_list("pk", flat=True))
+    bought = set(
+        Customer.objects.filter(summary__transaction_days__gt=0).values_list("pk", flat=True)
+    )
     assert {tiers[pk] for pk in bought} <= {"mvc", "mgc", "maintain", "below_zero"}
     assert {tier for pk, tier in tiers.items() if pk not in bought} == {"new"}
     # and the page's "why" has the basis
