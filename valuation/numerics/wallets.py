@@ -11,7 +11,7 @@ customers: the cost is a sort of the peers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -67,6 +67,7 @@ def _group(segment: np.ndarray, level: int) -> np.ndarray:
     return key
 
 
+@lru_cache(maxsize=len(LEVELS) * 72)
 def group_label(segment: int, level: int) -> str:
     """In words, e.g. "organizations · serving 2–9 · any needs · any tenure"."""
     parts = _dimensions(np.array([segment]))
@@ -77,8 +78,11 @@ def group_label(segment: int, level: int) -> str:
 
 
 def _quantiles_by_group(keys: np.ndarray, values: np.ndarray, quantile: float):
-    """(count, quantile) per group key 0..SEGMENTS-1 (linear interpolation, as np.quantile)."""
-    order = np.lexsort((values, keys))
+    """(count, quantile) per group key 0..SEGMENTS-1 (linear interpolation, as np.quantile)
+    of values sorted ascending."""
+    # `values` come sorted (peer_wallets sorts them once); a stable sort of the small keys
+    # (a radix sort for 16-bit integers) keeps each group's values sorted.
+    order = np.argsort(keys.astype(np.int16), kind="stable")
     keys, values = keys[order], values[order]
     count = np.bincount(keys, minlength=SEGMENTS)
     start = np.concatenate(([0], np.cumsum(count)[:-1]))
@@ -129,6 +133,8 @@ def peer_wallets(
         raise ValueError("segment and annual_spend must have the same length")
     known = np.isfinite(spend)
     segment, spend = segment[known], spend[known]
+    by_spend = np.argsort(spend, kind="stable")
+    segment, spend = segment[by_spend], spend[by_spend]
     every = np.arange(SEGMENTS)
     wallet = np.full(SEGMENTS, np.nan)
     peers = np.zeros(SEGMENTS, dtype=np.int64)
