@@ -681,14 +681,13 @@ def fit_priors_build(
     counts = selectors.prospect_conversion_counts(as_of=fit.as_of, window_days=window)
     conversion = prospects.conversion_rate(counts["seen"], counts["converted"])
     late = prospects.late_conversion_rate(counts["late_seen"], counts["late_converted"], conversion)
-    peer = wallets.peer_wallets(
-        wallets.segment_of(
-            inputs.is_organization, inputs.people_served, inputs.needs_known, inputs.tenure_days
-        ),
-        spend := wallets.annual_spend_known(
-            inputs.wallet_annual, inputs.revenue_12m, inputs.days_since_first
-        ),
+    segment = wallets.segment_of(
+        inputs.is_organization, inputs.people_served, inputs.needs_known, inputs.tenure_days
     )
+    spend = wallets.annual_spend_known(
+        inputs.wallet_annual, inputs.revenue_12m, inputs.days_since_first
+    )
+    peer = wallets.peer_wallets(segment, spend)
     return FitPriors(
         fit=fit,
         conversion_window_days=window,
