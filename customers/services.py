@@ -35,9 +35,9 @@ EDITABLE_FIELDS = (
 REFERENCE_FIELDS = ("external_ref", "referred_by")
 
 
-# Profile fields that feed the figures (share of customer, growth potential, tenure), and the
-# owner, which the figures row copies for the portfolio's reads.
-FIGURE_INPUTS = {"wallet_annual", "acquired_on", "owner"}
+# Profile fields that feed the figures (share of customer, growth potential, tenure, the peers
+# of an inferred wallet), and the owner, which the figures row copies for the portfolio's reads.
+FIGURE_INPUTS = {"wallet_annual", "acquired_on", "owner", "kind"}
 
 
 WALLET_NEEDS_SOURCE = "Say where the wallet figure comes from."

@@ -42,6 +42,9 @@ TIER_FIELDS = {
     "below_zero": "suits_below_zero",
     "maintain": "suits_maintain",
 }
+# Tiers with no eligibility flag: a customer with no purchase yet ("new") has no value rank,
+# so every offering suiting their segment and needs is a candidate for the first order.
+UNRANKED_TIERS = frozenset({"new"})
 # Segments: the kind of customer (customers.models.CustomerKind).
 SEGMENT_FIELDS = {"person": "suits_person", "organization": "suits_organization"}
 

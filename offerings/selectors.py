@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .models import SEGMENT_FIELDS, TIER_FIELDS, Component, Offering
+from .models import SEGMENT_FIELDS, TIER_FIELDS, UNRANKED_TIERS, Component, Offering
 
 
 def offerings_with_figures() -> QuerySet[Offering]:
@@ -46,7 +46,7 @@ def offerings_eligible_for(*, customer, tier: str | None = None, needs=None) -> 
     if segment_field:
         offerings = offerings.filter(**{segment_field: True})
     tier = tier or getattr(customer, "tier", None) or None
-    if tier is not None:
+    if tier is not None and tier not in UNRANKED_TIERS:
         if tier not in TIER_FIELDS:
             raise ValueError(f"unknown tier {tier!r}; expected one of {sorted(TIER_FIELDS)}")
         offerings = offerings.filter(**{TIER_FIELDS[tier]: True})

@@ -44,13 +44,8 @@ def snapshots_of_everyone() -> dict:
 
 def forget_figures() -> None:
     CustomerFigures.objects.update(
-        **{
-            **dict.fromkeys(FIGURE_FIELDS, None),
-            "interaction_count": 0,
-            "tier": "",
-            "valuation_method": "",
-            "computed_at": None,
-        }
+        **{name: CustomerFigures._meta.get_field(name).get_default() for name in FIGURE_FIELDS},
+        computed_at=None,
     )
     CustomerSnapshot.objects.all().delete()
 

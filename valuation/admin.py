@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from . import tasks
-from .models import CustomerSnapshot, ModelFit, ValuationSettings
+from .models import CustomerSnapshot, FitPriors, ModelFit, ValuationSettings
 
 
 @admin.register(ValuationSettings)
@@ -23,8 +23,23 @@ class ValuationSettingsAdmin(admin.ModelAdmin):
         return False
 
 
+class FitPriorsInline(admin.StackedInline):
+    """The fit's basis for prospects and inferred wallets (docs/valuation.md), as the fit
+    wrote it."""
+
+    model = FitPriors
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ModelFit)
 class ModelFitAdmin(admin.ModelAdmin):
+    inlines = [FitPriorsInline]
     list_display = [
         "id",
         "as_of",

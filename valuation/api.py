@@ -14,10 +14,11 @@ from core import bounds
 from core.serializers import OutputModelSerializer
 from customers import api as customers_api
 from customers import selectors as customer_selectors
+from customers.models import WalletSource
 
-from . import tasks
+from . import selectors, tasks
 from .declared import FIGURE_NAMES, SNAPSHOT_FIGURES, ValueTier
-from .models import CustomerFigures, CustomerSnapshot, ModelFit
+from .models import CustomerFigures, CustomerSnapshot, FitPriors, ModelFit
 
 # --- Customers with their figures (the customers API, extended) ---------------------------
 
@@ -46,6 +47,20 @@ class CustomerWithFiguresOutputSerializer(customers_api.CustomerOutputSerializer
             field.allow_null = True  # a customer without figures yet
             fields[API_NAMES.get(name, name)] = field
         return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # No wallet on record but one inferred from peers: say so (the value and its basis are
+        # the inferred_wallet and wallet_* figures). `wallet_annual` stays what was stated.
+        figures = getattr(instance, "figures", None)  # None: no figures row yet
+        if (
+            "wallet_source" in data
+            and not data["wallet_source"]
+            and figures is not None
+            and figures.inferred_wallet is not None
+        ):
+            data["wallet_source"] = WalletSource.INFERRED
+        return data
 
 
 class CustomerWithFiguresFilter(customers_api.CustomerFilter):
@@ -132,9 +147,38 @@ class GammaGammaSerializer(serializers.Serializer):
     customers = serializers.IntegerField()
 
 
+class FitPriorsSerializer(serializers.ModelSerializer):
+    """The fit's basis for customers with no purchase yet and for inferred wallets."""
+
+    class Meta:
+        model = FitPriors
+        fields = [
+            "conversion_window_days",
+            "prospects_seen",
+            "prospects_converted",
+            "conversion_rate",
+            "conversion_observed",
+            "mean_spend",
+            "margin_ratio",
+            "expected_transactions",
+            "new_customer_value",
+            "prospect_value",
+            "late_prospects_seen",
+            "late_prospects_converted",
+            "late_conversion_rate",
+            "late_conversion_observed",
+            "late_prospect_value",
+            "wallet_quantile",
+            "wallet_min_peers",
+            "wallet_samples",
+        ]
+        read_only_fields = fields
+
+
 class FitOutputSerializer(OutputModelSerializer):
     bgnbd = serializers.SerializerMethodField()
     gamma_gamma = serializers.SerializerMethodField()
+    priors = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelFit
@@ -150,8 +194,14 @@ class FitOutputSerializer(OutputModelSerializer):
             "error",
             "bgnbd",
             "gamma_gamma",
+            "priors",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(FitPriorsSerializer(allow_null=True))
+    def get_priors(self, fit) -> dict | None:
+        priors = selectors.fit_priors_of(fit)
+        return None if priors is None else FitPriorsSerializer(priors).data
 
     @extend_schema_field(BgNbdSerializer(allow_null=True))
     def get_bgnbd(self, fit) -> dict | None:
@@ -193,7 +243,7 @@ class FitInputSerializer(serializers.Serializer):
 
 class FitListApi(GenericAPIView):
     serializer_class = FitOutputSerializer
-    queryset = ModelFit.objects.order_by("-created_at", "-id")
+    queryset = ModelFit.objects.select_related("priors").order_by("-created_at", "-id")
 
     def check_permissions(self, request):
         super().check_permissions(request)

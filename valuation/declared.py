@@ -45,6 +45,7 @@ class Figure:
     snapshot: bool = False  # kept in the dated CustomerSnapshot for trend charts
     source: str = COMPUTED
     choices: type[models.TextChoices] | None = None  # a TEXT figure's allowed values
+    max_length: int = 20  # a TEXT figure's longest value
 
     @property
     def support(self) -> bool:
@@ -59,6 +60,9 @@ class ValueTier(models.TextChoices):
     MGC = "mgc", "Most growable"
     BELOW_ZERO = "below_zero", "Below zero"
     MAINTAIN = "maintain", "Maintain"
+    # No purchase yet: valued as a prospect (docs/valuation.md), never ranked or shed on the
+    # strength of a contact or two.
+    NEW = "new", "New"
 
 
 TIER_RECOMMENDATION = {
@@ -66,6 +70,7 @@ TIER_RECOMMENDATION = {
     ValueTier.MGC: "grow",
     ValueTier.BELOW_ZERO: "shed or re-price",
     ValueTier.MAINTAIN: "maintain",
+    ValueTier.NEW: "develop",
 }
 
 
@@ -82,6 +87,13 @@ FIGURES: tuple[Figure, ...] = (
     Figure("share_of_needs", FigureType.RATIO, "Share of needs", snapshot=True),
     Figure("experience_score", FigureType.RATIO, "Experience score", snapshot=True),
     Figure("valuation_method", FigureType.TEXT, "Valuation method", source=FROM_METHOD),
+    # The basis of a customer with no purchase yet, and of a wallet inferred from peers
+    # (docs/valuation.md, "Prospects" and "Inferred wallets").
+    Figure("prospect_value", FigureType.MONEY, "Prospect value", money=True),
+    Figure("inferred_wallet", FigureType.MONEY, "Inferred wallet", money=True),
+    Figure("wallet_quantile", FigureType.RATIO, "Inferred wallet: quantile of peers' spend"),
+    Figure("wallet_peers", FigureType.COUNT, "Inferred wallet: peers"),
+    Figure("wallet_peer_group", FigureType.TEXT, "Inferred wallet: peer group", max_length=100),
 )
 
 # Below this P(alive) a customer counts as at risk (FIGURES_CHANGED names who crossed it).

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .numerics import bgnbd, clv, experience, gamma_gamma, tiers
+from .numerics import bgnbd, clv, experience, gamma_gamma, tiers, wallets
 
 DAYS_PER_MONTH = 30.4375
 
@@ -23,6 +23,19 @@ class ValuationParams:
 
 
 @dataclass(frozen=True)
+class Priors:
+    """What a fit learnt for customers their own purchases cannot value (docs/valuation.md):
+    the value of a prospect, the population's margin ratio (a prospect has none of their own)
+    and the wallets of similar customers by segment."""
+
+    prospect_value: float  # first seen within the conversion window
+    late_prospect_value: float  # first seen longer ago, never bought
+    window_days: float
+    margin_ratio: float
+    peer_wallets: wallets.PeerWallets
+
+
+@dataclass(frozen=True)
 class PopulationFit:
     """Stored parameters of a fit; bgnbd/gamma_gamma are None for the fallback estimate."""
 
@@ -31,6 +44,7 @@ class PopulationFit:
     gamma_gamma: gamma_gamma.GammaGammaParams | None
     clv_threshold: float | None = None
     growth_threshold: float | None = None
+    priors: Priors | None = None
 
     @property
     def uses_model(self) -> bool:
@@ -50,7 +64,9 @@ class FigureInputs:
     cost_to_serve_total: np.ndarray
     revenue_12m: np.ndarray
     cost_to_serve_12m: np.ndarray
-    wallet_annual: np.ndarray  # NaN: unknown
+    wallet_annual: np.ndarray  # stated or estimated; NaN: unknown
+    is_organization: np.ndarray  # 1 organization, 0 person
+    people_served: np.ndarray  # the size fact (NaN: unknown)
     tenure_days: np.ndarray
     own_rating: np.ndarray  # mean 1-5 rating the customer gave offerings they hold (NaN: none)
     others_rating: np.ndarray  # mean 1-5 rating by other customers of those offerings
@@ -84,6 +100,13 @@ class Figures:
     growth_potential: np.ndarray
     experience_score: np.ndarray
     experience_terms: dict[str, np.ndarray]
+    new: np.ndarray  # no purchase yet: tier "new", valued as a prospect
+    prospect_value: np.ndarray  # NaN but for customers with no purchase yet
+    wallet: np.ndarray  # the wallet share and growth use: stated, estimated or inferred
+    inferred_wallet: np.ndarray  # NaN where stated or estimated (or no peers)
+    wallet_quantile: np.ndarray
+    wallet_peers: np.ndarray
+    wallet_peer_group: np.ndarray
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -103,6 +126,10 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
     T = np.where(has_history, inputs.days_since_first, 0.0) / unit
 
     margin_ratio = np.nan_to_num(_ratio(inputs.margin_total, inputs.revenue_total))
+    priors = fit.priors
+    if priors is not None:
+        # A prospect has no margin of their own yet: the population's.
+        margin_ratio = np.where(has_history, margin_ratio, priors.margin_ratio)
     repeat_value = _ratio(inputs.revenue_total - inputs.first_day_revenue, frequency)
     repeat_value = np.where(frequency > 0, np.nan_to_num(repeat_value), 0.0)
     horizon_units = params.horizon_months * DAYS_PER_MONTH / unit
@@ -145,7 +172,15 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
         gross_clv = estimate.clv
     p_alive = np.where(has_history, p_alive, np.nan)
     expected_transactions = np.where(has_history, expected_transactions, 0.0)
-    gross_clv = np.where(has_history, gross_clv, 0.0)
+    # A customer with no purchase yet is worth their prospect value (docs/valuation.md).
+    if priors is None:
+        prospect = np.full(has_history.shape, np.nan)
+    else:
+        late = np.nan_to_num(inputs.tenure_days) >= priors.window_days
+        prospect = np.where(late, priors.late_prospect_value, priors.prospect_value)
+    prospect = np.where(has_history, np.nan, prospect)
+    gross_clv = np.where(has_history, gross_clv, np.nan_to_num(prospect))
+    wallet = _wallets(inputs, priors)
 
     expected_cost = clv.expected_cost_to_serve(
         inputs.cost_to_serve_12m,
@@ -155,7 +190,7 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
     )
     predicted = gross_clv - expected_cost
     growth = clv.growth_potential(
-        inputs.wallet_annual,
+        wallet["wallet"],
         params.target_share,
         margin_ratio,
         np.where(has_history, p_alive, 1.0),
@@ -184,7 +219,7 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
         gross_clv=gross_clv,
         expected_cost_to_serve=expected_cost,
         predicted_clv=predicted,
-        share_of_customer=clv.share_of_customer(inputs.revenue_12m, inputs.wallet_annual),
+        share_of_customer=clv.share_of_customer(inputs.revenue_12m, wallet["wallet"]),
         share_of_needs=_ratio(inputs.needs_met, inputs.needs_known),
         growth_potential=growth,
         experience_score=experience.experience_score(
@@ -194,13 +229,46 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
             terms["tenure"],
         ),
         experience_terms=terms,
+        new=~has_history,
+        prospect_value=prospect,
+        **wallet,
     )
 
 
+def _wallets(inputs: FigureInputs, priors: Priors | None) -> dict[str, np.ndarray]:
+    """The stated or estimated wallet where there is one, else the wallet of the customer's
+    segment (looked up in the fit's peer wallets), with its basis."""
+    stated = np.isfinite(inputs.wallet_annual)
+    size = stated.shape
+    if priors is None:
+        inferred, peers = np.full(size, np.nan), np.zeros(size, dtype=np.int64)
+        group, quantile = np.full(size, "", dtype=object), np.full(size, np.nan)
+    else:
+        peer = priors.peer_wallets
+        segment = wallets.segment_of(
+            inputs.is_organization, inputs.people_served, inputs.needs_known, inputs.tenure_days
+        )
+        inferred, peers, group = peer.wallet[segment], peer.peers[segment], peer.labels[segment]
+        quantile = np.full(size, peer.quantile)
+    used = ~stated & np.isfinite(inferred)
+    return {
+        "wallet": np.where(stated, inputs.wallet_annual, inferred),
+        "inferred_wallet": np.where(used, inferred, np.nan),
+        "wallet_quantile": np.where(used, quantile, np.nan),
+        "wallet_peers": np.where(used, peers, 0),
+        "wallet_peer_group": np.where(used, group, ""),
+    }
+
+
 def assign_tiers(figures: Figures, fit: PopulationFit) -> np.ndarray:
-    """Tiers by the thresholds of the latest fit; before any fit, by sign alone."""
+    """Tiers by the thresholds of the latest fit; before any fit, by sign alone. A customer
+    with no purchase yet is "new", whatever their value."""
     clv_threshold = np.inf if fit.clv_threshold is None else fit.clv_threshold
     growth_threshold = np.inf if fit.growth_threshold is None else fit.growth_threshold
     return tiers.assign_tiers(
-        figures.predicted_clv, figures.growth_potential, clv_threshold, growth_threshold
+        figures.predicted_clv,
+        figures.growth_potential,
+        clv_threshold,
+        growth_threshold,
+        new=figures.new,
     )

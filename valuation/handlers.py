@@ -57,8 +57,12 @@ def _feeds_figures(event: Event) -> bool:
     if event.name == EventName.INTERACTION_CHANGED:
         return bool(changed & INTERACTION_FIGURE_INPUTS)
     if event.name == EventName.FACT_LEARNED:
-        # Share of customer (the wallet) and share of needs.
-        return event.payload.get("key") == WALLET_FACT or event.payload.get("kind") == FactKind.NEED
+        # Share of customer (the wallet), share of needs, and the segment of an inferred
+        # wallet (needs and size).
+        return event.payload.get("key") == WALLET_FACT or event.payload.get("kind") in (
+            FactKind.NEED,
+            FactKind.SIZE,
+        )
     return True
 
 

@@ -182,7 +182,9 @@ def figure_field(figure: Figure) -> models.Field:
         return models.PositiveIntegerField(figure.label, default=0)
     if figure.type == FigureType.MOMENT:
         return models.DateTimeField(figure.label, null=True, blank=True)
-    return models.CharField(figure.label, max_length=20, choices=figure.choices, blank=True)
+    return models.CharField(
+        figure.label, max_length=figure.max_length, choices=figure.choices, blank=True
+    )
 
 
 def _declared_figures(name: str, figures) -> type[models.Model]:
@@ -271,3 +273,51 @@ class CustomerSnapshot(DeclaredSnapshotFigures):  # type: ignore[valid-type,misc
 
     def __str__(self) -> str:
         return f"{self.customer_id} on {self.taken_on}"
+
+
+class FitPriors(models.Model):
+    """What a fit learnt for the customers their own purchases cannot value (docs/valuation.md,
+    "Prospects" and "Inferred wallets"): the value of a customer who has not bought yet, and
+    the wallet of similar customers by segment. Written with the fit, applied by every
+    recompute that applies the fit (a lookup, no query of the peers)."""
+
+    fit = models.OneToOneField(
+        ModelFit, on_delete=models.CASCADE, primary_key=True, related_name="priors"
+    )
+    # Prospects: of the customers first seen at least the window before as_of, those who
+    # bought within the window of being first seen.
+    conversion_window_days = models.PositiveIntegerField()
+    prospects_seen = models.PositiveIntegerField()
+    prospects_converted = models.PositiveIntegerField()
+    conversion_rate = models.FloatField()
+    conversion_observed = models.BooleanField(
+        help_text="False: too few customers seen long enough, the assumed rate is used."
+    )
+    mean_spend = models.FloatField(help_text="Expected revenue per transaction of a newcomer.")
+    margin_ratio = models.FloatField(help_text="Margin / revenue over every customer.")
+    expected_transactions = models.FloatField(
+        help_text="A newcomer's transactions over the horizon: the first and the repeats."
+    )
+    new_customer_value = models.FloatField(help_text="Discounted margin of a newcomer.")
+    prospect_value = models.FloatField(help_text="conversion_rate × new_customer_value.")
+    # A prospect who let a whole window pass without buying: of the customers first seen two
+    # windows or more before as_of who had not bought in the first, those who did in the second.
+    late_prospects_seen = models.PositiveIntegerField(default=0)
+    late_prospects_converted = models.PositiveIntegerField(default=0)
+    late_conversion_rate = models.FloatField(default=0.0)
+    late_conversion_observed = models.BooleanField(default=False)
+    late_prospect_value = models.FloatField(
+        default=0.0, help_text="late_conversion_rate × new_customer_value."
+    )
+    # Inferred wallets: per segment (valuation.numerics.wallets), the wallet, its peers and the
+    # level of the group it was drawn from.
+    wallet_quantile = models.FloatField()
+    wallet_min_peers = models.PositiveIntegerField()
+    wallet_samples = models.PositiveIntegerField(help_text="Customers with a known annual spend.")
+    peer_wallets = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name_plural = "fit priors"
+
+    def __str__(self) -> str:
+        return f"Priors of fit {self.fit_id}"

@@ -11,19 +11,45 @@ from decimal import Decimal
 from typing import Any, TypedDict
 
 import numpy as np
-from django.db.models import Avg, Count, F, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Avg,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
-from customers.models import Customer, CustomerFact, FactKind, NeedStatus
+from customers.models import (
+    Customer,
+    CustomerFact,
+    CustomerKind,
+    FactKind,
+    FactValueType,
+    NeedStatus,
+)
 from customers.selectors import scoped_to_customers
 from interactions import selectors as interaction_selectors
 from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
 
-from .figures import FigureInputs, PopulationFit, ValuationParams, compute_figures
-from .models import CustomerFigures, FitMethod, FitStatus, ModelFit, ValuationSettings
-from .numerics import bgnbd, gamma_gamma
+from .figures import FigureInputs, PopulationFit, Priors, ValuationParams, compute_figures
+from .models import (
+    CustomerFigures,
+    FitMethod,
+    FitPriors,
+    FitStatus,
+    ModelFit,
+    ValuationSettings,
+)
+from .numerics import bgnbd, gamma_gamma, wallets
 from .summary import LINE_REVENUE
 
 YEAR = timedelta(days=365)
@@ -38,10 +64,46 @@ class ValuationContext:
 
 
 def latest_fit() -> ModelFit | None:
-    return ModelFit.objects.filter(status=FitStatus.DONE).order_by("-fitted_at", "-id").first()
+    return (
+        ModelFit.objects.filter(status=FitStatus.DONE)
+        .select_related("priors")
+        .order_by("-fitted_at", "-id")
+        .first()
+    )
+
+
+def fit_priors_of(model_fit: ModelFit | None) -> FitPriors | None:
+    """The fit's priors (None: a fit from before they existed); no query when selected with
+    the fit (latest_fit) or set on it (valuation.services.valuation_fit_run)."""
+    if model_fit is None:
+        return None
+    try:
+        return model_fit.priors
+    except FitPriors.DoesNotExist:
+        return None
+
+
+def priors_of(stored: FitPriors | None) -> Priors | None:
+    if stored is None:
+        return None
+    peer = stored.peer_wallets
+    return Priors(
+        prospect_value=stored.prospect_value,
+        late_prospect_value=stored.late_prospect_value,
+        window_days=stored.conversion_window_days,
+        margin_ratio=stored.margin_ratio,
+        peer_wallets=wallets.PeerWallets(
+            wallet=np.array(peer["wallet"], dtype=float),  # None (no peers) becomes NaN
+            peers=np.array(peer["peers"], dtype=np.int64),
+            level=np.array(peer["level"], dtype=np.int64),
+            quantile=stored.wallet_quantile,
+            min_peers=stored.wallet_min_peers,
+        ),
+    )
 
 
 def population_fit_of(model_fit: ModelFit | None) -> PopulationFit:
+    priors = priors_of(fit_priors_of(model_fit))
     if model_fit is None or model_fit.method != FitMethod.MODEL:
         return PopulationFit(
             time_unit_days=7.0,
@@ -49,6 +111,7 @@ def population_fit_of(model_fit: ModelFit | None) -> PopulationFit:
             gamma_gamma=None,
             clv_threshold=model_fit.clv_threshold if model_fit else None,
             growth_threshold=model_fit.growth_threshold if model_fit else None,
+            priors=priors,
         )
     return PopulationFit(
         time_unit_days=model_fit.time_unit_days,
@@ -67,6 +130,7 @@ def population_fit_of(model_fit: ModelFit | None) -> PopulationFit:
         ),
         clv_threshold=model_fit.clv_threshold,
         growth_threshold=model_fit.growth_threshold,
+        priors=priors,
     )
 
 
@@ -174,8 +238,9 @@ def valuation_batch(
 ) -> ValuationBatch:
     """Inputs of the given customers (ids, or an id range; default: all), in nine queries.
 
-    `value_only` loads only what predicted CLV and growth potential need (three queries), for
-    drawing the tier thresholds over the whole base; the other inputs are left unknown.
+    `value_only` loads only what predicted CLV, growth potential and the inferred wallets need
+    (five queries), for drawing the tier thresholds and the peer wallets over the whole base;
+    the other inputs are left unknown.
     """
     scope: CustomerScope = {
         "customer_ids": None if customer_ids is None else list(customer_ids),
@@ -191,6 +256,7 @@ def valuation_batch(
             "pk",
             "figures__figures_version",
             "owner_id",
+            "kind",
             "wallet_annual",
             "acquired_on",
             "created_at",
@@ -206,11 +272,12 @@ def valuation_batch(
         )
     )
     # One column per selected value, of mixed types (ids is rebound to an array below).
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(15)]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in range(16)]
     (
         ids,
         versions,
         owner_ids,
+        kind,
         wallet,
         acquired_on,
         created_at,
@@ -241,7 +308,8 @@ def valuation_batch(
         unknown = np.full(len(ids), np.nan)
         other_inputs = {name: unknown for name in OTHER_THAN_VALUE}
     else:
-        other_inputs = _inputs_other_than_value(ids, scope, interactions, lines, since)
+        other_inputs = _inputs_other_than_value(ids, scope, interactions)
+    wallet_inputs = _wallet_inputs(ids, scope, lines, since)
 
     first_seen = [
         a if a is not None else c.date() for a, c in zip(acquired_on, created_at, strict=True)
@@ -256,7 +324,9 @@ def valuation_batch(
         cost_to_serve_total=np.nan_to_num(_floats(cost_total)),
         cost_to_serve_12m=cost_12m,
         wallet_annual=_floats(wallet),
+        is_organization=(np.array(kind, dtype=object) == CustomerKind.ORGANIZATION).astype(float),
         tenure_days=np.maximum(_days_between([today] * len(ids), first_seen), 0),
+        **wallet_inputs,
         **other_inputs,
     )
     return ValuationBatch(
@@ -270,26 +340,52 @@ def valuation_batch(
     )
 
 
-# Inputs that feed neither predicted CLV nor growth potential (so not the tier thresholds).
+# Inputs that feed neither predicted CLV nor growth potential nor the inferred wallets (so not
+# the tier thresholds nor the peer wallets).
 OTHER_THAN_VALUE = (
-    "revenue_12m",
     "own_rating",
     "others_rating",
     "on_time_share",
     "satisfaction",
-    "needs_met",
-    "needs_known",
 )
 
 
-def _inputs_other_than_value(ids, scope, interactions, lines, since) -> dict:
-    """Share of customer, experience and share of needs inputs, in six queries."""
+def _wallet_inputs(ids, scope, lines, since) -> dict:
+    """What share of customer and a peer's wallet need: trailing-12-month revenue, known and
+    met needs, the size fact (the largest number of a current size fact). Two queries."""
     revenue_12m = list(
         lines.filter(interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since)
         .values(cid=F("interaction__customer_id"))
         .annotate(total=Sum(LINE_REVENUE))
         .order_by()
     )
+    # Number facts are validated as numbers when recorded (customers.facts), so the cast holds;
+    # the filter keeps it to them.
+    size = Q(key__kind=FactKind.SIZE, key__value_type=FactValueType.NUMBER)
+    facts = scoped_to_customers(
+        CustomerFact.objects.filter(Q(key__kind=FactKind.NEED) | size, is_current=True), **scope
+    )
+    needs = list(
+        facts.values(cid=F("customer_id"))
+        .annotate(
+            known=Count("id", filter=Q(key__kind=FactKind.NEED)),
+            met=Count("id", filter=Q(key__kind=FactKind.NEED, need_status=NeedStatus.MET_BY_US)),
+            people=Max(Cast("value", FloatField()), filter=size),
+        )
+        .order_by()
+    )
+    known = _spread(ids, needs, "known")
+    return {
+        "revenue_12m": np.nan_to_num(_spread(ids, revenue_12m, "total")),
+        # No need known is unknown (NaN), as a customer with only a size fact.
+        "needs_met": np.where(known > 0, _spread(ids, needs, "met"), np.nan),
+        "needs_known": np.where(known > 0, known, np.nan),
+        "people_served": _spread(ids, needs, "people"),
+    }
+
+
+def _inputs_other_than_value(ids, scope, interactions) -> dict:
+    """Experience inputs, in four queries."""
     # Interactive experience: the share of inquiries and complaints answered within their
     # service-level target (answered, or past due without an answer, count as decided).
     service = [
@@ -312,23 +408,11 @@ def _inputs_other_than_value(ids, scope, interactions, lines, since) -> dict:
     on_time_count, due_count = _spread(ids, service, "on_time"), _spread(ids, service, "due")
     with np.errstate(invalid="ignore", divide="ignore"):
         on_time_share = np.where(due_count > 0, on_time_count / due_count, np.nan)
-
-    facts = scoped_to_customers(
-        CustomerFact.objects.filter(is_current=True, key__kind=FactKind.NEED), **scope
-    )
-    needs = list(
-        facts.values(cid=F("customer_id"))
-        .annotate(known=Count("id"), met=Count("id", filter=Q(need_status=NeedStatus.MET_BY_US)))
-        .order_by()
-    )
     return {
-        "revenue_12m": np.nan_to_num(_spread(ids, revenue_12m, "total")),
         "own_rating": _spread(ids, own_ratings, "mean"),
         "others_rating": _spread(ids, others_ratings, "mean"),
         "on_time_share": on_time_share,
         "satisfaction": _spread(ids, satisfaction_rows, "mean"),
-        "needs_met": _spread(ids, needs, "met"),
-        "needs_known": _spread(ids, needs, "known"),
     }
 
 
@@ -361,6 +445,40 @@ def transactions_up_to(as_of: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     )
 
 
+def prospect_conversion_counts(*, as_of: date, window_days: int) -> dict[str, int]:
+    """How prospects became customers, in one query. A prospect is a customer first seen
+    (acquired, else created) without a purchase: one who bought that day or before (acquired
+    as a buyer, imported with their history) never was one.
+
+    - `seen`: prospects first seen at least `window_days` before `as_of`; `converted`: those of
+      them whose first transaction came within `window_days` of being first seen;
+    - `late_seen`: prospects first seen at least two windows before `as_of` who had not bought
+      in the first; `late_converted`: those of them who bought in the second.
+    """
+    window = timedelta(days=window_days)
+    first_seen = Coalesce("acquired_on", TruncDate("created_at"), output_field=DateField())
+    # Not bought by a day includes never bought (no first transaction): hence the negations.
+    in_first = Q(summary__first_transaction_on__lte=F("first_end"))
+    late = Q(first_seen__lte=as_of - 2 * window) & ~in_first
+    return (
+        Customer.objects.annotate(first_seen=first_seen)
+        .filter(first_seen__lte=as_of - window)
+        .exclude(summary__first_transaction_on__lte=F("first_seen"))
+        .annotate(
+            first_end=ExpressionWrapper(F("first_seen") + window, output_field=DateField()),
+            second_end=ExpressionWrapper(F("first_seen") + 2 * window, output_field=DateField()),
+        )
+        .aggregate(
+            seen=Count("pk"),
+            converted=Count("pk", filter=in_first),
+            late_seen=Count("pk", filter=late),
+            late_converted=Count(
+                "pk", filter=late & Q(summary__first_transaction_on__lte=F("second_end"))
+            ),
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Why a customer's figures are what they are: the inputs, the model and its parameters."""
@@ -370,6 +488,9 @@ class Explanation:
     params: ValuationParams
     inputs: dict
     intermediates: dict
+    priors: FitPriors | None = None  # the fit's prospect and peer-wallet basis
+    wallet_source: str = ""  # stated, estimated, inferred or "" (none)
+    wallet_peer_group: str = ""
 
 
 def customer_valuation_explained(*, customer_id: int) -> Explanation:
@@ -415,12 +536,49 @@ def customer_valuation_explained(*, customer_id: int) -> Explanation:
             "growth_potential",
             "share_of_customer",
             "experience_score",
+            "prospect_value",
+            "wallet",
+            "inferred_wallet",
+            "wallet_quantile",
+            "wallet_peers",
         )
     }
     intermediates.update(
         {f"experience_{name}": first(value) for name, value in figures.experience_terms.items()}
     )
-    return Explanation(context.method, context.model_fit, context.params, inputs, intermediates)
+    intermediates["new"] = bool(figures.new[0])
+    priors = fit_priors_of(context.model_fit)
+    # Which of the fit's two conversion rates the prospect value used (figures.compute_figures).
+    intermediates["prospect_late"] = bool(
+        figures.new[0]
+        and priors is not None
+        and (inputs["tenure_days"] or 0) >= priors.conversion_window_days
+    )
+    return Explanation(
+        context.method,
+        context.model_fit,
+        context.params,
+        inputs,
+        intermediates,
+        priors=priors,
+        wallet_source=wallet_source_of(
+            stated_source=Customer.objects.filter(pk=customer_id)
+            .values_list("wallet_source", flat=True)
+            .first()
+            or "",
+            stated=inputs["wallet_annual"] is not None,
+            inferred=intermediates["inferred_wallet"] is not None,
+        ),
+        wallet_peer_group=str(figures.wallet_peer_group[0]),
+    )
+
+
+def wallet_source_of(*, stated_source: str, stated: bool, inferred: bool) -> str:
+    """Where the wallet the figures use comes from: as the customer's record says (stated or
+    estimated; stated when it says nothing), inferred from peers, or "" (no wallet)."""
+    if stated:
+        return stated_source or "stated"
+    return "inferred" if inferred else ""
 
 
 def customer_figures_of(customer) -> CustomerFigures | None:

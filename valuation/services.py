@@ -40,16 +40,17 @@ from .declared import (
     WATCHED_FIGURES,
     FigureType,
 )
-from .figures import Figures, assign_tiers, compute_figures
+from .figures import DAYS_PER_MONTH, Figures, assign_tiers, compute_figures
 from .models import (
     CustomerFigures,
     CustomerSnapshot,
     FitMethod,
+    FitPriors,
     FitStatus,
     ModelFit,
     ValuationSettings,
 )
-from .numerics import bgnbd, gamma_gamma, rfm, tiers
+from .numerics import bgnbd, gamma_gamma, prospects, rfm, tiers, wallets
 from .summary import customer_summaries_rebuild
 
 logger = logging.getLogger(__name__)
@@ -455,11 +456,13 @@ def _figures_write_bulk(
 
 
 def _tier_thresholds_draw(fit: ModelFit, figures: Figures) -> None:
-    """Draw the tier thresholds over these figures (the whole base) and set them on `fit`."""
+    """Draw the tier thresholds over these figures (the whole base) and set them on `fit`.
+    Customers with no purchase yet are tier "new" and not ranked: they are left out."""
     settings = ValuationSettings.current()
+    bought = ~figures.new
     fit.clv_threshold, fit.growth_threshold = tiers.tier_thresholds(
-        figures.predicted_clv,
-        np.nan_to_num(figures.growth_potential),
+        figures.predicted_clv[bought],
+        np.nan_to_num(figures.growth_potential[bought]),
         mvc_share=float(settings.mvc_share),
         mgc_share=float(settings.mgc_share),
     )
@@ -591,8 +594,10 @@ def valuation_fit_run(
     fit.duration_ms = int((time.perf_counter() - started) * 1000)
     # The thresholds are quantiles over the whole base: drawn here, once, from every customer's
     # value; the ranges apply them. Only the inputs of predicted CLV and growth are needed.
-    context = selectors.valuation_context(fit=fit)
+    # So are the priors (prospect value, peer wallets), drawn over the same inputs.
     batch = selectors.valuation_batch(today=timezone.localdate(), value_only=on_workers)
+    priors = fit_priors_build(fit=fit, batch=batch, summary=summary, settings=settings)
+    context = selectors.valuation_context(fit=fit)
     anyone = len(batch.customer_ids) > 0
     if anyone:
         figures = compute_figures(batch.inputs, context.fit, context.params)
@@ -600,6 +605,7 @@ def valuation_fit_run(
     fit.status = FitStatus.DONE
     with transaction.atomic():
         fit.save()
+        priors.save(force_insert=True)
         if spread is not None:
             spread(fit)
         elif anyone:
@@ -615,6 +621,89 @@ def valuation_fit_run(
         fit.duration_ms,
     )
     return fit
+
+
+def _newcomer_repeats(fit: ModelFit, summary: rfm.RFM, months: np.ndarray) -> np.ndarray:
+    """Expected repeat transactions of a customer acquired now in the first m months (the
+    model's unconditional expectation; the fallback: the pooled rate of the simple estimate)."""
+    t = months * DAYS_PER_MONTH / fit.time_unit_days
+    if fit.method == FitMethod.MODEL:
+        params = bgnbd.BgNbdParams(
+            r=fit.bgnbd_r,  # type: ignore[arg-type]  # set with method MODEL
+            alpha=fit.bgnbd_alpha,  # type: ignore[arg-type]  # set with method MODEL
+            a=fit.bgnbd_a,  # type: ignore[arg-type]  # set with method MODEL
+            b=fit.bgnbd_b,  # type: ignore[arg-type]  # set with method MODEL
+        )
+        return bgnbd.expected_transactions_new_customer(params, t)
+    age = float(np.sum(summary.T))
+    return t * (float(np.sum(summary.frequency)) / age if age > 0 else 0.0)
+
+
+def fit_priors_build(
+    *, fit: ModelFit, batch: selectors.ValuationBatch, summary: rfm.RFM, settings: ValuationSettings
+) -> FitPriors:
+    """The fit's priors (docs/valuation.md, "Prospects" and "Inferred wallets"), unsaved, set
+    on `fit` (fit.priors): the value of a customer with no purchase yet, from the firm's own
+    conversion rate (one query), and the peer wallets by segment over the batch (the base)."""
+    inputs = batch.inputs
+    revenue, margin = float(inputs.revenue_total.sum()), float(inputs.margin_total.sum())
+    days = float(inputs.transaction_days.sum())
+    margin_ratio = margin / revenue if revenue > 0 else 0.0
+    mean_spend = revenue / days if days > 0 else 0.0
+    if fit.method == FitMethod.MODEL:
+        modelled = gamma_gamma.population_mean(
+            gamma_gamma.GammaGammaParams(
+                p=fit.gg_p,  # type: ignore[arg-type]  # set with method MODEL
+                q=fit.gg_q,  # type: ignore[arg-type]  # set with method MODEL
+                gamma=fit.gg_gamma,  # type: ignore[arg-type]  # set with method MODEL
+            )
+        )
+        mean_spend = modelled if math.isfinite(modelled) else mean_spend
+    months = np.arange(0, settings.horizon_months + 1, dtype=np.float64)
+    repeats = _newcomer_repeats(fit, summary, months)
+    value = prospects.new_customer_value(
+        repeats,
+        mean_spend * margin_ratio,
+        annual_discount_rate=float(settings.annual_discount_rate),
+    )
+    window = prospects.CONVERSION_WINDOW_DAYS
+    counts = selectors.prospect_conversion_counts(as_of=fit.as_of, window_days=window)
+    conversion = prospects.conversion_rate(counts["seen"], counts["converted"])
+    late = prospects.late_conversion_rate(counts["late_seen"], counts["late_converted"], conversion)
+    segment = wallets.segment_of(
+        inputs.is_organization, inputs.people_served, inputs.needs_known, inputs.tenure_days
+    )
+    spend = wallets.annual_spend_known(
+        inputs.wallet_annual, inputs.revenue_12m, inputs.days_since_first
+    )
+    peer = wallets.peer_wallets(segment, spend)
+    return FitPriors(
+        fit=fit,
+        conversion_window_days=window,
+        prospects_seen=conversion.seen,
+        prospects_converted=conversion.converted,
+        conversion_rate=conversion.rate,
+        conversion_observed=conversion.observed,
+        mean_spend=mean_spend,
+        margin_ratio=margin_ratio,
+        expected_transactions=1.0 + float(repeats[-1]),
+        new_customer_value=value,
+        prospect_value=prospects.prospect_value(conversion, value),
+        late_prospects_seen=late.seen,
+        late_prospects_converted=late.converted,
+        late_conversion_rate=late.rate,
+        late_conversion_observed=late.observed,
+        late_prospect_value=prospects.prospect_value(late, value),
+        wallet_quantile=peer.quantile,
+        wallet_min_peers=peer.min_peers,
+        wallet_samples=int(np.isfinite(spend).sum()),
+        peer_wallets={
+            # JSON has no NaN: a segment without a wallet is null.
+            "wallet": [None if not math.isfinite(w) else round(w, 2) for w in peer.wallet.tolist()],
+            "peers": peer.peers.tolist(),
+            "level": peer.level.tolist(),
+        },
+    )
 
 
 def valuation_fit_fail(*, fit_id: int, error: str) -> None:

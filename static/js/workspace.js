@@ -8,6 +8,7 @@
     mgc: "#2563eb",
     maintain: "#8a8f98",
     below_zero: "#c2410c",
+    "new": "#ca8a04",
     "": "#b8bcc4"
   };
   var TIER_LABELS = {
@@ -15,6 +16,7 @@
     mgc: "Most growable (grow)",
     maintain: "Maintain",
     below_zero: "Below zero (shed or re-price)",
+    "new": "New (develop)",
     "": "Not valued yet"
   };
 

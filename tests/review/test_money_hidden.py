@@ -49,6 +49,8 @@ MONEY_KEYS = {
     "cost",
     "margin",
     "margin_percent",
+    "inferred_wallet",
+    "prospect_value",
 }
 # The planted amounts, as the API (decimal strings), templates (intcomma, floatformat) and
 # CSV would write them.
@@ -79,6 +81,11 @@ MONEY_VALUES = [
     "65,432.1",
     "0.4321",
     "43 %",
+    "55555.55",
+    "55,555.55",
+    "55,556",
+    "44321.09",
+    "44,321.09",
 ]
 # What the customer page calls the money figures.
 MONEY_LABELS = [
@@ -89,6 +96,8 @@ MONEY_LABELS = [
     "Share of customer",
     "Revenue",
     "margin",
+    "Prospect value",
+    "inferred:",
 ]
 
 
@@ -122,6 +131,13 @@ def world(ada, alice, bob, charlie):
     CustomerFigures.objects.filter(pk=customer.pk).update(
         **figures,
         revenue_12m=Decimal("65432.10"),
+        # A wallet inferred from peers (shown only with no wallet on record: see below) and
+        # a prospect value (shown when there is one).
+        inferred_wallet=Decimal("55555.55"),
+        wallet_quantile=0.8,
+        wallet_peers=12,
+        wallet_peer_group="persons · size unknown · any needs · any tenure",
+        prospect_value=Decimal("44321.09"),
         tier="mvc",
         p_alive=0.9,
         computed_at=timezone.now(),
@@ -433,3 +449,37 @@ def test_it_declares_money_fields_optional_in_the_schema(world):
         if field in MONEY_KEYS
     }
     assert required == set()
+
+
+def test_it_shows_support_the_new_tier_but_no_prospect_value_or_inferred_wallet(world, charlie):
+    # Given a prospect with no wallet on record, valued as a prospect, wallet inferred
+    prospect = CustomerFactory(name="Petra Neu", owner=world["users"]["alice"])
+    CustomerFigures.objects.filter(pk=prospect.pk).update(
+        tier="new",
+        prospect_value=Decimal("44321.09"),
+        predicted_clv=Decimal("44321.09"),
+        inferred_wallet=Decimal("55555.55"),
+        wallet_quantile=0.8,
+        wallet_peers=12,
+        wallet_peer_group="persons · size unknown · any needs · any tenure",
+        computed_at=timezone.now(),
+    )
+    support, manager = Client(), Client()
+    support.force_login(charlie)
+    manager.force_login(world["users"]["alice"])
+    paths = [f"/customers/{prospect.pk}/", f"/api/customers/{prospect.pk}/"]
+    # When support opens the page and the API, then they see the tier and no amount
+    for path in paths:
+        response = support.get(path)
+        assert response.status_code == 200
+        assert money_in(path, body_of(response), response["Content-Type"]) == [], path
+    page = support.get(paths[0]).content.decode()
+    assert "New" in page and "develop" in page
+    detail = support.get(paths[1]).json()
+    assert (detail["tier"], detail["wallet_source"]) == ("new", "inferred")
+    # while the manager sees both, with the wallet's basis
+    page = manager.get(paths[0]).content.decode()
+    assert "44,321.09" in page and "55,556" in page and "12 similar customers" in page
+    detail = manager.get(paths[1]).json()
+    assert (detail["prospect_value"], detail["inferred_wallet"]) == ("44321.09", "55555.55")
+    assert detail["wallet_peers"] == 12 and detail["wallet_quantile"] == 0.8

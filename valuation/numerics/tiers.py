@@ -1,15 +1,17 @@
-"""Value tiers: most valuable (MVC), most growable (MGC), below zero, maintain."""
+"""Value tiers: most valuable (MVC), most growable (MGC), below zero, maintain, and new (no
+purchase yet: valued as a prospect, never ranked against customers who bought)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-TIERS = ("mvc", "mgc", "below_zero", "maintain")
+TIERS = ("mvc", "mgc", "below_zero", "maintain", "new")
 RECOMMENDATION = {
     "mvc": "keep",
     "mgc": "grow",
     "below_zero": "shed or re-price",
     "maintain": "maintain",
+    "new": "develop",
 }
 
 
@@ -48,15 +50,18 @@ def tier_thresholds(
     return float(clv_threshold), float(growth_threshold)
 
 
-def assign_tiers(predicted_clv, growth_potential, clv_threshold, growth_threshold) -> np.ndarray:
-    """mvc if clv >= clv_threshold and clv > 0; else mgc if growth >= growth_threshold and
-    growth > 0; else below_zero if clv < 0; else maintain. NaN growth counts as 0."""
+def assign_tiers(
+    predicted_clv, growth_potential, clv_threshold, growth_threshold, *, new=False
+) -> np.ndarray:
+    """new where `new` (no purchase yet); else mvc if clv >= clv_threshold and clv > 0; else
+    mgc if growth >= growth_threshold and growth > 0; else below_zero if clv < 0; else
+    maintain. NaN growth counts as 0."""
     clv = np.asarray(predicted_clv, dtype=np.float64)
     growth = _growth(growth_potential)
-    clv, growth = np.broadcast_arrays(clv, growth)
+    clv, growth, new = np.broadcast_arrays(clv, growth, np.asarray(new, dtype=bool))
     mvc = (clv >= clv_threshold) & (clv > 0)
     mgc = (growth >= growth_threshold) & (growth > 0)
     below = clv < 0
-    return np.select([mvc, mgc, below], ["mvc", "mgc", "below_zero"], default="maintain").astype(
-        object
-    )
+    return np.select(
+        [new, mvc, mgc, below], ["new", "mvc", "mgc", "below_zero"], default="maintain"
+    ).astype(object)
