@@ -62,6 +62,7 @@ def summary_record_interaction(
         # Only a day within the ones already counted can have had an order before.
         new_day = (
             first is None
+            or last is None
             or not first <= day <= last
             or not Interaction.objects.filter(
                 customer_id=interaction.customer_id,
