@@ -176,3 +176,31 @@ def _identified(hessian) -> bool:
     eigenvalues = np.linalg.eigvalsh((hessian + hessian.T) / 2)
     smallest, largest = eigenvalues[0], eigenvalues[-1]
     return bool(smallest > 1e-9 and largest / smallest < 1e8)
+
+
+def compress_rows(x, t_x, age, weights=None):
+    """Distinct (x, t_x, T) rows and how many customers (or how much weight) each stands for.
+
+    A likelihood summed over customers is the weighted sum over the distinct rows, and on a day
+    grid there are far fewer of those (at 1,000,000 generated customers about 260,000, most of
+    them repeat buyers; everyone without a repeat purchase collapses onto one row per age).
+    Codes from `factorise` (linear passes), combined two columns at a time so the keys never
+    overflow, then one sort of integer keys.
+    """
+    columns = [np.ascontiguousarray(v, dtype=np.float64).ravel() for v in (x, t_x, age)]
+    key = None
+    first = np.zeros(0, dtype=np.intp)
+    for column in columns:
+        values, codes = factorise(column)
+        if key is None:
+            key = codes.astype(np.int64)
+            continue
+        combined = key * np.int64(values.shape[0]) + codes
+        _, first, key = np.unique(combined, return_index=True, return_inverse=True)
+    assert key is not None
+    key = key.ravel()
+    if weights is None:
+        counts = np.bincount(key).astype(np.float64)
+    else:
+        counts = np.bincount(key, weights=np.asarray(weights, dtype=np.float64).ravel())
+    return columns[0][first], columns[1][first], columns[2][first], counts
