@@ -24,6 +24,7 @@ from interactions.models import Interaction, OrderLine
 from .figures import FigureInputs, PopulationFit, ValuationParams, compute_figures
 from .models import CustomerFigures, FitMethod, FitStatus, ModelFit, ValuationSettings
 from .numerics import bgnbd, gamma_gamma
+from .numerics.purchase import PurchaseModel
 from .summary import LINE_REVENUE
 
 YEAR = timedelta(days=365)
@@ -41,25 +42,41 @@ def latest_fit() -> ModelFit | None:
     return ModelFit.objects.filter(status=FitStatus.DONE).order_by("-fitted_at", "-id").first()
 
 
+def purchase_model_of(model_fit: ModelFit) -> PurchaseModel | None:
+    """The fit's chosen purchase model; BG/NBD from its columns for a fit made before the
+    choice existed."""
+    if model_fit.chosen_model:
+        entry = model_fit.candidates.get(model_fit.chosen_model)
+        if entry is None:
+            return None
+        return PurchaseModel.of(model_fit.chosen_model, entry["params"])
+    if model_fit.bgnbd_r is None:
+        return None
+    return PurchaseModel(
+        "bgnbd",
+        bgnbd.BgNbdParams(
+            r=model_fit.bgnbd_r,
+            alpha=model_fit.bgnbd_alpha,  # type: ignore[arg-type]  # set with bgnbd_r
+            a=model_fit.bgnbd_a,  # type: ignore[arg-type]  # set with bgnbd_r
+            b=model_fit.bgnbd_b,  # type: ignore[arg-type]  # set with bgnbd_r
+        ),
+    )
+
+
 def population_fit_of(model_fit: ModelFit | None) -> PopulationFit:
     if model_fit is None or model_fit.method != FitMethod.MODEL:
         return PopulationFit(
             time_unit_days=7.0,
-            bgnbd=None,
+            purchase_model=None,
             gamma_gamma=None,
             clv_threshold=model_fit.clv_threshold if model_fit else None,
             growth_threshold=model_fit.growth_threshold if model_fit else None,
         )
     return PopulationFit(
         time_unit_days=model_fit.time_unit_days,
-        # valuation_fit_run sets the parameters together with method MODEL (no database
-        # constraint says so, hence the ignores rather than asserts).
-        bgnbd=bgnbd.BgNbdParams(
-            r=model_fit.bgnbd_r,  # type: ignore[arg-type]  # set with method MODEL
-            alpha=model_fit.bgnbd_alpha,  # type: ignore[arg-type]  # set with method MODEL
-            a=model_fit.bgnbd_a,  # type: ignore[arg-type]  # set with method MODEL
-            b=model_fit.bgnbd_b,  # type: ignore[arg-type]  # set with method MODEL
-        ),
+        purchase_model=purchase_model_of(model_fit),
+        # valuation_fit_run sets the parameters together with method MODEL (the database
+        # constraint model_fit_has_parameters says so, which mypy cannot see).
         gamma_gamma=gamma_gamma.GammaGammaParams(
             p=model_fit.gg_p,  # type: ignore[arg-type]  # set with method MODEL
             q=model_fit.gg_q,  # type: ignore[arg-type]  # set with method MODEL
