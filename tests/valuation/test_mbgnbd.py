@@ -128,7 +128,10 @@ def test_it_gives_the_unconditional_expectation_in_closed_form():
         expected = (
             p.b
             / (p.a - 1)
-            * (1 - (p.alpha / (p.alpha + horizon)) ** p.r * mpmath.hyp2f1(p.r, p.b + 1, p.a + p.b, z))
+            * (
+                1
+                - (p.alpha / (p.alpha + horizon)) ** p.r * mpmath.hyp2f1(p.r, p.b + 1, p.a + p.b, z)
+            )
         )
         assert got == pytest.approx(float(expected), rel=1e-10, abs=1e-15)
 
@@ -138,7 +141,9 @@ def test_it_agrees_with_lifetimes_on_generated_customers(lifetimes):
     # given 3,000 seeded customers observed 1-78 weeks on a day grid
     rng = np.random.default_rng(6)
     ages = rng.integers(7, 78 * 7, size=3000) / 7.0
-    x, t_x, T = simulate_bgnbd(BgNbdParams(r=0.8, alpha=6.0, a=1.4, b=4.0), ages, rng=rng, day_grid=1 / 7)
+    x, t_x, T = simulate_bgnbd(
+        BgNbdParams(r=0.8, alpha=6.0, a=1.4, b=4.0), ages, rng=rng, day_grid=1 / 7
+    )
 
     # when both fit
     mine = mbgnbd.fit(x, t_x, T)
@@ -161,7 +166,9 @@ def test_it_agrees_with_lifetimes_on_generated_customers(lifetimes):
             rtol=1e-9,
         )
     np.testing.assert_allclose(
-        mbgnbd.p_alive(theirs, x, t_x, T), oracle.conditional_probability_alive(x, t_x, T), rtol=1e-12
+        mbgnbd.p_alive(theirs, x, t_x, T),
+        oracle.conditional_probability_alive(x, t_x, T),
+        rtol=1e-12,
     )
     grid = np.array([1.0, 10.0, 100.0])
     np.testing.assert_allclose(

@@ -132,7 +132,9 @@ def test_it_gives_conditional_and_unconditional_expectations_in_closed_form():
     _, alive = mp_terms(p, x, t_x, T)
     mpmath.mp.dps = 30
     expected = (
-        (p.r + x) * (p.beta + T) / ((p.alpha + T) * (p.s - 1))
+        (p.r + x)
+        * (p.beta + T)
+        / ((p.alpha + T) * (p.s - 1))
         * (1 - ((p.beta + T) / (p.beta + T + t)) ** (p.s - 1))
         * alive
     )
@@ -157,7 +159,9 @@ def test_it_agrees_with_lifetimes_on_generated_customers(lifetimes):
     # given 2,000 seeded customers observed 1-78 weeks on a day grid
     rng = np.random.default_rng(6)
     ages = rng.integers(7, 78 * 7, size=2000) / 7.0
-    x, t_x, T = simulate_bgnbd(BgNbdParams(r=0.8, alpha=6.0, a=1.4, b=4.0), ages, rng=rng, day_grid=1 / 7)
+    x, t_x, T = simulate_bgnbd(
+        BgNbdParams(r=0.8, alpha=6.0, a=1.4, b=4.0), ages, rng=rng, day_grid=1 / 7
+    )
 
     # when both fit
     mine = pareto_nbd.fit(x, t_x, T)

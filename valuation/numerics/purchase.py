@@ -161,9 +161,9 @@ def holdout_compare(
     first_day[known] = births[index[known]]
     repeat = known & (pair_days > first_day)
     in_holdout = repeat & (pair_days > end.astype(np.int64))
-    per_customer = np.bincount(
-        index[in_holdout], minlength=summary.customer_ids.shape[0]
-    ).astype(np.float64)
+    per_customer = np.bincount(index[in_holdout], minlength=summary.customer_ids.shape[0]).astype(
+        np.float64
+    )
     horizon = float((stop - end).astype(np.int64)) / unit
     predicted_each = {
         name: c.model.expected_transactions(horizon, summary.frequency, summary.recency, summary.T)
