@@ -24,7 +24,7 @@ from interactions.models import Interaction, OrderLine
 from .figures import FigureInputs, PopulationFit, ValuationParams, compute_figures
 from .models import CustomerFigures, FitMethod, FitStatus, ModelFit, ValuationSettings
 from .numerics import bgnbd, gamma_gamma
-from .numerics.purchase import PurchaseModel
+from .numerics.purchase import LABELS, MODEL_NAMES, PARAMETER_NAMES, PurchaseModel
 from .summary import LINE_REVENUE
 
 YEAR = timedelta(days=365)
@@ -447,3 +447,100 @@ def customer_figures_of(customer) -> CustomerFigures | None:
         return customer.figures
     except CustomerFigures.DoesNotExist:
         return None
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """What an analyst checks before trusting a fit: every candidate purchase model, and how
+    each fitted on the calibration period forecast the holdout (tracking: cumulative repeat
+    transactions week by week; conditional: mean holdout transactions by number of calibration
+    purchases). Shaped for the model page's tables and charts."""
+
+    fit: ModelFit
+    candidates: list[dict]
+    holdout: dict | None
+    tracking: dict | None
+    by_frequency: dict | None
+
+
+def model_check(*, fit_id: int | None = None) -> ModelCheck | None:
+    """The check of a fit (default: the latest completed one), from what the refit stored on
+    it: one query whatever the size of the base."""
+    model_fit = (
+        latest_fit()
+        if fit_id is None
+        else ModelFit.objects.filter(pk=fit_id, status=FitStatus.DONE).first()
+    )
+    if model_fit is None:
+        return None
+
+    def ordered(name: str, params: dict) -> list:
+        # JSON objects come back from PostgreSQL with their keys sorted: the model's order.
+        return [(key, params[key]) for key in PARAMETER_NAMES[name]]
+
+    holdout = model_fit.holdout
+    chosen = model_fit.chosen_model or ("bgnbd" if model_fit.method == FitMethod.MODEL else "")
+    candidates = []
+    for name in MODEL_NAMES:
+        entry = model_fit.candidates.get(name)
+        if entry is None and name == "bgnbd" and model_fit.bgnbd_r is not None:
+            entry = {
+                "params": {
+                    "r": model_fit.bgnbd_r,
+                    "alpha": model_fit.bgnbd_alpha,
+                    "a": model_fit.bgnbd_a,
+                    "b": model_fit.bgnbd_b,
+                },
+                "log_likelihood": model_fit.bgnbd_log_likelihood,
+                "converged": True,
+            }
+        if entry is None:
+            continue
+        row = {
+            "name": name,
+            "label": LABELS[name],
+            "params": ordered(name, entry["params"]),
+            "log_likelihood": entry["log_likelihood"],
+            "converged": entry["converged"],
+            "chosen": name == chosen,
+        }
+        if holdout is not None:
+            calibration = holdout["calibration"][name]
+            predicted = holdout["predicted"][name]
+            row.update(
+                calibration_params=ordered(name, calibration["params"]),
+                calibration_log_likelihood=calibration["log_likelihood"],
+                predicted=predicted,
+                error=predicted - holdout["actual"],
+                relative_error=(
+                    (predicted - holdout["actual"]) / holdout["actual"]
+                    if holdout["actual"]
+                    else None
+                ),
+            )
+        candidates.append(row)
+    tracking = by_frequency = None
+    if holdout is not None:
+        weekly = holdout["weekly"]
+        tracking = {
+            "dates": weekly["dates"],
+            "calibration_end": holdout["calibration_end"],
+            "series": [{"label": "Actual", "data": weekly["actual"]}]
+            + [
+                {"label": LABELS[name], "data": values}
+                for name, values in weekly["predicted"].items()
+            ],
+        }
+        rows = holdout["by_frequency"]
+        by_frequency = {
+            "labels": [row["frequency"] for row in rows],
+            "customers": [row["customers"] for row in rows],
+            "series": [{"label": "Actual", "data": [row["actual"] for row in rows]}]
+            + [
+                {"label": LABELS[name], "data": [row["predicted"][name] for row in rows]}
+                for name in MODEL_NAMES
+                if name in rows[0]["predicted"]
+            ],
+            "rows": rows,
+        }
+    return ModelCheck(model_fit, candidates, holdout, tracking, by_frequency)

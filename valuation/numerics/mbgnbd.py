@@ -170,7 +170,7 @@ def fit(frequency, recency, T, *, weights=None, initial: MbgNbdParams | None = N
     return MbgNbdFit(
         params=MbgNbdParams(*(float(v) for v in best)),
         log_likelihood=float(value * data.total),
-        customers=int(round(data.total)),
+        customers=round(data.total),
         converged=converged,
     )
 

@@ -113,7 +113,7 @@ class _Data:
 
 
 def _pairs(x, t):
-    x_values, x_codes = factorise(x)
+    _, x_codes = factorise(x)
     t_values, t_codes = factorise(t)
     key = x_codes.astype(np.int64) * np.int64(t_values.shape[0]) + t_codes
     _, first, codes = np.unique(key, return_index=True, return_inverse=True)
@@ -237,7 +237,7 @@ def fit(
     return ParetoNbdFit(
         params=ParetoNbdParams(*(float(v) for v in best)),
         log_likelihood=float(value * data.total),
-        customers=int(round(data.total)),
+        customers=round(data.total),
         converged=converged,
     )
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from core import bounds
 from valuation import services
 from valuation.models import FitMethod, ModelFit
-from valuation.numerics.purchase import LABELS, MODEL_NAMES
+from valuation.numerics.purchase import LABELS, MODEL_NAMES, PARAMETER_NAMES
 
 
 class Command(BaseCommand):
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             entry = fit.candidates.get(name)
             if entry is None:
                 continue
-            params = " ".join(f"{k}={v:.4f}" for k, v in entry["params"].items())
+            params = " ".join(f"{k}={entry['params'][k]:.4f}" for k in PARAMETER_NAMES[name])
             state = "" if entry["converged"] else " (not converged)"
             self.stdout.write(
                 f"{LABELS[name]:<12} {params} log-likelihood={entry['log_likelihood']:.2f}{state}"
