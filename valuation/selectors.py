@@ -387,6 +387,7 @@ class Explanation:
     params: ValuationParams
     inputs: dict
     intermediates: dict
+    purchase_model: PurchaseModel | None = None  # the fit's chosen model (None: fallback)
 
 
 def customer_valuation_explained(*, customer_id: int) -> Explanation:
@@ -437,7 +438,14 @@ def customer_valuation_explained(*, customer_id: int) -> Explanation:
     intermediates.update(
         {f"experience_{name}": first(value) for name, value in figures.experience_terms.items()}
     )
-    return Explanation(context.method, context.model_fit, context.params, inputs, intermediates)
+    return Explanation(
+        context.method,
+        context.model_fit,
+        context.params,
+        inputs,
+        intermediates,
+        purchase_model=context.fit.purchase_model,
+    )
 
 
 def customer_figures_of(customer) -> CustomerFigures | None:

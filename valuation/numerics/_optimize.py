@@ -185,11 +185,11 @@ def compress_rows(x, t_x, age, weights=None):
     grid there are far fewer of those (at 1,000,000 generated customers about 260,000, most of
     them repeat buyers; everyone without a repeat purchase collapses onto one row per age).
     Codes from `factorise` (linear passes), combined two columns at a time so the keys never
-    overflow, then one sort of integer keys.
+    overflow (a sort of integer keys for each column added: ~0.2 s at 1,000,000).
     """
     columns = [np.ascontiguousarray(v, dtype=np.float64).ravel() for v in (x, t_x, age)]
-    key = None
-    first = np.zeros(0, dtype=np.intp)
+    key: np.ndarray | None = None
+    first: np.ndarray = np.zeros(0, dtype=np.intp)
     for column in columns:
         values, codes = factorise(column)
         if key is None:
@@ -198,7 +198,7 @@ def compress_rows(x, t_x, age, weights=None):
         combined = key * np.int64(values.shape[0]) + codes
         _, first, key = np.unique(combined, return_index=True, return_inverse=True)
     assert key is not None
-    key = key.ravel()
+    key = np.ravel(key)
     if weights is None:
         counts = np.bincount(key).astype(np.float64)
     else:

@@ -148,13 +148,16 @@ def _log_K_with_gradient(params, pairs):
     """ln K on the pairs and its derivatives w.r.t. (r, α, s, β), by central differences of
     the closed form (ln K is smooth in every parameter, also across α = β)."""
     x, t = pairs
-    value = _log_K(*params, x, t)
+    value = _log_K(params[0], params[1], params[2], params[3], x, t)
     gradient = np.empty((4, value.shape[0]))
     for i in range(4):
         up, down = params.copy(), params.copy()
         up[i] *= 1.0 + _STEP
         down[i] *= 1.0 - _STEP
-        gradient[i] = (_log_K(*up, x, t) - _log_K(*down, x, t)) / (2.0 * _STEP * params[i])
+        gradient[i] = (
+            _log_K(up[0], up[1], up[2], up[3], x, t)
+            - _log_K(down[0], down[1], down[2], down[3], x, t)
+        ) / (2.0 * _STEP * params[i])
     return value, gradient
 
 

@@ -22,6 +22,11 @@ _PARAMS: dict[str, Any] = {
 }
 MODEL_NAMES = tuple(_MODULES)
 LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
+REFERENCES = {
+    "bgnbd": "Fader, Hardie & Lee 2005",
+    "mbgnbd": "Batislam, Denizel & Filiztekin 2007",
+    "pareto_nbd": "Schmittlein, Morrison & Colombo 1987",
+}
 PARAMETER_NAMES = {
     "bgnbd": ("r", "alpha", "a", "b"),
     "mbgnbd": ("r", "alpha", "a", "b"),
@@ -46,6 +51,10 @@ class PurchaseModel:
     @property
     def label(self) -> str:
         return LABELS[self.name]
+
+    @property
+    def reference(self) -> str:
+        return REFERENCES[self.name]
 
     def parameters(self) -> dict[str, float]:
         return {k: float(getattr(self.params, k)) for k in PARAMETER_NAMES[self.name]}
@@ -164,7 +173,7 @@ def holdout_compare(
     per_customer = np.bincount(index[in_holdout], minlength=summary.customer_ids.shape[0]).astype(
         np.float64
     )
-    horizon = float((stop - end).astype(np.int64)) / unit
+    horizon = float(stop.astype(np.int64) - end.astype(np.int64)) / unit
     predicted_each = {
         name: c.model.expected_transactions(horizon, summary.frequency, summary.recency, summary.T)
         for name, c in calibration.items()
