@@ -200,7 +200,6 @@ def compress_rows(x, t_x, age, weights=None):
     assert key is not None
     key = np.ravel(key)
     if weights is None:
-        counts = np.bincount(key).astype(np.float64)
-    else:
-        counts = np.bincount(key, weights=np.asarray(weights, dtype=np.float64).ravel())
+        weights = np.ones(key.shape[0])
+    counts = np.bincount(key, weights=np.asarray(weights, dtype=np.float64).ravel())
     return columns[0][first], columns[1][first], columns[2][first], counts
