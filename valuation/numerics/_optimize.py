@@ -66,14 +66,22 @@ def factorise(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return column, np.arange(column.shape[0])
 
 
-def maximise_log_params(evaluate, initial: np.ndarray) -> tuple[np.ndarray, bool]:
+def maximise_log_params(
+    evaluate,
+    initial: np.ndarray,
+    *,
+    newton_iterations: int = 60,
+    fallback_evaluations: int = 15000,
+) -> tuple[np.ndarray, bool]:
     """Maximise a mean log-likelihood over log-parameters.
 
     `evaluate(params, hessian)` returns (mean log-likelihood, gradient, Hessian or None) w.r.t.
     the parameters. Newton's method with the analytic Hessian (a handful of evaluations from
     a rough start); if it does not reach an identified maximum, L-BFGS-B from the same start
     decides. Returns the parameters and whether the fit converged to an identified maximum
-    (stationary point with a positive-definite, well-conditioned Hessian).
+    (stationary point with a positive-definite, well-conditioned Hessian). A model whose
+    evaluations are dear caps both searches (`newton_iterations`, `fallback_evaluations`): a
+    fit that has not converged by then is reported as such and not used.
     """
 
     def objective(log_params, hessian=True):
@@ -93,7 +101,7 @@ def maximise_log_params(evaluate, initial: np.ndarray) -> tuple[np.ndarray, bool
         return -value, -g, -h
 
     start = np.log(initial)
-    found = _newton(objective, start)
+    found = _newton(objective, start, max_iterations=newton_iterations)
     if found is not None:
         return np.exp(found), True
 
@@ -109,7 +117,13 @@ def maximise_log_params(evaluate, initial: np.ndarray) -> tuple[np.ndarray, bool
         jac=True,
         method="L-BFGS-B",
         bounds=[(-_BOUND, _BOUND)] * initial.shape[0],
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+        options={
+            "maxiter": 2000,
+            "maxfun": fallback_evaluations,
+            "ftol": 1e-15,
+            "gtol": 1e-10,
+            "maxcor": 20,
+        },
     )
     # L-BFGS-B may stop on "abnormal termination in line search" at the optimum when the
     # objective is flat to machine precision; judge convergence by the gradient instead.
