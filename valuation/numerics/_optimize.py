@@ -72,6 +72,7 @@ def maximise_log_params(
     *,
     newton_iterations: int = 60,
     fallback_evaluations: int = 15000,
+    quasi_newton: bool = False,
 ) -> tuple[np.ndarray, bool]:
     """Maximise a mean log-likelihood over log-parameters.
 
@@ -81,7 +82,9 @@ def maximise_log_params(
     decides. Returns the parameters and whether the fit converged to an identified maximum
     (stationary point with a positive-definite, well-conditioned Hessian). A model whose
     evaluations are dear caps both searches (`newton_iterations`, `fallback_evaluations`): a
-    fit that has not converged by then is reported as such and not used.
+    fit that has not converged by then is reported as such and not used. With `quasi_newton`
+    (a Hessian that costs several evaluations) the Hessian is evaluated at the start and where
+    the steps become small, and updated by BFGS in between.
     """
 
     def objective(log_params, hessian=True):
@@ -101,7 +104,7 @@ def maximise_log_params(
         return -value, -g, -h
 
     start = np.log(initial)
-    found = _newton(objective, start, max_iterations=newton_iterations)
+    found = _newton(objective, start, max_iterations=newton_iterations, quasi=quasi_newton)
     if found is not None:
         return np.exp(found), True
 
@@ -134,18 +137,25 @@ def maximise_log_params(
     return np.exp(result.x), stationary and _identified(at_end[2])
 
 
-def _newton(objective, start: np.ndarray, max_iterations: int = 60) -> np.ndarray | None:
+def _newton(
+    objective, start: np.ndarray, max_iterations: int = 60, *, quasi: bool = False
+) -> np.ndarray | None:
     """Damped Newton minimisation of objective (value, gradient, Hessian) from `start`.
 
     Where the Hessian is not positive definite its eigenvalues are replaced by their absolute
     values (a descent direction that escapes saddles); steps are capped and backtracked until
     the value decreases (Armijo). Returns the minimiser once the Newton step is below 1e-7 at
     an identified point, or None (no convergence, or a boundary/flat-ridge solution).
+
+    `quasi`: trial points are evaluated without the Hessian, which a BFGS update carries from
+    step to step; once the step is small the true Hessian is evaluated and decides, so the
+    convergence test and the identification check are those of Newton's method.
     """
     theta = start.copy()
     current = objective(theta)
     if current is None:
         return None
+    exact = True  # the Hessian in `current` is the true one
     for _ in range(max_iterations):
         value, gradient, hessian = current
         eigenvalues, vectors = np.linalg.eigh(hessian)
@@ -157,6 +167,12 @@ def _newton(objective, start: np.ndarray, max_iterations: int = 60) -> np.ndarra
         longest = np.max(np.abs(step))
         if longest > _MAX_STEP:
             step *= _MAX_STEP / longest
+        if longest < 1e-7 and not exact:
+            current = objective(theta)  # the true Hessian decides
+            if current is None:
+                return None
+            exact = True
+            continue
         if longest < 1e-7:
             # Quadratic convergence: the error after this step is of the order of step**2.
             if _identified(hessian):
@@ -164,16 +180,31 @@ def _newton(objective, start: np.ndarray, max_iterations: int = 60) -> np.ndarra
             return None
         slope = float(gradient @ step)
         # Near the optimum the decrease is below rounding of the value: trust the model.
-        exact = -slope < 1e-12 * (1.0 + abs(value)) and eigenvalues[0] > 0
+        flat = -slope < 1e-12 * (1.0 + abs(value)) and eigenvalues[0] > 0
         t = 1.0
         while True:
             trial_point = theta + t * step
-            trial = objective(trial_point)
-            if trial is not None and (exact or trial[0] <= value + 1e-4 * t * slope):
+            trial = objective(trial_point, not quasi)
+            if trial is not None and (flat or trial[0] <= value + 1e-4 * t * slope):
                 break
             t *= 0.5
             if t < 1e-4:  # no progress: a flat ridge or rounding noise; leave it to L-BFGS-B
                 return None
+        if quasi:
+            moved, change = trial_point - theta, trial[1] - gradient
+            pushed = hessian @ moved
+            curvature_along, model_along = float(change @ moved), float(moved @ pushed)
+            if curvature_along > 1e-12 * float(moved @ moved) and model_along > 0:
+                updated = (
+                    hessian
+                    + np.outer(change, change) / curvature_along
+                    - np.outer(pushed, pushed) / model_along
+                )
+                trial, exact = (trial[0], trial[1], updated), False
+            else:  # no curvature information: evaluate the Hessian there
+                trial, exact = objective(trial_point), True
+                if trial is None:
+                    return None
         theta, current = trial_point, trial
         if np.max(np.abs(theta)) > _BOUND:
             return None

@@ -175,21 +175,21 @@ def holdout_compare(
     calibration = fit_candidates(summary.frequency, summary.recency, summary.T)
 
     # One transaction per customer and day; the calibration customers' first days.
-    # One integer key per (customer, day), sorted once (not np.unique over rows: a structured
-    # sort, several times slower).
-    day_numbers = days.astype(np.int64)
+    # One integer key per (calibration customer, day), sorted once: customers who first bought
+    # after the calibration end play no part. (np.unique over rows is a structured sort, and
+    # its hashing variant was slower still on millions of keys.)
+    count = summary.customer_ids.shape[0]
+    index = np.minimum(np.searchsorted(summary.customer_ids, ids), max(count - 1, 0))
+    known = (summary.customer_ids[index] == ids) if count else np.zeros(ids.shape[0], dtype=bool)
+    day_numbers = days.astype(np.int64)[known]
     low = int(day_numbers.min()) if day_numbers.size else 0
     width = (int(day_numbers.max()) - low + 1) if day_numbers.size else 1
-    codes, inverse = np.unique(ids, return_inverse=True)
-    keys = np.unique(inverse.ravel().astype(np.int64) * width + (day_numbers - low))
-    pair_ids, pair_days = codes[keys // width], keys % width + low
-    index = np.searchsorted(summary.customer_ids, pair_ids)
-    index = np.minimum(index, max(summary.customer_ids.shape[0] - 1, 0))
-    known = (summary.customer_ids.shape[0] > 0) & (summary.customer_ids[index] == pair_ids)
-    first_day = np.full(pair_ids.shape[0], np.iinfo(np.int64).max)
+    keys = np.sort(index[known].astype(np.int64) * width + (day_numbers - low))
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if keys.size else keys
+    index, pair_days = keys // width, keys % width + low
     births = (end.astype(np.int64) - np.rint(summary.T * unit)).astype(np.int64)
-    first_day[known] = births[index[known]]
-    repeat = known & (pair_days > first_day)
+    first_day = births[index] if count else np.zeros(0, dtype=np.int64)
+    repeat = pair_days > first_day
     in_holdout = repeat & (pair_days > end.astype(np.int64))
     per_customer = np.bincount(index[in_holdout], minlength=summary.customer_ids.shape[0]).astype(
         np.float64
