@@ -115,3 +115,22 @@ def test_it_chooses_by_log_likelihood_without_enough_history(ada):
         assert fit.chosen_by == "log_likelihood"
         assert fit.chosen_model == max(converged, key=lambda n: fit.candidates[n]["log_likelihood"])
     assert Customer.objects.count() == 40
+
+
+def test_the_model_page_shows_spend_only_to_those_who_see_money(base, client, ada, charlie):
+    from django.contrib.auth.models import Permission
+
+    services.valuation_rebuild_everything()
+    # given support staff who were also given the fits' view permission (an analyst)
+    charlie.user_permissions.add(Permission.objects.get(codename="view_modelfit"))
+
+    client.force_login(ada)
+    admin_page = client.get("/workspace/models/").content.decode()
+    client.force_login(charlie)
+    analyst_page = client.get("/workspace/models/")
+
+    # the spend model's parameters (money) for the admin only; the purchase models for both
+    assert 'id="gamma-gamma"' in admin_page and "Pareto/NBD" in admin_page
+    assert analyst_page.status_code == 200
+    assert "Pareto/NBD" in analyst_page.content.decode()
+    assert 'id="gamma-gamma"' not in analyst_page.content.decode()
