@@ -223,28 +223,44 @@ def _identified(hessian) -> bool:
     return bool(smallest > 1e-9 and largest / smallest < 1e8)
 
 
+def combine_codes(key: np.ndarray, size: int, codes: np.ndarray, size_codes: int):
+    """(codes of the distinct (key, codes) pairs, their count, a row of each): the pair
+    (k, c) as k * size_codes + c, renumbered by a table over that key space when it is not much
+    larger than the rows (no sort), by np.unique otherwise."""
+    n = key.shape[0]
+    combined = key.astype(np.int64) * np.int64(size_codes) + codes
+    space = int(size) * int(size_codes)
+    if space <= 8 * n + 1_000_000:
+        present = np.zeros(space, dtype=bool)
+        present[combined] = True
+        renumber = np.cumsum(present) - 1
+        new = renumber[combined]
+        count = int(renumber[-1]) + 1 if space else 0
+        # Rows of one pair are alike, so any of them stands for it.
+        row = np.empty(count, dtype=np.intp)
+        row[new] = np.arange(n)
+        return new, count, row
+    _, row, new = np.unique(combined, return_index=True, return_inverse=True)
+    return np.ravel(new), row.shape[0], row
+
+
 def compress_rows(x, t_x, age, weights=None):
     """Distinct (x, t_x, T) rows and how many customers (or how much weight) each stands for.
 
     A likelihood summed over customers is the weighted sum over the distinct rows, and on a day
     grid there are far fewer of those (at 1,000,000 generated customers about 260,000, most of
     them repeat buyers; everyone without a repeat purchase collapses onto one row per age).
-    Codes from `factorise` (linear passes), combined two columns at a time so the keys never
-    overflow (a sort of integer keys for each column added: ~0.2 s at 1,000,000).
+    Codes from `factorise` (linear passes), combined two columns at a time (`combine_codes`:
+    the keys never overflow, and on a day grid no sort is needed).
     """
     columns = [np.ascontiguousarray(v, dtype=np.float64).ravel() for v in (x, t_x, age)]
-    key: np.ndarray | None = None
-    first: np.ndarray = np.zeros(0, dtype=np.intp)
-    for column in columns:
+    values, key = factorise(columns[0])
+    size = values.shape[0]
+    row = np.arange(columns[0].shape[0])
+    for column in columns[1:]:
         values, codes = factorise(column)
-        if key is None:
-            key = codes.astype(np.int64)
-            continue
-        combined = key * np.int64(values.shape[0]) + codes
-        _, first, key = np.unique(combined, return_index=True, return_inverse=True)
-    assert key is not None
-    key = np.ravel(key)
+        key, size, row = combine_codes(key, size, codes, values.shape[0])
     if weights is None:
         weights = np.ones(key.shape[0])
-    counts = np.bincount(key, weights=np.asarray(weights, dtype=np.float64).ravel())
-    return columns[0][first], columns[1][first], columns[2][first], counts
+    counts = np.bincount(key, weights=np.asarray(weights, dtype=np.float64).ravel(), minlength=size)
+    return columns[0][row], columns[1][row], columns[2][row], counts

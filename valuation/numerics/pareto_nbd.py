@@ -18,7 +18,13 @@ import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
 
 from valuation.numerics import bgnbd
-from valuation.numerics._optimize import compress_rows, factorise, maximise_log_params, sum_of
+from valuation.numerics._optimize import (
+    combine_codes,
+    compress_rows,
+    factorise,
+    maximise_log_params,
+    sum_of,
+)
 
 
 @dataclass(frozen=True)
@@ -113,11 +119,10 @@ class _Data:
 
 
 def _pairs(x, t):
-    _, x_codes = factorise(x)
+    x_values, x_codes = factorise(x)
     t_values, t_codes = factorise(t)
-    key = x_codes.astype(np.int64) * np.int64(t_values.shape[0]) + t_codes
-    _, first, codes = np.unique(key, return_index=True, return_inverse=True)
-    return (x[first], t[first]), codes.ravel()
+    codes, _, row = combine_codes(x_codes, x_values.shape[0], t_codes, t_values.shape[0])
+    return (x[row], t[row]), codes
 
 
 def _prepare(x, t_x, age, weights=None) -> _Data:
