@@ -134,3 +134,18 @@ def test_the_model_page_shows_spend_only_to_those_who_see_money(base, client, ad
     assert analyst_page.status_code == 200
     assert "Pareto/NBD" in analyst_page.content.decode()
     assert 'id="gamma-gamma"' not in analyst_page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--holdout-until", "2026-01-31"],  # no calibration end
+        ["--as-of", "2026-01-31", "--holdout-until", "2026-01-31"],  # an empty holdout
+    ],
+)
+def test_the_command_needs_a_holdout_after_the_calibration_end(arguments):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="earlier --as-of"):
+        call_command("fit_models", *arguments)
+    assert not ModelFit.objects.exists()
