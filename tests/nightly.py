@@ -27,6 +27,8 @@ FIT_VALUES = [
     "gg_p",
     "gg_q",
     "gg_gamma",
+    "chosen_model",
+    "candidates",
     "clv_threshold",
     "growth_threshold",
 ]

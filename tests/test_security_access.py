@@ -76,6 +76,8 @@ GET_MATRIX = {
     "workspace:todo": (403, 200, 200, 403, 302),
     "workspace:map": (403, 200, 200, 403, 302),
     "workspace:scorecards": (200, 403, 403, 403, 302),
+    # The purchase models' check: admins (the fits' view permission); it shows spend.
+    "workspace:models": (200, 403, 403, 403, 302),
     "workspace:offer-make": (405, 405, 405, 405, 302),
     "workspace:offer-outcome": (405, 405, 405, 405, 302),
     # New senders to check: everyone sees those of the customers they see.

@@ -46,6 +46,8 @@ class ModelFitAdmin(admin.ModelAdmin):
         "status",
         "method",
         "customers",
+        "chosen_model",
+        "chosen_by",
         "bgnbd_log_likelihood",
         "duration_ms",
         "fitted_at",

@@ -18,7 +18,15 @@ from customers.models import WalletSource
 
 from . import selectors, tasks
 from .declared import FIGURE_NAMES, SNAPSHOT_FIGURES, ValueTier
-from .models import CustomerFigures, CustomerSnapshot, FitPriors, ModelFit
+from .models import (
+    CustomerFigures,
+    CustomerSnapshot,
+    FitMethod,
+    FitPriors,
+    ModelFit,
+    PurchaseModelName,
+)
+from .numerics.purchase import MODEL_NAMES
 
 # --- Customers with their figures (the customers API, extended) ---------------------------
 
@@ -131,12 +139,29 @@ class CustomerFiguresHistoryApi(GenericAPIView):
 # --- Fits ----------------------------------------------------------------------------------
 
 
-class BgNbdSerializer(serializers.Serializer):
+class _PurchaseModelFitSerializer(serializers.Serializer):
+    log_likelihood = serializers.FloatField()
+    converged = serializers.BooleanField(
+        help_text="False: the data did not pin the parameters down; the model is not chosen."
+    )
+
+
+class BgNbdSerializer(_PurchaseModelFitSerializer):
     r = serializers.FloatField()
     alpha = serializers.FloatField()
     a = serializers.FloatField()
     b = serializers.FloatField()
-    log_likelihood = serializers.FloatField()
+
+
+class MbgNbdSerializer(BgNbdSerializer):
+    pass
+
+
+class ParetoNbdSerializer(_PurchaseModelFitSerializer):
+    r = serializers.FloatField()
+    alpha = serializers.FloatField()
+    s = serializers.FloatField()
+    beta = serializers.FloatField()
 
 
 class GammaGammaSerializer(serializers.Serializer):
@@ -175,10 +200,52 @@ class FitPriorsSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class HoldoutForecastSerializer(serializers.Serializer):
+    bgnbd = serializers.FloatField(allow_null=True)
+    mbgnbd = serializers.FloatField(allow_null=True)
+    pareto_nbd = serializers.FloatField(allow_null=True)
+
+
+class HoldoutSerializer(serializers.Serializer):
+    calibration_end = serializers.DateField(help_text="The models were fitted up to this date.")
+    holdout_end = serializers.DateField()
+    customers = serializers.IntegerField(help_text="Customers who bought by calibration_end.")
+    actual = serializers.FloatField(
+        help_text="Their repeat transactions (days with an order) after calibration_end."
+    )
+    predicted = HoldoutForecastSerializer(
+        help_text="Each model's forecast of `actual`, fitted on the calibration period."
+    )
+
+
+def _candidate(fit: ModelFit, name: str) -> dict | None:
+    entry = fit.candidates.get(name)
+    if entry is not None:
+        return {
+            **entry["params"],
+            "log_likelihood": entry["log_likelihood"],
+            "converged": entry["converged"],
+        }
+    if name == "bgnbd" and fit.bgnbd_r is not None:  # a fit from before the other models
+        return {
+            "r": fit.bgnbd_r,
+            "alpha": fit.bgnbd_alpha,
+            "a": fit.bgnbd_a,
+            "b": fit.bgnbd_b,
+            "log_likelihood": fit.bgnbd_log_likelihood,
+            "converged": True,
+        }
+    return None
+
+
 class FitOutputSerializer(OutputModelSerializer):
     bgnbd = serializers.SerializerMethodField()
+    mbgnbd = serializers.SerializerMethodField()
+    pareto_nbd = serializers.SerializerMethodField()
     gamma_gamma = serializers.SerializerMethodField()
     priors = serializers.SerializerMethodField()
+    chosen = serializers.SerializerMethodField()
+    holdout = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelFit
@@ -193,8 +260,13 @@ class FitOutputSerializer(OutputModelSerializer):
             "task_id",
             "error",
             "bgnbd",
+            "mbgnbd",
+            "pareto_nbd",
             "gamma_gamma",
             "priors",
+            "chosen",
+            "chosen_by",
+            "holdout",
         ]
         read_only_fields = fields
 
@@ -205,15 +277,15 @@ class FitOutputSerializer(OutputModelSerializer):
 
     @extend_schema_field(BgNbdSerializer(allow_null=True))
     def get_bgnbd(self, fit) -> dict | None:
-        if fit.bgnbd_r is None:
-            return None
-        return {
-            "r": fit.bgnbd_r,
-            "alpha": fit.bgnbd_alpha,
-            "a": fit.bgnbd_a,
-            "b": fit.bgnbd_b,
-            "log_likelihood": fit.bgnbd_log_likelihood,
-        }
+        return _candidate(fit, "bgnbd")
+
+    @extend_schema_field(MbgNbdSerializer(allow_null=True))
+    def get_mbgnbd(self, fit) -> dict | None:
+        return _candidate(fit, "mbgnbd")
+
+    @extend_schema_field(ParetoNbdSerializer(allow_null=True))
+    def get_pareto_nbd(self, fit) -> dict | None:
+        return _candidate(fit, "pareto_nbd")
 
     @extend_schema_field(GammaGammaSerializer(allow_null=True))
     def get_gamma_gamma(self, fit) -> dict | None:
@@ -225,6 +297,28 @@ class FitOutputSerializer(OutputModelSerializer):
             "gamma": fit.gg_gamma,
             "log_likelihood": fit.gg_log_likelihood,
             "customers": fit.gg_customers,
+        }
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=PurchaseModelName.choices,
+            allow_null=True,
+            help_text="The purchase model the figures use (null: the simple estimate).",
+        )
+    )
+    def get_chosen(self, fit) -> str | None:
+        if fit.method != FitMethod.MODEL:
+            return None
+        return fit.chosen_model or "bgnbd"
+
+    @extend_schema_field(HoldoutSerializer(allow_null=True))
+    def get_holdout(self, fit) -> dict | None:
+        if fit.holdout is None:
+            return None
+        keys = ("calibration_end", "holdout_end", "customers", "actual")
+        return {
+            **{key: fit.holdout[key] for key in keys},
+            "predicted": {name: fit.holdout["predicted"].get(name) for name in MODEL_NAMES},
         }
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .numerics import bgnbd, clv, experience, gamma_gamma, tiers, wallets
+from .numerics import clv, experience, gamma_gamma, tiers, wallets
+from .numerics.purchase import PurchaseModel
 
 DAYS_PER_MONTH = 30.4375
 
@@ -37,10 +38,11 @@ class Priors:
 
 @dataclass(frozen=True)
 class PopulationFit:
-    """Stored parameters of a fit; bgnbd/gamma_gamma are None for the fallback estimate."""
+    """Stored parameters of a fit: the chosen purchase model (BG/NBD, MBG/NBD or Pareto/NBD, one
+    interface) and Gamma-Gamma; both None for the fallback estimate."""
 
     time_unit_days: float
-    bgnbd: bgnbd.BgNbdParams | None
+    purchase_model: PurchaseModel | None
     gamma_gamma: gamma_gamma.GammaGammaParams | None
     clv_threshold: float | None = None
     growth_threshold: float | None = None
@@ -48,7 +50,7 @@ class PopulationFit:
 
     @property
     def uses_model(self) -> bool:
-        return self.bgnbd is not None and self.gamma_gamma is not None
+        return self.purchase_model is not None and self.gamma_gamma is not None
 
 
 @dataclass(frozen=True)
@@ -136,17 +138,16 @@ def compute_figures(inputs: FigureInputs, fit: PopulationFit, params: ValuationP
 
     if fit.uses_model:
         # uses_model is exactly "both parameter sets are present".
-        assert fit.bgnbd is not None and fit.gamma_gamma is not None
-        p_alive = bgnbd.p_alive(fit.bgnbd, frequency, t_x, T)
-        expected_transactions = bgnbd.expected_transactions(
-            fit.bgnbd, horizon_units, frequency, t_x, T
-        )
+        assert fit.purchase_model is not None and fit.gamma_gamma is not None
+        model = fit.purchase_model
+        p_alive = model.p_alive(frequency, t_x, T)
+        expected_transactions = model.expected_transactions(horizon_units, frequency, t_x, T)
         expected_spend = gamma_gamma.conditional_expected_value(
             fit.gamma_gamma, frequency, repeat_value
         )
         margin_per_transaction = expected_spend * margin_ratio
         gross_clv = clv.predicted_clv(
-            fit.bgnbd,
+            model,
             frequency,
             t_x,
             T,

@@ -75,8 +75,22 @@ class FitStatus(models.TextChoices):
 
 
 class FitMethod(models.TextChoices):
-    MODEL = "bgnbd_gg", "BG/NBD + Gamma-Gamma"
+    # The value predates the choice of purchase model (chosen_model says which).
+    MODEL = "bgnbd_gg", "Purchase model + Gamma-Gamma"
     FALLBACK = "fallback", "Simple estimate (too few customers to fit)"
+
+
+class PurchaseModelName(models.TextChoices):
+    """valuation.numerics.purchase.MODEL_NAMES"""
+
+    BGNBD = "bgnbd", "BG/NBD"
+    MBGNBD = "mbgnbd", "MBG/NBD"
+    PARETO_NBD = "pareto_nbd", "Pareto/NBD"
+
+
+class ChosenBy(models.TextChoices):
+    HOLDOUT = "holdout", "Holdout forecast"
+    LOG_LIKELIHOOD = "log_likelihood", "Log-likelihood (too little history for a holdout)"
 
 
 class ModelFit(models.Model):
@@ -102,6 +116,15 @@ class ModelFit(models.Model):
     gg_gamma = models.FloatField(null=True, blank=True)
     gg_log_likelihood = models.FloatField(null=True, blank=True)
     gg_customers = models.PositiveIntegerField(default=0)
+    # Every purchase model fitted on all history: {name: {"params": {...}, "log_likelihood",
+    # "converged"}}; the figures use chosen_model's (docs/valuation.md, "Choosing the purchase
+    # model"). The bgnbd_* columns repeat BG/NBD's for the pages and fits made before.
+    candidates = models.JSONField(default=dict, blank=True)
+    chosen_model = models.CharField(max_length=20, choices=PurchaseModelName, blank=True)
+    chosen_by = models.CharField(max_length=20, choices=ChosenBy, blank=True)
+    # valuation.numerics.purchase.Holdout.as_dict(): each model fitted on the calibration
+    # period and its forecast of the holdout beside what happened; null without a holdout.
+    holdout = models.JSONField(null=True, blank=True)
     # Tier thresholds across the base at fit time; per-customer recomputes apply them.
     clv_threshold = models.FloatField(null=True, blank=True)
     growth_threshold = models.FloatField(null=True, blank=True)
@@ -118,14 +141,18 @@ class ModelFit(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(method=FitMethod.MODEL)
-                | Q(
-                    bgnbd_r__isnull=False,
-                    bgnbd_alpha__isnull=False,
-                    bgnbd_a__isnull=False,
-                    bgnbd_b__isnull=False,
-                    gg_p__isnull=False,
-                    gg_q__isnull=False,
-                    gg_gamma__isnull=False,
+                | (
+                    Q(gg_p__isnull=False, gg_q__isnull=False, gg_gamma__isnull=False)
+                    & (
+                        ~Q(chosen_model="")
+                        # a fit from before the choice: BG/NBD, in its columns
+                        | Q(
+                            bgnbd_r__isnull=False,
+                            bgnbd_alpha__isnull=False,
+                            bgnbd_a__isnull=False,
+                            bgnbd_b__isnull=False,
+                        )
+                    )
                 ),
                 name="model_fit_has_parameters",
             ),

@@ -50,6 +50,7 @@ from .models import (
     ValuationSettings,
 )
 from .numerics import bgnbd, gamma_gamma, wallets
+from .numerics.purchase import LABELS, MODEL_NAMES, PARAMETER_NAMES, PurchaseModel
 from .summary import LINE_REVENUE
 
 YEAR = timedelta(days=365)
@@ -102,12 +103,33 @@ def priors_of(stored: FitPriors | None) -> Priors | None:
     )
 
 
+def purchase_model_of(model_fit: ModelFit) -> PurchaseModel | None:
+    """The fit's chosen purchase model; BG/NBD from its columns for a fit made before the
+    choice existed."""
+    if model_fit.chosen_model:
+        entry = model_fit.candidates.get(model_fit.chosen_model)
+        if entry is None:
+            return None
+        return PurchaseModel.of(model_fit.chosen_model, entry["params"])
+    if model_fit.bgnbd_r is None:
+        return None
+    return PurchaseModel(
+        "bgnbd",
+        bgnbd.BgNbdParams(
+            r=model_fit.bgnbd_r,
+            alpha=model_fit.bgnbd_alpha,  # type: ignore[arg-type]  # set with bgnbd_r
+            a=model_fit.bgnbd_a,  # type: ignore[arg-type]  # set with bgnbd_r
+            b=model_fit.bgnbd_b,  # type: ignore[arg-type]  # set with bgnbd_r
+        ),
+    )
+
+
 def population_fit_of(model_fit: ModelFit | None) -> PopulationFit:
     priors = priors_of(fit_priors_of(model_fit))
     if model_fit is None or model_fit.method != FitMethod.MODEL:
         return PopulationFit(
             time_unit_days=7.0,
-            bgnbd=None,
+            purchase_model=None,
             gamma_gamma=None,
             clv_threshold=model_fit.clv_threshold if model_fit else None,
             growth_threshold=model_fit.growth_threshold if model_fit else None,
@@ -115,14 +137,9 @@ def population_fit_of(model_fit: ModelFit | None) -> PopulationFit:
         )
     return PopulationFit(
         time_unit_days=model_fit.time_unit_days,
-        # valuation_fit_run sets the parameters together with method MODEL (no database
-        # constraint says so, hence the ignores rather than asserts).
-        bgnbd=bgnbd.BgNbdParams(
-            r=model_fit.bgnbd_r,  # type: ignore[arg-type]  # set with method MODEL
-            alpha=model_fit.bgnbd_alpha,  # type: ignore[arg-type]  # set with method MODEL
-            a=model_fit.bgnbd_a,  # type: ignore[arg-type]  # set with method MODEL
-            b=model_fit.bgnbd_b,  # type: ignore[arg-type]  # set with method MODEL
-        ),
+        purchase_model=purchase_model_of(model_fit),
+        # valuation_fit_run sets the parameters together with method MODEL (the database
+        # constraint model_fit_has_parameters says so, which mypy cannot see).
         gamma_gamma=gamma_gamma.GammaGammaParams(
             p=model_fit.gg_p,  # type: ignore[arg-type]  # set with method MODEL
             q=model_fit.gg_q,  # type: ignore[arg-type]  # set with method MODEL
@@ -491,6 +508,7 @@ class Explanation:
     priors: FitPriors | None = None  # the fit's prospect and peer-wallet basis
     wallet_source: str = ""  # stated, estimated, inferred or "" (none)
     wallet_peer_group: str = ""
+    purchase_model: PurchaseModel | None = None  # the fit's chosen model (None: fallback)
 
 
 def customer_valuation_explained(*, customer_id: int) -> Explanation:
@@ -570,6 +588,7 @@ def customer_valuation_explained(*, customer_id: int) -> Explanation:
             inferred=intermediates["inferred_wallet"] is not None,
         ),
         wallet_peer_group=str(figures.wallet_peer_group[0]),
+        purchase_model=context.fit.purchase_model,
     )
 
 
@@ -588,3 +607,100 @@ def customer_figures_of(customer) -> CustomerFigures | None:
         return customer.figures
     except CustomerFigures.DoesNotExist:
         return None
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """What an analyst checks before trusting a fit: every candidate purchase model, and how
+    each fitted on the calibration period forecast the holdout (tracking: cumulative repeat
+    transactions week by week; conditional: mean holdout transactions by number of calibration
+    purchases). Shaped for the model page's tables and charts."""
+
+    fit: ModelFit
+    candidates: list[dict]
+    holdout: dict | None
+    tracking: dict | None
+    by_frequency: dict | None
+
+
+def model_check(*, fit_id: int | None = None) -> ModelCheck | None:
+    """The check of a fit (default: the latest completed one), from what the refit stored on
+    it: one query whatever the size of the base."""
+    model_fit = (
+        latest_fit()
+        if fit_id is None
+        else ModelFit.objects.filter(pk=fit_id, status=FitStatus.DONE).first()
+    )
+    if model_fit is None:
+        return None
+
+    def ordered(name: str, params: dict) -> list:
+        # JSON objects come back from PostgreSQL with their keys sorted: the model's order.
+        return [(key, params[key]) for key in PARAMETER_NAMES[name]]
+
+    holdout = model_fit.holdout
+    chosen = model_fit.chosen_model or ("bgnbd" if model_fit.method == FitMethod.MODEL else "")
+    candidates = []
+    for name in MODEL_NAMES:
+        entry = model_fit.candidates.get(name)
+        if entry is None and name == "bgnbd" and model_fit.bgnbd_r is not None:
+            entry = {
+                "params": {
+                    "r": model_fit.bgnbd_r,
+                    "alpha": model_fit.bgnbd_alpha,
+                    "a": model_fit.bgnbd_a,
+                    "b": model_fit.bgnbd_b,
+                },
+                "log_likelihood": model_fit.bgnbd_log_likelihood,
+                "converged": True,
+            }
+        if entry is None:
+            continue
+        row = {
+            "name": name,
+            "label": LABELS[name],
+            "params": ordered(name, entry["params"]),
+            "log_likelihood": entry["log_likelihood"],
+            "converged": entry["converged"],
+            "chosen": name == chosen,
+        }
+        if holdout is not None:
+            calibration = holdout["calibration"][name]
+            predicted = holdout["predicted"][name]
+            row.update(
+                calibration_params=ordered(name, calibration["params"]),
+                calibration_log_likelihood=calibration["log_likelihood"],
+                predicted=predicted,
+                error=predicted - holdout["actual"],
+                relative_error=(
+                    (predicted - holdout["actual"]) / holdout["actual"]
+                    if holdout["actual"]
+                    else None
+                ),
+            )
+        candidates.append(row)
+    tracking = by_frequency = None
+    if holdout is not None:
+        weekly = holdout["weekly"]
+        tracking = {
+            "dates": weekly["dates"],
+            "calibration_end": holdout["calibration_end"],
+            "series": [{"label": "Actual", "data": weekly["actual"]}]
+            + [
+                {"label": LABELS[name], "data": values}
+                for name, values in weekly["predicted"].items()
+            ],
+        }
+        rows = holdout["by_frequency"]
+        by_frequency = {
+            "labels": [row["frequency"] for row in rows],
+            "customers": [row["customers"] for row in rows],
+            "series": [{"label": "Actual", "data": [row["actual"] for row in rows]}]
+            + [
+                {"label": LABELS[name], "data": [row["predicted"][name] for row in rows]}
+                for name in MODEL_NAMES
+                if name in rows[0]["predicted"]
+            ],
+            "rows": rows,
+        }
+    return ModelCheck(model_fit, candidates, holdout, tracking, by_frequency)

@@ -50,7 +50,7 @@ from .models import (
     ModelFit,
     ValuationSettings,
 )
-from .numerics import bgnbd, gamma_gamma, prospects, rfm, tiers, wallets
+from .numerics import gamma_gamma, prospects, purchase, rfm, tiers, wallets
 from .summary import customer_summaries_rebuild
 
 logger = logging.getLogger(__name__)
@@ -542,13 +542,69 @@ def valuation_fit_create(*, as_of: date | None = None) -> ModelFit:
     return ModelFit.objects.create(as_of=as_of or timezone.localdate(), task_id=str(uuid.uuid4()))
 
 
+# The default holdout: the last third of the history, at most a year; none with less than
+# HOLDOUT_MIN_HISTORY of history (docs/valuation.md, "Choosing the purchase model").
+HOLDOUT_MAX = timedelta(days=365)
+HOLDOUT_MIN_HISTORY = timedelta(days=90)
+
+
+def _holdout_window(days: np.ndarray, as_of: date) -> date | None:
+    """The default calibration end for a fit as of `as_of`, or None (too little history)."""
+    if days.size == 0:
+        return None
+    first: date = days.min().astype("datetime64[D]").item()
+    history = as_of - first
+    if history < HOLDOUT_MIN_HISTORY:
+        return None
+    return as_of - min(HOLDOUT_MAX, timedelta(days=history.days // 3))
+
+
+def _purchase_models_fit(
+    fit: ModelFit,
+    summary: rfm.RFM,
+    transactions: tuple[np.ndarray, np.ndarray],
+    *,
+    calibration_end: date | None,
+    min_customers: int,
+) -> purchase.Candidate | None:
+    """Fit every purchase model on all history, score each on the holdout, choose one and
+    store them all on `fit`; returns the chosen candidate (None: none converged)."""
+    candidates = purchase.fit_candidates(summary.frequency, summary.recency, summary.T)
+    fit.candidates = {name: candidate.as_dict() for name, candidate in candidates.items()}
+    customer_ids, days = transactions
+    end = calibration_end or _holdout_window(days, fit.as_of)
+    holdout = None
+    if end is not None and end < fit.as_of:
+        calibration_customers = np.unique(customer_ids[days <= np.datetime64(end, "D")]).size
+        if calibration_customers >= min_customers:
+            holdout = purchase.holdout_compare(
+                customer_ids, days, end, fit.as_of, time_unit_days=fit.time_unit_days
+            )
+    fit.holdout = holdout.as_dict() if holdout is not None else None
+    chosen, how = purchase.choose(candidates, holdout)
+    fit.chosen_model, fit.chosen_by = chosen or "", how
+    bg = candidates["bgnbd"]
+    if bg.converged:
+        params = bg.model.parameters()
+        fit.bgnbd_r, fit.bgnbd_alpha = params["r"], params["alpha"]
+        fit.bgnbd_a, fit.bgnbd_b = params["a"], params["b"]
+        fit.bgnbd_log_likelihood = bg.log_likelihood
+    return candidates[chosen] if chosen else None
+
+
 def valuation_fit_run(
-    *, fit_id: int, spread: Callable[[ModelFit], object] | None = None
+    *,
+    fit_id: int,
+    spread: Callable[[ModelFit], object] | None = None,
+    calibration_end: date | None = None,
 ) -> ModelFit:
-    """Fit BG/NBD and Gamma-Gamma on every customer's transactions up to the fit's as_of,
-    store the parameters and the tier thresholds drawn over the whole base, then recompute
-    every customer: here and now, or by `spread(fit)`, called in the transaction that marks
-    the fit done, which queues ranges that a Celery group spreads over the workers
+    """Fit the purchase models (BG/NBD, MBG/NBD, Pareto/NBD) and Gamma-Gamma on every
+    customer's transactions up to the fit's as_of, choose the purchase model by its forecast of
+    a holdout period (the transactions after `calibration_end`; by default the last third of
+    the history, see _holdout_window), store every candidate, the chosen model's parameters
+    and the tier thresholds drawn over the whole base, then recompute every customer: here and
+    now, or by `spread(fit)`, called in the transaction that marks the fit done, which queues
+    ranges that a Celery group spreads over the workers
     (valuation.tasks.customers_figures_recompute_spread). Either way every customer ends with
     the same figures.
 
@@ -570,22 +626,21 @@ def valuation_fit_run(
         time_unit_days=fit.time_unit_days,
     )
     fit.customers = len(summary.customer_ids)
-    bg = gg = None
+    chosen = gg = None
     if fit.customers >= settings.min_customers_to_fit:
-        bg = bgnbd.fit(summary.frequency, summary.recency, summary.T)
-        if bg.converged and (summary.frequency > 0).any():
+        chosen = _purchase_models_fit(
+            fit,
+            summary,
+            (customer_ids, days),
+            calibration_end=calibration_end,
+            min_customers=settings.min_customers_to_fit,
+        )
+        if chosen is not None and (summary.frequency > 0).any():
             gg = gamma_gamma.fit(summary.frequency, summary.monetary_value)
     # A fit that does not pin its parameters down (no repeat purchases, too few customers)
     # is not used: the documented simple estimate is, and says so.
-    if bg is not None and gg is not None and bg.converged and gg.converged:
+    if chosen is not None and gg is not None and gg.converged:
         fit.method = FitMethod.MODEL
-        fit.bgnbd_r, fit.bgnbd_alpha, fit.bgnbd_a, fit.bgnbd_b = (
-            bg.params.r,
-            bg.params.alpha,
-            bg.params.a,
-            bg.params.b,
-        )
-        fit.bgnbd_log_likelihood = bg.log_likelihood
         fit.gg_p, fit.gg_q, fit.gg_gamma = gg.params.p, gg.params.q, gg.params.gamma
         fit.gg_log_likelihood, fit.gg_customers = gg.log_likelihood, gg.customers
     else:
@@ -614,10 +669,12 @@ def valuation_fit_run(
                 batch, figures, assign_tiers(figures, population_fit), context.method
             )
     logger.info(
-        "fit %s done: %s customers, method %s, %d ms",
+        "fit %s done: %s customers, method %s, model %s (by %s), %d ms",
         fit.pk,
         fit.customers,
         fit.method,
+        fit.chosen_model or "-",
+        fit.chosen_by or "-",
         fit.duration_ms,
     )
     return fit
@@ -627,14 +684,9 @@ def _newcomer_repeats(fit: ModelFit, summary: rfm.RFM, months: np.ndarray) -> np
     """Expected repeat transactions of a customer acquired now in the first m months (the
     model's unconditional expectation; the fallback: the pooled rate of the simple estimate)."""
     t = months * DAYS_PER_MONTH / fit.time_unit_days
-    if fit.method == FitMethod.MODEL:
-        params = bgnbd.BgNbdParams(
-            r=fit.bgnbd_r,  # type: ignore[arg-type]  # set with method MODEL
-            alpha=fit.bgnbd_alpha,  # type: ignore[arg-type]  # set with method MODEL
-            a=fit.bgnbd_a,  # type: ignore[arg-type]  # set with method MODEL
-            b=fit.bgnbd_b,  # type: ignore[arg-type]  # set with method MODEL
-        )
-        return bgnbd.expected_transactions_new_customer(params, t)
+    model = selectors.purchase_model_of(fit) if fit.method == FitMethod.MODEL else None
+    if model is not None:
+        return model.expected_transactions_new_customer(t)
     age = float(np.sum(summary.T))
     return t * (float(np.sum(summary.frequency)) / age if age > 0 else 0.0)
 

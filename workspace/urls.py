@@ -7,6 +7,7 @@ urlpatterns = [
     path("todo/", views.todo, name="todo"),
     path("map/", views.portfolio_map, name="map"),
     path("scorecards/", views.manager_scorecards, name="scorecards"),
+    path("models/", views.model_check, name="models"),
     path("new-senders/", views.triage_page, name="triage"),
     path("new-senders/<int:customer_id>/checked/", views.triage_clear, name="triage-clear"),
     path("customers/<int:customer_id>/offer/", views.offer_make, name="offer-make"),

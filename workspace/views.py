@@ -1,5 +1,5 @@
 """The staff pages that compose several apps: the manager's portfolio, the customer page,
-the to-do list, the map and the scorecards (SPEC §5, §6)."""
+the to-do list, the map, the scorecards and the model check (SPEC §5, §6)."""
 
 from datetime import date, timedelta
 
@@ -336,4 +336,22 @@ def manager_scorecards(request):
             "errors": errors,
         },
         status=400 if errors else 200,
+    )
+
+
+@login_required
+def model_check(request):
+    """The purchase models of the latest fit, side by side, with their holdout checks
+    (admins and whoever holds the fits' view permission; the spend model is money)."""
+    if not request.user.has_perm("valuation.view_modelfit"):
+        raise PermissionDenied("The model check is for admins.")
+    check = valuation_selectors.model_check()
+    return render(
+        request,
+        "workspace/models.html",
+        {
+            "check": check,
+            "tracking": check.tracking if check else None,
+            "by_frequency": check.by_frequency if check else None,
+        },
     )

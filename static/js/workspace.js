@@ -58,7 +58,76 @@
     });
   }
 
+  var SERIES_COLOURS = ["#111827", "#2563eb", "#c2410c", "#1f7a4d", "#7c3aed"];
+
   var draw = {
+    tracking: function (canvas, payload) {
+      var end = -1;
+      payload.dates.forEach(function (d, i) { if (d <= payload.calibration_end) end = i; });
+      // The end of the calibration period, as a dashed vertical line.
+      var calibrationEnd = {
+        id: "calibrationEnd",
+        afterDatasetsDraw: function (chart) {
+          if (end < 0) return;
+          var x = chart.scales.x.getPixelForValue(end);
+          var ctx = chart.ctx;
+          ctx.save();
+          ctx.strokeStyle = "#8a8f98";
+          ctx.setLineDash([6, 4]);
+          ctx.beginPath();
+          ctx.moveTo(x, chart.chartArea.top);
+          ctx.lineTo(x, chart.chartArea.bottom);
+          ctx.stroke();
+          ctx.fillStyle = "#5b6270";
+          ctx.fillText("calibration | holdout", x + 4, chart.chartArea.top + 12);
+          ctx.restore();
+        }
+      };
+      new Chart(canvas, {
+        type: "line",
+        data: {
+          labels: payload.dates,
+          datasets: payload.series.map(function (s, i) {
+            var colour = SERIES_COLOURS[i % SERIES_COLOURS.length];
+            return { label: s.label, data: s.data, borderColor: colour, backgroundColor: colour,
+                     borderWidth: i === 0 ? 3 : 2, borderDash: i === 0 ? [] : [4, 3],
+                     pointRadius: 0, tension: 0.1 };
+          })
+        },
+        options: {
+          responsive: true,
+          maintainAspectRatio: false,
+          animation: false,
+          interaction: { mode: "index", intersect: false },
+          scales: {
+            x: { ticks: { maxTicksLimit: 10 } },
+            y: { title: { display: true, text: "Cumulative repeat transactions" }, min: 0 }
+          }
+        },
+        plugins: [calibrationEnd]
+      });
+    },
+    by_frequency: function (canvas, payload) {
+      new Chart(canvas, {
+        type: "bar",
+        data: {
+          labels: payload.labels,
+          datasets: payload.series.map(function (s, i) {
+            return { label: s.label, data: s.data,
+                     backgroundColor: SERIES_COLOURS[i % SERIES_COLOURS.length] + "cc" };
+          })
+        },
+        options: {
+          responsive: true,
+          maintainAspectRatio: false,
+          animation: false,
+          scales: {
+            x: { title: { display: true, text: "Repeat purchases in the calibration period" } },
+            y: { title: { display: true, text: "Mean in the holdout" }, min: 0 }
+          }
+        }
+      });
+    },
     equity: function (canvas, rows) {
       line(
         canvas,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from valuation.numerics._optimize import factorise
+from valuation.numerics._optimize import compress_rows, factorise
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,24 @@ def test_it_keeps_a_column_off_any_grid_as_its_own_table(column):
 
     np.testing.assert_array_equal(codes, np.arange(column.shape[0]))
     np.testing.assert_array_equal(values[codes], column)
+
+
+@pytest.mark.parametrize("grid", [True, False])
+def test_it_compresses_rows_to_the_distinct_ones_with_their_counts(grid):
+    # given customers on a day grid (weeks) or off any grid, many of them alike
+    rng = np.random.default_rng(4)
+    age = rng.integers(1, 300, size=5000) / 7.0
+    if not grid:
+        age = age + rng.random(5000) * 1e-3
+    x = rng.integers(0, 4, size=5000).astype(float)
+    t_x = np.where(x > 0, np.floor(age * rng.random(5000) * 7) / 7, 0.0)
+
+    rows_x, rows_t, rows_T, counts = compress_rows(x, t_x, age)
+
+    expected, expected_counts = np.unique(
+        np.column_stack([x, t_x, age]), axis=0, return_counts=True
+    )
+    got = np.column_stack([rows_x, rows_t, rows_T])
+    order = np.lexsort(got.T[::-1])
+    np.testing.assert_array_equal(got[order], expected)
+    np.testing.assert_array_equal(counts[order], expected_counts)

@@ -22,7 +22,7 @@ from valuation.models import (
     FitMethod,
     ValuationSettings,
 )
-from valuation.numerics import bgnbd
+from valuation.numerics.purchase import PurchaseModel
 from valuation.selectors import (
     channel_costs_decimal,
     customer_valuation_explained,
@@ -244,14 +244,17 @@ def test_it_applies_the_fitted_model_in_closed_form(beans):
     assert fit.method == FitMethod.MODEL
     assert fit.customers == 150
     assert fit.bgnbd_log_likelihood < 0
+    assert set(fit.candidates) == {"bgnbd", "mbgnbd", "pareto_nbd"}
+    assert fit.chosen_model in fit.candidates
     one = customers[0]
     summary = CustomerSummary.objects.get(customer=one)
     today = timezone.localdate()
     x = summary.transaction_days - 1
     t_x = (summary.last_transaction_on - summary.first_transaction_on).days / 7
     T = (today - summary.first_transaction_on).days / 7
-    params = bgnbd.BgNbdParams(fit.bgnbd_r, fit.bgnbd_alpha, fit.bgnbd_a, fit.bgnbd_b)
-    expected = float(bgnbd.p_alive(params, np.array([x]), np.array([t_x]), np.array([T]))[0])
+    # the chosen model's parameters, whichever it is
+    model = PurchaseModel.of(fit.chosen_model, fit.candidates[fit.chosen_model]["params"])
+    expected = float(model.p_alive(np.array([x]), np.array([t_x]), np.array([T]))[0])
     one.refresh_from_db()
     assert one.figures.p_alive == pytest.approx(expected, rel=1e-9)
     # The tiers are drawn across the base: the top 10 % by CLV are the most valuable.

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('valuation', '0003_fit_constraints'),
+        ('valuation', '0004_model_candidates'),
     ]
 
     operations = [

@@ -66,14 +66,25 @@ def factorise(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return column, np.arange(column.shape[0])
 
 
-def maximise_log_params(evaluate, initial: np.ndarray) -> tuple[np.ndarray, bool]:
+def maximise_log_params(
+    evaluate,
+    initial: np.ndarray,
+    *,
+    newton_iterations: int = 60,
+    fallback_evaluations: int = 15000,
+    quasi_newton: bool = False,
+) -> tuple[np.ndarray, bool]:
     """Maximise a mean log-likelihood over log-parameters.
 
     `evaluate(params, hessian)` returns (mean log-likelihood, gradient, Hessian or None) w.r.t.
     the parameters. Newton's method with the analytic Hessian (a handful of evaluations from
     a rough start); if it does not reach an identified maximum, L-BFGS-B from the same start
     decides. Returns the parameters and whether the fit converged to an identified maximum
-    (stationary point with a positive-definite, well-conditioned Hessian).
+    (stationary point with a positive-definite, well-conditioned Hessian). A model whose
+    evaluations are dear caps both searches (`newton_iterations`, `fallback_evaluations`): a
+    fit that has not converged by then is reported as such and not used. With `quasi_newton`
+    (a Hessian that costs several evaluations) the Hessian is evaluated at the start and where
+    the steps become small, and updated by BFGS in between.
     """
 
     def objective(log_params, hessian=True):
@@ -93,7 +104,7 @@ def maximise_log_params(evaluate, initial: np.ndarray) -> tuple[np.ndarray, bool
         return -value, -g, -h
 
     start = np.log(initial)
-    found = _newton(objective, start)
+    found = _newton(objective, start, max_iterations=newton_iterations, quasi=quasi_newton)
     if found is not None:
         return np.exp(found), True
 
@@ -109,7 +120,13 @@ def maximise_log_params(evaluate, initial: np.ndarray) -> tuple[np.ndarray, bool
         jac=True,
         method="L-BFGS-B",
         bounds=[(-_BOUND, _BOUND)] * initial.shape[0],
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+        options={
+            "maxiter": 2000,
+            "maxfun": fallback_evaluations,
+            "ftol": 1e-15,
+            "gtol": 1e-10,
+            "maxcor": 20,
+        },
     )
     # L-BFGS-B may stop on "abnormal termination in line search" at the optimum when the
     # objective is flat to machine precision; judge convergence by the gradient instead.
@@ -120,18 +137,25 @@ def maximise_log_params(evaluate, initial: np.ndarray) -> tuple[np.ndarray, bool
     return np.exp(result.x), stationary and _identified(at_end[2])
 
 
-def _newton(objective, start: np.ndarray, max_iterations: int = 60) -> np.ndarray | None:
+def _newton(
+    objective, start: np.ndarray, max_iterations: int = 60, *, quasi: bool = False
+) -> np.ndarray | None:
     """Damped Newton minimisation of objective (value, gradient, Hessian) from `start`.
 
     Where the Hessian is not positive definite its eigenvalues are replaced by their absolute
     values (a descent direction that escapes saddles); steps are capped and backtracked until
     the value decreases (Armijo). Returns the minimiser once the Newton step is below 1e-7 at
     an identified point, or None (no convergence, or a boundary/flat-ridge solution).
+
+    `quasi`: trial points are evaluated without the Hessian, which a BFGS update carries from
+    step to step; once the step is small the true Hessian is evaluated and decides, so the
+    convergence test and the identification check are those of Newton's method.
     """
     theta = start.copy()
     current = objective(theta)
     if current is None:
         return None
+    exact = True  # the Hessian in `current` is the true one
     for _ in range(max_iterations):
         value, gradient, hessian = current
         eigenvalues, vectors = np.linalg.eigh(hessian)
@@ -143,6 +167,12 @@ def _newton(objective, start: np.ndarray, max_iterations: int = 60) -> np.ndarra
         longest = np.max(np.abs(step))
         if longest > _MAX_STEP:
             step *= _MAX_STEP / longest
+        if longest < 1e-7 and not exact:
+            current = objective(theta)  # the true Hessian decides
+            if current is None:
+                return None
+            exact = True
+            continue
         if longest < 1e-7:
             # Quadratic convergence: the error after this step is of the order of step**2.
             if _identified(hessian):
@@ -150,16 +180,31 @@ def _newton(objective, start: np.ndarray, max_iterations: int = 60) -> np.ndarra
             return None
         slope = float(gradient @ step)
         # Near the optimum the decrease is below rounding of the value: trust the model.
-        exact = -slope < 1e-12 * (1.0 + abs(value)) and eigenvalues[0] > 0
+        flat = -slope < 1e-12 * (1.0 + abs(value)) and eigenvalues[0] > 0
         t = 1.0
         while True:
             trial_point = theta + t * step
-            trial = objective(trial_point)
-            if trial is not None and (exact or trial[0] <= value + 1e-4 * t * slope):
+            trial = objective(trial_point, not quasi)
+            if trial is not None and (flat or trial[0] <= value + 1e-4 * t * slope):
                 break
             t *= 0.5
             if t < 1e-4:  # no progress: a flat ridge or rounding noise; leave it to L-BFGS-B
                 return None
+        if quasi:
+            moved, change = trial_point - theta, trial[1] - gradient
+            pushed = hessian @ moved
+            curvature_along, model_along = float(change @ moved), float(moved @ pushed)
+            if curvature_along > 1e-12 * float(moved @ moved) and model_along > 0:
+                updated = (
+                    hessian
+                    + np.outer(change, change) / curvature_along
+                    - np.outer(pushed, pushed) / model_along
+                )
+                trial, exact = (trial[0], trial[1], updated), False
+            else:  # no curvature information: evaluate the Hessian there
+                trial, exact = objective(trial_point), True
+                if trial is None:
+                    return None
         theta, current = trial_point, trial
         if np.max(np.abs(theta)) > _BOUND:
             return None
@@ -176,3 +221,46 @@ def _identified(hessian) -> bool:
     eigenvalues = np.linalg.eigvalsh((hessian + hessian.T) / 2)
     smallest, largest = eigenvalues[0], eigenvalues[-1]
     return bool(smallest > 1e-9 and largest / smallest < 1e8)
+
+
+def combine_codes(key: np.ndarray, size: int, codes: np.ndarray, size_codes: int):
+    """(codes of the distinct (key, codes) pairs, their count, a row of each): the pair
+    (k, c) as k * size_codes + c, renumbered by a table over that key space when it is not much
+    larger than the rows (no sort), by np.unique otherwise."""
+    n = key.shape[0]
+    combined = key.astype(np.int64) * np.int64(size_codes) + codes
+    space = int(size) * int(size_codes)
+    if space <= 8 * n + 1_000_000:
+        present = np.zeros(space, dtype=bool)
+        present[combined] = True
+        renumber = np.cumsum(present) - 1
+        new = renumber[combined]
+        count = int(renumber[-1]) + 1 if space else 0
+        # Rows of one pair are alike, so any of them stands for it.
+        row = np.empty(count, dtype=np.intp)
+        row[new] = np.arange(n)
+        return new, count, row
+    _, row, new = np.unique(combined, return_index=True, return_inverse=True)
+    return np.ravel(new), row.shape[0], row
+
+
+def compress_rows(x, t_x, age, weights=None):
+    """Distinct (x, t_x, T) rows and how many customers (or how much weight) each stands for.
+
+    A likelihood summed over customers is the weighted sum over the distinct rows, and on a day
+    grid there are far fewer of those (at 1,000,000 generated customers about 260,000, most of
+    them repeat buyers; everyone without a repeat purchase collapses onto one row per age).
+    Codes from `factorise` (linear passes), combined two columns at a time (`combine_codes`:
+    the keys never overflow, and on a day grid no sort is needed).
+    """
+    columns = [np.ascontiguousarray(v, dtype=np.float64).ravel() for v in (x, t_x, age)]
+    values, key = factorise(columns[0])
+    size = values.shape[0]
+    row = np.arange(columns[0].shape[0])
+    for column in columns[1:]:
+        values, codes = factorise(column)
+        key, size, row = combine_codes(key, size, codes, values.shape[0])
+    if weights is None:
+        weights = np.ones(key.shape[0])
+    counts = np.bincount(key, weights=np.asarray(weights, dtype=np.float64).ravel(), minlength=size)
+    return columns[0][row], columns[1][row], columns[2][row], counts

@@ -7,6 +7,7 @@ converted with `time_units_per_month` (30.4375 days / 7 = 4.348 weeks per averag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -25,8 +26,14 @@ def monthly_discount_factors(horizon_months: int, annual_rate: float) -> np.ndar
     return np.power(1.0 + float(annual_rate), -months / 12.0)
 
 
+class PurchaseForecast(Protocol):
+    """A fitted purchase model (valuation.numerics.purchase.PurchaseModel)."""
+
+    def expected_transactions(self, t, frequency, recency, T) -> np.ndarray: ...
+
+
 def predicted_clv(
-    bgnbd: _bgnbd.BgNbdParams,
+    model: PurchaseForecast | _bgnbd.BgNbdParams,
     frequency,
     recency,
     T,
@@ -38,14 +45,18 @@ def predicted_clv(
 ) -> np.ndarray:
     """Σ_m [E X(m) - E X(m-1)] * margin_per_transaction / (1 + rate)^(m/12), m = 1..H.
 
-    E X(m) is the BG/NBD conditional expected number of transactions in the next m months.
-    Gross of cost to serve (subtract `expected_cost_to_serve` for the net figure).
+    E X(m) is the purchase model's conditional expected number of transactions in the next m
+    months (BG/NBD when given its parameters). Gross of cost to serve (subtract
+    `expected_cost_to_serve` for the net figure).
     """
     discount = monthly_discount_factors(horizon_months, annual_discount_rate)
     x = np.asarray(frequency, dtype=np.float64)
     months = np.arange(0, int(horizon_months) + 1, dtype=np.float64)
     t = (months * float(time_units_per_month)).reshape((-1,) + (1,) * x.ndim)
-    cumulative = _bgnbd.expected_transactions(bgnbd, t, frequency, recency, T)
+    if isinstance(model, _bgnbd.BgNbdParams):
+        cumulative = _bgnbd.expected_transactions(model, t, frequency, recency, T)
+    else:
+        cumulative = model.expected_transactions(t, frequency, recency, T)
     increments = np.diff(cumulative, axis=0)
     weighted = np.tensordot(discount, increments, axes=(0, 0))
     return weighted * np.asarray(margin_per_transaction, dtype=np.float64)

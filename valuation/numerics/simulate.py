@@ -53,3 +53,25 @@ def simulate_spend(params: GammaGammaParams, frequency, *, rng: np.random.Genera
     shape = np.where(x > 0, params.p * x, 1.0)
     total = rng.gamma(shape, 1.0 / nu)
     return np.where(x > 0, total / np.where(x > 0, x, 1.0), 0.0)
+
+
+def simulate_bgnbd_log(
+    params: BgNbdParams, first_days, end_day: int, *, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A transaction log drawn from BG/NBD, time unit weeks: (customer index, day number) of
+    every purchase up to `end_day`, the first on each customer's first day (repeat purchases
+    on the same day as an earlier one are kept; rfm_summary merges them)."""
+    first = np.asarray(first_days, dtype=np.int64).ravel()
+    n = first.shape[0]
+    rate = rng.gamma(params.r, 1.0 / params.alpha, size=n) / 7.0  # per day
+    drop = rng.beta(params.a, params.b, size=n)
+    ids, days = [np.arange(n)], [first.copy()]
+    clock = first.astype(np.float64)
+    active = np.arange(n)
+    while active.size:
+        clock[active] += rng.exponential(1.0, size=active.size) / rate[active]
+        active = active[clock[active] <= end_day]
+        ids.append(active)
+        days.append(np.floor(clock[active]).astype(np.int64))
+        active = active[rng.random(active.size) >= drop[active]]
+    return np.concatenate(ids), np.concatenate(days)

@@ -7,12 +7,14 @@ from django.utils import timezone
 from core import bounds
 from valuation import services
 from valuation.models import FitMethod, ModelFit
+from valuation.numerics.purchase import LABELS, MODEL_NAMES, PARAMETER_NAMES
 
 
 class Command(BaseCommand):
     help = (
-        "Refit the population purchase models (BG/NBD + Gamma-Gamma) on all customers, "
-        "recompute every customer's figures and tiers, and print the parameters."
+        "Refit the population models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) on all "
+        "customers, choose the purchase model by its holdout forecast, recompute every "
+        "customer's figures and tiers, and print the parameters and the holdout check."
     )
 
     def add_arguments(self, parser):
@@ -20,32 +22,70 @@ class Command(BaseCommand):
             "--as-of",
             type=date.fromisoformat,
             default=None,
-            help="Fit on transactions up to this date (YYYY-MM-DD).",
+            help="Fit on transactions up to this date (YYYY-MM-DD). With --holdout-until: the "
+            "end of the calibration period.",
+        )
+        parser.add_argument(
+            "--holdout-until",
+            type=date.fromisoformat,
+            default=None,
+            help="Fit the models on transactions up to --as-of and compare each one's forecast "
+            "of repeat transactions after it, up to this date, with what happened; the chosen "
+            "model is then refitted on everything up to this date for the figures.",
         )
 
-    def handle(self, *args, as_of, **options):
-        if as_of is not None and as_of > timezone.localdate():
-            raise CommandError("--as-of cannot be in the future.")
+    def _check(self, name: str, value: date | None) -> None:
+        if value is not None and value > timezone.localdate():
+            raise CommandError(f"{name} cannot be in the future.")
         try:
-            bounds.validate_happened_on(as_of)
+            bounds.validate_happened_on(value)
         except ValidationError as error:
-            raise CommandError(f"--as-of: {' '.join(error.messages)}") from None
+            raise CommandError(f"{name}: {' '.join(error.messages)}") from None
+
+    def handle(self, *args, as_of, holdout_until, **options):
+        self._check("--as-of", as_of)
+        self._check("--holdout-until", holdout_until)
+        calibration_end = None
+        if holdout_until is not None:
+            if as_of is None or holdout_until <= as_of:
+                raise CommandError("--holdout-until needs an earlier --as-of.")
+            calibration_end, as_of = as_of, holdout_until
         # The same work as POST /api/valuation/fits/, run here and now rather than queued.
         fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
-        fit = services.valuation_fit_run(fit_id=fit.pk)
+        fit = services.valuation_fit_run(fit_id=fit.pk, calibration_end=calibration_end)
         self.stdout.write(
             f"Fit {fit.pk} as of {fit.as_of}: {fit.customers} customers with a "
             f"transaction, {fit.duration_ms} ms, {fit.get_method_display()}."
         )
-        if fit.method == FitMethod.MODEL:
+        for name in MODEL_NAMES:
+            entry = fit.candidates.get(name)
+            if entry is None:
+                continue
+            params = " ".join(f"{k}={entry['params'][k]:.4f}" for k in PARAMETER_NAMES[name])
+            state = "" if entry["converged"] else " (not converged)"
             self.stdout.write(
-                f"BG/NBD       r={fit.bgnbd_r:.4f} alpha={fit.bgnbd_alpha:.4f} "
-                f"a={fit.bgnbd_a:.4f} b={fit.bgnbd_b:.4f} "
-                f"log-likelihood={fit.bgnbd_log_likelihood:.2f}"
+                f"{LABELS[name]:<12} {params} log-likelihood={entry['log_likelihood']:.2f}{state}"
             )
+        if fit.method == FitMethod.MODEL:
             self.stdout.write(
                 f"Gamma-Gamma  p={fit.gg_p:.4f} q={fit.gg_q:.4f} gamma={fit.gg_gamma:.4f} "
                 f"log-likelihood={fit.gg_log_likelihood:.2f} ({fit.gg_customers} repeat customers)"
+            )
+        holdout = fit.holdout
+        if holdout is not None:
+            self.stdout.write(
+                f"Holdout {holdout['calibration_end']} .. {holdout['holdout_end']} "
+                f"({holdout['customers']} calibration customers): "
+                f"{holdout['actual']:.0f} repeat transactions happened"
+            )
+            for name, predicted in holdout["predicted"].items():
+                error = predicted - holdout["actual"]
+                self.stdout.write(
+                    f"  {LABELS[name]:<12} forecast {predicted:.1f} (error {error:+.1f})"
+                )
+        if fit.chosen_model:
+            self.stdout.write(
+                f"Chosen: {fit.get_chosen_model_display()} by {fit.get_chosen_by_display()}."
             )
         self.stdout.write(
             f"Tier thresholds: CLV >= {fit.clv_threshold}, "
