@@ -34,10 +34,10 @@ def test_it_renders_the_portfolio_in_a_fixed_number_of_queries(
     client.get(reverse("customers:portfolio"))  # warm the session and role caches alike
 
     # When the manager opens their portfolio sorted by the next due action
-    # Then the same queries run whatever its size: session, user, role, count, page (next due
-    # action in subqueries), equity trend, totals, permissions (2), need categories, the
+    # Then the same queries run whatever its size: session, user, role and permissions (one),
+    # count, page (next due action in subqueries), equity trend, totals, need categories, the
     # navigation's count of new senders to check
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         response = client.get(reverse("customers:portfolio"), {"sort": "next_due"})
     assert response.status_code == 200
     assert len(response.context["page"].object_list) == min(size, 25)

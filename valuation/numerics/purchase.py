@@ -195,10 +195,16 @@ def holdout_compare(
         np.float64
     )
     horizon = float(stop.astype(np.int64) - end.astype(np.int64)) / unit
-    predicted_each = {
-        name: c.model.expected_transactions(horizon, summary.frequency, summary.recency, summary.T)
-        for name, c in calibration.items()
-    }
+    # A model can converge to the edge of its space (MBG/NBD with a and b in the millions on
+    # the demo's calibration period, i.e. no dropout at all), where its series overflows: its
+    # forecast is then not finite and `choose` passes it over.
+    with np.errstate(over="ignore", invalid="ignore"):
+        predicted_each = {
+            name: c.model.expected_transactions(
+                horizon, summary.frequency, summary.recency, summary.T
+            )
+            for name, c in calibration.items()
+        }
 
     # Tracking: cumulative repeat transactions every 7 days; the models' from each customer's
     # birth, Σ_i E[X(d - birth_i)] for a customer just acquired (a convolution over days).
@@ -213,8 +219,9 @@ def holdout_compare(
         sample = np.append(sample, span)
     weekly_predicted = {}
     for name, c in calibration.items():
-        new = np.asarray(c.model.expected_transactions_new_customer(grid), dtype=np.float64)
-        weekly_predicted[name] = np.convolve(born, new)[: span + 1][sample]
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = np.asarray(c.model.expected_transactions_new_customer(grid), dtype=np.float64)
+            weekly_predicted[name] = np.convolve(born, new)[: span + 1][sample]
 
     rows = []
     capped = np.minimum(summary.frequency, FREQUENCY_ROWS).astype(np.int64)
@@ -253,7 +260,11 @@ def choose(candidates: dict[str, Candidate], holdout: Holdout | None) -> tuple[s
     parameters, so AIC and BIC rank them alike). None when no model converged."""
     usable = [name for name, c in candidates.items() if c.converged]
     if holdout is not None:
-        scored = [name for name in usable if holdout.calibration[name].converged]
+        scored = [
+            name
+            for name in usable
+            if holdout.calibration[name].converged and np.isfinite(holdout.predicted[name])
+        ]
         if scored:
             best = min(
                 scored,
