@@ -6,7 +6,10 @@ and this script gathers them with the machine they were taken on. Every figure t
 SPEC §8 goal is shown beside it. Ratios are taken within one benchmark run, so the noise of a
 shared machine hits both sides alike.
 
-    uv run python bench/run.py [--quick] [--only NAME ...] [--output BENCHMARKS.md]
+    uv run python bench/run.py [--quick] [--only NAME ...] [--keep] [--output BENCHMARKS.md]
+
+--keep (with --only) keeps the other benchmarks' last results from var/bench/, each section
+saying when and at which commit it was measured.
 
 --quick runs every benchmark at small sizes (a smoke run in a few minutes; its figures do not
 answer the goals, and the file says so).
@@ -153,7 +156,26 @@ def run_one(name: str, script: str, arguments: list[str]) -> tuple[dict | None, 
     if process.returncode != 0 or not result_path.exists():
         print(f"== {name} FAILED (exit {process.returncode}); see {log_path}", flush=True)
         return None, elapsed, log_path
-    return json.loads(result_path.read_text()), elapsed, log_path
+    result = json.loads(result_path.read_text())
+    # When and on what it ran, for a later partial run that keeps this section (--keep).
+    result["measured"] = {
+        "at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "commit": machine()["commit"],
+        "seconds": elapsed,
+    }
+    result_path.write_text(json.dumps(result, indent=2))
+    return result, elapsed, log_path
+
+
+def kept(name: str) -> tuple[dict | None, float]:
+    """The last recorded result of a benchmark this run does not repeat (--keep)."""
+    path = LOGS / f"{name}.json"
+    if not path.exists():
+        return None, 0.0
+    result = json.loads(path.read_text())
+    if "measured" not in result:
+        return None, 0.0
+    return result, result["measured"]["seconds"]
 
 
 def _value(figure: dict) -> str:
@@ -211,6 +233,13 @@ def markdown(results: list, quick: bool, started: datetime, seconds: float) -> s
                 )
     for name, title, result, elapsed, script in results:
         lines += ["", f"## {title}", "", f"`bench/{script}`, {elapsed:.0f} s.", ""]
+        if result is not None and result.get("kept"):
+            measured = result["measured"]
+            lines[-1:] = [
+                f"Kept from an earlier run (`--keep`): measured {measured['at']} at commit "
+                f"{measured['commit']}.",
+                "",
+            ]
         if result is None:
             lines.append(f"The benchmark failed; its output is in `var/bench/{name}.log`.")
             continue
@@ -230,12 +259,22 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="with --only: keep the other benchmarks' last results (var/bench), each marked "
+        "with when and at which commit it was measured",
+    )
     options = parser.parse_args()
     started = datetime.now(UTC)
     clock = time.perf_counter()
     results = []
     for name, title, script, full, quick in BENCHMARKS:
         if options.only and name not in options.only:
+            if options.keep:
+                result, elapsed = kept(name)
+                if result is not None:
+                    results.append((name, title, {**result, "kept": True}, elapsed, script))
             continue
         result, elapsed, _ = run_one(name, script, quick if options.quick else full)
         results.append((name, title, result, elapsed, script))
