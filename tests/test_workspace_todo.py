@@ -29,10 +29,10 @@ def test_it_renders_the_todo_list_in_a_fixed_number_of_queries(
     client.get(reverse("workspace:todo"))
 
     # When the manager opens the to-do list
-    # Then the same queries run whatever its size: session, user, role, next steps, subscriptions,
-    # predicted purchases, unanswered, median, at risk, and the permissions of the
-    # navigation (2) and its count of new senders to check
-    with django_assert_num_queries(12):
+    # Then the same queries run whatever its size: session, user, role with its permissions,
+    # next steps, subscriptions, predicted purchases, unanswered, median, at risk, and the
+    # navigation's count of new senders to check
+    with django_assert_num_queries(10):
         response = client.get(reverse("workspace:todo"))
     todo = response.context["todo"]
     assert len(todo.next_steps) == size
