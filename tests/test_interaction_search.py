@@ -73,9 +73,9 @@ def test_it_pages_results_with_a_fixed_number_of_queries(
             customer=CustomerFactory(), occurred_at=timezone.now() - timedelta(hours=n)
         )
     client.get("/interactions/")  # warm the session
-    # session, user, two permission lookups, role, count, page, the navigation's count of new
-    # senders to check: whatever the page size
-    with django_assert_num_queries(8):
+    # session, user, role with its permissions (one), count, page, the navigation's count of
+    # new senders to check: whatever the page size
+    with django_assert_num_queries(6):
         response = client.get("/interactions/", {"page": 2})
     assert len(response.context["page"]) == 5
     assert "Page 2 of 2" in response.content.decode()
