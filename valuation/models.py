@@ -262,6 +262,10 @@ class CustomerSnapshot(DeclaredSnapshotFigures):  # type: ignore[valid-type,misc
     )
     taken_on = models.DateField()
     computed_at = models.DateTimeField()
+    # Rebuilt afterwards from the history up to taken_on (valuation.services
+    # customers_figures_history_build), not taken on the day: a rebuild replaces these and
+    # never a snapshot taken on its day.
+    backfilled = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-taken_on"]

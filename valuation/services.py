@@ -8,6 +8,7 @@ ranges of customer ids that a Celery group spreads over the workers (the nightly
 admin's), each range applying the fit's stored parameters and thresholds.
 """
 
+import dataclasses
 import logging
 import math
 import time
@@ -27,7 +28,7 @@ from events.names import EventName
 from events.services import event_publish
 from replenishment.forecasts import purchase_forecasts_refresh
 
-from . import selectors
+from . import history, selectors
 from .declared import (
     AT_RISK_P_ALIVE,
     COMPUTED,
@@ -40,7 +41,7 @@ from .declared import (
     WATCHED_FIGURES,
     FigureType,
 )
-from .figures import Figures, assign_tiers, compute_figures
+from .figures import Figures, PopulationFit, assign_tiers, compute_figures
 from .models import (
     CustomerFigures,
     CustomerSnapshot,
@@ -641,8 +642,110 @@ def valuation_rebuild_everything(*, as_of: date | None = None) -> ModelFit:
     customer_summaries_rebuild(channel_costs=selectors.channel_costs_decimal())
     fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
     fit = valuation_fit_run(fit_id=fit.pk)
+    # The figures as of every past month end, so that the charts have a past from day one.
+    days = customers_figures_history_build()
     with transaction.atomic():
-        # Every customer's figures: the workspace refreshes every agenda.
-        event_publish(EventName.FIGURES_CHANGED, payload={"version": None})
+        # Every customer's figures: the workspace refreshes every agenda, and records the
+        # portfolios' equity on the history's days.
+        event_publish(
+            EventName.FIGURES_CHANGED,
+            payload={"version": None, "history_days": [day.isoformat() for day in days]},
+        )
     purchase_forecasts_refresh()
     return fit
+
+
+def _population_fit_as_of(transactions: history.Transactions, day: date) -> PopulationFit:
+    """The models fitted on the transactions up to `day`, by valuation_fit_run's rules (the
+    simple estimate below the minimum of customers or when a fit does not converge)."""
+    settings = ValuationSettings.current()
+    summary = rfm.rfm_summary(
+        transactions.customer_ids, transactions.days, transactions.revenue, np.datetime64(day, "D")
+    )
+    if len(summary.customer_ids) >= settings.min_customers_to_fit:
+        bg = bgnbd.fit(summary.frequency, summary.recency, summary.T)
+        if bg.converged and (summary.frequency > 0).any():
+            gg = gamma_gamma.fit(summary.frequency, summary.monetary_value)
+            if gg.converged:
+                return PopulationFit(time_unit_days=7.0, bgnbd=bg.params, gamma_gamma=gg.params)
+    return PopulationFit(time_unit_days=7.0, bgnbd=None, gamma_gamma=None)
+
+
+def customers_figures_history_build() -> list[date]:
+    """Every customer's snapshot as of each month end of the stored history (the latest
+    history.HISTORY_MONTHS), from only the data up to that day, so that the trend charts, the
+    at-risk list and the scorecards have a past from the first day. Returns the days.
+
+    For each day the models are refitted on the transactions up to then and the tier
+    thresholds drawn over the customers who existed then: the figures a nightly refit would
+    have written that day. Idempotent: the backfilled snapshots are replaced (all of them, so
+    a history that now starts later leaves none behind); a snapshot taken on its day is kept.
+    """
+    read = history.history_read()
+    first = read.first_day
+    today = timezone.localdate()
+    days = [] if first is None else history.month_ends(first=_date_of(first), today=today)
+    settings = ValuationSettings.current()
+    params = selectors.valuation_params(settings)
+    now = timezone.now()
+    snapshots = []
+    for day in days:
+        as_of = history.inputs_as_of(read, day)
+        if not len(as_of.present):
+            continue
+        fit = _population_fit_as_of(as_of.transactions, day)
+        figures = compute_figures(as_of.inputs, fit, params)
+        clv_threshold, growth_threshold = tiers.tier_thresholds(
+            figures.predicted_clv,
+            np.nan_to_num(figures.growth_potential),
+            mvc_share=float(settings.mvc_share),
+            mgc_share=float(settings.mgc_share),
+        )
+        fit = dataclasses.replace(
+            fit, clv_threshold=clv_threshold, growth_threshold=growth_threshold
+        )
+        tier_of = assign_tiers(figures, fit)
+        columns = {
+            figure.name: [
+                STORED_AS[figure.type](value)
+                for value in (
+                    tier_of if figure.source == FROM_TIERS else getattr(figures, figure.name)
+                ).tolist()
+            ]
+            for figure in FIGURES
+            if figure.snapshot
+        }
+        ids = read.customer_ids[as_of.present].tolist()
+        snapshots += [
+            CustomerSnapshot(
+                customer_id=customer_id,
+                taken_on=day,
+                computed_at=now,
+                backfilled=True,
+                **{name: column[index] for name, column in columns.items()},
+            )
+            for index, customer_id in enumerate(ids)
+        ]
+    with transaction.atomic():
+        CustomerSnapshot.objects.filter(backfilled=True).delete()
+        CustomerSnapshot.objects.bulk_create(
+            snapshots, batch_size=WRITE_BATCH, ignore_conflicts=True
+        )
+    logger.info("history: %d snapshots over %d month ends", len(snapshots), len(days))
+    return days
+
+
+def _date_of(day_number: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day_number)
+
+
+def valuation_history_rebuild() -> list[date]:
+    """`recompute_customers --history`: rebuild the past snapshots, then let the workspace
+    record the portfolios' equity on those days (FIGURES_CHANGED with history_days)."""
+    days = customers_figures_history_build()
+    with transaction.atomic():
+        event_publish(
+            EventName.FIGURES_CHANGED,
+            payload={"version": None, "history_days": [day.isoformat() for day in days]},
+        )
+    return days
