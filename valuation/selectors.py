@@ -282,13 +282,22 @@ OTHER_THAN_VALUE = (
 )
 
 
-def _inputs_other_than_value(ids, scope, interactions, lines, since) -> dict:
-    """Share of customer, experience and share of needs inputs, in six queries."""
-    revenue_12m = list(
-        lines.filter(interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since)
-        .values(cid=F("interaction__customer_id"))
-        .annotate(total=Sum(LINE_REVENUE))
-        .order_by()
+def _inputs_other_than_value(
+    ids, scope, interactions, lines, since, *, revenue_12m: bool = True
+) -> dict:
+    """Share of customer, experience and share of needs inputs, in six queries (five without
+    `revenue_12m`: valuation.bulk sums it by COPY)."""
+    revenue_rows = (
+        list(
+            lines.filter(
+                interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since
+            )
+            .values(cid=F("interaction__customer_id"))
+            .annotate(total=Sum(LINE_REVENUE))
+            .order_by()
+        )
+        if revenue_12m
+        else None
     )
     # Interactive experience: the share of inquiries and complaints answered within their
     # service-level target (answered, or past due without an answer, count as decided).
@@ -321,8 +330,13 @@ def _inputs_other_than_value(ids, scope, interactions, lines, since) -> dict:
         .annotate(known=Count("id"), met=Count("id", filter=Q(need_status=NeedStatus.MET_BY_US)))
         .order_by()
     )
+    revenue = (
+        {}
+        if revenue_rows is None
+        else {"revenue_12m": np.nan_to_num(_spread(ids, revenue_rows, "total"))}
+    )
     return {
-        "revenue_12m": np.nan_to_num(_spread(ids, revenue_12m, "total")),
+        **revenue,
         "own_rating": _spread(ids, own_ratings, "mean"),
         "others_rating": _spread(ids, others_ratings, "mean"),
         "on_time_share": on_time_share,

@@ -28,7 +28,7 @@ from events.names import EventName
 from events.services import event_publish
 from replenishment.forecasts import purchase_forecasts_refresh
 
-from . import history, selectors
+from . import bulk, history, selectors
 from .declared import (
     AT_RISK_P_ALIVE,
     COMPUTED,
@@ -79,21 +79,13 @@ def _unit(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
-# How a declared figure's values are stored (valuation.declared), and their PostgreSQL type in
-# the arrays the bulk write unnests.
+# How a declared figure's values are stored (valuation.declared).
 STORED_AS: dict[FigureType, Callable[[Any], Any]] = {
     FigureType.MONEY: _money,
     FigureType.RATIO: _unit,
     FigureType.COUNT: int,
     FigureType.TEXT: str,
     FigureType.MOMENT: lambda value: value,
-}
-SQL_TYPES = {
-    FigureType.MONEY: "numeric",
-    FigureType.RATIO: "float8",
-    FigureType.COUNT: "integer",
-    FigureType.TEXT: "varchar",
-    FigureType.MOMENT: "timestamptz",
 }
 
 # A customer's figures as they are written: one value per declared figure, by name.
@@ -356,57 +348,6 @@ def _figures_write(values_of: dict, read_version: dict, now, *, before: dict) ->
     return writable
 
 
-def _figures_write_postgresql(ids, versions, columns, *, now) -> int:
-    """One statement per slice: the figures go in as arrays, are unnested and upserted into the
-    figures rows by customer id (instead of Django's bulk_update, one CASE per field and row;
-    a customer without a row gets one), and the customers actually written get today's
-    snapshot."""
-    names = list(FIGURE_NAMES)
-    types = {figure.name: SQL_TYPES[figure.type] for figure in FIGURES}
-    arrays = ", ".join(["%s::bigint[]", "%s::bigint[]"] + [f"%s::{types[n]}[]" for n in names])
-    figures_table = CustomerFigures._meta.db_table
-    sql = f"""
-        WITH f AS (SELECT * FROM unnest({arrays}) AS f(id, version, {", ".join(names)})),
-        written AS (
-            INSERT INTO {figures_table} AS t (customer_id, owner_id, figures_version,
-                figures_computed_version, computed_at, {", ".join(names)})
-            SELECT f.id, c.owner_id, f.version, f.version, %s,
-                {", ".join(f"f.{n}" for n in names)}
-            FROM f JOIN {Customer._meta.db_table} c ON c.id = f.id
-            ON CONFLICT (customer_id) DO UPDATE SET
-                {", ".join(f"{n} = EXCLUDED.{n}" for n in names)},
-                owner_id = EXCLUDED.owner_id,
-                computed_at = EXCLUDED.computed_at,
-                figures_computed_version = EXCLUDED.figures_computed_version
-            WHERE t.figures_computed_version <= EXCLUDED.figures_computed_version
-            RETURNING t.customer_id AS id
-        )
-        INSERT INTO {CustomerSnapshot._meta.db_table}
-            (customer_id, taken_on, computed_at, {", ".join(SNAPSHOT_FIGURES)})
-        SELECT f.id, %s, %s, {", ".join(f"f.{n}" for n in SNAPSHOT_FIGURES)}
-        FROM f JOIN written ON written.id = f.id
-        ON CONFLICT (customer_id, taken_on) DO UPDATE SET
-            {", ".join(f"{n} = EXCLUDED.{n}" for n in SNAPSHOT_FIELDS)}
-    """
-    written = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), WRITE_BATCH):
-            piece = slice(start, start + WRITE_BATCH)
-            cursor.execute(
-                sql,
-                [
-                    ids[piece],
-                    versions[piece],
-                    *(columns[name][piece] for name in names),
-                    now,
-                    timezone.localdate(now),
-                    now,
-                ],
-            )
-            written += cursor.rowcount
-    return written
-
-
 def _figures_write_portable(ids, versions, columns, *, now, owners=None) -> int:
     """Any database (the embedded SQLite): one conditional UPDATE per customer (an INSERT for
     a customer without a figures row)."""
@@ -457,13 +398,50 @@ def _figures_write_bulk(
     Conditional like the single recompute: the version was read before the data, and a
     customer whose figures a newer recompute already wrote is left as it is.
     """
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            now = timezone.now()
+            return bulk.figures_write(
+                ids=batch.customer_ids,
+                versions=batch.versions,
+                figures=figures,
+                tier_of=tier_of,
+                method=method,
+                now=now,
+                today=timezone.localdate(now),
+            )
     ids, versions = batch.customer_ids.tolist(), batch.versions.tolist()
     columns = _stored_columns(batch, figures, tier_of, method)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            return _figures_write_postgresql(ids, versions, columns, now=timezone.now())
         owners = dict(zip(ids, batch.owner_ids, strict=True))
         return _figures_write_portable(ids, versions, columns, now=timezone.now(), owners=owners)
+
+
+def _base_batch(
+    *, customer_ids=None, id_range: tuple[int, int] | None = None, value_only: bool = False
+) -> selectors.ValuationBatch:
+    """The inputs of the whole base or an id range: by COPY on PostgreSQL (valuation.bulk),
+    through the ORM elsewhere; the same values either way."""
+    today = timezone.localdate()
+    if connection.vendor == "postgresql" and customer_ids is None:
+        return bulk.valuation_batch(id_range=id_range, today=today, value_only=value_only)
+    return selectors.valuation_batch(
+        customer_ids=customer_ids, id_range=id_range, today=today, value_only=value_only
+    )
+
+
+def _rfm_as_of(as_of: date, time_unit_days: float) -> rfm.RFM:
+    """Every buying customer's RFM summary up to `as_of`: for a fit as of today on
+    PostgreSQL, from the running summaries (one COPY of a row per customer); otherwise from
+    every transaction day."""
+    if connection.vendor == "postgresql" and as_of >= timezone.localdate():
+        summary = bulk.summaries_rfm(as_of=as_of, time_unit_days=time_unit_days)
+        if summary is not None:
+            return summary
+    customer_ids, days, revenue = selectors.transactions_up_to(as_of)
+    return rfm.rfm_summary(
+        customer_ids, days, revenue, np.datetime64(as_of, "D"), time_unit_days=time_unit_days
+    )
 
 
 def _tier_thresholds_draw(fit: ModelFit, figures: Figures) -> None:
@@ -484,7 +462,7 @@ def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None =
     With `fit`, the tier thresholds are drawn anew across these customers and stored on the fit.
     """
     context = selectors.valuation_context(fit=fit)
-    batch = selectors.valuation_batch(customer_ids=customer_ids, today=timezone.localdate())
+    batch = _base_batch(customer_ids=customer_ids)
     if not len(batch.customer_ids):
         return 0
     figures = compute_figures(batch.inputs, context.fit, context.params)
@@ -511,7 +489,7 @@ def customers_figures_recompute_range(*, fit_id: int, first_id: int, last_id: in
     if fit is None or fit.pk != fit_id:
         return 0
     context = selectors.valuation_context(fit=fit)
-    batch = selectors.valuation_batch(id_range=(first_id, last_id), today=timezone.localdate())
+    batch = _base_batch(id_range=(first_id, last_id))
     if not len(batch.customer_ids):
         return 0
     figures = compute_figures(batch.inputs, context.fit, context.params)
@@ -570,14 +548,7 @@ def valuation_fit_run(
         return ModelFit.objects.get(pk=fit_id)
     started = time.perf_counter()
     settings = ValuationSettings.current()
-    customer_ids, days, revenue = selectors.transactions_up_to(fit.as_of)
-    summary = rfm.rfm_summary(
-        customer_ids,
-        days,
-        revenue,
-        np.datetime64(fit.as_of, "D"),
-        time_unit_days=fit.time_unit_days,
-    )
+    summary = _rfm_as_of(fit.as_of, fit.time_unit_days)
     fit.customers = len(summary.customer_ids)
     bg = gg = None
     if fit.customers >= settings.min_customers_to_fit:
@@ -604,7 +575,7 @@ def valuation_fit_run(
     # The thresholds are quantiles over the whole base: drawn here, once, from every customer's
     # value; the ranges apply them. Only the inputs of predicted CLV and growth are needed.
     context = selectors.valuation_context(fit=fit)
-    batch = selectors.valuation_batch(today=timezone.localdate(), value_only=on_workers)
+    batch = _base_batch(value_only=on_workers)
     anyone = len(batch.customer_ids) > 0
     if anyone:
         figures = compute_figures(batch.inputs, context.fit, context.params)
@@ -695,6 +666,12 @@ def customers_figures_history_build() -> list[date]:
             continue
         fit = _population_fit_as_of(as_of.transactions, day)
         figures = compute_figures(as_of.inputs, fit, params)
+        if fit.uses_model and not np.isfinite(figures.gross_clv).all():
+            # An early, thin history can fit a degenerate BG/NBD (a and b run off to ~1e12:
+            # nobody drops out) whose expectations are not finite: that day takes the
+            # simple estimate, as a fit that does not converge does.
+            fit = PopulationFit(time_unit_days=7.0, bgnbd=None, gamma_gamma=None)
+            figures = compute_figures(as_of.inputs, fit, params)
         clv_threshold, growth_threshold = tiers.tier_thresholds(
             figures.predicted_clv,
             np.nan_to_num(figures.growth_potential),

@@ -89,9 +89,7 @@ def test_it_gives_every_chart_a_point_per_month_from_the_first_day(base, manager
     assert [p["taken_on"] for p in points] == [*ends, today]
     assert all(p["predicted_clv"] is not None for p in points)
     # Experience needs a rating or an item answered by then: known for some customers' past.
-    assert CustomerSnapshot.objects.filter(
-        backfilled=True, experience_score__isnull=False
-    ).exists()
+    assert CustomerSnapshot.objects.filter(backfilled=True, experience_score__isnull=False).exists()
 
     trend = equity_trend(manager=manager, today_equity=Decimal("1"))
     # One point per month end since the first customer arrived, then today's.
@@ -197,9 +195,12 @@ def test_recompute_customers_history_rebuilds_on_demand(base, manager):
 
     days = history.month_ends(first=min(map(_first_day, base)), today=timezone.localdate())
     assert f"Rebuilt the figures as of {len(days)} month ends" in out.getvalue()
-    assert sorted(
-        set(CustomerSnapshot.objects.filter(backfilled=True).values_list("taken_on", flat=True))
-    ) == days
+    assert (
+        sorted(
+            set(CustomerSnapshot.objects.filter(backfilled=True).values_list("taken_on", flat=True))
+        )
+        == days
+    )
     assert list(PortfolioEquity.objects.order_by("day").values_list("day", flat=True)) == days
 
 
