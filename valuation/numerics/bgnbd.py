@@ -327,9 +327,21 @@ def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.n
     if abs(params.a + params.b - 1.0) < _A_NEAR_ONE and np.any(x == 0):
         return _average_around_a_plus_b_one(expected_transactions, params, t, x, t_x, age)
     alpha, a, b = params.alpha, params.a, params.b
-    z = t / (alpha + age + t)
-    numerator = (a + b + x - 1.0) / (a - 1.0) * _one_minus_scaled_hyp2f1(params, x, z)
+    if x.ndim == 1 and x.shape == age.shape and x.size > _DISTINCT_FROM:
+        # The series depends on the customer through (x, T) alone, and a base has far fewer
+        # distinct pairs (frequencies x ages on the day grid) than customers: evaluate it
+        # once per pair (the costliest part of a nightly recompute). Same values, bit for bit.
+        pairs, inverse = np.unique(np.stack([x, age]), axis=1, return_inverse=True)
+        z = t / (alpha + pairs[1] + t)
+        series = _one_minus_scaled_hyp2f1(params, pairs[0], z)[..., inverse.ravel()]
+    else:
+        series = _one_minus_scaled_hyp2f1(params, x, t / (alpha + age + t))
+    numerator = (a + b + x - 1.0) / (a - 1.0) * series
     return numerator * np.exp(-np.logaddexp(0.0, _log_alive_odds(params, x, t_x, age)))
+
+
+# Above this many customers, expected_transactions evaluates 2F1 per distinct (x, T).
+_DISTINCT_FROM = 1000
 
 
 def expected_transactions_new_customer(params: BgNbdParams, t) -> np.ndarray:
