@@ -257,10 +257,18 @@ class CustomerFigures(DeclaredFigures):  # type: ignore[valid-type,misc]  # buil
 class CustomerSnapshot(DeclaredSnapshotFigures):  # type: ignore[valid-type,misc]  # FIGURES
     """A customer's snapshotted figures on one day, for trend charts (SPEC §3 metric history)."""
 
-    # No index of its own: the unique (customer, taken_on) index serves every lookup by
-    # customer, and one index fewer to maintain is a tenth of the nightly's write.
+    # The nightly writes a snapshot of every customer: no index of its own (the unique
+    # (customer, taken_on) index serves every lookup by customer) and no database constraint
+    # (a million deferred key checks at commit, each locking its customer's row, were a
+    # tenth of the nightly at 1,000,000 customers). Deleting a customer still deletes their
+    # snapshots (Django's CASCADE); nothing writes a snapshot but valuation.services/bulk,
+    # for customers it has just read.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="snapshots", db_index=False
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="snapshots",
+        db_index=False,
+        db_constraint=False,
     )
     taken_on = models.DateField()
     computed_at = models.DateTimeField()

@@ -76,6 +76,10 @@ def test_a_summary_with_a_later_transaction_leaves_the_fit_to_the_transactions(b
     [
         12.345,  # a tie in decimal: half to even
         12.355,
+        12.344999,
+        0.3 + 0.6,  # 0.8999999999999999
+        -7.005,
+        12_345_678.905,  # beyond the NumPy shortcut: through Decimal
         -0.125,
         0.005,
         2.675,  # 2.67499999999999982236431605997495353221893310546875 in binary
@@ -91,8 +95,9 @@ def test_a_summary_with_a_later_transaction_leaves_the_fit_to_the_transactions(b
     ],
 )
 def test_money_is_rounded_in_sql_as_in_python(value):
+    (cents,) = bulk.money_cents([value])
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {bulk._money_sql('%(v)s::float8')}", {"v": repr(value)})
+        cursor.execute(f"SELECT {bulk._money_sql('%(v)s::float8')}", {"v": repr(float(cents))})
         (stored,) = cursor.fetchone()
 
     assert stored == services._money(value)
@@ -134,3 +139,20 @@ def test_a_newer_recompute_is_not_overwritten(base):
 
     assert written == len(base) - 1
     assert CustomerFigures.objects.get(pk=base[0]).predicted_clv == Decimal("1.23")
+
+
+def test_money_cents_agree_with_python_on_many_values():
+    rng = np.random.default_rng(4)
+    values = np.concatenate(
+        [
+            np.round(rng.uniform(-10_000, 10_000, 20_000), 3),  # many exact half cents
+            rng.uniform(-1e6, 1e6, 20_000),
+            rng.lognormal(3, 2, 20_000),
+        ]
+    )
+
+    cents = bulk.money_cents(values)
+
+    expected = [services._money(float(v)) for v in values]
+    got = [Decimal(int(c)) / 100 for c in cents]
+    assert got == expected

@@ -327,13 +327,20 @@ def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.n
     if abs(params.a + params.b - 1.0) < _A_NEAR_ONE and np.any(x == 0):
         return _average_around_a_plus_b_one(expected_transactions, params, t, x, t_x, age)
     alpha, a, b = params.alpha, params.a, params.b
-    if x.ndim == 1 and x.shape == age.shape and x.size > _DISTINCT_FROM:
+    if (
+        x.ndim == 1
+        and x.shape == age.shape
+        and x.size > _DISTINCT_FROM
+        and np.isfinite(x).all()
+        and np.isfinite(age).all()
+    ):
         # The series depends on the customer through (x, T) alone, and a base has far fewer
         # distinct pairs (frequencies x ages on the day grid) than customers: evaluate it
         # once per pair (the costliest part of a nightly recompute). Same values, bit for bit.
-        pairs, inverse = np.unique(np.stack([x, age]), axis=1, return_inverse=True)
-        z = t / (alpha + pairs[1] + t)
-        series = _one_minus_scaled_hyp2f1(params, pairs[0], z)[..., inverse.ravel()]
+        # The pairs as complex numbers: one sort of a flat array, the values kept exactly.
+        pairs, inverse = np.unique(x + 1j * age, return_inverse=True)
+        z = t / (alpha + pairs.imag + t)
+        series = _one_minus_scaled_hyp2f1(params, pairs.real, z)[..., inverse.ravel()]
     else:
         series = _one_minus_scaled_hyp2f1(params, x, t / (alpha + age + t))
     numerator = (a + b + x - 1.0) / (a - 1.0) * series
