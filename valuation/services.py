@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -581,15 +582,37 @@ def valuation_fit_run(
         figures = compute_figures(batch.inputs, context.fit, context.params)
         _tier_thresholds_draw(fit, figures)
     fit.status = FitStatus.DONE
+    # On PostgreSQL, outside a transaction, everyone is written after the fit is recorded,
+    # on several connections at once (valuation.bulk.figures_write_parallel): like the
+    # ranges on workers, a write lost half-way is found by the sweeper.
+    in_parallel = (
+        spread is None
+        and anyone
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and django_settings.NIGHTLY_WRITE_CONNECTIONS > 1
+    )
     with transaction.atomic():
         fit.save()
         if spread is not None:
             spread(fit)
-        elif anyone:
+        elif anyone and not in_parallel:
             population_fit = selectors.population_fit_of(fit)
             _figures_write_bulk(
                 batch, figures, assign_tiers(figures, population_fit), context.method
             )
+    if in_parallel:
+        now = timezone.now()
+        bulk.figures_write_parallel(
+            ids=batch.customer_ids,
+            versions=batch.versions,
+            figures=figures,
+            tier_of=assign_tiers(figures, selectors.population_fit_of(fit)),
+            method=context.method,
+            now=now,
+            today=timezone.localdate(now),
+            connections=django_settings.NIGHTLY_WRITE_CONNECTIONS,
+        )
     logger.info(
         "fit %s done: %s customers, method %s, %d ms",
         fit.pk,

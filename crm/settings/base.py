@@ -86,6 +86,9 @@ HEALTH_WORKER_PING_TIMEOUT = float(os.environ.get("CRM_HEALTH_WORKER_PING_TIMEOU
 HEALTH_FIGURES_LAG_SECONDS = int(os.environ.get("CRM_HEALTH_FIGURES_LAG_SECONDS", "60"))
 # Customers per range task of a refit's recompute (a Celery group spreads the ranges).
 RECOMPUTE_RANGE_SIZE = int(os.environ.get("RECOMPUTE_RANGE_SIZE", "5000"))
+# Database connections the in-process refit writes everyone's figures on at once
+# (PostgreSQL; valuation.bulk.figures_write_parallel): one per core the database may use.
+NIGHTLY_WRITE_CONNECTIONS = int(os.environ.get("NIGHTLY_WRITE_CONNECTIONS", "2"))
 
 # --- The email channel (docs/email.md) ---
 # Outgoing mail: Django's email backend. Empty means this environment's default: locally a

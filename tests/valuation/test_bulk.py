@@ -156,3 +156,29 @@ def test_money_cents_agree_with_python_on_many_values():
     expected = [services._money(float(v)) for v in values]
     got = [Decimal(int(c)) / 100 for c in cents]
     assert got == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_refit_writes_the_same_on_several_connections(settings, monkeypatch):
+    # Outside a transaction (the nightly's own connections see the data), in two halves.
+    ValuationSettings.objects.update_or_create(pk=1, defaults={"min_customers_to_fit": 20})
+    ids = generated_base(customers=150, seed=29)
+    settings.NIGHTLY_WRITE_CONNECTIONS = 2
+    halves = []
+    write = bulk.columns_write
+    monkeypatch.setattr(
+        bulk,
+        "columns_write",
+        lambda columns, **kw: halves.append(len(columns["id"])) or write(columns, **kw),
+    )
+    fit = services.valuation_fit_run(fit_id=ModelFit.objects.create(as_of=timezone.localdate()).pk)
+    assert sorted(halves) == [75, 75]
+    in_halves = figures_of_everyone()
+    assert len(in_halves) == len(ids)
+    assert CustomerSnapshot.objects.filter(taken_on=timezone.localdate()).count() == len(ids)
+
+    settings.NIGHTLY_WRITE_CONNECTIONS = 1
+    ModelFit.objects.filter(pk=fit.pk).delete()
+    services.valuation_fit_run(fit_id=ModelFit.objects.create(as_of=timezone.localdate()).pk)
+
+    assert figures_of_everyone() == in_halves
