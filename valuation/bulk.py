@@ -10,7 +10,7 @@ keeps the ORM paths of valuation.services and valuation.selectors).
 
 Every column crosses as float8 (ids and counts are exact below 2**53) with NULL as NaN, so
 every row has the same width. Money goes as whole cents, rounded in NumPy exactly as
-valuation.services._money rounds it (money_cents).
+valuation.money.money_stored rounds it (money_cents).
 """
 
 import io
@@ -29,6 +29,7 @@ from . import selectors
 from .declared import FIGURES, FROM_BATCH, FROM_METHOD, FROM_TIERS, SNAPSHOT_FIGURES, FigureType
 from .figures import FigureInputs, Figures
 from .models import CustomerFigures, CustomerSnapshot, CustomerSummary
+from .money import MONEY_FIGURE_MAX, money_stored
 from .numerics.rfm import RFM
 from .selectors import ValuationBatch
 
@@ -250,12 +251,9 @@ _EXACT_CENTS_BELOW = 1e9
 
 
 def money_cents(values) -> np.ndarray:
-    """valuation.services._money as whole cents in float64 (NaN: None; +-inf: clamped to the
+    """valuation.money.money_stored as whole cents in float64 (NaN: None; +-inf: clamped to the
     column's bound), computed in NumPy. A value near a half cent, or of ten million or more,
     goes through _money itself (Decimal, half to even): the same cents either way."""
-    # services imports this module: the rounding it defines is looked up when first used.
-    from .services import MONEY_FIGURE_MAX, _money
-
     v = np.asarray(values, dtype=np.float64)
     scaled = v * 100.0
     cents = np.rint(scaled)
@@ -264,7 +262,7 @@ def money_cents(values) -> np.ndarray:
         exact &= np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) > 1e-6
     out = np.where(exact, cents, np.nan)
     for index in np.flatnonzero(~exact & ~np.isnan(v)):
-        money = _money(float(v[index]))
+        money = money_stored(float(v[index]))
         if money is None:
             continue
         if abs(money) >= MONEY_FIGURE_MAX:

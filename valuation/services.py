@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -51,29 +50,14 @@ from .models import (
     ModelFit,
     ValuationSettings,
 )
+from .money import money_stored as _money
 from .numerics import bgnbd, gamma_gamma, rfm, tiers
 from .summary import customer_summaries_rebuild
 
 logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
-
-
 # Rows per statement when figures are written in bulk.
 WRITE_BATCH = 5000
-
-
-# What the money figures' columns (16 digits, 2 places) hold: a figure beyond is clamped to it
-# rather than overflow the write (models can extrapolate far past any input bound).
-MONEY_FIGURE_MAX = Decimal("99999999999999.99")
-
-
-def _money(value: float) -> Decimal | None:
-    if not math.isfinite(value):
-        return None
-    if abs(value) >= float(MONEY_FIGURE_MAX):
-        return MONEY_FIGURE_MAX.copy_sign(Decimal(value))
-    return Decimal(repr(float(value))).quantize(CENT)
 
 
 def _unit(value: float) -> float | None:
