@@ -340,8 +340,10 @@ MILLION_GOAL_SECONDS = 60.0
 def million_run(options, *, url: str) -> tuple[list, list[str]]:
     """The whole nightly refit of --million customers (about ten transaction days each):
     once in this process (valuation_fit_run as fit_models runs it), once as celery beat sends
-    it to --million-workers workers (the fit and thresholds on one, ranges of
-    --million-range-size customers on all). The base of the 100,000 run is dropped first.
+    it with --million-workers workers running (on PostgreSQL the worker that fits recomputes
+    everyone in one pass, on NIGHTLY_WRITE_CONNECTIONS connections; with NIGHTLY_IN_RANGES=1
+    in the environment, ranges of --million-range-size customers on all the workers). The
+    base of the 100,000 run is dropped first.
     Each run writes the figures of a new night: the day's snapshots of the run before are
     deleted and the tables vacuumed, as a night and autovacuum leave them."""
     from django.db import connection
@@ -388,9 +390,16 @@ def million_run(options, *, url: str) -> tuple[list, list[str]]:
             met=on_workers < MILLION_GOAL_SECONDS if made["customers"] >= 1_000_000 else None,
             detail=(
                 f"one run; from sending valuation_nightly_refit until every customer's figures "
-                f"are written (polled): the fit and thresholds on one worker, then ranges of "
-                f"{options.million_range_size:,} customers on {k} `celery worker` processes "
-                f"(concurrency 1); {shape}"
+                f"are written (polled once a second), {k} `celery worker` processes "
+                f"(concurrency 1) running: "
+                + (
+                    f"the fit and thresholds on one, then ranges of "
+                    f"{options.million_range_size:,} customers on all"
+                    if os.environ.get("NIGHTLY_IN_RANGES") == "1"
+                    else "the worker that fits recomputes and writes everyone in one pass on "
+                    "two database connections"
+                )
+                + f"; {shape}"
             ),
         ),
     ]

@@ -368,6 +368,56 @@ def figures_write_parallel(
         return sum(pool.map(write, range(connections)))
 
 
+def _value_sql(figure) -> str:
+    """A figure's value from the temporary table `n` (figure_columns) and the summary `s`."""
+    if figure.name == "interaction_count":
+        return "COALESCE(s.interactions, 0)"
+    if figure.name == "last_contact_at":
+        return "s.last_contact_at"
+    if figure.source == FROM_TIERS:
+        return "(%(tiers)s::varchar[])[n.tier::int]"
+    if figure.source == FROM_METHOD:
+        return "%(method)s"
+    if figure.type == FigureType.MONEY:
+        return _money_sql(f"n.{figure.name}")
+    return _ratio_sql(f"n.{figure.name}")
+
+
+def snapshots_insert(
+    *, ids: np.ndarray, figures: Figures, tier_of: np.ndarray, day: date, now, backfilled: bool
+) -> int:
+    """Insert these customers' snapshots of `day` (a history's: valuation.services
+    customers_figures_history_build) by COPY, leaving any snapshot already there of that day.
+    Returns how many were inserted. In a transaction."""
+    columns, tiers = figure_columns(
+        ids=ids, versions=np.zeros(len(ids)), figures=figures, tier_of=tier_of
+    )
+    table = "valuation_history_snapshots"
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {table} ({', '.join(f'{n} float8' for n in columns)}) "
+            "ON COMMIT DROP"
+        )
+    copy_in(table, columns)
+    snapshot = [figure for figure in FIGURES if figure.snapshot]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {CustomerSnapshot._meta.db_table}
+                (customer_id, taken_on, computed_at, backfilled, {", ".join(SNAPSHOT_FIGURES)})
+            SELECT n.id::bigint, %(day)s, %(now)s, %(backfilled)s,
+                {", ".join(_value_sql(figure) for figure in snapshot)}
+            FROM {table} n
+            ON CONFLICT (customer_id, taken_on) DO NOTHING
+            """,
+            {"day": day, "now": now, "backfilled": backfilled, "tiers": tiers},
+        )
+        inserted = cursor.rowcount
+        cursor.execute(f"DROP TABLE {table}")
+    return inserted
+
+
 def columns_write(
     columns: dict[str, np.ndarray], *, tiers: list[str], method: str, now, today: date
 ) -> int:
@@ -382,19 +432,6 @@ def columns_write(
         )
     copy_in(table, columns)
 
-    def value(figure) -> str:
-        if figure.name == "interaction_count":
-            return "COALESCE(s.interactions, 0)"
-        if figure.name == "last_contact_at":
-            return "s.last_contact_at"
-        if figure.source == FROM_TIERS:
-            return "(%(tiers)s::varchar[])[n.tier::int]"
-        if figure.source == FROM_METHOD:
-            return "%(method)s"
-        if figure.type == FigureType.MONEY:
-            return _money_sql(f"n.{figure.name}")
-        return _ratio_sql(f"n.{figure.name}")
-
     names = [figure.name for figure in FIGURES]
     figures_table = CustomerFigures._meta.db_table
     sql = f"""
@@ -402,7 +439,7 @@ def columns_write(
             INSERT INTO {figures_table} AS t (customer_id, owner_id, figures_version,
                 figures_computed_version, computed_at, {", ".join(names)})
             SELECT n.id::bigint, c.owner_id, n.version::bigint, n.version::bigint, %(now)s,
-                {", ".join(value(figure) for figure in FIGURES)}
+                {", ".join(_value_sql(figure) for figure in FIGURES)}
             FROM {table} n
             JOIN {Customer._meta.db_table} c ON c.id = n.id::bigint
             LEFT JOIN {CustomerSummary._meta.db_table} s ON s.customer_id = n.id::bigint

@@ -666,57 +666,70 @@ def customers_figures_history_build() -> list[date]:
     settings = ValuationSettings.current()
     params = selectors.valuation_params(settings)
     now = timezone.now()
-    snapshots = []
-    for day in days:
-        as_of = history.inputs_as_of(read, day)
-        if not len(as_of.present):
-            continue
-        fit = _population_fit_as_of(as_of.transactions, day)
-        figures = compute_figures(as_of.inputs, fit, params)
-        if fit.uses_model and not np.isfinite(figures.gross_clv).all():
-            # An early, thin history can fit a degenerate BG/NBD (a and b run off to ~1e12:
-            # nobody drops out) whose expectations are not finite: that day takes the
-            # simple estimate, as a fit that does not converge does.
-            fit = PopulationFit(time_unit_days=7.0, bgnbd=None, gamma_gamma=None)
-            figures = compute_figures(as_of.inputs, fit, params)
-        clv_threshold, growth_threshold = tiers.tier_thresholds(
-            figures.predicted_clv,
-            np.nan_to_num(figures.growth_potential),
-            mvc_share=float(settings.mvc_share),
-            mgc_share=float(settings.mgc_share),
-        )
-        fit = dataclasses.replace(
-            fit, clv_threshold=clv_threshold, growth_threshold=growth_threshold
-        )
-        tier_of = assign_tiers(figures, fit)
-        columns = {
-            figure.name: [
-                STORED_AS[figure.type](value)
-                for value in (
-                    tier_of if figure.source == FROM_TIERS else getattr(figures, figure.name)
-                ).tolist()
-            ]
-            for figure in FIGURES
-            if figure.snapshot
-        }
-        ids = read.customer_ids[as_of.present].tolist()
-        snapshots += [
-            CustomerSnapshot(
-                customer_id=customer_id,
-                taken_on=day,
-                computed_at=now,
-                backfilled=True,
-                **{name: column[index] for name, column in columns.items()},
-            )
-            for index, customer_id in enumerate(ids)
-        ]
+    written = 0
+    # One transaction: a rebuild that fails half-way leaves the history as it was.
     with transaction.atomic():
         CustomerSnapshot.objects.filter(backfilled=True).delete()
-        CustomerSnapshot.objects.bulk_create(
-            snapshots, batch_size=WRITE_BATCH, ignore_conflicts=True
-        )
-    logger.info("history: %d snapshots over %d month ends", len(snapshots), len(days))
+        for day in days:
+            written += _history_day_write(read, day, settings=settings, params=params, now=now)
+    logger.info("history: %d snapshots over %d month ends", written, len(days))
     return days
+
+
+def _history_day_write(read: history.History, day: date, *, settings, params, now) -> int:
+    """The figures of everyone as of `day`, refitted on the transactions up to then, written
+    as that day's backfilled snapshots. Returns how many."""
+    as_of = history.inputs_as_of(read, day)
+    if not len(as_of.present):
+        return 0
+    fit = _population_fit_as_of(as_of.transactions, day)
+    figures = compute_figures(as_of.inputs, fit, params)
+    if fit.uses_model and not np.isfinite(figures.gross_clv).all():
+        # An early, thin history can fit a degenerate BG/NBD (a and b run off to ~1e12:
+        # nobody drops out) whose expectations are not finite: that day takes the
+        # simple estimate, as a fit that does not converge does.
+        fit = PopulationFit(time_unit_days=7.0, bgnbd=None, gamma_gamma=None)
+        figures = compute_figures(as_of.inputs, fit, params)
+    clv_threshold, growth_threshold = tiers.tier_thresholds(
+        figures.predicted_clv,
+        np.nan_to_num(figures.growth_potential),
+        mvc_share=float(settings.mvc_share),
+        mgc_share=float(settings.mgc_share),
+    )
+    fit = dataclasses.replace(fit, clv_threshold=clv_threshold, growth_threshold=growth_threshold)
+    ids = read.customer_ids[as_of.present]
+    return _history_snapshots_write(ids, figures, assign_tiers(figures, fit), day=day, now=now)
+
+
+def _history_snapshots_write(ids: np.ndarray, figures: Figures, tier_of, *, day, now) -> int:
+    """One day's backfilled snapshots: by COPY on PostgreSQL, in batches elsewhere; a
+    snapshot already there of that day (taken on the day) is left as it is."""
+    if connection.vendor == "postgresql":
+        return bulk.snapshots_insert(
+            ids=ids, figures=figures, tier_of=tier_of, day=day, now=now, backfilled=True
+        )
+    columns = {
+        figure.name: [
+            STORED_AS[figure.type](value)
+            for value in (
+                tier_of if figure.source == FROM_TIERS else getattr(figures, figure.name)
+            ).tolist()
+        ]
+        for figure in FIGURES
+        if figure.snapshot
+    }
+    snapshots = [
+        CustomerSnapshot(
+            customer_id=customer_id,
+            taken_on=day,
+            computed_at=now,
+            backfilled=True,
+            **{name: column[index] for name, column in columns.items()},
+        )
+        for index, customer_id in enumerate(ids.tolist())
+    ]
+    CustomerSnapshot.objects.bulk_create(snapshots, batch_size=WRITE_BATCH, ignore_conflicts=True)
+    return len(snapshots)
 
 
 def _date_of(day_number: int) -> date:
