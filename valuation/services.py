@@ -683,7 +683,8 @@ def _history_day_write(read: history.History, day: date, *, settings, params, no
     if not len(as_of.present):
         return 0
     fit = _population_fit_as_of(as_of.transactions, day)
-    figures = compute_figures(as_of.inputs, fit, params)
+    with np.errstate(invalid="ignore", over="ignore"):  # checked just below
+        figures = compute_figures(as_of.inputs, fit, params)
     if fit.uses_model and not np.isfinite(figures.gross_clv).all():
         # An early, thin history can fit a degenerate BG/NBD (a and b run off to ~1e12:
         # nobody drops out) whose expectations are not finite: that day takes the
