@@ -621,7 +621,7 @@ def valuation_rebuild_everything(*, as_of: date | None = None) -> ModelFit:
     fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
     fit = valuation_fit_run(fit_id=fit.pk)
     # The figures as of every past month end, so that the charts have a past from day one.
-    days = customers_figures_history_build()
+    days = customers_figures_history_build(until=as_of)
     with transaction.atomic():
         # Every customer's figures: the workspace refreshes every agenda, and records the
         # portfolios' equity on the history's days.
@@ -649,10 +649,12 @@ def _population_fit_as_of(transactions: history.Transactions, day: date) -> Popu
     return PopulationFit(time_unit_days=7.0, bgnbd=None, gamma_gamma=None)
 
 
-def customers_figures_history_build() -> list[date]:
+def customers_figures_history_build(*, until: date | None = None) -> list[date]:
     """Every customer's snapshot as of each month end of the stored history (the latest
     history.HISTORY_MONTHS), from only the data up to that day, so that the trend charts, the
-    at-risk list and the scorecards have a past from the first day. Returns the days.
+    at-risk list and the scorecards have a past from the first day; the month ends before
+    `until` (default today: an import of a historic data set passes its as-of date). Returns
+    the days.
 
     For each day the models are refitted on the transactions up to then and the tier
     thresholds drawn over the customers who existed then: the figures a nightly refit would
@@ -661,7 +663,7 @@ def customers_figures_history_build() -> list[date]:
     """
     read = history.history_read()
     first = read.first_day
-    today = timezone.localdate()
+    today = until or timezone.localdate()
     days = [] if first is None else history.month_ends(first=_date_of(first), today=today)
     settings = ValuationSettings.current()
     params = selectors.valuation_params(settings)

@@ -213,3 +213,12 @@ def test_month_ends():
     ]
     assert history.month_ends(first=date(2026, 3, 1), today=date(2026, 3, 31)) == []
     assert len(history.month_ends(first=date(2000, 1, 1), today=date(2026, 3, 31))) == 36
+
+
+def test_a_history_as_of_an_earlier_date_ends_there(base, manager):
+    until = timezone.localdate() - timedelta(days=200)
+
+    days = services.customers_figures_history_build(until=until)
+
+    assert days and days[-1] < until <= days[-1] + timedelta(days=31)
+    assert max(CustomerSnapshot.objects.values_list("taken_on", flat=True)) == days[-1]
