@@ -49,6 +49,20 @@ def main() -> None:
     )
     parser.add_argument("--queue", default=os.environ.get("CELERY_QUEUE") or "crm_nightly")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per run at most")
+    parser.add_argument(
+        "--million",
+        type=int,
+        default=1_000_000,
+        help="then the whole nightly refit of this many customers (0: skip), once in one "
+        "process and once on --million-workers workers",
+    )
+    parser.add_argument("--million-workers", type=int, default=2)
+    parser.add_argument(
+        "--million-range-size",
+        type=int,
+        default=25_000,
+        help="RECOMPUTE_RANGE_SIZE of the workers in the million run",
+    )
     add_json_argument(parser)
     options = parser.parse_args()
     counts = sorted({int(n) for n in options.workers.split(",")})
@@ -126,8 +140,12 @@ def main() -> None:
             detail=(
                 f"median of {options.runs}; from sending valuation_nightly_refit (what celery "
                 f"beat sends) until every customer's figures are written: the fit (BG/NBD + "
-                f"Gamma-Gamma) and the tier thresholds on one worker, then the chunks on all "
-                f"{most}"
+                f"Gamma-Gamma) and the tier thresholds on one worker, then "
+                + (
+                    f"the chunks on all {most}"
+                    if os.environ.get("NIGHTLY_IN_RANGES") == "1"
+                    else "everyone written by that worker in one pass (PostgreSQL's default)"
+                )
             ),
         )
     )
@@ -142,7 +160,12 @@ def main() -> None:
             ),
         )
     )
-    notes = [
+    notes = []
+    if options.million:
+        million_figures, million_notes = million_run(options, url=url)
+        figures += million_figures
+        notes += million_notes
+    notes += [
         f"base: {generated.customers} customers, "
         f"{sum(generated.counts[k] for k in ('orders', 'contacts', 'outreach'))} interactions, "
         f"{generated.counts['order_lines']} order lines, "
@@ -222,10 +245,13 @@ def everyone_recomputed_since(start, started: float, *, timeout: float) -> float
     behind = Customer.objects.filter(
         Q(figures__computed_at__lt=start) | Q(figures__computed_at__isnull=True)
     )
+    # Each poll scans the figures: at a million customers, polled every 0.1 s, the polling
+    # alone would take most of a core from the workers it measures.
+    pause = 0.1 if Customer.objects.count() < 200_000 else 1.0
     while behind.exists():
         if time.perf_counter() - started > timeout:
             raise RuntimeError(f"{behind.count()} customers not recomputed after {timeout} s")
-        time.sleep(0.1)
+        time.sleep(pause)
     return time.perf_counter() - started
 
 
@@ -310,6 +336,244 @@ def consume_with(active: list[str], names: list[str], *, queue: str) -> None:
         app.control.cancel_consumer(queue, destination=idle, reply=True, timeout=5)
     app.control.add_consumer(queue, destination=active, reply=True, timeout=5)
     # The replies come once each worker has (un)registered; nothing is queued in between.
+
+
+MILLION_GOAL_SECONDS = 60.0
+
+
+def million_run(options, *, url: str) -> tuple[list, list[str]]:
+    """The whole nightly refit of --million customers (about ten transaction days each):
+    once in this process (valuation_fit_run as fit_models runs it), once as celery beat sends
+    it with --million-workers workers running (on PostgreSQL the worker that fits recomputes
+    everyone in one pass, on NIGHTLY_WRITE_CONNECTIONS connections; with NIGHTLY_IN_RANGES=1
+    in the environment, ranges of --million-range-size customers on all the workers). The
+    base of the 100,000 run is dropped first.
+    Each run writes the figures of a new night: the day's snapshots of the run before are
+    deleted and the tables vacuumed, as a night and autovacuum leave them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE customers_customer, valuation_modelfit CASCADE")
+    started = time.perf_counter()
+    made = million_generate(options.million)
+    generated_in = time.perf_counter() - started
+    print(
+        f"generated {made['customers']:,} customers' summaries ({made['buyers']:,} buyers, "
+        f"{made['transactions']:,} transaction days) in {generated_in:.1f} s"
+    )
+    in_process = million_refit()
+    print(f"whole refit of {made['customers']:,} in one process: {in_process:.1f} s")
+    next_night()
+    os.environ["RECOMPUTE_RANGE_SIZE"] = str(options.million_range_size)
+    k = options.million_workers
+    with workers_running(k, url=url, broker=options.broker, queue=options.queue):
+        on_workers = refit_on_workers(timeout=options.timeout)
+    print(f"whole refit of {made['customers']:,} on {k} worker(s): {on_workers:.1f} s")
+    shape = (
+        f"{made['customers']:,} customers, {made['buyers']:,} with a purchase, "
+        f"{made['transactions']:,} transaction days in their running summaries"
+    )
+    figures = [
+        Figure(
+            name=f"whole nightly refit of {made['customers']:,} customers, one process",
+            value=in_process,
+            unit="s",
+            goal="under 60 s for 1,000,000 customers with 10,000,000 transactions",
+            met=in_process < MILLION_GOAL_SECONDS if made["customers"] >= 1_000_000 else None,
+            detail=(
+                f"one run; valuation_fit_run in this process: BG/NBD + Gamma-Gamma fitted from "
+                f"the running summaries, thresholds over the base, every customer's figures "
+                f"and the day's snapshot written (COPY in and out, valuation.bulk); {shape}"
+            ),
+        ),
+        Figure(
+            name=(
+                f"whole nightly refit of {made['customers']:,} customers, celery beat's task "
+                f"({k} workers running)"
+            ),
+            value=on_workers,
+            unit="s",
+            goal="under 60 s for 1,000,000 customers with 10,000,000 transactions",
+            met=on_workers < MILLION_GOAL_SECONDS if made["customers"] >= 1_000_000 else None,
+            detail=(
+                f"one run; from sending valuation_nightly_refit until every customer's figures "
+                f"are written (polled once a second), {k} `celery worker` processes "
+                f"(concurrency 1) running: "
+                + (
+                    f"the fit and thresholds on one, then ranges of "
+                    f"{options.million_range_size:,} customers on all"
+                    if os.environ.get("NIGHTLY_IN_RANGES") == "1"
+                    else "the worker that fits recomputes and writes everyone in one pass on "
+                    "two database connections"
+                )
+                + f"; {shape}"
+            ),
+        ),
+    ]
+    notes = [
+        f"million base generated in {generated_in:.0f} s (customers and figures rows by "
+        f"INSERT ... SELECT generate_series, summaries drawn from BG/NBD + Gamma-Gamma and "
+        f"COPYed in); the nightly reads the summaries, not the transactions, so no "
+        f"transaction rows exist and the trailing-year and experience queries find nothing"
+    ]
+    return figures, notes
+
+
+def next_night() -> None:
+    """As the next night finds the tables: no snapshot of the day yet, dead rows vacuumed."""
+    from django.db import connection
+    from django.utils import timezone
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM valuation_customersnapshot WHERE taken_on = %s", [timezone.localdate()]
+        )
+        cursor.execute("VACUUM ANALYZE valuation_customerfigures")
+        cursor.execute("VACUUM ANALYZE valuation_customersnapshot")
+
+
+def million_generate(customers: int, *, seed: int = 3) -> dict:
+    """`customers` customers and their running summaries, consistent with about ten
+    transaction days each (10,000,000 at 1,000,000): the customers and their figures rows by
+    one INSERT ... SELECT over generate_series each, the summaries drawn from the BG/NBD and
+    Gamma-Gamma stories in NumPy and COPYed in. The nightly reads only these (its fit as of
+    today from the summaries, valuation.bulk), so no transaction rows are generated; the
+    interactions table is empty, so the two trailing-year sums (revenue and cost to serve of
+    the last 12 months) and the experience inputs read nothing."""
+    import io
+
+    import numpy as np
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.roles import Role
+    from customers.models import Customer
+    from dataio.synthetic import _default
+    from valuation import bulk
+    from valuation.models import CustomerFigures, CustomerSummary
+    from valuation.numerics import simulate
+    from valuation.numerics.bgnbd import BgNbdParams
+    from valuation.numerics.gamma_gamma import GammaGammaParams
+
+    rng = np.random.default_rng(seed)
+    now, today = timezone.now(), timezone.localdate()
+    managers = []
+    for n in range(4):
+        user = User.objects.create(username=f"million-manager{n}")
+        user.groups.add(Group.objects.get(name=Role.MANAGER.value))
+        managers.append(user.pk)
+
+    def constants(model, given):
+        columns, values = [], []
+        for field in model._meta.concrete_fields:
+            if field.primary_key or field.attname in given:
+                continue
+            columns.append(field.column)
+            values.append(field.get_db_prep_save(_default(field, now), connection))
+        return columns, values
+
+    columns, values = constants(Customer, {"owner_id", "acquired_on", "wallet_annual", "name"})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Customer._meta.db_table}
+                (name, owner_id, acquired_on, wallet_annual, {", ".join(columns)})
+            SELECT 'Customer ' || g, (%s::int[])[1 + g %% 4],
+                   %s::date - (30 + floor(random() * 700))::int,
+                   CASE WHEN random() < 0.3 THEN round((500 + random() * 4500)::numeric, 2) END,
+                   {", ".join(["%s"] * len(values))}
+            FROM generate_series(1, %s) g
+            """,
+            [managers, today, *values, customers],
+        )
+        columns, values = constants(CustomerFigures, {"customer_id", "owner_id"})
+        cursor.execute(
+            f"""
+            INSERT INTO {CustomerFigures._meta.db_table}
+                (customer_id, owner_id, {", ".join(columns)})
+            SELECT id, owner_id, {", ".join(["%s"] * len(values))}
+            FROM {Customer._meta.db_table}
+            """,
+            values,
+        )
+    base = bulk.copy_out(
+        f"SELECT id, acquired_on - DATE '1970-01-01' AS acquired FROM {Customer._meta.db_table} "
+        "ORDER BY id",
+        [],
+        ["id", "acquired"],
+    )
+    ids, acquired = base["id"].astype(np.int64), base["acquired"].astype(np.int64)
+    day = int(np.datetime64(today, "D").astype(np.int64))
+    buyers = rng.random(len(ids)) < 0.9
+    first = np.minimum(acquired + rng.integers(0, 31, len(ids)), day - 1)
+    age_weeks = (day - first) / 7.0
+    # A rate and drop-out that give about ten transaction days per customer over the ages
+    # drawn (checked below), then spend per transaction around 35.
+    frequency, recency, _ = simulate.simulate_bgnbd(
+        BgNbdParams(r=0.9, alpha=1.1, a=0.8, b=5.0), age_weeks, rng=rng, day_grid=1 / 7
+    )
+    frequency = np.where(buyers, frequency, 0)
+    recency_days = np.where(buyers, np.round(recency * 7), 0).astype(np.int64)
+    repeat_mean = simulate.simulate_spend(
+        GammaGammaParams(p=6.0, q=4.0, gamma=20.0), frequency, rng=rng
+    )
+    first_revenue = np.round(rng.gamma(6.0, 6.0, len(ids)), 2)
+    revenue = np.round(first_revenue + frequency * repeat_mean, 2)
+    margin, first_margin = np.round(revenue * 0.4, 2), np.round(first_revenue * 0.4, 2)
+    days = (frequency + 1) * buyers
+    rows = np.flatnonzero(buyers)
+
+    def dates(values):
+        return np.datetime_as_string(values.astype("datetime64[D]"))
+
+    last = first + recency_days
+    text = "\n".join(
+        ",".join(fields)
+        for fields in zip(
+            ids[rows].astype(str),
+            days[rows].astype(np.int64).astype(str),
+            dates(first[rows]),
+            dates(last[rows]),
+            revenue[rows].astype(str),
+            margin[rows].astype(str),
+            first_revenue[rows].astype(str),
+            first_margin[rows].astype(str),
+            days[rows].astype(np.int64).astype(str),
+            [f"{d}T12:00:00Z,0,0" for d in dates(last[rows])],
+            strict=True,
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"""COPY {CustomerSummary._meta.db_table} (customer_id, transaction_days,
+                first_transaction_on, last_transaction_on, revenue_total, margin_total,
+                first_day_revenue, first_day_margin, interactions, last_contact_at,
+                service_interactions, cost_to_serve_total)
+            FROM STDIN (FORMAT csv)""",
+            io.StringIO(text),
+        )
+        cursor.execute("ANALYZE")
+    return {
+        "customers": len(ids),
+        "buyers": int(buyers.sum()),
+        "transactions": int(days.sum()),
+    }
+
+
+def million_refit() -> float:
+    """The whole nightly refit in one process, as valuation_fit_run does it without workers:
+    the fit (BG/NBD + Gamma-Gamma from the summaries), the tier thresholds over the base, and
+    every customer's figures and today's snapshot written. Seconds."""
+    from django.utils import timezone
+
+    from valuation import services
+    from valuation.models import ModelFit
+
+    started = time.perf_counter()
+    fit = ModelFit.objects.create(as_of=timezone.localdate())
+    services.valuation_fit_run(fit_id=fit.pk)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ BENCHMARKS = [
         "Nightly recompute",
         "bench_nightly.py",
         [],
-        ["--customers", "3000", "--runs", "1"],
+        ["--customers", "3000", "--runs", "1", "--million", "20000"],
     ),
     (
         "webhooks",

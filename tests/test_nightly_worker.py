@@ -1,8 +1,9 @@
 """The nightly refit on real workers: PostgreSQL, Redis and `celery worker` processes.
 
 The beat's task refits the models on a worker, which draws the tier thresholds over the whole
-base and sends the recompute as a Celery group of range tasks (ranges of customer ids) that
-the workers share. Every customer ends with exactly the figures that one call over the whole
+base and recomputes everyone in one pass (PostgreSQL, the default) or sends the recompute as a
+Celery group of range tasks (ranges of customer ids) that the workers share
+(NIGHTLY_IN_RANGES). Every customer ends with exactly the figures that one call over the whole
 base gives, also when a range meets a transient database error or is lost on the way.
 """
 
@@ -60,7 +61,11 @@ def everyone_recomputed() -> bool:
 
 def test_it_recomputes_the_base_in_chunks_on_workers_as_one_call_would(reference):
     reference_fit, reference_figures, reference_snapshots = reference
-    env = {"DATABASE_URL": worker_database_url(), "RECOMPUTE_RANGE_SIZE": str(CHUNK)}
+    env = {
+        "DATABASE_URL": worker_database_url(),
+        "RECOMPUTE_RANGE_SIZE": str(CHUNK),
+        "NIGHTLY_IN_RANGES": "1",
+    }
     with celery_worker(env=env) as first, celery_worker(env=env) as second:
         # What celery beat sends at night.
         valuation_nightly_refit.delay()
@@ -73,6 +78,20 @@ def test_it_recomputes_the_base_in_chunks_on_workers_as_one_call_would(reference
     assert figures_of_everyone() == reference_figures
     assert snapshots_of_everyone() == reference_snapshots
     assert len(CHUNK_DONE.findall(logs)) == len(selectors.customer_id_ranges(size=CHUNK)) == 8
+
+
+def test_the_nightly_refit_recomputes_the_base_in_one_pass_by_default(reference):
+    reference_fit, reference_figures, reference_snapshots = reference
+    with celery_worker(env={"DATABASE_URL": worker_database_url()}) as worker:
+        valuation_nightly_refit.delay()
+        wait_for(everyone_recomputed, timeout=90, interval=0.2)
+        logs = worker.log()
+
+    fit = selectors.latest_fit()
+    assert ModelFit.objects.values(*FIT_VALUES).get(pk=fit.pk) == reference_fit
+    assert figures_of_everyone() == reference_figures
+    assert snapshots_of_everyone() == reference_snapshots
+    assert not CHUNK_DONE.findall(logs)
 
 
 def test_it_retries_a_chunk_that_met_a_transient_database_error(reference):

@@ -22,11 +22,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def demo(roles):
     call_command("seed_demo", customers=90)
     offering_affinities_refresh()
-    # The demo has one snapshot a day; give alice's customers a day before, with a higher
-    # P(alive) for the most valuable ones, so the to-do list has customers at risk.
+    # Give alice's customers a day before today's snapshot (the demo's history has month
+    # ends), with a higher P(alive) for the most valuable ones, so the to-do list has
+    # customers at risk.
     today = timezone.localdate()
     earlier = []
-    for snap in CustomerSnapshot.objects.filter(customer__owner__username="alice"):
+    for snap in CustomerSnapshot.objects.filter(customer__owner__username="alice", taken_on=today):
         snap.pk = None
         snap.taken_on = today - timedelta(days=7)
         if snap.tier in ("mvc", "mgc") and snap.p_alive is not None:

@@ -286,11 +286,25 @@ class CustomerFigures(DeclaredFigures):  # type: ignore[valid-type,misc]  # buil
 class CustomerSnapshot(DeclaredSnapshotFigures):  # type: ignore[valid-type,misc]  # FIGURES
     """A customer's snapshotted figures on one day, for trend charts (SPEC §3 metric history)."""
 
+    # The nightly writes a snapshot of every customer: no index of its own (the unique
+    # (customer, taken_on) index serves every lookup by customer) and no database constraint
+    # (a million deferred key checks at commit, each locking its customer's row, were a
+    # tenth of the nightly at 1,000,000 customers). Deleting a customer still deletes their
+    # snapshots (Django's CASCADE); nothing writes a snapshot but valuation.services/bulk,
+    # for customers it has just read.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="snapshots"
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="snapshots",
+        db_index=False,
+        db_constraint=False,
     )
     taken_on = models.DateField()
     computed_at = models.DateTimeField()
+    # Rebuilt afterwards from the history up to taken_on (valuation.services
+    # customers_figures_history_build), not taken on the day: a rebuild replaces these and
+    # never a snapshot taken on its day.
+    backfilled = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-taken_on"]

@@ -367,14 +367,21 @@ OTHER_THAN_VALUE = (
 )
 
 
-def _wallet_inputs(ids, scope, lines, since) -> dict:
+def _wallet_inputs(ids, scope, lines, since, *, revenue_12m: bool = True) -> dict:
     """What share of customer and a peer's wallet need: trailing-12-month revenue, known and
-    met needs, the size fact (the largest number of a current size fact). Two queries."""
-    revenue_12m = list(
-        lines.filter(interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since)
-        .values(cid=F("interaction__customer_id"))
-        .annotate(total=Sum(LINE_REVENUE))
-        .order_by()
+    met needs, the size fact (the largest number of a current size fact). Two queries (one
+    without `revenue_12m`: valuation.bulk sums it by COPY)."""
+    revenue_rows = (
+        list(
+            lines.filter(
+                interaction__type=InteractionType.ORDER, interaction__occurred_at__gte=since
+            )
+            .values(cid=F("interaction__customer_id"))
+            .annotate(total=Sum(LINE_REVENUE))
+            .order_by()
+        )
+        if revenue_12m
+        else None
     )
     # Number facts are validated as numbers when recorded (customers.facts), so the cast holds;
     # the filter keeps it to them.
@@ -392,8 +399,13 @@ def _wallet_inputs(ids, scope, lines, since) -> dict:
         .order_by()
     )
     known = _spread(ids, needs, "known")
+    revenue = (
+        {}
+        if revenue_rows is None
+        else {"revenue_12m": np.nan_to_num(_spread(ids, revenue_rows, "total"))}
+    )
     return {
-        "revenue_12m": np.nan_to_num(_spread(ids, revenue_12m, "total")),
+        **revenue,
         # No need known is unknown (NaN), as a customer with only a size fact.
         "needs_met": np.where(known > 0, _spread(ids, needs, "met"), np.nan),
         "needs_known": np.where(known > 0, known, np.nan),

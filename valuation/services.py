@@ -8,16 +8,17 @@ ranges of customer ids that a Celery group spreads over the workers (the nightly
 admin's), each range applying the fit's stored parameters and thresholds.
 """
 
+import dataclasses
 import logging
 import math
 import time
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -27,7 +28,7 @@ from events.names import EventName
 from events.services import event_publish
 from replenishment.forecasts import purchase_forecasts_refresh
 
-from . import selectors
+from . import bulk, history, selectors
 from .declared import (
     AT_RISK_P_ALIVE,
     COMPUTED,
@@ -40,7 +41,7 @@ from .declared import (
     WATCHED_FIGURES,
     FigureType,
 )
-from .figures import DAYS_PER_MONTH, Figures, assign_tiers, compute_figures
+from .figures import DAYS_PER_MONTH, Figures, PopulationFit, assign_tiers, compute_figures
 from .models import (
     CustomerFigures,
     CustomerSnapshot,
@@ -50,50 +51,27 @@ from .models import (
     ModelFit,
     ValuationSettings,
 )
-from .numerics import gamma_gamma, prospects, purchase, rfm, tiers, wallets
+from .money import money_stored as _money
+from .numerics import bgnbd, gamma_gamma, prospects, purchase, rfm, tiers, wallets
 from .summary import customer_summaries_rebuild
 
 logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
-
-
 # Rows per statement when figures are written in bulk.
 WRITE_BATCH = 5000
-
-
-# What the money figures' columns (16 digits, 2 places) hold: a figure beyond is clamped to it
-# rather than overflow the write (models can extrapolate far past any input bound).
-MONEY_FIGURE_MAX = Decimal("99999999999999.99")
-
-
-def _money(value: float) -> Decimal | None:
-    if not math.isfinite(value):
-        return None
-    if abs(value) >= float(MONEY_FIGURE_MAX):
-        return MONEY_FIGURE_MAX.copy_sign(Decimal(value))
-    return Decimal(repr(float(value))).quantize(CENT)
 
 
 def _unit(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
-# How a declared figure's values are stored (valuation.declared), and their PostgreSQL type in
-# the arrays the bulk write unnests.
+# How a declared figure's values are stored (valuation.declared).
 STORED_AS: dict[FigureType, Callable[[Any], Any]] = {
     FigureType.MONEY: _money,
     FigureType.RATIO: _unit,
     FigureType.COUNT: int,
     FigureType.TEXT: str,
     FigureType.MOMENT: lambda value: value,
-}
-SQL_TYPES = {
-    FigureType.MONEY: "numeric",
-    FigureType.RATIO: "float8",
-    FigureType.COUNT: "integer",
-    FigureType.TEXT: "varchar",
-    FigureType.MOMENT: "timestamptz",
 }
 
 # A customer's figures as they are written: one value per declared figure, by name.
@@ -345,57 +323,6 @@ def _figures_write(values_of: dict, read_version: dict, now, *, before: dict) ->
     return writable
 
 
-def _figures_write_postgresql(ids, versions, columns, *, now) -> int:
-    """One statement per slice: the figures go in as arrays, are unnested and upserted into the
-    figures rows by customer id (instead of Django's bulk_update, one CASE per field and row;
-    a customer without a row gets one), and the customers actually written get today's
-    snapshot."""
-    names = list(FIGURE_NAMES)
-    types = {figure.name: SQL_TYPES[figure.type] for figure in FIGURES}
-    arrays = ", ".join(["%s::bigint[]", "%s::bigint[]"] + [f"%s::{types[n]}[]" for n in names])
-    figures_table = CustomerFigures._meta.db_table
-    sql = f"""
-        WITH f AS (SELECT * FROM unnest({arrays}) AS f(id, version, {", ".join(names)})),
-        written AS (
-            INSERT INTO {figures_table} AS t (customer_id, owner_id, figures_version,
-                figures_computed_version, computed_at, {", ".join(names)})
-            SELECT f.id, c.owner_id, f.version, f.version, %s,
-                {", ".join(f"f.{n}" for n in names)}
-            FROM f JOIN {Customer._meta.db_table} c ON c.id = f.id
-            ON CONFLICT (customer_id) DO UPDATE SET
-                {", ".join(f"{n} = EXCLUDED.{n}" for n in names)},
-                owner_id = EXCLUDED.owner_id,
-                computed_at = EXCLUDED.computed_at,
-                figures_computed_version = EXCLUDED.figures_computed_version
-            WHERE t.figures_computed_version <= EXCLUDED.figures_computed_version
-            RETURNING t.customer_id AS id
-        )
-        INSERT INTO {CustomerSnapshot._meta.db_table}
-            (customer_id, taken_on, computed_at, {", ".join(SNAPSHOT_FIGURES)})
-        SELECT f.id, %s, %s, {", ".join(f"f.{n}" for n in SNAPSHOT_FIGURES)}
-        FROM f JOIN written ON written.id = f.id
-        ON CONFLICT (customer_id, taken_on) DO UPDATE SET
-            {", ".join(f"{n} = EXCLUDED.{n}" for n in SNAPSHOT_FIELDS)}
-    """
-    written = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), WRITE_BATCH):
-            piece = slice(start, start + WRITE_BATCH)
-            cursor.execute(
-                sql,
-                [
-                    ids[piece],
-                    versions[piece],
-                    *(columns[name][piece] for name in names),
-                    now,
-                    timezone.localdate(now),
-                    now,
-                ],
-            )
-            written += cursor.rowcount
-    return written
-
-
 def _figures_write_portable(ids, versions, columns, *, now, owners=None) -> int:
     """Any database (the embedded SQLite): one conditional UPDATE per customer (an INSERT for
     a customer without a figures row)."""
@@ -446,13 +373,59 @@ def _figures_write_bulk(
     Conditional like the single recompute: the version was read before the data, and a
     customer whose figures a newer recompute already wrote is left as it is.
     """
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            now = timezone.now()
+            return bulk.figures_write(
+                ids=batch.customer_ids,
+                versions=batch.versions,
+                figures=figures,
+                tier_of=tier_of,
+                method=method,
+                now=now,
+                today=timezone.localdate(now),
+            )
     ids, versions = batch.customer_ids.tolist(), batch.versions.tolist()
     columns = _stored_columns(batch, figures, tier_of, method)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            return _figures_write_postgresql(ids, versions, columns, now=timezone.now())
         owners = dict(zip(ids, batch.owner_ids, strict=True))
         return _figures_write_portable(ids, versions, columns, now=timezone.now(), owners=owners)
+
+
+def _base_batch(
+    *, customer_ids=None, id_range: tuple[int, int] | None = None, value_only: bool = False
+) -> selectors.ValuationBatch:
+    """The inputs of the whole base or an id range: by COPY on PostgreSQL (valuation.bulk),
+    through the ORM elsewhere; the same values either way."""
+    today = timezone.localdate()
+    if connection.vendor == "postgresql" and customer_ids is None:
+        return bulk.valuation_batch(id_range=id_range, today=today, value_only=value_only)
+    return selectors.valuation_batch(
+        customer_ids=customer_ids, id_range=id_range, today=today, value_only=value_only
+    )
+
+
+def _rfm_as_of(as_of: date, time_unit_days: float) -> rfm.RFM:
+    """Every buying customer's RFM summary up to `as_of`: for a fit as of today on
+    PostgreSQL, from the running summaries (one COPY of a row per customer); otherwise from
+    every transaction day."""
+    if connection.vendor == "postgresql" and as_of >= timezone.localdate():
+        summary = bulk.summaries_rfm(as_of=as_of, time_unit_days=time_unit_days)
+        if summary is not None:
+            return summary
+    customer_ids, days, revenue = selectors.transactions_up_to(as_of)
+    return rfm.rfm_summary(
+        customer_ids, days, revenue, np.datetime64(as_of, "D"), time_unit_days=time_unit_days
+    )
+
+
+def _transaction_days_up_to(as_of: date) -> tuple[np.ndarray, np.ndarray]:
+    """Every customer's days with an order up to `as_of`, for the holdout that chooses the
+    purchase model: by COPY on PostgreSQL, otherwise in one query."""
+    if connection.vendor == "postgresql":
+        return bulk.transaction_days(as_of=as_of, tz=timezone.get_current_timezone_name())
+    customer_ids, days, _ = selectors.transactions_up_to(as_of)
+    return customer_ids, days
 
 
 def _tier_thresholds_draw(fit: ModelFit, figures: Figures) -> None:
@@ -475,7 +448,7 @@ def customers_figures_recompute_all(*, customer_ids=None, fit: ModelFit | None =
     With `fit`, the tier thresholds are drawn anew across these customers and stored on the fit.
     """
     context = selectors.valuation_context(fit=fit)
-    batch = selectors.valuation_batch(customer_ids=customer_ids, today=timezone.localdate())
+    batch = _base_batch(customer_ids=customer_ids)
     if not len(batch.customer_ids):
         return 0
     figures = compute_figures(batch.inputs, context.fit, context.params)
@@ -502,7 +475,7 @@ def customers_figures_recompute_range(*, fit_id: int, first_id: int, last_id: in
     if fit is None or fit.pk != fit_id:
         return 0
     context = selectors.valuation_context(fit=fit)
-    batch = selectors.valuation_batch(id_range=(first_id, last_id), today=timezone.localdate())
+    batch = _base_batch(id_range=(first_id, last_id))
     if not len(batch.customer_ids):
         return 0
     figures = compute_figures(batch.inputs, context.fit, context.params)
@@ -617,21 +590,14 @@ def valuation_fit_run(
         return ModelFit.objects.get(pk=fit_id)
     started = time.perf_counter()
     settings = ValuationSettings.current()
-    customer_ids, days, revenue = selectors.transactions_up_to(fit.as_of)
-    summary = rfm.rfm_summary(
-        customer_ids,
-        days,
-        revenue,
-        np.datetime64(fit.as_of, "D"),
-        time_unit_days=fit.time_unit_days,
-    )
+    summary = _rfm_as_of(fit.as_of, fit.time_unit_days)
     fit.customers = len(summary.customer_ids)
     chosen = gg = None
     if fit.customers >= settings.min_customers_to_fit:
         chosen = _purchase_models_fit(
             fit,
             summary,
-            (customer_ids, days),
+            _transaction_days_up_to(fit.as_of),
             calibration_end=calibration_end,
             min_customers=settings.min_customers_to_fit,
         )
@@ -649,8 +615,9 @@ def valuation_fit_run(
     fit.duration_ms = int((time.perf_counter() - started) * 1000)
     # The thresholds are quantiles over the whole base: drawn here, once, from every customer's
     # value; the ranges apply them. Only the inputs of predicted CLV and growth are needed.
-    # So are the priors (prospect value, peer wallets), drawn over the same inputs.
-    batch = selectors.valuation_batch(today=timezone.localdate(), value_only=on_workers)
+    # So are the priors (prospect value, peer wallets), drawn over the same inputs, before the
+    # context that reads them from the fit.
+    batch = _base_batch(value_only=on_workers)
     priors = fit_priors_build(fit=fit, batch=batch, summary=summary, settings=settings)
     context = selectors.valuation_context(fit=fit)
     anyone = len(batch.customer_ids) > 0
@@ -658,16 +625,38 @@ def valuation_fit_run(
         figures = compute_figures(batch.inputs, context.fit, context.params)
         _tier_thresholds_draw(fit, figures)
     fit.status = FitStatus.DONE
+    # On PostgreSQL, outside a transaction, everyone is written after the fit is recorded,
+    # on several connections at once (valuation.bulk.figures_write_parallel): like the
+    # ranges on workers, a write lost half-way is found by the sweeper.
+    in_parallel = (
+        spread is None
+        and anyone
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and django_settings.NIGHTLY_WRITE_CONNECTIONS > 1
+    )
     with transaction.atomic():
         fit.save()
         priors.save(force_insert=True)
         if spread is not None:
             spread(fit)
-        elif anyone:
+        elif anyone and not in_parallel:
             population_fit = selectors.population_fit_of(fit)
             _figures_write_bulk(
                 batch, figures, assign_tiers(figures, population_fit), context.method
             )
+    if in_parallel:
+        now = timezone.now()
+        bulk.figures_write_parallel(
+            ids=batch.customer_ids,
+            versions=batch.versions,
+            figures=figures,
+            tier_of=assign_tiers(figures, selectors.population_fit_of(fit)),
+            method=context.method,
+            now=now,
+            today=timezone.localdate(now),
+            connections=django_settings.NIGHTLY_WRITE_CONNECTIONS,
+        )
     logger.info(
         "fit %s done: %s customers, method %s, model %s (by %s), %d ms",
         fit.pk,
@@ -771,8 +760,138 @@ def valuation_rebuild_everything(*, as_of: date | None = None) -> ModelFit:
     customer_summaries_rebuild(channel_costs=selectors.channel_costs_decimal())
     fit = ModelFit.objects.create(as_of=as_of or timezone.localdate())
     fit = valuation_fit_run(fit_id=fit.pk)
+    # The figures as of every past month end, so that the charts have a past from day one.
+    days = customers_figures_history_build(until=as_of)
     with transaction.atomic():
-        # Every customer's figures: the workspace refreshes every agenda.
-        event_publish(EventName.FIGURES_CHANGED, payload={"version": None})
+        # Every customer's figures: the workspace refreshes every agenda, and records the
+        # portfolios' equity on the history's days.
+        event_publish(
+            EventName.FIGURES_CHANGED,
+            payload={"version": None, "history_days": [day.isoformat() for day in days]},
+        )
     purchase_forecasts_refresh()
     return fit
+
+
+def _population_fit_as_of(transactions: history.Transactions, day: date) -> PopulationFit:
+    """The models fitted on the transactions up to `day`, by valuation_fit_run's rules (the
+    simple estimate below the minimum of customers or when a fit does not converge)."""
+    settings = ValuationSettings.current()
+    summary = rfm.rfm_summary(
+        transactions.customer_ids, transactions.days, transactions.revenue, np.datetime64(day, "D")
+    )
+    if len(summary.customer_ids) >= settings.min_customers_to_fit:
+        bg = bgnbd.fit(summary.frequency, summary.recency, summary.T)
+        if bg.converged and (summary.frequency > 0).any():
+            gg = gamma_gamma.fit(summary.frequency, summary.monetary_value)
+            if gg.converged:
+                # BG/NBD for the past days: choosing among the models needs a holdout of
+                # each day's own history, and Pareto/NBD alone would cost seconds a day.
+                return PopulationFit(
+                    time_unit_days=7.0,
+                    purchase_model=purchase.PurchaseModel("bgnbd", bg.params),
+                    gamma_gamma=gg.params,
+                )
+    return PopulationFit(time_unit_days=7.0, purchase_model=None, gamma_gamma=None)
+
+
+def customers_figures_history_build(*, until: date | None = None) -> list[date]:
+    """Every customer's snapshot as of each month end of the stored history (the latest
+    history.HISTORY_MONTHS), from only the data up to that day, so that the trend charts, the
+    at-risk list and the scorecards have a past from the first day; the month ends before
+    `until` (default today: an import of a historic data set passes its as-of date). Returns
+    the days.
+
+    For each day the models are refitted on the transactions up to then and the tier
+    thresholds drawn over the customers who existed then: the figures a nightly refit would
+    have written that day. Idempotent: the backfilled snapshots are replaced (all of them, so
+    a history that now starts later leaves none behind); a snapshot taken on its day is kept.
+    """
+    read = history.history_read()
+    first = read.first_day
+    today = until or timezone.localdate()
+    days = [] if first is None else history.month_ends(first=_date_of(first), today=today)
+    settings = ValuationSettings.current()
+    params = selectors.valuation_params(settings)
+    now = timezone.now()
+    written = 0
+    # One transaction: a rebuild that fails half-way leaves the history as it was.
+    with transaction.atomic():
+        CustomerSnapshot.objects.filter(backfilled=True).delete()
+        for day in days:
+            written += _history_day_write(read, day, settings=settings, params=params, now=now)
+    logger.info("history: %d snapshots over %d month ends", written, len(days))
+    return days
+
+
+def _history_day_write(read: history.History, day: date, *, settings, params, now) -> int:
+    """The figures of everyone as of `day`, refitted on the transactions up to then, written
+    as that day's backfilled snapshots. Returns how many."""
+    as_of = history.inputs_as_of(read, day)
+    if not len(as_of.present):
+        return 0
+    fit = _population_fit_as_of(as_of.transactions, day)
+    with np.errstate(invalid="ignore", over="ignore"):  # checked just below
+        figures = compute_figures(as_of.inputs, fit, params)
+    if fit.uses_model and not np.isfinite(figures.gross_clv).all():
+        # An early, thin history can fit a degenerate BG/NBD (a and b run off to ~1e12:
+        # nobody drops out) whose expectations are not finite: that day takes the
+        # simple estimate, as a fit that does not converge does.
+        fit = PopulationFit(time_unit_days=7.0, purchase_model=None, gamma_gamma=None)
+        figures = compute_figures(as_of.inputs, fit, params)
+    clv_threshold, growth_threshold = tiers.tier_thresholds(
+        figures.predicted_clv,
+        np.nan_to_num(figures.growth_potential),
+        mvc_share=float(settings.mvc_share),
+        mgc_share=float(settings.mgc_share),
+    )
+    fit = dataclasses.replace(fit, clv_threshold=clv_threshold, growth_threshold=growth_threshold)
+    ids = read.customer_ids[as_of.present]
+    return _history_snapshots_write(ids, figures, assign_tiers(figures, fit), day=day, now=now)
+
+
+def _history_snapshots_write(ids: np.ndarray, figures: Figures, tier_of, *, day, now) -> int:
+    """One day's backfilled snapshots: by COPY on PostgreSQL, in batches elsewhere; a
+    snapshot already there of that day (taken on the day) is left as it is."""
+    if connection.vendor == "postgresql":
+        return bulk.snapshots_insert(
+            ids=ids, figures=figures, tier_of=tier_of, day=day, now=now, backfilled=True
+        )
+    columns = {
+        figure.name: [
+            STORED_AS[figure.type](value)
+            for value in (
+                tier_of if figure.source == FROM_TIERS else getattr(figures, figure.name)
+            ).tolist()
+        ]
+        for figure in FIGURES
+        if figure.snapshot
+    }
+    snapshots = [
+        CustomerSnapshot(
+            customer_id=customer_id,
+            taken_on=day,
+            computed_at=now,
+            backfilled=True,
+            **{name: column[index] for name, column in columns.items()},
+        )
+        for index, customer_id in enumerate(ids.tolist())
+    ]
+    CustomerSnapshot.objects.bulk_create(snapshots, batch_size=WRITE_BATCH, ignore_conflicts=True)
+    return len(snapshots)
+
+
+def _date_of(day_number: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day_number)
+
+
+def valuation_history_rebuild() -> list[date]:
+    """`recompute_customers --history`: rebuild the past snapshots, then let the workspace
+    record the portfolios' equity on those days (FIGURES_CHANGED with history_days)."""
+    days = customers_figures_history_build()
+    with transaction.atomic():
+        event_publish(
+            EventName.FIGURES_CHANGED,
+            payload={"version": None, "history_days": [day.isoformat() for day in days]},
+        )
+    return days

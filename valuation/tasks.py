@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.db import connection
 
 from core.dispatch import PUBLISH_RETRY_POLICY, enqueue_group_on_commit, enqueue_on_commit
 from core.logs import log_context
@@ -88,8 +89,14 @@ def customers_figures_recompute_stale() -> int:
     time_limit=1900,
 )
 def valuation_fit_run_task(fit_id: int) -> None:
+    # On PostgreSQL the worker that fits recomputes everyone in one pass (COPY in and out,
+    # written on several connections: valuation.bulk), faster than ranges spread over workers
+    # on one machine (docs/benchmarks.md); elsewhere, or with NIGHTLY_IN_RANGES, in ranges.
+    in_ranges = settings.NIGHTLY_IN_RANGES or connection.vendor != "postgresql"
     try:
-        services.valuation_fit_run(fit_id=fit_id, spread=customers_figures_recompute_spread)
+        services.valuation_fit_run(
+            fit_id=fit_id, spread=customers_figures_recompute_spread if in_ranges else None
+        )
     except TRANSIENT_ERRORS:
         raise
     except Exception as error:

@@ -15,11 +15,13 @@ expect the sort ready when it returns; IMPORT_FINISHED after the import's commit
 transaction, so a failure here is retried by the seam and never undoes the import.
 """
 
+from datetime import date
+
 from events.models import Event
 from events.names import EventName
 from events.registry import subscribe
 
-from .services import customer_agendas_refresh
+from .services import customer_agendas_refresh, portfolio_equity_history_record
 
 
 def _named(event: Event) -> list[int] | None:
@@ -73,6 +75,15 @@ def agendas_refresh_after_recompute(event: Event) -> None:
     """After the recompute that follows every interaction logged or changed (the customers
     it wrote, in one statement for the pass), or the rebuild of every figure (no ids: all)."""
     customer_agendas_refresh(customer_ids=_named(event))
+
+
+@subscribe(EventName.FIGURES_CHANGED, in_transaction=True)
+def equity_history_record(event: Event) -> None:
+    """After valuation rebuilt the figures as of past days (seed_demo, imports,
+    `recompute_customers --history`): the portfolios' equity on those days, for the trend."""
+    days = event.payload.get("history_days")
+    if days:
+        portfolio_equity_history_record(days=[date.fromisoformat(day) for day in days])
 
 
 @subscribe(EventName.IMPORT_FINISHED)

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
 from interactions.services import interaction_log
 from offerings.models import Offering
+from valuation.models import CustomerSnapshot
 
 from .models import CustomerAgenda, OfferingAffinity, PortfolioEquity
 from .selectors.next_due import next_due_expression
@@ -112,6 +113,41 @@ def portfolio_equity_record(*, day: date | None = None) -> int:
                 )
                 for row in rows
             ],
+            update_conflicts=True,
+            unique_fields=["manager", "day"],
+            update_fields=["equity", "customers", "recorded_at"],
+        )
+    )
+
+
+def portfolio_equity_history_record(*, days: Iterable[date]) -> int:
+    """Every manager's customer equity on past days from the customers' snapshots of those
+    days (the history valuation rebuilds: valuation.services.customers_figures_history_build),
+    by their current owner, as the nightly record counts them: one GROUP BY for all the
+    days. A day's row is replaced. Returns how many rows were written."""
+    days = sorted(set(days))
+    if not days:
+        return 0
+    now = timezone.now()
+    rows = (
+        CustomerSnapshot.objects.filter(taken_on__in=days, customer__owner__isnull=False)
+        .order_by()
+        .values("taken_on", owner_id=F("customer__owner_id"))
+        .annotate(equity=Coalesce(Sum("predicted_clv"), Decimal(0)), customers=Count("id"))
+    )
+    return len(
+        PortfolioEquity.objects.bulk_create(
+            [
+                PortfolioEquity(
+                    manager_id=row["owner_id"],
+                    day=row["taken_on"],
+                    equity=max(min(row["equity"], EQUITY_MAX), -EQUITY_MAX),
+                    customers=row["customers"],
+                    recorded_at=now,
+                )
+                for row in rows
+            ],
+            batch_size=2000,
             update_conflicts=True,
             unique_fields=["manager", "day"],
             update_fields=["equity", "customers", "recorded_at"],

@@ -86,6 +86,13 @@ HEALTH_WORKER_PING_TIMEOUT = float(os.environ.get("CRM_HEALTH_WORKER_PING_TIMEOU
 HEALTH_FIGURES_LAG_SECONDS = int(os.environ.get("CRM_HEALTH_FIGURES_LAG_SECONDS", "60"))
 # Customers per range task of a refit's recompute (a Celery group spreads the ranges).
 RECOMPUTE_RANGE_SIZE = int(os.environ.get("RECOMPUTE_RANGE_SIZE", "5000"))
+# The nightly (and the admin's) refit on PostgreSQL recomputes everyone in one pass in the
+# worker that fits; "1": in ranges that a Celery group spreads over the workers, as it always
+# does on other databases (valuation.tasks.valuation_fit_run_task).
+NIGHTLY_IN_RANGES = os.environ.get("NIGHTLY_IN_RANGES", "") == "1"
+# Database connections the in-process refit writes everyone's figures on at once
+# (PostgreSQL; valuation.bulk.figures_write_parallel): one per core the database may use.
+NIGHTLY_WRITE_CONNECTIONS = int(os.environ.get("NIGHTLY_WRITE_CONNECTIONS", "2"))
 
 # --- The email channel (docs/email.md) ---
 # Outgoing mail: Django's email backend. Empty means this environment's default: locally a

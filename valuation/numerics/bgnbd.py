@@ -327,9 +327,28 @@ def expected_transactions(params: BgNbdParams, t, frequency, recency, T) -> np.n
     if abs(params.a + params.b - 1.0) < _A_NEAR_ONE and np.any(x == 0):
         return _average_around_a_plus_b_one(expected_transactions, params, t, x, t_x, age)
     alpha, a, b = params.alpha, params.a, params.b
-    z = t / (alpha + age + t)
-    numerator = (a + b + x - 1.0) / (a - 1.0) * _one_minus_scaled_hyp2f1(params, x, z)
+    if (
+        x.ndim == 1
+        and x.shape == age.shape
+        and x.size > _DISTINCT_FROM
+        and np.isfinite(x).all()
+        and np.isfinite(age).all()
+    ):
+        # The series depends on the customer through (x, T) alone, and a base has far fewer
+        # distinct pairs (frequencies x ages on the day grid) than customers: evaluate it
+        # once per pair (the costliest part of a nightly recompute). Same values, bit for bit.
+        # The pairs as complex numbers: one sort of a flat array, the values kept exactly.
+        pairs, inverse = np.unique(x + 1j * age, return_inverse=True)
+        z = t / (alpha + pairs.imag + t)
+        series = _one_minus_scaled_hyp2f1(params, pairs.real, z)[..., inverse.ravel()]
+    else:
+        series = _one_minus_scaled_hyp2f1(params, x, t / (alpha + age + t))
+    numerator = (a + b + x - 1.0) / (a - 1.0) * series
     return numerator * np.exp(-np.logaddexp(0.0, _log_alive_odds(params, x, t_x, age)))
+
+
+# Above this many customers, expected_transactions evaluates 2F1 per distinct (x, T).
+_DISTINCT_FROM = 1000
 
 
 def expected_transactions_new_customer(params: BgNbdParams, t) -> np.ndarray:

@@ -9,7 +9,10 @@ CHUNK = 5000
 
 
 class Command(BaseCommand):
-    help = "Recompute customers' figures in bulk: the stale ones, or --all from scratch."
+    help = (
+        "Recompute customers' figures in bulk: the stale ones, or --all from scratch; "
+        "--history rebuilds the snapshots as of every past month end."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -17,8 +20,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Rebuild every summary from the full history and recompute all.",
         )
+        parser.add_argument(
+            "--history",
+            action="store_true",
+            help="Then rebuild every customer's figures as of each past month end (the trend "
+            "charts' past) and the portfolios' equity on those days.",
+        )
 
-    def handle(self, *args, all, **options):
+    def handle(self, *args, all, history, **options):
         customers = Customer.objects.order_by("pk")
         if not all:
             customers = customers.filter(
@@ -36,6 +45,10 @@ class Command(BaseCommand):
             self.stdout.write(f"\r{_bar(done, len(ids))}", ending="")
             self.stdout.flush()
         self.stdout.write(f"\nRecomputed {done} customers.")
+        if history:
+            days = services.valuation_history_rebuild()
+            span = f"{days[0]} to {days[-1]}" if days else "nothing before this month"
+            self.stdout.write(f"Rebuilt the figures as of {len(days)} month ends ({span}).")
 
 
 def _bar(done: int, total: int, width: int = 40) -> str:
