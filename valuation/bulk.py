@@ -20,7 +20,7 @@ import numpy as np
 from django.db import connection
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Customer, CustomerKind
 from customers.selectors import scoped_to_customers
 from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
@@ -83,6 +83,7 @@ BASE_COLUMNS = {
     "id": "c.id",
     "version": "COALESCE(f.figures_version, 0)",
     "wallet": "c.wallet_annual",
+    "is_organization": "CASE WHEN c.kind = %(organization)s THEN 1 ELSE 0 END",
     "first_seen": _day("COALESCE(c.acquired_on, (c.created_at AT TIME ZONE %(tz)s)::date)"),
     "transaction_days": "COALESCE(s.transaction_days, 0)",
     "first_on": _day("s.first_transaction_on"),
@@ -96,7 +97,7 @@ BASE_COLUMNS = {
 
 def base_read(*, id_range: tuple[int, int] | None = None, tz: str) -> dict[str, np.ndarray]:
     """The customers (all, or an id range) with their summary, in id order: one COPY."""
-    where, params = "", {"tz": tz}
+    where, params = "", {"tz": tz, "organization": str(CustomerKind.ORGANIZATION)}
     if id_range is not None:
         where = "WHERE c.id BETWEEN %(first)s AND %(last)s"
         params.update(first=id_range[0], last=id_range[1])
@@ -249,6 +250,7 @@ def valuation_batch(
         cost_to_serve_12m=cost_12m,
         revenue_12m=revenue_12m,
         wallet_annual=base["wallet"],
+        is_organization=base["is_organization"],
         tenure_days=np.maximum(day - base["first_seen"], 0),
         **others,
     )
@@ -307,18 +309,27 @@ def figure_columns(
     *, ids: np.ndarray, versions: np.ndarray, figures: Figures, tier_of: np.ndarray
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """The columns figures_write COPYs (float64: money in whole cents, the tier as its
-    position in the returned tiers, from 1), and the tiers."""
+    position in the returned list of its values, from 1), and those lists by figure."""
+    # Texts (the tier, the peer group) cross as their position in a list of their values.
     tiers, tier_codes = np.unique(np.asarray(tier_of, dtype=str), return_inverse=True)
     columns: dict[str, np.ndarray] = {
         "id": ids.astype(np.float64),
         "version": versions.astype(np.float64),
         "tier": tier_codes.astype(np.float64) + 1,  # SQL arrays count from 1
     }
+    texts = {"tier": [str(tier) for tier in tiers]}
     computed = [f for f in FIGURES if f.source not in (FROM_BATCH, FROM_TIERS, FROM_METHOD)]
     for figure in computed:
+        if figure.type == FigureType.TEXT:
+            words, codes = np.unique(
+                np.asarray(getattr(figures, figure.name), dtype=str), return_inverse=True
+            )
+            columns[figure.name] = codes.astype(np.float64) + 1
+            texts[figure.name] = [str(word) for word in words]
+            continue
         values = np.asarray(getattr(figures, figure.name), dtype=np.float64)
         columns[figure.name] = money_cents(values) if figure.type == FigureType.MONEY else values
-    return columns, [str(tier) for tier in tiers]
+    return columns, texts
 
 
 def figures_write(
@@ -336,8 +347,8 @@ def figures_write(
     per-customer recompute (a newer recompute is never overwritten). The figures taken from
     the running summary (interactions, last contact) are joined in SQL. Returns how many
     were written. Call inside a transaction."""
-    columns, tiers = figure_columns(ids=ids, versions=versions, figures=figures, tier_of=tier_of)
-    return columns_write(columns, tiers=tiers, method=method, now=now, today=today)
+    columns, texts = figure_columns(ids=ids, versions=versions, figures=figures, tier_of=tier_of)
+    return columns_write(columns, texts=texts, method=method, now=now, today=today)
 
 
 def figures_write_parallel(
@@ -361,10 +372,10 @@ def figures_write_parallel(
     from django.db import connections as all_connections
     from django.db import transaction
 
-    columns, tiers = figure_columns(ids=ids, versions=versions, figures=figures, tier_of=tier_of)
+    columns, texts = figure_columns(ids=ids, versions=versions, figures=figures, tier_of=tier_of)
     if connections <= 1 or connection.in_atomic_block or len(ids) < 2 * connections:
         with transaction.atomic():
-            return columns_write(columns, tiers=tiers, method=method, now=now, today=today)
+            return columns_write(columns, texts=texts, method=method, now=now, today=today)
     bounds = np.linspace(0, len(ids), connections + 1).astype(int)
 
     def write(part: int) -> int:
@@ -373,7 +384,7 @@ def figures_write_parallel(
             with transaction.atomic():
                 return columns_write(
                     {name: values[piece] for name, values in columns.items()},
-                    tiers=tiers,
+                    texts=texts,
                     method=method,
                     now=now,
                     today=today,
@@ -392,9 +403,13 @@ def _value_sql(figure) -> str:
     if figure.name == "last_contact_at":
         return "s.last_contact_at"
     if figure.source == FROM_TIERS:
-        return "(%(tiers)s::varchar[])[n.tier::int]"
+        return "(%(text_tier)s::varchar[])[n.tier::int]"
     if figure.source == FROM_METHOD:
         return "%(method)s"
+    if figure.type == FigureType.TEXT:
+        return f"COALESCE((%(text_{figure.name})s::varchar[])[n.{figure.name}::int], '')"
+    if figure.type == FigureType.COUNT:
+        return f"COALESCE({_ratio_sql(f'n.{figure.name}')}, 0)"
     if figure.type == FigureType.MONEY:
         return _money_sql(f"n.{figure.name}")
     return _ratio_sql(f"n.{figure.name}")
@@ -406,7 +421,7 @@ def snapshots_insert(
     """Insert these customers' snapshots of `day` (a history's: valuation.services
     customers_figures_history_build) by COPY, leaving any snapshot already there of that day.
     Returns how many were inserted. In a transaction."""
-    columns, tiers = figure_columns(
+    columns, texts = figure_columns(
         ids=ids, versions=np.zeros(len(ids)), figures=figures, tier_of=tier_of
     )
     table = "valuation_history_snapshots"
@@ -428,7 +443,12 @@ def snapshots_insert(
             FROM {table} n
             ON CONFLICT (customer_id, taken_on) DO NOTHING
             """,
-            {"day": day, "now": now, "backfilled": backfilled, "tiers": tiers},
+            {
+                "day": day,
+                "now": now,
+                "backfilled": backfilled,
+                **{f"text_{name}": words for name, words in texts.items()},
+            },
         )
         inserted = cursor.rowcount
         cursor.execute(f"DROP TABLE {table}")
@@ -436,7 +456,7 @@ def snapshots_insert(
 
 
 def columns_write(
-    columns: dict[str, np.ndarray], *, tiers: list[str], method: str, now, today: date
+    columns: dict[str, np.ndarray], *, texts: dict[str, list[str]], method: str, now, today: date
 ) -> int:
     """The write of figures_write from its columns (figure_columns). In a transaction."""
     table = "valuation_nightly_figures"
@@ -481,7 +501,7 @@ def columns_write(
             {
                 "now": now,
                 "today": today,
-                "tiers": [str(tier) for tier in tiers],
+                **{f"text_{name}": words for name, words in texts.items()},
                 "method": str(method),
             },
         )

@@ -17,11 +17,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
-from django.db.models import Count, Min, OuterRef, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, FloatField, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from customers.models import Customer, CustomerFact, FactKind, NeedStatus
+from customers.models import (
+    Customer,
+    CustomerFact,
+    CustomerKind,
+    FactKind,
+    FactValueType,
+    NeedStatus,
+)
 from interactions.choices import SERVICE_TYPES, Direction, InteractionType
 from interactions.models import Interaction, OfferingRating, OrderLine
 from interactions.selectors import channel_costs, with_service_level
@@ -79,6 +86,9 @@ class History:
     customer_ids: np.ndarray
     first_seen: np.ndarray  # day number: acquired_on, else the day the customer was created
     wallet_annual: np.ndarray  # NaN: unknown
+    # Today's kind and size (no history of either is kept, as of the wallet).
+    is_organization: np.ndarray
+    people_served: np.ndarray  # NaN: unknown
     # One row per (customer, day with an order), in customer then day order.
     order_at: np.ndarray
     order_day: np.ndarray
@@ -125,14 +135,23 @@ def _positions(ids: np.ndarray, keys) -> np.ndarray:
 
 
 def history_read() -> History:
-    """The whole stored history in eight grouped queries."""
+    """The whole stored history in nine grouped queries."""
     customers = list(
         Customer.objects.order_by("pk").values_list(
-            "pk", "wallet_annual", "acquired_on", "created_at"
+            "pk", "wallet_annual", "acquired_on", "created_at", "kind"
         )
     )
     ids = np.array([row[0] for row in customers], dtype=np.int64)
     wallet = np.array([np.nan if row[1] is None else float(row[1]) for row in customers])
+    is_organization = np.array([row[4] == CustomerKind.ORGANIZATION for row in customers], float)
+    size = Q(key__kind=FactKind.SIZE, key__value_type=FactValueType.NUMBER, is_current=True)
+    sizes = dict(
+        CustomerFact.objects.filter(size)
+        .values_list("customer_id")
+        .annotate(people=Max(Cast("value", FloatField())))
+        .order_by()
+    )
+    people_served = np.array([sizes.get(int(pk), np.nan) for pk in ids], dtype=float)
     first_seen = _day_numbers(
         [row[2] if row[2] is not None else timezone.localdate(row[3]) for row in customers]
     )
@@ -190,6 +209,8 @@ def history_read() -> History:
         customer_ids=ids,
         first_seen=first_seen,
         wallet_annual=wallet,
+        is_organization=is_organization,
+        people_served=people_served,
         order_at=_positions(ids, col(orders, 0)),
         order_day=_day_numbers(col(orders, 1)),
         order_revenue=np.array([float(v) for v in col(orders, 2)], dtype=float),
@@ -331,6 +352,8 @@ def inputs_as_of(history: History, day: date) -> InputsAsOf:
         revenue_12m=_sum(h.order_at, h.order_revenue, recent_orders, n),
         cost_to_serve_12m=_sum(h.service_at, h.service_cost, recent_service, n),
         wallet_annual=h.wallet_annual,
+        is_organization=h.is_organization,
+        people_served=h.people_served,
         tenure_days=np.maximum(d - h.first_seen, 0).astype(float),
         own_rating=own_rating,
         others_rating=others_rating,
