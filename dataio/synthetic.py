@@ -655,9 +655,9 @@ def figures_fake(customer_ids: Sequence[int], *, snapshot_days: int = 0, seed: i
             INSERT INTO {CustomerFigures._meta.db_table} AS t
                 (customer_id, owner_id, tier, predicted_clv, growth_potential, p_alive,
                  share_of_customer, interaction_count, last_contact_at, valuation_method,
-                 wallet_peer_group, figures_version, figures_computed_version)
+                 wallet_peer_group, wallet_peers, figures_version, figures_computed_version)
             SELECT f.id, c.owner_id, f.tier, f.clv, f.growth, f.p_alive, f.share, f.count,
-                   %s - f.days * interval '1 day', '', '', 0, 0
+                   %s - f.days * interval '1 day', '', '', 0, 0, 0
             FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::numeric[],
                         %s::float8[], %s::float8[], %s::int[], %s::int[])
                  AS f(id, tier, clv, growth, p_alive, share, count, days)
