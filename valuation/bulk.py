@@ -424,14 +424,7 @@ def snapshots_insert(
     columns, texts = figure_columns(
         ids=ids, versions=np.zeros(len(ids)), figures=figures, tier_of=tier_of
     )
-    table = "valuation_history_snapshots"
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {table} ({', '.join(f'{n} float8' for n in columns)}) "
-            "ON COMMIT DROP"
-        )
-    copy_in(table, columns)
+    table = _temporary_copy("valuation_history_snapshots", columns)
     snapshot = [figure for figure in FIGURES if figure.snapshot]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -455,19 +448,25 @@ def snapshots_insert(
     return inserted
 
 
-def columns_write(
-    columns: dict[str, np.ndarray], *, texts: dict[str, list[str]], method: str, now, today: date
-) -> int:
-    """The write of figures_write from its columns (figure_columns). In a transaction."""
-    table = "valuation_nightly_figures"
+def _temporary_copy(table: str, columns: dict[str, np.ndarray]) -> str:
+    """A temporary table of these float64 columns, filled by one COPY; dropped at commit at
+    the latest. In a transaction. Returns its name."""
     with connection.cursor() as cursor:
-        # Compiling the statement (JIT) costs a second and saves nothing here.
+        # Compiling the statement that reads it (JIT) costs a second and saves nothing here.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {table} ({', '.join(f'{n} float8' for n in columns)}) "
             "ON COMMIT DROP"
         )
     copy_in(table, columns)
+    return table
+
+
+def columns_write(
+    columns: dict[str, np.ndarray], *, texts: dict[str, list[str]], method: str, now, today: date
+) -> int:
+    """The write of figures_write from its columns (figure_columns). In a transaction."""
+    table = _temporary_copy("valuation_nightly_figures", columns)
 
     names = [figure.name for figure in FIGURES]
     figures_table = CustomerFigures._meta.db_table
