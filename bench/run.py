@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOGS = ROOT / "var" / "bench"
+# Each benchmark's log and figures (BENCH_LOGS: elsewhere, as the runner's own test does).
+LOGS = Path(os.environ.get("BENCH_LOGS", ROOT / "var" / "bench"))
 
 
 # name, title, script, full-size arguments, quick arguments
@@ -133,7 +134,9 @@ def _gib(kilobytes: str) -> str:
         return kilobytes
 
 
-def run_one(name: str, script: str, arguments: list[str]) -> tuple[dict | None, float, Path]:
+def run_one(
+    name: str, script: str, arguments: list[str], *, quick: bool = False
+) -> tuple[dict | None, float, Path]:
     LOGS.mkdir(parents=True, exist_ok=True)
     result_path = LOGS / f"{name}.json"
     log_path = LOGS / f"{name}.log"
@@ -162,6 +165,7 @@ def run_one(name: str, script: str, arguments: list[str]) -> tuple[dict | None, 
         "at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "commit": machine()["commit"],
         "seconds": elapsed,
+        "quick": quick,
     }
     result_path.write_text(json.dumps(result, indent=2))
     return result, elapsed, log_path
@@ -173,8 +177,8 @@ def kept(name: str) -> tuple[dict | None, float]:
     if not path.exists():
         return None, 0.0
     result = json.loads(path.read_text())
-    if "measured" not in result:
-        return None, 0.0
+    if "measured" not in result or result["measured"].get("quick", False):
+        return None, 0.0  # a quick run's figures never stand for the goals
     return result, result["measured"]["seconds"]
 
 
@@ -215,6 +219,15 @@ def markdown(results: list, quick: bool, started: datetime, seconds: float) -> s
         f"{info['system']}",
         f"- Python {info['python']}, PostgreSQL {info['postgresql']}, Redis {info['redis']}",
         f"- Commit: {info['commit']}",
+    ]
+    kept_names = [title for _, title, result, _, _ in results if result and result.get("kept")]
+    if kept_names:
+        ran = [title for _, title, result, _, _ in results if not (result and result.get("kept"))]
+        lines += [
+            f"- This run: {', '.join(ran)}; kept from earlier runs (`--keep`, each section says "
+            f"when and at which commit): {', '.join(kept_names)}",
+        ]
+    lines += [
         "",
         "## Goals",
         "",
@@ -276,7 +289,9 @@ def main() -> int:
                 if result is not None:
                     results.append((name, title, {**result, "kept": True}, elapsed, script))
             continue
-        result, elapsed, _ = run_one(name, script, quick if options.quick else full)
+        result, elapsed, _ = run_one(
+            name, script, quick if options.quick else full, quick=options.quick
+        )
         results.append((name, title, result, elapsed, script))
     Path(options.output).write_text(
         markdown(results, options.quick, started, time.perf_counter() - clock)
