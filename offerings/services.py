@@ -84,13 +84,7 @@ def offering_update(
     *, offering: Offering, data: dict, components: Sequence[ComponentInput] | None = None
 ) -> Offering:
     """Change an offering; ``components``, when given, replace the current ones."""
-    unknown = set(data) - set(OFFERING_FIELDS)
-    if unknown:
-        raise TypeError(f"offering_update() got unknown fields: {sorted(unknown)}")
-    for field, value in data.items():
-        setattr(offering, field, value)
-    offering.full_clean()
-    offering.save()
+    record_save(offering, data, OFFERING_FIELDS)
     if components is not None:
         _components_replace(offering=offering, components=components)
     return offering

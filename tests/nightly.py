@@ -5,17 +5,11 @@ from django.utils import timezone
 
 from valuation import services
 from valuation.declared import FIGURE_NAMES as FIGURE_FIELDS
+from valuation.declared import SNAPSHOT_FIGURES
 from valuation.models import CustomerFigures, CustomerSnapshot, ModelFit
 
 SNAPSHOT_VALUES = [
-    "tier",
-    "historic_value",
-    "predicted_clv",
-    "growth_potential",
-    "p_alive",
-    "share_of_customer",
-    "share_of_needs",
-    "experience_score",
+    *SNAPSHOT_FIGURES,
 ]
 FIT_VALUES = [
     "method",

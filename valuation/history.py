@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
-from django.db.models import Count, FloatField, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, FloatField, Max, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
@@ -26,7 +26,6 @@ from customers.models import (
     CustomerFact,
     CustomerKind,
     FactKind,
-    FactValueType,
     NeedStatus,
 )
 from interactions.choices import SERVICE_TYPES, Direction, InteractionType
@@ -34,6 +33,7 @@ from interactions.models import Interaction, OfferingRating, OrderLine
 from interactions.selectors import channel_costs, with_service_level
 
 from .figures import FigureInputs
+from .selectors import SIZE_FACT
 from .summary import LINE_COST, LINE_REVENUE
 
 # At most this many month ends are rebuilt (the trend charts show two years).
@@ -144,9 +144,8 @@ def history_read() -> History:
     ids = np.array([row[0] for row in customers], dtype=np.int64)
     wallet = np.array([np.nan if row[1] is None else float(row[1]) for row in customers])
     is_organization = np.array([row[4] == CustomerKind.ORGANIZATION for row in customers], float)
-    size = Q(key__kind=FactKind.SIZE, key__value_type=FactValueType.NUMBER, is_current=True)
     sizes = dict(
-        CustomerFact.objects.filter(size)
+        CustomerFact.objects.filter(SIZE_FACT, is_current=True)
         .values_list("customer_id")
         .annotate(people=Max(Cast("value", FloatField())))
         .order_by()

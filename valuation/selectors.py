@@ -367,6 +367,11 @@ OTHER_THAN_VALUE = (
 )
 
 
+# A customer's size (people served): the largest number of their current size facts. Number
+# facts are validated as numbers when recorded (customers.facts), so a cast to float holds.
+SIZE_FACT = Q(key__kind=FactKind.SIZE, key__value_type=FactValueType.NUMBER)
+
+
 def _wallet_inputs(ids, scope, lines, since, *, revenue_12m: bool = True) -> dict:
     """What share of customer and a peer's wallet need: trailing-12-month revenue, known and
     met needs, the size fact (the largest number of a current size fact). Two queries (one
@@ -383,9 +388,7 @@ def _wallet_inputs(ids, scope, lines, since, *, revenue_12m: bool = True) -> dic
         if revenue_12m
         else None
     )
-    # Number facts are validated as numbers when recorded (customers.facts), so the cast holds;
-    # the filter keeps it to them.
-    size = Q(key__kind=FactKind.SIZE, key__value_type=FactValueType.NUMBER)
+    size = SIZE_FACT
     facts = scoped_to_customers(
         CustomerFact.objects.filter(Q(key__kind=FactKind.NEED) | size, is_current=True), **scope
     )

@@ -14,6 +14,7 @@ from accounts.roles import Role
 from customers.models import FactKey, FactKind
 from dataio import synthetic
 from valuation import history, services
+from valuation.declared import SNAPSHOT_FIGURES
 from valuation.models import CustomerSnapshot, ValuationSettings
 from workspace.models import PortfolioEquity
 from workspace.selectors.portfolio import equity_trend
@@ -29,14 +30,7 @@ pytestmark = pytest.mark.django_db
 SNAPSHOT_VALUES = [
     "customer_id",
     "taken_on",
-    "tier",
-    "historic_value",
-    "predicted_clv",
-    "growth_potential",
-    "p_alive",
-    "share_of_customer",
-    "share_of_needs",
-    "experience_score",
+    *SNAPSHOT_FIGURES,
 ]
 
 
