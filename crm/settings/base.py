@@ -179,6 +179,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "core",
     "idempotency",
     "events",
     "customers",
