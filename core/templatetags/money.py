@@ -2,7 +2,7 @@
 in the firm's currency (settings.CURRENCY), grouped by the active locale; ``|money:0`` rounds to
 whole units. Pages still test ``can_see_money`` around every money figure (core.money)."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
@@ -28,6 +28,8 @@ def money(value, places: int = 2) -> str:
         return str(value)
     if not amount.is_finite():
         return "—"
+    # Rounded here: Django's number_format cuts the digits past decimal_pos off.
+    amount = amount.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
     sign = "−" if amount < 0 else ""
     text = number_format(abs(amount), decimal_pos=int(places), use_l10n=True, force_grouping=True)
     return f"{sign}{currency_symbol()}{text}"
