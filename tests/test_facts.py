@@ -205,8 +205,30 @@ def test_it_shows_facts_with_provenance_on_the_customer_page(
     customer_fact_record(customer=alices_customer, key=brewing, value="espresso", recorded_by=alice)
     client.force_login(alice)
     page = client.get(f"/customers/{alices_customer.pk}/").content.decode()
-    assert "espresso" in page and "was “filter”" in page and "by alice" in page
+    assert "espresso" in page and "was “filter”" in page and "by Alice" in page
     assert "Worth asking next" in page and "How do you brew?" not in page
+
+
+def test_a_fact_reads_as_taught_when_its_interaction_happened_not_when_it_was_typed_in(
+    client, alice, alices_customer, brewing
+):
+    # Given a call of long ago, logged today, that taught how the customer brews
+    from .valuation.history import log_contact
+
+    call = log_contact(alices_customer, days_ago=400)
+    customer_fact_record(
+        customer=alices_customer,
+        key=brewing,
+        value="espresso",
+        recorded_by=alice,
+        source_interaction=call,
+    )
+    client.force_login(alice)
+    row = client.get(f"/customers/{alices_customer.pk}/").content.decode()
+    row = row[row.index('data-fact="brewing_method"') :].split("</tr>")[0]
+    # Then the profile says it was taught a year ago, in that call
+    assert "1\xa0year" in row or "1 year" in row, row
+    assert "minute" not in row and "by Alice" in row
 
 
 def test_it_keeps_an_audit_history_of_profile_changes(client, alice, alices_customer):

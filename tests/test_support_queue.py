@@ -104,6 +104,14 @@ def test_it_renders_the_queue_with_a_fixed_number_of_queries(
     assert len(response.context["page"]) == 13
 
 
+def test_it_names_the_customers_tier_in_words_not_its_code(client, charlie):
+    inbound(CustomerFactory(figures__tier="below_zero"), "Refund please")
+    client.force_login(charlie)
+    html = client.get("/interactions/queue/").content.decode()
+    pill = html[html.index('class="pill tier') :].split("</span>")[0]
+    assert pill.endswith(">Below zero") and ">below_zero" not in html
+
+
 def test_it_filters_by_channel_type_and_assignee(client, charlie, alice, alices_customer):
     inbound(alices_customer, "Phone complaint", channel="phone", assignee=charlie)
     inbound(alices_customer, "Email complaint", channel="email")
