@@ -83,6 +83,11 @@ class Customer(models.Model):
         default=0, null=True, blank=True, editable=False
     )
 
+    # The duplicate keys (customers.duplicates), written by the services with the profile.
+    email_key = models.CharField(max_length=254, blank=True, editable=False, db_index=True)
+    phone_key = models.CharField(max_length=40, blank=True, editable=False, db_index=True)
+    name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,6 +96,9 @@ class Customer(models.Model):
         excluded_fields=[
             "preference_link_version",
             "updated_at",
+            "email_key",
+            "phone_key",
+            "name_key",
         ]
     )
 
@@ -131,6 +139,8 @@ class CustomerEmail(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="other_emails")
     address = models.EmailField(help_text="Stored normalised (customers.models.email_normalise).")
+    # The duplicate key (customers.duplicates.email_key), written by the services.
+    address_key = models.CharField(max_length=254, blank=True, editable=False, db_index=True)
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -307,3 +317,49 @@ class ChannelConsent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.channel}: {'yes' if self.granted else 'no'}"
+
+
+class DuplicatePair(models.Model):
+    """One pair of the admins' duplicate report (customers.duplicates), rewritten by the
+    periodic report: derived data, dropped with either customer's merge."""
+
+    first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="duplicate_pairs")
+    second = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="duplicate_pairs_second"
+    )
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    found_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-score", "first", "second"]
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="duplicatepair_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} ~ {self.second_id} ({self.score:.2f})"
+
+
+class CustomerMerge(models.Model):
+    """The audit record of a merge (customers.services.customer_merge): who merged which
+    customer into which, when, what moved and what conflicted. The old id redirects to the
+    survivor and the old external reference stays its alias."""
+
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges")
+    duplicate_id = models.PositiveBigIntegerField(unique=True)
+    duplicate_name = models.CharField(max_length=200)
+    duplicate_external_ref = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    duplicate_profile = models.JSONField(default=dict)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(auto_now_add=True)
+    moved = models.JSONField(default=dict, help_text="Rows moved, merged or dropped, by table.")
+    conflicts = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.duplicate_id} merged into {self.survivor_id}"

@@ -109,3 +109,114 @@ def customer_emails(customer: Customer) -> list[str]:
     others = list(customer.other_emails.values_list("address", flat=True))
     main = [email_normalise(customer.email)] if customer.email else []
     return [*main, *(address for address in others if address not in main)]
+
+
+# --- Merging (customers.services.customer_merge) ----------------------------------------------
+
+
+def customer_merged_into(customer_id: int) -> int | None:
+    """The customer an old id was merged into (followed through later merges), or None."""
+    from .models import CustomerMerge
+
+    seen = set()
+    survivor = None
+    while customer_id not in seen:
+        seen.add(customer_id)
+        found = CustomerMerge.objects.filter(duplicate_id=customer_id).values_list(
+            "survivor_id", flat=True
+        )
+        next_id = found.first()
+        if next_id is None:
+            break
+        survivor = customer_id = next_id
+    return survivor
+
+
+def customers_by_external_ref(refs: Iterable[str], customers=None) -> dict[str, Customer]:
+    """The customers these external references name, among `customers` (default: all): a
+    merged customer's old reference names its survivor (CustomerMerge's alias)."""
+    from .models import CustomerMerge
+
+    customers = Customer.objects.all() if customers is None else customers
+    refs = set(refs)
+    found = {c.external_ref: c for c in customers.filter(external_ref__in=refs)}
+    missing = refs - set(found)
+    if missing:
+        aliases = dict(
+            CustomerMerge.objects.filter(duplicate_external_ref__in=missing).values_list(
+                "duplicate_external_ref", "survivor_id"
+            )
+        )
+        survivors = customers.in_bulk(set(aliases.values()))
+        for ref, survivor_id in aliases.items():
+            if survivor_id in survivors:
+                found[ref] = survivors[survivor_id]
+    return found
+
+
+def customer_merge_preview(*, survivor: Customer, duplicate: Customer) -> dict:
+    """What a merge of `duplicate` into `survivor` would move and what conflicts, nothing
+    written: the rows of every table that points at the duplicate (introspection, one count
+    each), the profile fields both hold differently and the facts both know differently."""
+    from .models import CustomerFact
+
+    moves = []
+    for rel in Customer._meta.related_objects:
+        if rel.many_to_many:
+            continue
+        rows = rel.related_model._base_manager.filter(**{rel.field.name: duplicate.pk}).count()
+        moves.append(
+            {
+                "table": f"{rel.related_model._meta.label}.{rel.field.name}",
+                "what": str(rel.related_model._meta.verbose_name_plural),
+                "rows": rows,
+            }
+        )
+    conflicts = []
+    for name in ("email", "phone", "kind", "status", "acquisition_source", "preferred_channel"):
+        mine, theirs = getattr(survivor, name), getattr(duplicate, name)
+        if mine and theirs and mine != theirs:
+            conflicts.append({"field": name, "kept": str(mine), "other": str(theirs)})
+    if survivor.owner_id != duplicate.owner_id:
+        conflicts.append(
+            {
+                "field": "owner",
+                "kept": str(survivor.owner or "unassigned"),
+                "other": str(duplicate.owner or "unassigned"),
+            }
+        )
+    facts = CustomerFact.objects.filter(
+        customer_id__in=[survivor.pk, duplicate.pk], is_current=True
+    ).select_related("key")
+    current: dict[str, dict[int, CustomerFact]] = {}
+    for fact in facts:
+        current.setdefault(fact.key.key, {})[fact.customer_id] = fact
+    fact_conflicts = []
+    for key, by_customer in sorted(current.items()):
+        mine_fact, theirs_fact = by_customer.get(survivor.pk), by_customer.get(duplicate.pk)
+        if mine_fact and theirs_fact and mine_fact.value != theirs_fact.value:
+            newer = (
+                "duplicate"
+                if (
+                    (theirs_fact.recorded_at, theirs_fact.pk)
+                    > (mine_fact.recorded_at, mine_fact.pk)
+                )
+                else "survivor"
+            )
+            fact_conflicts.append(
+                {
+                    "key": key,
+                    "label": mine_fact.key.label,
+                    "money": mine_fact.key.money,
+                    "survivor": mine_fact.value,
+                    "duplicate": theirs_fact.value,
+                    "current": newer,
+                }
+            )
+    return {
+        "moves": moves,
+        "rows": sum(move["rows"] for move in moves),
+        "conflicts": conflicts,
+        "facts": fact_conflicts,
+        "across_portfolios": survivor.owner_id != duplicate.owner_id,
+    }

@@ -12,7 +12,16 @@ from accounts.roles import Role, role_of
 from events.names import EventName
 from events.services import event_publish
 
-from .models import ChannelConsent, Customer, CustomerEmail, CustomerFact, email_normalise
+from .duplicates import KEY_FIELDS, customer_keys_fill, duplicate_pairs_find, email_key
+from .models import (
+    ChannelConsent,
+    Customer,
+    CustomerEmail,
+    CustomerFact,
+    CustomerMerge,
+    DuplicatePair,
+    email_normalise,
+)
 
 # Fields a customer manager (or admin) may set through the profile form and the API: the one
 # list the API's serializers, the profile form and the admin derive theirs from.
@@ -92,6 +101,7 @@ def customer_create(
         other_emails = list(other_emails)
     customer = Customer(name=name, owner=owner, **fields)
     _profile_clean(customer, wallet_changed=True, other_emails=other_emails)
+    customer_keys_fill(customer)
     customer.save()
     event_publish(EventName.CUSTOMER_CREATED, customer_id=customer.pk)
     if other_emails is not None:
@@ -119,6 +129,7 @@ def customer_update(
         wallet_changed=any(before.get(f) != getattr(customer, f) for f in wallet),
         other_emails=other_emails,
     )
+    customer_keys_fill(customer)
     customer.save()
     if other_emails is not None:
         customer_other_emails_set(customer=customer, addresses=other_emails)
@@ -187,7 +198,9 @@ def customer_email_add(*, customer: Customer, address: str) -> CustomerEmail | N
     )
     if email_normalise(customer.email) == address:
         return None
-    created, is_new = CustomerEmail.objects.get_or_create(customer=customer, address=address)
+    created, is_new = CustomerEmail.objects.get_or_create(
+        customer=customer, address=address, defaults={"address_key": email_key(address)}
+    )
     if is_new:
         event_publish(
             EventName.CUSTOMER_CHANGED, customer_id=customer.pk, payload={"changed": ["emails"]}
@@ -244,7 +257,10 @@ def customer_other_emails_set(*, customer: Customer, addresses: Iterable[str]) -
     if gone:
         CustomerEmail.objects.filter(customer=customer, address__in=gone).delete()
     CustomerEmail.objects.bulk_create(
-        [CustomerEmail(customer=customer, address=address) for address in new]
+        [
+            CustomerEmail(customer=customer, address=address, address_key=email_key(address))
+            for address in new
+        ]
     )
     if gone or new:
         event_publish(
@@ -296,6 +312,8 @@ def customers_bulk_create(
     same instances come back with their keys."""
     if any(customer.pk is not None for customer in customers):
         raise ValueError("customers_bulk_create() writes new customers only.")
+    for customer in customers:
+        customer_keys_fill(customer)
     if with_history:
         return bulk_create_with_history(customers, Customer, batch_size=batch_size)
     return Customer.objects.bulk_create(customers, batch_size=batch_size)
@@ -312,6 +330,10 @@ def customers_bulk_update(
         raise TypeError(f"customers_bulk_update() got unknown fields: {sorted(unknown)}")
     if any(customer.pk is None for customer in customers):
         raise ValueError("customers_bulk_update() writes saved customers only.")
+    if {"name", "email", "phone"} & set(fields):
+        for customer in customers:
+            customer_keys_fill(customer)
+        fields = [*fields, *KEY_FIELDS]
     bulk_update_with_history(customers, Customer, fields=fields, batch_size=batch_size)
 
 
@@ -345,6 +367,7 @@ def customer_personal_data_erase(*, customer_id: int, by) -> Customer:
     customer.preference_link_version = None  # withdraws every preference-centre link for good
     customer._change_reason = "Personal data erased on request"  # type: ignore[attr-defined]  # read by simple_history
     customer._history_user = by  # type: ignore[attr-defined]  # read by simple_history
+    customer_keys_fill(customer)
     customer.save()
     return customer
 
@@ -503,3 +526,243 @@ def _batch_not_committed(results: list[CustomerBatchResult]) -> list[CustomerBat
         CustomerBatchResult(errors=result.errors or {"non_field_errors": [NOT_COMMITTED]})
         for result in results
     ]
+
+
+# --- Duplicates and merging (customers.duplicates; docs/dataio.md "Duplicates") -------------
+
+
+@transaction.atomic
+def customer_duplicates_report() -> int:
+    """Rewrite the admins' duplicate report (customers.tasks, celery beat): every scored
+    pair, found by set-based SQL (customers.duplicates.duplicate_pairs_find). Returns how many."""
+    from django.utils import timezone
+
+    pairs = duplicate_pairs_find()
+    now = timezone.now()
+    DuplicatePair.objects.all().delete()
+    DuplicatePair.objects.bulk_create(
+        [
+            DuplicatePair(first_id=a, second_id=b, score=score, reasons=reasons, found_at=now)
+            for a, b, score, reasons in pairs
+        ],
+        batch_size=1000,
+    )
+    return len(pairs)
+
+
+MERGE_ITSELF = "A customer cannot be merged into itself."
+MERGE_ACROSS_PORTFOLIOS = (
+    "These customers are in different portfolios: only an admin merges across portfolios."
+)
+MERGE_FACT_CHOICES = ("survivor", "duplicate")
+# Profile fields a survivor takes from its duplicate when it has none itself.
+MERGE_FILLED_FIELDS = (
+    "email",
+    "phone",
+    "acquisition_source",
+    "preferred_channel",
+    "referred_by",
+)
+
+
+def _blank(value) -> bool:
+    return value in (None, "")
+
+
+def _merge_profile(survivor: Customer, duplicate: Customer) -> list[dict]:
+    """Fill the survivor's blanks from the duplicate; what both hold and differs is a
+    conflict, the survivor's value kept (the duplicate's stays in the merge record)."""
+    conflicts = []
+    for name in (*MERGE_FILLED_FIELDS, "kind", "status", "wallet_annual"):
+        mine, theirs = getattr(survivor, name), getattr(duplicate, name)
+        if name == "referred_by":
+            mine, theirs = survivor.referred_by_id, duplicate.referred_by_id
+            if theirs == survivor.pk:
+                theirs = None
+        if _blank(theirs) or mine == theirs:
+            continue
+        if _blank(mine):
+            setattr(survivor, f"{name}_id" if name == "referred_by" else name, theirs)
+        else:
+            conflicts.append({"field": name, "kept": str(mine), "other": str(theirs)})
+    if survivor.wallet_annual is None and duplicate.wallet_annual is not None:
+        survivor.wallet_annual = duplicate.wallet_annual
+        survivor.wallet_source = duplicate.wallet_source
+    if duplicate.acquired_on and (
+        survivor.acquired_on is None or duplicate.acquired_on < survivor.acquired_on
+    ):
+        survivor.acquired_on = duplicate.acquired_on  # the customer since the earlier date
+    return conflicts
+
+
+def _merge_facts(survivor: Customer, duplicate: Customer, choices: dict[str, str]) -> dict:
+    """Both customers' facts are kept with their provenance; where both hold a current value
+    of a key, the one chosen (`choices[key]`: "survivor" or "duplicate") or else the more
+    recent stays current, the other becomes history."""
+    current = {
+        (fact.customer_id, fact.key.key): fact
+        for fact in CustomerFact.objects.filter(
+            customer_id__in=[survivor.pk, duplicate.pk], is_current=True
+        ).select_related("key")
+    }
+    retired = []
+    for (owner_id, key), fact in current.items():
+        if owner_id != duplicate.pk or (survivor.pk, key) not in current:
+            continue
+        theirs, mine = fact, current[(survivor.pk, key)]
+        choice = choices.get(key)
+        if choice is None:
+            choice = (
+                "duplicate"
+                if (theirs.recorded_at, theirs.pk) > (mine.recorded_at, mine.pk)
+                else "survivor"
+            )
+        retired.append(mine.pk if choice == "duplicate" else theirs.pk)
+    CustomerFact.objects.filter(pk__in=retired).update(is_current=False)
+    moved = CustomerFact.objects.filter(customer=duplicate).update(customer=survivor)
+    return {"moved": moved, "made_history": len(retired)}
+
+
+def _merge_consents(survivor: Customer, duplicate: Customer) -> dict:
+    """One consent per channel: the stricter wins (a refusal on either side stays a
+    refusal); a channel only the duplicate answered moves."""
+    mine = {c.channel: c for c in ChannelConsent.objects.filter(customer=survivor)}
+    merged = 0
+    for consent in ChannelConsent.objects.filter(customer=duplicate):
+        kept = mine.get(consent.channel)
+        if kept is None:
+            continue
+        if kept.granted and not consent.granted:
+            kept.granted = False
+            kept.how = f"{consent.how} (kept from merged customer {duplicate.pk})"[:120]
+            kept.save()
+        consent.delete()
+        merged += 1
+    moved = ChannelConsent.objects.filter(customer=duplicate).update(customer=survivor)
+    return {"moved": moved, "merged": merged}
+
+
+def _merge_emails(survivor: Customer, duplicate: Customer) -> dict:
+    """The duplicate's addresses (its main one too) become the survivor's other addresses,
+    each once."""
+    have = {email_normalise(survivor.email)} | set(
+        survivor.other_emails.values_list("address", flat=True)
+    )
+    same = CustomerEmail.objects.filter(customer=duplicate, address__in=have)
+    merged = same.count()
+    same.delete()
+    moved = CustomerEmail.objects.filter(customer=duplicate).update(customer=survivor)
+    main = email_normalise(duplicate.email)
+    added = 0
+    if main and main not in have and survivor.email:
+        CustomerEmail.objects.create(customer=survivor, address=main, address_key=email_key(main))
+        added = 1
+    return {"moved": moved, "merged": merged, "added_main_address": added}
+
+
+def customer_merge_related_models() -> list:
+    """Every relation that points at a customer (Django's introspection): each must be
+    handled by a merge, here or in the owning app's `customer.merged` subscriber."""
+    return [rel for rel in Customer._meta.related_objects if not rel.many_to_many]
+
+
+def _label(rel) -> str:
+    return f"{rel.related_model._meta.label}.{rel.field.name}"
+
+
+@transaction.atomic
+def customer_merge(
+    *, survivor_id: int, duplicate_id: int, by, fact_choices: dict[str, str] | None = None
+) -> CustomerMerge:
+    """Merge the duplicate into the survivor, in one transaction with both rows locked:
+    everything that points at the duplicate moves (customers' own rows here, every other
+    app's in its `customer.merged` subscriber), derived rows are recomputed; then the
+    duplicate row goes, its id and external reference recorded (CustomerMerge: the redirect
+    and the alias). Refuses when any related row would be lost. The caller checks that `by`
+    may edit both; across portfolios only an admin merges."""
+    if survivor_id == duplicate_id:
+        raise ValidationError({"duplicate": MERGE_ITSELF})
+    locked = Customer.objects.select_for_update().filter(pk__in=[survivor_id, duplicate_id])
+    customers = {c.pk: c for c in locked.order_by("pk")}
+    if survivor_id not in customers or duplicate_id not in customers:
+        raise ValidationError({"duplicate": NO_SUCH_CUSTOMER})
+    survivor, duplicate = customers[survivor_id], customers[duplicate_id]
+    if survivor.owner_id != duplicate.owner_id and role_of(by) != Role.ADMIN:
+        raise ValidationError({"duplicate": MERGE_ACROSS_PORTFOLIOS})
+    choices = dict(fact_choices or {})
+    bad = {k: v for k, v in choices.items() if v not in MERGE_FACT_CHOICES}
+    if bad:
+        raise ValidationError({f"facts.{key}": "Choose survivor or duplicate." for key in bad})
+    profile = {
+        f.attname: _stored_json(getattr(duplicate, f.attname))
+        for f in Customer._meta.concrete_fields
+    }
+    moved: dict[str, dict] = {}
+    conflicts = _merge_profile(survivor, duplicate)
+    moved["customers.CustomerFact.customer"] = _merge_facts(survivor, duplicate, choices)
+    moved["customers.ChannelConsent.customer"] = _merge_consents(survivor, duplicate)
+    moved["customers.CustomerEmail.customer"] = _merge_emails(survivor, duplicate)
+    moved["customers.Customer.referred_by"] = {
+        "moved": Customer.objects.filter(referred_by=duplicate)
+        .exclude(pk=survivor.pk)
+        .update(referred_by=survivor)
+    }
+    Customer.objects.filter(pk=survivor.pk, referred_by=duplicate).update(referred_by=None)
+    moved["customers.CustomerMerge.survivor"] = {
+        "moved": CustomerMerge.objects.filter(survivor=duplicate).update(survivor=survivor)
+    }
+    for name in ("first", "second"):
+        dropped, _ = DuplicatePair.objects.filter(**{name: duplicate}).delete()
+        moved[f"customers.DuplicatePair.{name}"] = {"dropped": dropped, "why": "re-reported"}
+    event_publish(
+        EventName.CUSTOMER_MERGED,
+        customer_id=survivor.pk,
+        payload={"duplicate_id": duplicate.pk},
+        subject={"moved": moved, "survivor": survivor, "duplicate": duplicate},
+    )
+    _merge_check_nothing_left(duplicate, moved)
+    ref = duplicate.external_ref
+    record = CustomerMerge.objects.create(
+        survivor=survivor,
+        duplicate_id=duplicate.pk,
+        duplicate_name=duplicate.name,
+        duplicate_external_ref=ref,
+        duplicate_profile=profile,
+        merged_by=by,
+        moved=moved,
+        conflicts=conflicts,
+    )
+    duplicate._change_reason = f"Merged into customer {survivor.pk}"  # type: ignore[attr-defined]  # read by simple_history
+    duplicate._history_user = by  # type: ignore[attr-defined]  # read by simple_history
+    duplicate.delete()
+    if survivor.external_ref is None and ref:
+        survivor.external_ref = ref
+    survivor.refresh_from_db(fields=["referred_by"])
+    survivor._change_reason = f"Merged customer {duplicate_id} in"  # type: ignore[attr-defined]  # read by simple_history
+    survivor._history_user = by  # type: ignore[attr-defined]  # read by simple_history
+    customer_keys_fill(survivor)
+    survivor.save()
+    return record
+
+
+def _stored_json(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+class MergeIncomplete(RuntimeError):
+    """A relation to the customer that no merge step handled: the merge is rolled back rather
+    than let the database's cascade delete those rows."""
+
+
+def _merge_check_nothing_left(duplicate: Customer, moved: dict) -> None:
+    for rel in customer_merge_related_models():
+        label = _label(rel)
+        left = rel.related_model._base_manager.filter(**{rel.field.name: duplicate.pk})
+        if label not in moved:
+            raise MergeIncomplete(f"{label} is not handled by the merge")
+        if left.exists():
+            raise MergeIncomplete(f"{label}: rows of customer {duplicate.pk} were not moved")

@@ -13,6 +13,11 @@ class EventName(models.TextChoices):
     # created_ids, changed ({customer id: [fields]}), customer_ids (all of them).
     CUSTOMERS_BATCH_WRITTEN = "customers.batch_written", "Customers written in a batch"
     CUSTOMER_ERASED = "customer.erased", "Customer erased"
+    # The customer (customer_id: the survivor) absorbed a duplicate (customers.services.
+    # customer_merge): payload duplicate_id; in-transaction subscribers in each app that owns
+    # rows of a customer move the duplicate's to the survivor and note what they moved or
+    # dropped (derived rows, recomputed) in event.subject["moved"][model label].
+    CUSTOMER_MERGED = "customer.merged", "Customers merged"
     # payload: fact_id, key, kind.
     FACT_LEARNED = "fact.learned", "Fact learned"
     # payload: interaction_id, type, channel, direction.

@@ -37,6 +37,9 @@ def env_list(name: str, default: str) -> list[str]:
 # --- The environment, read in one place -----------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# The region a phone number written without its country code is read in (ISO 3166 code;
+# customers.duplicates, the phonenumbers library).
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "DE").upper()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # Empty means "this environment's default": a SQLite file locally, PostgreSQL in tests.
@@ -498,6 +501,11 @@ CELERY_BEAT_SCHEDULE = {
     "send-unsent-mail": {
         "task": "mail.tasks.mail_unsent_sweep",
         "schedule": 300.0,
+    },
+    # The duplicate report for admins (customers.duplicates, the page /customers/duplicates/).
+    "report-duplicate-customers": {
+        "task": "customers.tasks.customer_duplicates_report",
+        "schedule": crontab(hour=3, minute=15),
     },
     # The population models are refitted nightly; per-interaction recomputes apply the fit.
     "refit-valuation-models": {
