@@ -16,7 +16,8 @@ everyone may quote it.
   state it only while none is known (`customers.facts.customer_fact_record`), so posting
   a guess confirms nothing.
 - Pages: templates test `can_see_money` (accounts.context_processors) around every money
-  figure; `tests/review/test_money_hidden.py` walks every page and API response as support.
+  figure and show it with `{% load money %}{{ amount|money }}` (the firm's
+  currency); `tests/review/test_money_hidden.py` walks every page and API response as support.
 """
 
 MONEY_FIELDS: set[str] = set(
