@@ -24,7 +24,30 @@ def test_it_applies_the_rule_in_order():
 
     assigned = tiers.assign_tiers(value, growth, 50.0, 100.0)
 
-    assert assigned.tolist() == ["mvc", "mgc", "below_zero", "maintain", "maintain", "maintain"]
+    assert assigned.tolist() == [
+        "mvc",
+        "below_zero",
+        "below_zero",
+        "maintain",
+        "maintain",
+        "maintain",
+    ]
+
+
+def test_a_customer_of_negative_value_is_below_zero_never_most_growable():
+    # given a base where the customers of negative CLV have the largest growth potential
+    # (growth is measured from the CLV up)
+    value = np.array([-50.0, -20.0, *np.arange(1.0, 19.0)])
+    growth = np.array([900.0, 800.0, *np.arange(1.0, 19.0)])
+
+    clv_threshold, growth_threshold = tiers.tier_thresholds(value, growth)
+    assigned = tiers.assign_tiers(value, growth, clv_threshold, growth_threshold)
+
+    # then they are below zero, and the growth threshold ranks only those who can be MGC
+    assert assigned[:2].tolist() == ["below_zero", "below_zero"]
+    assert growth_threshold < 800.0
+    assert (assigned == "mgc").sum() >= 1
+    assert not ((assigned == "mgc") & (value < 0)).any()
 
 
 def test_it_never_makes_a_customer_without_value_mvc():
