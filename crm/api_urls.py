@@ -17,6 +17,11 @@ urlpatterns = [
     path("customers/", valuation_api.CustomerListApi.as_view(), name="api-customers"),
     path("customers/batch/", customers_api.CustomerBatchApi.as_view(), name="api-customers-batch"),
     path(
+        "customers/lookalikes/",
+        customers_api.CustomerLookalikesApi.as_view(),
+        name="api-customers-lookalikes",
+    ),
+    path(
         "customers/export/",
         dataio_api.CustomersExportApi.as_view(),
         name="api-customers-export",

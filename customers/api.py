@@ -133,6 +133,71 @@ class CustomerOutputApi(GenericAPIView):
         return serializer(instance, context={"request": self.request}, **kwargs).data
 
 
+class LookalikeSerializer(serializers.Serializer):
+    """A customer that a profile being entered looks like (selectors.customer_lookalikes)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    owner = serializers.CharField(help_text="Whose portfolio it is in, by name.")
+    score = serializers.FloatField(help_text="0 to 1: how sure the match is.")
+    reasons = serializers.ListField(child=serializers.CharField())
+    visible = serializers.BooleanField(help_text="Whether you may open it.")
+
+
+class CustomerCreatedSerializer(CustomerOutputSerializer):
+    possible_duplicates = LookalikeSerializer(
+        many=True,
+        read_only=True,
+        help_text="Customers of any portfolio this one looks like (same e-mail or phone after "
+        "normalising, a similar name): created all the same; merge if it is the same one.",
+    )
+
+    class Meta(CustomerOutputSerializer.Meta):
+        fields = [*CustomerOutputSerializer.Meta.fields, "possible_duplicates"]
+        read_only_fields = fields
+
+
+class LookalikeQuerySerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+def _lookalikes_of(user, data: dict, *, exclude_id: int | None = None) -> list[dict]:
+    return selectors.customer_lookalikes(
+        viewer=user,
+        name=data.get("name") or "",
+        email=data.get("email") or "",
+        phone=data.get("phone") or "",
+        other_emails=data.get("other_emails") or (),
+        exclude_id=exclude_id,
+    )
+
+
+def _creators_only(user) -> None:
+    if role_of(user) not in (Role.ADMIN, Role.MANAGER):
+        raise PermissionDenied("Only admins and customer managers create customers.")
+
+
+class CustomerLookalikesApi(GenericAPIView):
+    """Before creating a customer: who among all customers this profile looks like."""
+
+    serializer_class = LookalikeSerializer
+
+    @extend_schema(
+        operation_id="customers_lookalikes",
+        parameters=[LookalikeQuerySerializer],
+        responses=LookalikeSerializer(many=True),
+    )
+    def get(self, request):
+        _creators_only(request.user)
+        query = LookalikeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(
+            LookalikeSerializer(_lookalikes_of(request.user, query.validated_data), many=True).data
+        )
+
+
 class CustomerListApi(CustomerOutputApi):
     filterset_class = CustomerFilter
 
@@ -149,20 +214,23 @@ class CustomerListApi(CustomerOutputApi):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.output(page, many=True))
 
-    @extend_schema(request=CustomerInputSerializer, responses={201: CustomerOutputSerializer})
+    @extend_schema(request=CustomerInputSerializer, responses={201: CustomerCreatedSerializer})
     @transaction.atomic  # the write and its reply commit together: no 5xx after a commit
     def post(self, request):
+        _creators_only(request.user)
         role = role_of(request.user)
-        if role not in (Role.ADMIN, Role.MANAGER):
-            raise PermissionDenied("Only admins and customer managers create customers.")
         data = _customer_input(request)
         if role == Role.MANAGER:
             # A manager's new customers join their own portfolio; assigning is an admin's job.
             if data.get("owner") not in (None, request.user):
                 raise PermissionDenied("Customer managers cannot assign customers to others.")
             data["owner"] = request.user
+        # Looked up before the write, so that the new customer is not its own lookalike.
+        lookalikes = _lookalikes_of(request.user, data)
         customer = services.customer_create(**data)
-        return Response(self.output(customer), status=status.HTTP_201_CREATED)
+        reply = self.output(customer)
+        reply["possible_duplicates"] = LookalikeSerializer(lookalikes, many=True).data
+        return Response(reply, status=status.HTTP_201_CREATED)
 
 
 ADD_ADDRESSES_ONLY = (

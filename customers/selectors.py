@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 
 from accounts.roles import Role, role_of
 
+from .duplicates import customer_duplicates_find
 from .models import Customer, CustomerEmail, email_normalise
 
 
@@ -220,3 +221,51 @@ def customer_merge_preview(*, survivor: Customer, duplicate: Customer) -> dict:
         "facts": fact_conflicts,
         "across_portfolios": survivor.owner_id != duplicate.owner_id,
     }
+
+
+def customer_lookalikes(
+    *,
+    viewer,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    other_emails: Iterable[str] = (),
+    exclude_id: int | None = None,
+) -> list[dict]:
+    """The customers a profile being entered looks like (customers.duplicates), for the
+    "this looks like ..." warning on create: searched across every portfolio, since a manager
+    checks the whole base before adding someone (SPEC §2), each saying whose portfolio it is
+    in and whether `viewer` may open it. Names and owners only: nothing else of another
+    portfolio's customer."""
+    candidates = customer_duplicates_find(
+        name=name,
+        email=email or "",
+        phone=phone or "",
+        other_emails=other_emails,
+        exclude_id=exclude_id,
+    )
+    if not candidates:
+        return []
+    ids = [candidate.customer_id for candidate in candidates]
+    visible = set(customers_visible_to(viewer).filter(pk__in=ids).values_list("pk", flat=True))
+    # The owner by name, as people are shown everywhere (the username only without one).
+    names = {
+        row["pk"]: " ".join(
+            part for part in (row["owner__first_name"], row["owner__last_name"]) if part
+        )
+        or (row["owner__username"] or "")
+        for row in Customer.objects.filter(pk__in=ids).values(
+            "pk", "owner__first_name", "owner__last_name", "owner__username"
+        )
+    }
+    return [
+        {
+            "id": candidate.customer_id,
+            "name": candidate.name,
+            "owner": names.get(candidate.customer_id, ""),
+            "score": candidate.score,
+            "reasons": candidate.reasons,
+            "visible": candidate.customer_id in visible,
+        }
+        for candidate in candidates
+    ]

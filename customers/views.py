@@ -70,17 +70,32 @@ def customer_create(request):
     if role not in (Role.ADMIN, Role.MANAGER):
         raise PermissionDenied("Only admins and customer managers create customers.")
     form = _form_class(request.user)(request.POST or None)
+    lookalikes: list[dict] = []
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         owner = data.pop("owner", None) if role == Role.ADMIN else request.user
-        try:
-            customer = services.customer_create(owner=owner, **data)
-        except ValidationError as error:
-            form_add_service_errors(form, error)
-        else:
-            messages.success(request, f"{customer.name} was added.")
-            return redirect("customers:detail", customer_id=customer.pk)
-    return render(request, "customers/form.html", {"form": form, "customer": None})
+        # "This looks like ...": shown once, before anything is written; the user opens the
+        # existing customer or confirms that this is someone else.
+        if not request.POST.get("create_anyway"):
+            lookalikes = selectors.customer_lookalikes(
+                viewer=request.user,
+                name=data.get("name") or "",
+                email=data.get("email") or "",
+                phone=data.get("phone") or "",
+            )
+        if not lookalikes:
+            try:
+                customer = services.customer_create(owner=owner, **data)
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                messages.success(request, f"{customer.name} was added.")
+                return redirect("customers:detail", customer_id=customer.pk)
+    return render(
+        request,
+        "customers/form.html",
+        {"form": form, "customer": None, "lookalikes": lookalikes},
+    )
 
 
 @login_required

@@ -62,6 +62,8 @@ GET_MATRIX = {
     # Batches take POST only (tests/api_batch).
     "api-interactions-batch": (405, 405, 405, 405, 403),
     "api-customers-batch": (405, 405, 405, 405, 403),
+    # Before creating: who this looks like (a name is required); creators only.
+    "api-customers-lookalikes": (400, 400, 400, 403, 403),
     "api-interaction": (200, 200, 404, 200, 403),
     "api-offerings": (200, 200, 200, 200, 403),
     "api-offering": (200, 200, 200, 200, 403),
