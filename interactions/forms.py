@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -6,6 +8,7 @@ from offerings.models import Offering
 
 from .choices import Channel, Direction, InteractionType, OfferOutcome
 from .models import Interaction
+from .services import OrderLineInput
 
 
 class InteractionForm(forms.Form):
@@ -63,6 +66,120 @@ class InteractionForm(forms.Form):
         if data.get("offer_outcome") and not data.get("offer"):
             self.add_error("offer_outcome", "An outcome needs the offer it answers.")
         return data
+
+
+class OfferingSelect(forms.Select):
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        offering = getattr(value, "instance", None)
+        if offering is not None and getattr(self, "money", True):
+            option["attrs"]["data-price"] = str(offering.price)
+            option["attrs"]["data-cost"] = str(offering.cost)
+        return option
+
+
+class OrderLineForm(forms.Form):
+    """One line of an order. Price and cost default to the offering's (list price, bundle
+    cost); those who may see money may change them and give a discount; for the others the
+    line is priced by the offering alone (SPEC §2: support never sees money)."""
+
+    offering = forms.ModelChoiceField(
+        queryset=Offering.objects.none(), widget=OfferingSelect, empty_label="choose an offering"
+    )
+    quantity = forms.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        initial=1,
+        widget=forms.NumberInput(attrs={"step": "any", "class": "qty"}),
+    )
+    unit_price = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Empty: the list price.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "class": "price"}),
+    )
+    discount = forms.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        required=False,
+        label="Discount %",
+        widget=forms.NumberInput(attrs={"step": "any", "class": "discount"}),
+    )
+    unit_cost = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Empty: the offering's cost.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "class": "cost"}),
+    )
+
+    def __init__(self, *args, offerings, money: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        offering = self.fields["offering"]
+        offering.queryset = offerings  # type: ignore[attr-defined]  # a ModelChoiceField
+        offering.widget.money = money  # type: ignore[attr-defined]  # read by OfferingSelect
+        if not money:
+            for name in ("unit_price", "discount", "unit_cost"):
+                del self.fields[name]
+
+    def line(self) -> OrderLineInput:
+        data = self.cleaned_data
+        offering = data["offering"]
+        price = data.get("unit_price")
+        cost = data.get("unit_cost")
+        discount = data.get("discount")
+        return OrderLineInput(
+            offering_id=offering.pk,
+            quantity=data["quantity"],
+            unit_price=offering.price if price is None else price,
+            unit_cost=offering.cost if cost is None else cost,
+            discount=(discount or Decimal("0")) / 100,
+        )
+
+
+class BaseOrderLineFormSet(forms.BaseFormSet):
+    def __init__(self, *args, offerings, money: bool = True, **kwargs):
+        self.offerings = offerings
+        self.money = money
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "offerings": self.offerings, "money": self.money}
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            offerings=self.offerings,
+            money=self.money,
+            renderer=self.renderer,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def lines(self) -> list[OrderLineInput]:
+        """The lines filled in (rows left empty are not lines)."""
+        return [form.line() for form in self.forms if form.has_changed() and form.is_valid()]
+
+
+# Up to 50 lines an order in the form (the API takes more); rows are added in the page.
+OrderLineFormSet = forms.formset_factory(
+    OrderLineForm,
+    formset=BaseOrderLineFormSet,
+    extra=1,
+    max_num=50,
+    validate_max=True,
+    absolute_max=50,
+)
 
 
 class OfferingRatingForm(forms.Form):

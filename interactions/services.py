@@ -23,6 +23,7 @@ from customers.services import ERASED
 from events.names import EventName
 from events.services import event_publish
 from offerings.models import Offering
+from offerings.selectors import offerings_with_figures
 
 from .choices import Direction, InteractionType, OfferOutcome
 from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget
@@ -320,6 +321,38 @@ def interaction_offer_answer(*, interaction: Interaction, outcome: str) -> Inter
         },
     )
     return interaction
+
+
+@transaction.atomic
+def interaction_offer_order(
+    *, interaction: Interaction, by, quantity: Decimal = Decimal("1")
+) -> Interaction:
+    """The customer accepted the offer and orders it, in one step: the offer answered
+    "accepted" and an order of the offering logged with one line at its list price and
+    cost, on the offer's channel (so the figures, the holdings and the next best offerings
+    see it at once). Returns the order."""
+    if interaction.offer_id is None:
+        raise ValidationError({"offer": "This interaction made no offer."})
+    offer = interaction_offer_answer(interaction=interaction, outcome=OfferOutcome.ACCEPTED)
+    offering = offerings_with_figures().filter(pk=offer.offer_id).first()
+    if offering is None:
+        raise ValidationError({"offer": NO_SUCH_OFFERING})
+    return interaction_log(
+        customer=offer.customer,
+        logged_by=by,
+        channel=offer.channel,
+        direction=Direction.INBOUND,
+        type=InteractionType.ORDER,
+        subject=f"Order of {offering.name}"[:200],
+        lines=[
+            OrderLineInput(
+                offering_id=offering.pk,
+                quantity=quantity,
+                unit_price=offering.price,
+                unit_cost=offering.cost,
+            )
+        ],
+    )
 
 
 @transaction.atomic

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -16,9 +17,17 @@ from core.money import can_see_money
 from customers import facts as customer_facts
 from customers.forms import TeachForm
 from customers.selectors import customers_visible_to
+from offerings.selectors import offerings_orderable, offerings_with_figures
 
 from . import selectors, services
-from .forms import InteractionForm, InteractionSearchForm, OfferingRatingForm, QueueFilterForm
+from .choices import InteractionType
+from .forms import (
+    InteractionForm,
+    InteractionSearchForm,
+    OfferingRatingForm,
+    OrderLineFormSet,
+    QueueFilterForm,
+)
 from .models import Interaction
 
 QUEUE_PAGE_SIZE = 50
@@ -46,6 +55,23 @@ def _answer_initial(request, open_items) -> dict:
     }
 
 
+NO_LINES = "An order needs at least one line: choose what was ordered."
+
+
+def _order_lines_formset(request) -> OrderLineFormSet:
+    """The order's lines, bound when the page sent them (a client posting the form without
+    its lines section sends none)."""
+    data = request.POST if "lines-TOTAL_FORMS" in request.POST else None
+    return OrderLineFormSet(
+        data,
+        prefix="lines",
+        offerings=offerings_with_figures()
+        .filter(pk__in=offerings_orderable().values("pk"))
+        .order_by("name"),
+        money=can_see_money(request.user),
+    )
+
+
 @login_required
 @permission_required("interactions.add_interaction", raise_exception=True)
 def interaction_log(request, customer_id: int):
@@ -65,19 +91,35 @@ def interaction_log(request, customer_id: int):
         questions=customer_facts.customer_next_questions(customer=customer),
         money=can_see_money(request.user),
     )
-    if request.method == "POST" and form.is_valid() and teach.is_valid():
+    lines = _order_lines_formset(request)
+    lines_valid = not lines.is_bound or lines.is_valid()
+    valid = form.is_valid() & teach.is_valid() & lines_valid  # every error shown at once
+    if valid and form.cleaned_data["type"] == InteractionType.ORDER and not lines.lines():
+        lines.non_form_errors().append(NO_LINES)
+        valid = False
+    if request.method == "POST" and valid:
         try:
             services.interaction_log(
                 customer=customer,
                 logged_by=request.user,
                 facts=teach.facts(),
+                # The lines are the order's; a row left filled in before choosing another
+                # type is not sent.
+                lines=lines.lines() if form.cleaned_data["type"] == InteractionType.ORDER else (),
                 **form.cleaned_data,
             )
         except ValidationError as error:  # nothing was saved: one transaction
             facts = {k: v for k, v in error.message_dict.items() if k.startswith("facts[")}
-            others = {k: v for k, v in error.message_dict.items() if k not in facts}
+            line_errors = {k: v for k, v in error.message_dict.items() if k.startswith("lines")}
+            others = {
+                k: v
+                for k, v in error.message_dict.items()
+                if k not in facts and k not in line_errors
+            }
             if facts:
                 teach.add_fact_errors(ValidationError(facts))
+            for message in line_errors.values():
+                lines.non_form_errors().extend(message)
             if others:
                 form_add_service_errors(form, ValidationError(others))
         else:
@@ -91,6 +133,8 @@ def interaction_log(request, customer_id: int):
         {
             "customer": customer,
             "form": form,
+            "lines": lines,
+            "currency": settings.CURRENCY,
             "teach": teach,
             "known_facts": known,
             "last_next_step": selectors.customer_last_next_step(customer_id=customer.pk),

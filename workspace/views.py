@@ -26,7 +26,7 @@ from customers.services import customer_triage_clear
 from interactions import selectors as interaction_selectors
 from interactions.choices import Channel, InteractionType, OfferOutcome
 from interactions.models import Interaction
-from interactions.services import interaction_offer_answer
+from interactions.services import interaction_offer_answer, interaction_offer_order
 from offerings.models import Category
 from valuation import selectors as valuation_selectors
 from valuation.selectors import latest_fit
@@ -288,16 +288,31 @@ def offer_outcome(request, interaction_id: int):
         Interaction.objects.filter(customer__in=customers_editable_by(request.user)),
         pk=interaction_id,
     )
+    outcome = request.POST.get("outcome", "")
     try:
-        interaction_offer_answer(interaction=interaction, outcome=request.POST.get("outcome", ""))
+        if outcome == OFFER_ORDERED:
+            interaction_offer_order(interaction=interaction, by=request.user)
+        else:
+            interaction_offer_answer(interaction=interaction, outcome=outcome)
     except ValidationError as error:
         messages.error(
             request, "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
         )
     else:
-        label = OfferOutcome(request.POST["outcome"]).label.lower()
-        messages.success(request, f"{interaction.offer} marked as {label}.")
+        if outcome == OFFER_ORDERED:
+            messages.success(
+                request,
+                f"{interaction.offer} accepted and ordered; the customer's figures are being "
+                "updated.",
+            )
+        else:
+            label = OfferOutcome(outcome).label.lower()
+            messages.success(request, f"{interaction.offer} marked as {label}.")
     return redirect("customers:detail", customer_id=interaction.customer_id)
+
+
+# The "accepted, and ordered" button: the answer and an order of the offering in one step.
+OFFER_ORDERED = "ordered"
 
 
 def _date(value: str, default: date) -> tuple[date, str]:

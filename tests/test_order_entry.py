@@ -1,0 +1,146 @@
+"""Orders entered in the app (issue 19): lines picked on the log form, priced from the
+offering unless those who may see money agreed otherwise, and an accepted offer turned into an
+order in one step."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from interactions.models import Interaction, OrderLine
+from workspace.selectors.next_best import next_best_offerings
+
+from .factories import OfferingFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _order(**lines) -> dict:
+    body = {
+        "channel": "phone",
+        "direction": "inbound",
+        "type": "order",
+        "subject": "Phone order",
+        "lines-TOTAL_FORMS": str(len(lines)),
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "50",
+    }
+    for index, fields in lines.items():
+        for name, value in fields.items():
+            body[f"lines-{index[1:]}-{name}"] = value
+    return body
+
+
+def test_a_manager_enters_an_order_with_two_lines(alice, alices_customer):
+    beans = OfferingFactory(name="House beans", price=Decimal("24.00"))  # cost 11.50
+    grinder = OfferingFactory(name="Hand grinder", price=Decimal("80.00"))
+    page = _signed_in(alice).get(f"/interactions/log/{alices_customer.pk}/")
+    html = page.content.decode()
+    # The picker offers the catalog with list price and cost for the defaults and totals
+    assert 'data-price="24.00"' in html and 'data-cost="11.50"' in html
+    assert "Order total" in html
+    # When she orders 2 beans at list price and one grinder at an agreed price and discount
+    answer = _signed_in(alice).post(
+        f"/interactions/log/{alices_customer.pk}/",
+        _order(
+            l0={"offering": beans.pk, "quantity": "2"},
+            l1={"offering": grinder.pk, "quantity": "1", "unit_price": "75", "discount": "10"},
+        ),
+    )
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    order = Interaction.objects.get(type="order")
+    lines = {line.offering_id: line for line in OrderLine.objects.filter(interaction=order)}
+    assert (lines[beans.pk].quantity, lines[beans.pk].unit_price) == (2, Decimal("24.00"))
+    assert lines[beans.pk].unit_cost == Decimal("11.50")
+    assert lines[grinder.pk].unit_price == Decimal("75.00")
+    assert lines[grinder.pk].discount == Decimal("0.1")
+    assert sum(line.revenue for line in lines.values()) == Decimal("115.5")
+
+
+def test_an_order_without_lines_or_with_bad_lines_is_refused_and_nothing_saved(
+    alice, alices_customer
+):
+    beans = OfferingFactory()
+    retired = OfferingFactory(active=False)
+    url = f"/interactions/log/{alices_customer.pk}/"
+    empty = _signed_in(alice).post(url, _order(l0={"quantity": "1"}))
+    assert empty.status_code == 400
+    assert "An order needs at least one line" in empty.content.decode()
+    bad = _signed_in(alice).post(
+        url,
+        _order(
+            l0={"offering": beans.pk, "quantity": "0"},
+            l1={"offering": retired.pk, "quantity": "1"},
+            l2={"offering": beans.pk, "quantity": "1", "discount": "150"},
+        ),
+    )
+    assert bad.status_code == 400
+    forms = bad.context["lines"].forms
+    assert "quantity" in forms[0].errors
+    assert "offering" in forms[1].errors  # not orderable: not among the choices
+    assert "discount" in forms[2].errors
+    assert bad.context["form"]["subject"].value() == "Phone order"  # what was typed is kept
+    assert not Interaction.objects.exists()
+
+
+def test_support_orders_at_list_price_and_sees_no_money(charlie, alices_customer):
+    beans = OfferingFactory(price=Decimal("24.00"))
+    page = _signed_in(charlie).get(f"/interactions/log/{alices_customer.pk}/")
+    html = page.content.decode()
+    assert "data-price" not in html and "Unit price" not in html and "Order total" not in html
+    # A price sent all the same is not taken: the line is priced by the offering
+    answer = _signed_in(charlie).post(
+        f"/interactions/log/{alices_customer.pk}/",
+        _order(l0={"offering": beans.pk, "quantity": "3", "unit_price": "0.01"}),
+    )
+    assert answer.status_code == 302
+    line = OrderLine.objects.get()
+    assert (line.quantity, line.unit_price, line.unit_cost) == (
+        3,
+        Decimal("24.00"),
+        Decimal("11.50"),
+    )
+
+
+def test_lines_left_on_another_type_are_not_sent(alice, alices_customer):
+    beans = OfferingFactory()
+    body = _order(l0={"offering": beans.pk, "quantity": "1"})
+    body["type"] = "inquiry"
+    answer = _signed_in(alice).post(f"/interactions/log/{alices_customer.pk}/", body)
+    assert answer.status_code == 302
+    assert Interaction.objects.get().type == "inquiry"
+    assert not OrderLine.objects.exists()
+
+
+def test_an_accepted_offer_becomes_an_order_in_one_step(alice, bob, alices_customer):
+    from workspace.services import offer_make
+
+    bundle = OfferingFactory(name="Office bundle", price=Decimal("240.00"))
+    offer = offer_make(customer=alices_customer, offering=bundle, made_by=alice)
+    # Another portfolio's manager cannot
+    assert (
+        _signed_in(bob)
+        .post(f"/workspace/offers/{offer.pk}/outcome/", {"outcome": "ordered"})
+        .status_code
+        == 404
+    )
+    answer = _signed_in(alice).post(
+        f"/workspace/offers/{offer.pk}/outcome/", {"outcome": "ordered"}
+    )
+    assert answer.status_code == 302
+    offer.refresh_from_db()
+    assert offer.offer_outcome == "accepted"
+    order = Interaction.objects.get(type="order")
+    [line] = order.lines.all()
+    assert (line.offering, line.quantity, line.unit_price) == (bundle, 1, Decimal("240.00"))
+    assert order.occurred_at <= timezone.now()
+    # It is held now: not offered again as a next best offering
+    assert bundle.pk not in [n.offering.pk for n in next_best_offerings(customer=alices_customer)]
