@@ -331,10 +331,11 @@ def interaction_offer_order(
     "accepted" and an order of the offering logged with one line at its list price and
     cost, on the offer's channel (so the figures, the holdings and the next best offerings
     see it at once). Returns the order."""
-    if interaction.offer_id is None:
+    offering_id = interaction.offer_id
+    if offering_id is None:
         raise ValidationError({"offer": "This interaction made no offer."})
     offer = interaction_offer_answer(interaction=interaction, outcome=OfferOutcome.ACCEPTED)
-    offering = offerings_with_figures().filter(pk=offer.offer_id).first()
+    offering = offerings_with_figures().filter(pk=offering_id).first()
     if offering is None:
         raise ValidationError({"offer": NO_SUCH_OFFERING})
     return interaction_log(
