@@ -45,6 +45,7 @@ class RowError:
     field: str
     reason: str
     outcome: str = RowOutcome.ERROR
+    order_ref: str = ""  # of a row refused before it was read whole: its order goes with it
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ def csv_rows(
     if len(set(columns)) != len(columns):
         raise FileRejected(1, "", "a column is named twice in the header")
 
+    order_column = columns.index("order_ref") if "order_ref" in columns else len(columns)
+
     def rows() -> Iterator[RawRow | RowError]:
         for index, raw in enumerate(lines[1:], start=2):
             if not raw.strip():
@@ -148,12 +151,20 @@ def csv_rows(
             except csv.Error as error:
                 yield RowError(index, "", f"not valid CSV: {error}")
                 continue
+            order_ref = cells[order_column].strip() if order_column < len(cells) else ""
             if len(cells) < len(columns):
                 absent = columns[len(cells) :]
-                yield RowError(index, absent[0], f"missing column: {', '.join(absent)}")
+                yield RowError(
+                    index, absent[0], f"missing column: {', '.join(absent)}", order_ref=order_ref
+                )
                 continue
             if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
-                yield RowError(index, "", f"{len(cells)} values for {len(columns)} columns")
+                yield RowError(
+                    index,
+                    "",
+                    f"{len(cells)} values for {len(columns)} columns",
+                    order_ref=order_ref,
+                )
                 continue
             yield RawRow(
                 index, {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
@@ -163,7 +174,7 @@ def csv_rows(
 
 
 def order_ref_of(row: RawRow | RowError) -> str:
-    return row.values.get("order_ref", "") if isinstance(row, RawRow) else ""
+    return row.values.get("order_ref", "") if isinstance(row, RawRow) else row.order_ref
 
 
 def orders_together(

@@ -215,6 +215,8 @@ def test_an_order_whose_lines_contradict_or_fail_is_refused_whole(catalog):
         b"C-1,2026-03-02,five,,A-2\n"
         b"C-3,2026-03-04,1.00,,A-3\n"
         b"C-3,2026-03-04,1.00,,\n"
+        b"C-4,2026-03-04,1.00,,A-4\n"
+        b"C-4,2026-03-04,1.00,,A-4,surplus\n"
     )
 
     assert problems(job) == [
@@ -229,8 +231,10 @@ def test_an_order_whose_lines_contradict_or_fail_is_refused_whole(catalog):
         (4, "error", "order_ref", "order_ref: the order was not imported, its line 5 was refused"),
         (5, "error", "amount", "amount: not a number"),
         (7, "error", "order_ref", "order_ref: empty (the file keys its rows by it)"),
+        (8, "error", "order_ref", "order_ref: the order was not imported, its line 9 was refused"),
+        (9, "error", "", "6 values for 5 columns"),
     ]
-    assert (job.created_rows, job.error_rows) == (1, 5)
+    assert (job.created_rows, job.error_rows) == (1, 7)
     assert list(Interaction.objects.values_list("subject", flat=True)) == [f"{IMPORTED_ORDER} A-3"]
     # Once the file is corrected, the refused orders arrive (nothing of them was kept).
     fixed = run(
