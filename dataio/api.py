@@ -59,6 +59,12 @@ class ImportOutputSerializer(serializers.Serializer):
     duplicate_rows = serializers.IntegerField()
     error_rows = serializers.IntegerField()
     customers_created = serializers.IntegerField()
+    key_rule = serializers.CharField(
+        help_text="Transactions: how rows already imported are recognised: `occurrence` "
+        "(identical rows counted by occurrence) or `order_ref` (order_ref as key); "
+        "empty for customers."
+    )
+    key_rule_display = serializers.CharField()
     error = serializers.CharField()
 
 

@@ -16,8 +16,10 @@ from django.db import models
 
 from interactions.choices import Channel
 
+from .models import RowOutcome
+
 TRANSACTION_COLUMNS = ("customer_ref", "date", "amount")
-TRANSACTION_OPTIONAL = ("margin", "offering", "channel")
+TRANSACTION_OPTIONAL = ("margin", "offering", "channel", "order_ref")
 CUSTOMER_COLUMNS = ("external_ref", "name")
 CUSTOMER_OPTIONAL = (
     "email",
@@ -37,10 +39,13 @@ CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class RowError:
+    """A row not applied: `outcome` is a `RowOutcome` value (error, duplicate, conflict)."""
+
     line: int
     field: str
     reason: str
-    duplicate: bool = False
+    outcome: str = RowOutcome.ERROR
+    order_ref: str = ""  # of a row refused before it was read whole: its order goes with it
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,8 @@ def csv_rows(
     if len(set(columns)) != len(columns):
         raise FileRejected(1, "", "a column is named twice in the header")
 
+    order_column = columns.index("order_ref") if "order_ref" in columns else len(columns)
+
     def rows() -> Iterator[RawRow | RowError]:
         for index, raw in enumerate(lines[1:], start=2):
             if not raw.strip():
@@ -144,18 +151,54 @@ def csv_rows(
             except csv.Error as error:
                 yield RowError(index, "", f"not valid CSV: {error}")
                 continue
+            order_ref = cells[order_column].strip() if order_column < len(cells) else ""
             if len(cells) < len(columns):
                 absent = columns[len(cells) :]
-                yield RowError(index, absent[0], f"missing column: {', '.join(absent)}")
+                yield RowError(
+                    index, absent[0], f"missing column: {', '.join(absent)}", order_ref=order_ref
+                )
                 continue
             if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
-                yield RowError(index, "", f"{len(cells)} values for {len(columns)} columns")
+                yield RowError(
+                    index,
+                    "",
+                    f"{len(cells)} values for {len(columns)} columns",
+                    order_ref=order_ref,
+                )
                 continue
             yield RawRow(
                 index, {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
             )
 
     return columns, rows()
+
+
+def order_ref_of(row: RawRow | RowError) -> str:
+    return row.values.get("order_ref", "") if isinstance(row, RawRow) else row.order_ref
+
+
+def orders_together(
+    rows: Iterator[RawRow | RowError], again: Iterator[RawRow | RowError]
+) -> Iterator[RawRow | RowError]:
+    """The rows, the lines of one order (one order_ref) next to each other at the place of the
+    order's last line, so that a batch can take an order whole wherever its lines are in the
+    file. `again` is a second reading of the same rows: where each order ends. Only the lines of
+    orders still open are held back."""
+    last: dict[str, int] = {}
+    for row in again:
+        if ref := order_ref_of(row):
+            last[ref] = row.line
+    open_orders: dict[str, list[RawRow | RowError]] = {}
+    for row in rows:
+        ref = order_ref_of(row)
+        if not ref:
+            yield row
+            continue
+        lines = open_orders.setdefault(ref, [])
+        lines.append(row)
+        if last[ref] == row.line:
+            del open_orders[ref]
+            yield from lines
 
 
 def cdnow_has_header(lines: list[bytes]) -> bool:
@@ -210,26 +253,35 @@ class TransactionRow:
     offering: str
     channel: str
     quantity: str
-    # CDNOW logs hold genuinely repeated identical lines (two equal orders on one day): there
-    # the n-th repetition of a line within the file is part of its content.
+    order_ref: str = ""
+    # Logs hold genuinely repeated identical rows (two equal purchases on one day, no order
+    # number): the k-th occurrence of a row within the file (0 for the first) is part of its
+    # key, so each arrives once and a second import of the file adds nothing.
     occurrence: int = 0
 
     @property
     def key(self) -> bytes:
-        """The row's content: the same purchase imported twice has the same key."""
-        margin = "" if self.margin is None else str(self.margin)
-        text = "\x1f".join(
-            [
-                self.customer_ref,
-                self.day.isoformat(),
-                str(self.amount),
-                margin,
-                self.offering,
-                self.channel,
-            ]
-        )
-        if self.occurrence:
-            text += f"\x1f#{self.occurrence}"
+        """The idempotency key: the order_ref when the file has one (all the lines of an order
+        share it, whatever else they say), else the row's content and its occurrence."""
+        if self.order_ref:
+            # A leading separator: a content text starts with a stripped, non-empty reference,
+            # so the two kinds of key never meet.
+            text = f"\x1forder_ref\x1f{self.order_ref}"
+        else:
+            margin = "" if self.margin is None else str(self.margin)
+            text = "\x1f".join(
+                [
+                    self.customer_ref,
+                    self.day.isoformat(),
+                    str(self.amount),
+                    margin,
+                    self.offering,
+                    self.channel,
+                ]
+            )
+            # The first occurrence keeps the bare content: keys imported before stay valid.
+            if self.occurrence:
+                text += f"\x1f#{self.occurrence}"
         return hashlib.sha256(text.encode()).digest()
 
 
@@ -303,4 +355,10 @@ def transaction_row(raw: RawRow, *, offerings: set[str], today: date) -> Transac
     if channel not in Channel.values:
         return RowError(line, "channel", f"unknown channel (one of {', '.join(Channel.values)})")
     quantity = values.get("quantity", "")
-    return TransactionRow(line, ref, day, amount, margin, offering, channel, quantity)
+    order_ref = values.get("order_ref", "")
+    if "order_ref" in values:
+        if not order_ref:
+            return RowError(line, "order_ref", "order_ref: empty (the file keys its rows by it)")
+        if len(order_ref) > 100:
+            return RowError(line, "order_ref", "order_ref: longer than 100 characters")
+    return TransactionRow(line, ref, day, amount, margin, offering, channel, quantity, order_ref)

@@ -19,6 +19,13 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class KeyRule(models.TextChoices):
+    """How a transaction import tells a purchase it already has from a new one."""
+
+    OCCURRENCE = "occurrence", "identical rows counted by occurrence"
+    ORDER_REF = "order_ref", "order_ref as key"
+
+
 class ImportJob(models.Model):
     """One uploaded file and what became of each of its rows.
 
@@ -38,6 +45,12 @@ class ImportJob(models.Model):
     duplicate_rows = models.PositiveIntegerField(default=0)
     error_rows = models.PositiveIntegerField(default=0)
     customers_created = models.PositiveIntegerField(default=0)
+    key_rule = models.CharField(
+        max_length=20,
+        choices=KeyRule,
+        blank=True,
+        help_text="Transactions: the rule that recognised rows already imported.",
+    )
     error = models.TextField(blank=True, help_text="Why the whole file failed, if it did.")
     as_of = models.DateField(
         null=True,
@@ -91,6 +104,8 @@ class ImportJob(models.Model):
 class RowOutcome(models.TextChoices):
     ERROR = "error", "Error"
     DUPLICATE = "duplicate", "Duplicate"
+    # Its order_ref was imported before with other values: left as it was, not changed.
+    CONFLICT = "conflict", "Conflict"
 
 
 class ImportProblem(models.Model):
@@ -111,8 +126,8 @@ class ImportProblem(models.Model):
 
 
 class ImportedTransaction(models.Model):
-    """The content key of every imported transaction row: a second import of the same row
-    finds its key here and is skipped as a duplicate."""
+    """The key of every imported purchase (dataio.imports.TransactionRow.key: its order_ref, or
+    its content and occurrence in the file): a second import finds it here and skips the row."""
 
     key = models.BinaryField(max_length=32, unique=True)
     interaction = models.OneToOneField(

@@ -2,13 +2,14 @@
 `dataio.privacy`; sending an import to a worker in `dataio.tasks`)."""
 
 import dataclasses
+import functools
 import logging
 import os
 import socket
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
@@ -36,6 +37,7 @@ from .models import (
     ImportKind,
     ImportProblem,
     ImportStatus,
+    KeyRule,
     RowOutcome,
 )
 
@@ -47,6 +49,7 @@ IMPORT_SILENT_AFTER = timedelta(minutes=30)
 logger = logging.getLogger(__name__)
 IMPORTED_CATEGORY = "Imported"
 IMPORTED_OFFERING = "Imported purchase"
+IMPORTED_ORDER = "Imported order"  # the subject of an order with an order_ref, before it
 
 Progress = Callable[[ImportJob], None]
 
@@ -152,6 +155,7 @@ def _import_job_apply(job: ImportJob, me: str, progress: Progress | None) -> Imp
         duplicate_rows=0,
         error_rows=0,
         customers_created=0,
+        key_rule="",
     )
     job.refresh_from_db()
     mine = ImportJob.objects.filter(pk=job.pk, worker=me, status__in=ACTIVE)
@@ -162,15 +166,17 @@ def _import_job_apply(job: ImportJob, me: str, progress: Progress | None) -> Imp
             )
             _run_batches(job, mine, rows, _apply_customers, progress)
         else:
-            if job.kind == ImportKind.CDNOW:
-                rows = imports.cdnow_rows(lines)
-            else:
-                _, rows = imports.csv_rows(
-                    lines,
-                    required=imports.TRANSACTION_COLUMNS,
-                    optional=imports.TRANSACTION_OPTIONAL,
-                )
-            _run_batches(job, mine, rows, _TransactionBatch(job), progress)
+            transactions, rule = _transaction_rows(job, lines)
+            mine.update(key_rule=rule)
+            job.key_rule = rule
+            _run_batches(
+                job,
+                mine,
+                transactions,
+                _TransactionBatch(job),
+                progress,
+                together=imports.order_ref_of,
+            )
     except FileRejected as rejected:
         ImportProblem.objects.create(
             job=job,
@@ -213,6 +219,24 @@ def _import_job_apply(job: ImportJob, me: str, progress: Progress | None) -> Imp
     if progress:
         progress(job)
     return job
+
+
+def _transaction_rows(job: ImportJob, lines: list[bytes]) -> tuple[Iterable, KeyRule]:
+    """The rows of a transaction file and the rule that keys them: its order_ref column when
+    it has one (the lines of an order brought together), else every row by its content and
+    occurrence (CDNOW too)."""
+    if job.kind == ImportKind.CDNOW:
+        return imports.cdnow_rows(lines), KeyRule.OCCURRENCE
+    read = functools.partial(
+        imports.csv_rows,
+        lines,
+        required=imports.TRANSACTION_COLUMNS,
+        optional=imports.TRANSACTION_OPTIONAL,
+    )
+    columns, rows = read()
+    if "order_ref" not in columns:
+        return rows, KeyRule.OCCURRENCE
+    return imports.orders_together(rows, read()[1]), KeyRule.ORDER_REF
 
 
 def _import_job_stop(*, job_id: int, worker: str, error: BaseException, retrying: bool) -> None:
@@ -290,7 +314,17 @@ def _analyze_loaded_tables() -> None:
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
 
-def _run_batches(job: ImportJob, mine, rows: Iterable, apply, progress: Progress | None) -> None:
+def _run_batches(
+    job: ImportJob,
+    mine,
+    rows: Iterable,
+    apply,
+    progress: Progress | None,
+    *,
+    together: Callable[[Any], str] | None = None,
+) -> None:
+    """Apply the rows in batches of BATCH_ROWS; consecutive rows with the same non-empty
+    `together(row)` (the lines of one order) stay in one batch, so they are applied whole."""
     batch: list = []
 
     def flush():
@@ -300,13 +334,14 @@ def _run_batches(job: ImportJob, mine, rows: Iterable, apply, progress: Progress
                 ImportProblem(
                     job=job,
                     line=p.line,
-                    outcome=RowOutcome.DUPLICATE if p.duplicate else RowOutcome.ERROR,
+                    outcome=p.outcome,
                     field=p.field[:60],
                     reason=p.reason[:500],
                 )
                 for p in problems
             )
-            errors = sum(1 for p in problems if not p.duplicate)
+            # Conflicts count with the duplicates: rows already imported, left as they were.
+            errors = sum(1 for p in problems if p.outcome == RowOutcome.ERROR)
             # The heartbeat, and the proof that the job is still this process's: a job failed
             # meanwhile by the check keeps this batch out.
             if not mine.update(
@@ -323,9 +358,11 @@ def _run_batches(job: ImportJob, mine, rows: Iterable, apply, progress: Progress
             progress(job)
 
     for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH_ROWS:
+        if len(batch) >= BATCH_ROWS and not (
+            together and (group := together(row)) and group == together(batch[-1])
+        ):
             flush()
+        batch.append(row)
     if batch:
         flush()
 
@@ -359,7 +396,11 @@ def _cost_ratio(offering: Offering) -> Decimal:
 
 class _TransactionBatch:
     """Applies batches of transaction rows: customers created on demand, then one order
-    interaction with one line and one content key per row, all with bulk inserts."""
+    interaction per purchase with its lines and one key, all with bulk inserts.
+
+    A purchase is the rows that share a key (`TransactionRow.key`): one row numbered by its
+    occurrence, or the lines of one order_ref, which the batches receive together
+    (`imports.orders_together`)."""
 
     def __init__(self, job: ImportJob):
         self.job = job
@@ -369,57 +410,179 @@ class _TransactionBatch:
         self.today = timezone.localdate()
         self.customers: dict[str, int] = {}
         self.default_offering: Offering | None = None
-        self.occurrences: dict[bytes, int] | None = {} if job.kind == ImportKind.CDNOW else None
+        # How often each row's content was seen so far in the file, for its occurrence.
+        self.occurrences: dict[bytes, int] = {}
 
     def __call__(self, batch: list[RawRow | RowError]) -> tuple[dict, list[RowError]]:
         problems: list[RowError] = []
-        rows: list[TransactionRow] = []
+        units: dict[bytes, list[TransactionRow]] = {}
         built: dict[int, tuple[Interaction, OrderLine]] = {}
+        refused_orders: dict[str, int] = {}  # order_ref: its first line refused
         for raw in batch:
             parsed = raw if isinstance(raw, RowError) else self._row(raw)
             if isinstance(parsed, RowError):
                 problems.append(parsed)
+                if ref := imports.order_ref_of(raw):
+                    refused_orders.setdefault(ref, parsed.line)
                 continue
             row, interaction, line = parsed
-            rows.append(row)
+            row = self._numbered(row)
+            units.setdefault(row.key, []).append(row)
             built[row.line] = interaction, line
-        if self.occurrences is not None:
-            rows = [self._numbered(row) for row in rows]
-        rows, duplicates = self._without_duplicates(rows)
-        problems += duplicates
-        if not rows:
+        kept, skipped = self._new_purchases(units, refused_orders)
+        problems += skipped
+        if not kept:
             return {}, problems
+        rows = [row for unit in kept for row in unit]
         created_customers, refused = self._customers_for(rows)
         if refused:
+            # A customer is the same for all the lines of an order: refused together.
             problems += [
                 dataclasses.replace(refused[row.customer_ref], line=row.line)
                 for row in rows
                 if row.customer_ref in refused
             ]
-            rows = [row for row in rows if row.customer_ref not in refused]
-        for row in rows:
-            built[row.line][0].customer_id = self.customers[row.customer_ref]
+            kept = [unit for unit in kept if unit[0].customer_ref not in refused]
+            rows = [row for unit in kept for row in unit]
         # The figures of the customers who bought now wait for the import's rebuild.
         valuation_services.customers_figures_mark_stale(
             customer_ids={self.customers[row.customer_ref] for row in rows},
             **_figures_wait_for_rebuild(),
         )
-        lines = []
-        for row in rows:
-            interaction, line = built[row.line]
-            line.interaction = interaction
-            lines.append(line)
+        orders, lines = [], []
+        for unit in kept:
+            order = built[unit[0].line][0]
+            order.customer_id = self.customers[unit[0].customer_ref]
+            orders.append(order)
+            for row in unit:
+                line = built[row.line][1]
+                line.interaction = order
+                lines.append(line)
         interactions = interactions_services.interactions_bulk_log(
-            interactions=[built[row.line][0] for row in rows], lines=lines, batch_size=BATCH_ROWS
+            interactions=orders, lines=lines, batch_size=BATCH_ROWS
         )
         ImportedTransaction.objects.bulk_create(
             [
-                ImportedTransaction(key=row.key, interaction=i, job=self.job, line=row.line)
-                for row, i in zip(rows, interactions, strict=True)
+                ImportedTransaction(key=unit[0].key, interaction=i, job=self.job, line=unit[0].line)
+                for unit, i in zip(kept, interactions, strict=True)
             ],
             batch_size=BATCH_ROWS,
         )
         return {"created_rows": len(rows), "customers_created": len(created_customers)}, problems
+
+    def _numbered(self, row: TransactionRow) -> TransactionRow:
+        """The row with its occurrence in the file (counted over all batches); an order's
+        lines need none, its order_ref is their key."""
+        if row.order_ref:
+            return row
+        key = row.key
+        seen = self.occurrences.get(key, 0)
+        self.occurrences[key] = seen + 1
+        return dataclasses.replace(row, occurrence=seen) if seen else row
+
+    def _new_purchases(
+        self, units: dict[bytes, list[TransactionRow]], refused_orders: dict[str, int]
+    ) -> tuple[list[list[TransactionRow]], list[RowError]]:
+        """The purchases to import, and why each row of the others is not: its key already
+        imported (the same values: a duplicate; other values: a conflict, left unchanged), or
+        its order refused (an order is imported whole or not at all)."""
+        earlier = {
+            bytes(key): (job_id, line, interaction_id)
+            for key, job_id, line, interaction_id in ImportedTransaction.objects.filter(
+                key__in=list(units)
+            ).values_list("key", "job_id", "line", "interaction_id")
+        }
+        imported = self._imported_orders(
+            [earlier[key][2] for key, unit in units.items() if key in earlier and unit[0].order_ref]
+        )
+        kept, skipped = [], []
+        for key, unit in units.items():
+            if key in earlier:
+                job_id, line, interaction_id = earlier[key]
+                where = f"line {line}" if job_id == self.job.pk else f"import {job_id}, line {line}"
+                order = imported.get(interaction_id)
+                for index, row in enumerate(unit):
+                    column = order and _order_differs(row, order, index)
+                    if column:
+                        what = "fewer lines" if column == "order_ref" else f"another {column}"
+                        skipped.append(
+                            RowError(
+                                row.line,
+                                column,
+                                f"conflict: order_ref already imported ({where}) with {what}; "
+                                "not changed",
+                                RowOutcome.CONFLICT,
+                            )
+                        )
+                    else:
+                        skipped.append(
+                            RowError(
+                                row.line,
+                                "",
+                                f"duplicate: already imported ({where})",
+                                RowOutcome.DUPLICATE,
+                            )
+                        )
+                continue
+            head = unit[0]
+            refused = refused_orders.get(head.order_ref) if head.order_ref else None
+            contradicting = []
+            for row in unit[1:]:
+                column = next(
+                    (c for c, v in _order_head(row).items() if v != _order_head(head)[c]), None
+                )
+                if column:
+                    refused = min(refused or row.line, row.line)
+                    contradicting.append(
+                        RowError(
+                            row.line,
+                            column,
+                            f"{column}: not the one of line {head.line} with the same order_ref "
+                            "(an order has one customer, date and channel)",
+                        )
+                    )
+            if refused is None:
+                kept.append(unit)
+                continue
+            failed = {p.line for p in contradicting}
+            skipped += contradicting
+            skipped += [
+                RowError(
+                    row.line,
+                    "order_ref",
+                    f"order_ref: the order was not imported, its line {refused} was refused",
+                )
+                for row in unit
+                if row.line not in failed
+            ]
+        return kept, skipped
+
+    @staticmethod
+    def _imported_orders(interaction_ids: list[int]) -> dict[int, tuple[dict, list[tuple]]]:
+        """The orders imported before under these ids: their head (as `_order_head` reads a
+        row) and their lines (offering, price, cost) in the order of the file. Two queries."""
+        if not interaction_ids:
+            return {}
+        orders: dict[int, tuple[dict, list[tuple]]] = {
+            pk: (
+                {
+                    "customer_ref": ref,
+                    "date": timezone.localtime(occurred_at).date(),
+                    "channel": channel,
+                },
+                [],
+            )
+            for pk, ref, occurred_at, channel in Interaction.objects.filter(
+                pk__in=interaction_ids
+            ).values_list("pk", "customer__external_ref", "occurred_at", "channel")
+        }
+        for interaction_id, *line in (
+            OrderLine.objects.filter(interaction_id__in=interaction_ids)
+            .order_by("id")
+            .values_list("interaction_id", "offering__name", "unit_price", "unit_cost")
+        ):
+            orders[interaction_id][1].append(tuple(line))
+        return orders
 
     def _row(self, raw: RawRow) -> tuple[TransactionRow, Interaction, OrderLine] | RowError:
         """The row read, and its interaction and order line (customer and interaction still
@@ -451,39 +614,6 @@ class _TransactionBatch:
             acquired_on=first_day,
             acquisition_source="import",
         )
-
-    def _numbered(self, row: TransactionRow) -> TransactionRow:
-        assert self.occurrences is not None  # only called for the imports that number rows
-        key = row.key
-        seen = self.occurrences.get(key, 0)
-        self.occurrences[key] = seen + 1
-        return dataclasses.replace(row, occurrence=seen) if seen else row
-
-    def _without_duplicates(self, rows):
-        seen: dict[bytes, int] = {}
-        earlier = {
-            bytes(key): (job_id, line)
-            for key, job_id, line in ImportedTransaction.objects.filter(
-                key__in=[row.key for row in rows]
-            ).values_list("key", "job_id", "line")
-        }
-        kept, duplicates = [], []
-        for row in rows:
-            key = row.key
-            if key in seen:
-                duplicates.append(
-                    RowError(row.line, "", f"duplicate of line {seen[key]}", duplicate=True)
-                )
-            elif key in earlier:
-                job_id, line = earlier[key]
-                where = f"line {line}" if job_id == self.job.pk else f"import {job_id}, line {line}"
-                duplicates.append(
-                    RowError(row.line, "", f"duplicate: already imported ({where})", True)
-                )
-            else:
-                seen[key] = row.line
-                kept.append(row)
-        return kept, duplicates
 
     def _customers_for(self, rows: list[TransactionRow]) -> tuple[set[int], dict[str, RowError]]:
         """Look up the customers of the rows, create the missing ones (checked by the model's
@@ -520,9 +650,12 @@ class _TransactionBatch:
 
     def _interaction(self, row: TransactionRow) -> Interaction:
         """The row's order, its customer still to set."""
-        subject = (
-            IMPORTED_OFFERING if not row.quantity else f"{IMPORTED_OFFERING} ({row.quantity} items)"
-        )
+        if row.order_ref:
+            subject = f"{IMPORTED_ORDER} {row.order_ref}"
+        elif row.quantity:
+            subject = f"{IMPORTED_OFFERING} ({row.quantity} items)"
+        else:
+            subject = IMPORTED_OFFERING
         return Interaction(
             channel=row.channel,
             direction=Direction.INBOUND,
@@ -552,6 +685,31 @@ class _TransactionBatch:
             unit_price=row.amount,
             unit_cost=cost,
         )
+
+
+def _order_head(row: TransactionRow) -> dict:
+    """What the lines of one order share: the columns of its interaction."""
+    return {"customer_ref": row.customer_ref, "date": row.day, "channel": row.channel}
+
+
+def _order_differs(row: TransactionRow, order: tuple[dict, list[tuple]], index: int) -> str:
+    """The first column in which the row, the order's line `index`, differs from the order
+    imported before ("" for none). The cost is compared only when the file gives a margin
+    (else it was derived from the offering's price, which may have changed since)."""
+    head, lines = order
+    column = next((c for c, v in _order_head(row).items() if v != head[c]), "")
+    if column:
+        return column
+    if index >= len(lines):
+        return "order_ref"
+    offering, price, cost = lines[index]
+    if row.amount != price:
+        return "amount"
+    if (row.offering or IMPORTED_OFFERING) != offering:
+        return "offering"
+    if row.margin is not None and row.amount - row.margin != cost:
+        return "margin"
+    return ""
 
 
 # The fields a transaction row fills from the file, and their columns (the others are the
@@ -591,7 +749,9 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
             problems.append(RowError(line, "external_ref", "external_ref: empty"))
             continue
         if ref in seen:
-            problems.append(RowError(line, "", f"duplicate of line {seen[ref]}", duplicate=True))
+            problems.append(
+                RowError(line, "", f"duplicate of line {seen[ref]}", RowOutcome.DUPLICATE)
+            )
             continue
         seen[ref] = line
         current = existing.get(ref)

@@ -110,6 +110,8 @@ def job_status_data(job: ImportJob) -> dict:
         "duplicate_rows": job.duplicate_rows,
         "error_rows": job.error_rows,
         "customers_created": job.customers_created,
+        "key_rule": job.key_rule,
+        "key_rule_display": job.get_key_rule_display(),
         "error": job.error,
     }
 

@@ -53,6 +53,7 @@ def run_import(
         f"{job.created_rows} created, {job.updated_rows} updated, {job.unchanged_rows} "
         f"unchanged, {job.duplicate_rows} duplicates, {job.error_rows} errors; "
         f"{job.customers_created} new customers"
+        + (f"; already imported: {job.get_key_rule_display()}" if job.key_rule else "")
     )
     if report:
         with open(report, "w", newline="") as out:
