@@ -13,6 +13,8 @@ from . import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The admins' landing page: the state of fits, imports, figures, the queue and the relays.
+    path("overview/", views.admin_overview, name="overview"),
     path("healthz", health.healthz, name="healthz"),
     path(
         "accounts/login/",

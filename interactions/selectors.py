@@ -22,6 +22,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -491,4 +492,41 @@ def customer_last_next_step(*, customer_id: int) -> Interaction | None:
         .exclude(next_step="")
         .order_by("-occurred_at", "-id")
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class QueueHealth:
+    """The support queue in numbers, across every portfolio (the admins' overview)."""
+
+    open: int  # inbound items that need a response and are not resolved
+    unanswered: int
+    overdue: int  # unanswered past their first-response target
+    unassigned: int
+    oldest_overdue_due_at: datetime | None
+
+
+def support_queue_health(*, now: datetime | None = None) -> QueueHealth:
+    """Open, unanswered, overdue and unassigned items of the whole queue. One query."""
+    now = now or timezone.now()
+    items = with_service_level(
+        Interaction.objects.filter(
+            direction=Direction.INBOUND, requires_response=True, resolved_at__isnull=True
+        ),
+        now=now,
+    )
+    overdue = Q(first_response_at__isnull=True, response_due_at__lt=now)
+    row = items.aggregate(
+        open=Count("pk"),
+        unanswered=Count("pk", filter=Q(first_response_at__isnull=True)),
+        overdue=Count("pk", filter=overdue),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        oldest=Min("response_due_at", filter=overdue),
+    )
+    return QueueHealth(
+        open=row["open"],
+        unanswered=row["unanswered"],
+        overdue=row["overdue"],
+        unassigned=row["unassigned"],
+        oldest_overdue_due_at=row["oldest"],
     )

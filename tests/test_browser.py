@@ -57,8 +57,12 @@ def test_support_staff_find_any_customer_but_see_no_money(page, charlie, alice):
     CustomerFactory(name="Anna Keller", owner=alice, wallet_annual=5000, wallet_source="stated")
 
     sign_in(page, "charlie")
+    # Support staff land on the queue (issue 19) and find customers from the navigation.
+    expect(page.get_by_role("heading", name="Support queue")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav).not_to_contain_text("My portfolio")
+    nav.get_by_role("link", name="Customers").click()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
-    expect(page.get_by_role("navigation", name="Main")).not_to_contain_text("My portfolio")
     page.get_by_label("Search").fill("anna")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Anna Keller").click()
@@ -72,6 +76,7 @@ def test_support_staff_find_any_customer_but_see_no_money(page, charlie, alice):
 
 def test_an_admin_sees_the_configuration_menu(page, ada):
     sign_in(page, "ada")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).to_contain_text("Offerings")
     expect(nav).to_contain_text("Administration")

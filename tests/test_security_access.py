@@ -33,6 +33,8 @@ PUBLIC = "same for everyone"  # /healthz answers 200 or 503 depending on the wor
 # 302 for anonymous UI pages is the redirect to the sign-in page; the API answers 403.
 GET_MATRIX = {
     "home": (302, 302, 302, 302, 302),
+    # The admins' landing page (tests/test_landing_pages.py).
+    "overview": (200, 403, 403, 403, 302),
     "healthz": PUBLIC,
     "login": (302, 302, 302, 302, 200),
     "logout": (405, 405, 405, 405, 405),

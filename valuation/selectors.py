@@ -6,7 +6,7 @@ queries (GROUP BY in the database, columns into NumPy): never one query per cust
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
@@ -719,3 +719,54 @@ def model_check(*, fit_id: int | None = None) -> ModelCheck | None:
             "rows": rows,
         }
     return ModelCheck(model_fit, candidates, holdout, tracking, by_frequency)
+
+
+# --- The admins' overview ------------------------------------------------------------------
+
+
+def fits_last() -> tuple[ModelFit | None, ModelFit | None]:
+    """The latest fit whatever became of it, and the latest that succeeded (the figures use
+    that one): the same row when the last fit is done. One query."""
+    latest_id = ModelFit.objects.order_by("-created_at", "-id").values("pk")[:1]
+    done_id = (
+        ModelFit.objects.filter(status=FitStatus.DONE).order_by("-fitted_at", "-id").values("pk")
+    )[:1]
+    rows = list(
+        ModelFit.objects.filter(Q(pk__in=latest_id) | Q(pk__in=done_id))
+        # The candidates and the holdout check are large and shown on the model check only.
+        .defer("candidates", "holdout")
+        .order_by("-created_at", "-id")
+    )
+    latest = rows[0] if rows else None
+    done = next((fit for fit in rows if fit.status == FitStatus.DONE), None)
+    return latest, done
+
+
+@dataclass(frozen=True)
+class FiguresStaleness:
+    queued: int  # their data changed since the last recompute: a recompute is due
+    lagging: int  # queued for longer than a recompute normally takes (the sweeper re-sends)
+    behind_contact: int  # computed before the customer's last interaction
+    stale: int  # either of the two above, each customer once
+    oldest_queued_at: datetime | None  # when the longest-waiting recompute was asked for
+
+
+def figures_staleness(*, older_than: timedelta) -> FiguresStaleness:
+    """How many customers' figures are out of date, and how. One query."""
+    cutoff = timezone.now() - older_than
+    queued = Q(figures_computed_version__lt=F("figures_version"))
+    behind = Q(computed_at__lt=F("customer__summary__last_contact_at"))
+    row = CustomerFigures.objects.aggregate(
+        queued=Count("pk", filter=queued),
+        lagging=Count("pk", filter=queued & Q(figures_requested_at__lt=cutoff)),
+        behind_contact=Count("pk", filter=behind),
+        stale=Count("pk", filter=queued | behind),
+        oldest=Min("figures_requested_at", filter=queued),
+    )
+    return FiguresStaleness(
+        queued=row["queued"],
+        lagging=row["lagging"],
+        behind_contact=row["behind_contact"],
+        stale=row["stale"],
+        oldest_queued_at=row["oldest"],
+    )
