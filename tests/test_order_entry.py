@@ -144,3 +144,52 @@ def test_an_accepted_offer_becomes_an_order_in_one_step(alice, bob, alices_custo
     assert order.occurred_at <= timezone.now()
     # It is held now: not offered again as a next best offering
     assert bundle.pk not in [n.offering.pk for n in next_best_offerings(customer=alices_customer)]
+
+
+@pytest.mark.browser
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_manager_enters_an_order_in_the_browser_and_watches_the_figures_change(
+    page, alice, roles
+):
+    from playwright.sync_api import expect
+
+    from .browser import shot, sign_in
+    from .factories import CustomerFactory
+    from .worker import celery_worker, worker_database_url
+
+    OfferingFactory(name="House beans", price=Decimal("24.00"))
+    OfferingFactory(name="Hand grinder", price=Decimal("80.00"))
+    anna = CustomerFactory(name="Anna Keller", owner=alice)
+    sign_in(page, "alice")
+    page.goto(f"/interactions/log/{anna.pk}/")
+    lines = page.locator("#order-lines")
+    expect(lines).to_be_hidden()  # not an order yet
+    page.get_by_label("Type").select_option("order")
+    expect(lines).to_be_visible()
+    page.get_by_label("Subject").fill("Phone order")
+    first = lines.locator("tr.order-line").nth(0)
+    first.locator("select").select_option(label="House beans")
+    expect(first.locator(".price")).to_have_value("24.00")  # from the offering
+    first.locator(".qty").fill("2")
+    page.get_by_role("button", name="Add a line").click()
+    second = lines.locator("tr.order-line").nth(1)
+    second.locator("select").select_option(label="Hand grinder")
+    second.locator(".price").fill("75")
+    second.locator(".discount").fill("10")
+    # 2 × 24 + 75 × 0.9 = 115.50, kept live as the lines change
+    expect(page.locator("#order-total")).to_contain_text("115.50")
+    shot(page, "order-entry-two-lines")
+    page.get_by_role("button", name="Save interaction").click()
+    expect(page.get_by_text("Interaction saved")).to_be_visible()
+    with celery_worker(env={"DATABASE_URL": worker_database_url()}):
+        # The worker recomputes; the page shows the order's margin as the historic value
+        # once reloaded: (24 − 11.50) × 2 + (67.50 − 11.50) = 81.00.
+        for _ in range(60):
+            page.reload()
+            if "81.00" in (page.locator('[data-figure="historic_value"]').text_content() or ""):
+                break
+            page.wait_for_timeout(500)
+    expect(page.locator('[data-figure="historic_value"]')).to_contain_text("81.00")
+    expect(page.locator('[data-figure="p_alive"]')).not_to_contain_text("no purchase yet")
+    shot(page, "order-entry-figures")
