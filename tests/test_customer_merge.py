@@ -1,0 +1,291 @@
+"""Merging a duplicate customer into its survivor (customers.services.customer_merge and the
+`customer.merged` subscribers of the apps above customers; issue 20)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from customers.facts import customer_fact_record
+from customers.models import ChannelConsent, Customer, CustomerFact, CustomerMerge, DuplicatePair
+from customers.services import (
+    _label,
+    customer_email_add,
+    customer_merge,
+    customer_merge_related_models,
+)
+from interactions.choices import Channel, Direction, InteractionType
+from interactions.models import Interaction, OfferingRating, OrderLine
+from interactions.services import OrderLineInput, interaction_log, offering_rating_record
+from replenishment.forecasts import purchase_forecasts_refresh
+from replenishment.services import replenishment_subscribe
+from valuation.models import CustomerFigures, CustomerSnapshot, CustomerSummary
+from webforms.models import ContactForm, Submission
+from workspace.models import CustomerAgenda
+
+from .factories import OfferingFactory
+
+pytestmark = pytest.mark.django_db
+
+# Rows derived from the others: the duplicate's go, the survivor's are rebuilt (documented in
+# each app's merge service and docs/architecture.md).
+DERIVED = {
+    "customers.DuplicatePair.first",
+    "customers.DuplicatePair.second",
+    "replenishment.PurchaseForecast.customer",
+    "valuation.CustomerSummary.customer",
+    "valuation.CustomerFigures.customer",
+    "valuation.CustomerSnapshot.customer",
+    "workspace.CustomerAgenda.customer",
+}
+
+
+def _order(customer, user, offering, days_ago: int, quantity: str = "2"):
+    return interaction_log(
+        customer=customer,
+        logged_by=user,
+        channel=Channel.EMAIL,
+        direction=Direction.INBOUND,
+        type=InteractionType.ORDER,
+        subject=f"Order {days_ago} days ago",
+        occurred_at=timezone.now() - timedelta(days=days_ago),
+        lines=[
+            OrderLineInput(
+                offering_id=offering.pk,
+                quantity=Decimal(quantity),
+                unit_price=Decimal("24.00"),
+                unit_cost=Decimal("11.50"),
+            )
+        ],
+    )
+
+
+def _customer(name, owner, email, **fields):
+    from customers.services import customer_create
+
+    return customer_create(name=name, owner=owner, email=email, **fields)
+
+
+@pytest.fixture
+def brewing():
+    from customers.models import FactKey
+
+    return FactKey.objects.create(
+        key="brewing_method",
+        label="Brewing method",
+        kind="specification",
+        value_type="choice",
+        choices=["espresso", "filter", "moka"],
+        value_weight=80,
+    )
+
+
+@pytest.fixture
+def pair(alice, charlie, brewing):
+    """Two customers of alice's with rows in every table that points at a customer; returns
+    (survivor, duplicate, the relations the rows cover)."""
+    covered = set()
+    survivor = _customer("Anna Keller", alice, "anna@example.net", phone="")
+    duplicate = _customer(
+        "Anna Keler", alice, "anna.k@example.net", phone="+41 44 123 45 67", acquired_on=None
+    )
+    beans, cups = OfferingFactory(name="Beans"), OfferingFactory(name="Cups")
+
+    # A customer merged into the duplicate earlier: its merge record follows (and its old id
+    # is redirected through both merges).
+    older = _customer("A. Keller", alice, "a.keller@example.net")
+    customer_merge(survivor_id=duplicate.pk, duplicate_id=older.pk, by=alice)
+    covered.add("customers.CustomerMerge.survivor")
+
+    _customer("Referred", alice, "ref@example.net", referred_by=duplicate)
+    covered.add("customers.Customer.referred_by")
+    customer_email_add(customer=duplicate, address="anna.work@example.net")
+    customer_email_add(customer=survivor, address="anna.work@example.net")
+    covered.add("customers.CustomerEmail.customer")
+
+    taught = _order(duplicate, alice, beans, days_ago=40)
+    customer_fact_record(customer=survivor, key=brewing, value="filter", recorded_by=alice)
+    customer_fact_record(
+        customer=duplicate,
+        key=brewing,
+        value="espresso",
+        recorded_by=charlie,
+        source_interaction=taught,
+    )
+    covered.add("customers.CustomerFact.customer")
+    ChannelConsent.objects.create(customer=survivor, channel="email", granted=True, how="form")
+    ChannelConsent.objects.create(customer=duplicate, channel="email", granted=False, how="phone")
+    ChannelConsent.objects.create(customer=duplicate, channel="phone", granted=True, how="phone")
+    covered.add("customers.ChannelConsent.customer")
+    DuplicatePair.objects.create(
+        first=survivor, second=duplicate, score=0.9, found_at=timezone.now()
+    )
+    DuplicatePair.objects.create(
+        first=duplicate, second=survivor, score=0.8, found_at=timezone.now()
+    )
+    covered |= {"customers.DuplicatePair.first", "customers.DuplicatePair.second"}
+
+    _order(survivor, alice, beans, days_ago=30)
+    _order(duplicate, alice, beans, days_ago=20)
+    _order(duplicate, alice, cups, days_ago=20)
+    question = interaction_log(
+        customer=duplicate,
+        logged_by=alice,
+        channel=Channel.EMAIL,
+        direction=Direction.INBOUND,
+        type=InteractionType.INQUIRY,
+        subject="Where is my order?",
+    )
+    interaction_log(
+        customer=duplicate,
+        logged_by=charlie,
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND,
+        type=InteractionType.INQUIRY,
+        subject="Re: Where is my order?",
+        thread=question,
+    )
+    covered.add("interactions.Interaction.customer")
+    now = timezone.now()
+    offering_rating_record(
+        customer=survivor, offering=beans, rating=3, recorded_by=alice, rated_at=now
+    )
+    offering_rating_record(
+        customer=duplicate,
+        offering=beans,
+        rating=5,
+        recorded_by=alice,
+        rated_at=now - timedelta(days=1),
+    )
+    offering_rating_record(customer=duplicate, offering=cups, rating=4, recorded_by=alice)
+    covered.add("interactions.OfferingRating.customer")
+    replenishment_subscribe(
+        customer=duplicate,
+        offering=cups,
+        next_due=date.today() + timedelta(days=10),
+        interval_days=30,
+    )
+    covered.add("replenishment.ReplenishmentSubscription.customer")
+    purchase_forecasts_refresh(customer_ids=[survivor.pk, duplicate.pk])
+    assert duplicate.purchase_forecasts.exists()
+    covered.add("replenishment.PurchaseForecast.customer")
+    for customer in (survivor, duplicate):
+        CustomerSnapshot.objects.create(
+            customer=customer, taken_on=date.today() - timedelta(days=1), computed_at=now
+        )
+    covered |= {
+        "valuation.CustomerSummary.customer",
+        "valuation.CustomerFigures.customer",
+        "valuation.CustomerSnapshot.customer",
+        "workspace.CustomerAgenda.customer",  # customer_create's (workspace.handlers)
+    }
+    form = ContactForm.objects.create(name="Contact us", slug="contact")
+    Submission.objects.create(form=form, customer=duplicate, nonce="n1", fields={"a": "b"})
+    covered.add("webforms.Submission.customer")
+    return survivor, duplicate, covered
+
+
+def _counts(ids) -> dict[str, int]:
+    return {
+        _label(rel): rel.related_model._base_manager.filter(
+            **{f"{rel.field.name}__in": ids}
+        ).count()
+        for rel in customer_merge_related_models()
+    }
+
+
+def test_every_row_of_the_duplicate_moves_to_the_survivor(alice, charlie, pair):
+    survivor, duplicate, covered = pair
+    related = {_label(rel) for rel in customer_merge_related_models()}
+    # A new relation to the customer fails here until this test gives it rows (and the merge
+    # a step that handles them).
+    assert related == covered
+    before = _counts([survivor.pk, duplicate.pk])
+    for label in related:
+        assert before[label] > 0, f"the test gave {label} no rows"
+    lines_before = OrderLine.objects.filter(interaction__customer__in=[survivor, duplicate]).count()
+
+    record = customer_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, by=alice)
+
+    assert not Customer.objects.filter(pk=duplicate.pk).exists()
+    after = _counts([survivor.pk, duplicate.pk])
+    survivor_only = _counts([survivor.pk])
+    assert after == survivor_only  # nothing left under the duplicate's id
+    assert set(record.moved) >= related
+    for label in related - DERIVED:
+        step = record.moved[label]
+        lost = step.get("dropped", 0) + step.get("merged", 0)
+        expected = before[label] - lost + step.get("added_main_address", 0)
+        if label == "customers.CustomerMerge.survivor":
+            expected += 1  # this merge's own record
+        assert after[label] == expected, (label, step)
+    for label in DERIVED:
+        assert "why" in record.moved[label], label
+    assert OrderLine.objects.filter(interaction__customer=survivor).count() == lines_before
+
+    # What is unique per customer: one rating per offering (the more recent kept), one
+    # consent per channel (a refusal wins), each address once.
+    assert record.moved["interactions.OfferingRating.customer"]["dropped"] == 1
+    assert OfferingRating.objects.get(customer=survivor, offering__name="Beans").rating == 3
+    assert OfferingRating.objects.get(customer=survivor, offering__name="Cups").rating == 4
+    assert ChannelConsent.objects.get(customer=survivor, channel="email").granted is False
+    assert ChannelConsent.objects.get(customer=survivor, channel="phone").granted is True
+    assert list(survivor.other_emails.values_list("address", flat=True).order_by("address")) == [
+        "a.keller@example.net",  # the customer merged into the duplicate earlier
+        "anna.k@example.net",
+        "anna.work@example.net",
+    ]
+    # The thread moved whole.
+    reply = Interaction.objects.get(subject="Re: Where is my order?")
+    assert reply.customer_id == survivor.pk and reply.thread.customer_id == survivor.pk
+
+    # Derived rows: one summary, figures row and agenda, the survivor's, rebuilt from the
+    # whole history (the figures marked stale for their recompute).
+    summary = CustomerSummary.objects.get(customer=survivor)
+    assert summary.interactions == Interaction.objects.filter(customer=survivor).count() == 6
+    assert summary.transaction_days == 3
+    figures = CustomerFigures.objects.get(customer=survivor)
+    assert figures.figures_computed_version < figures.figures_version
+    assert CustomerAgenda.objects.filter(customer=survivor).count() == 1
+    assert CustomerSnapshot.objects.filter(customer=survivor).count() == 1
+    assert Submission.objects.get().customer_id == survivor.pk
+
+
+def test_facts_keep_both_values_with_their_provenance(alice, charlie, pair):
+    survivor, duplicate, _ = pair
+    customer_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, by=alice)
+
+    facts = CustomerFact.objects.filter(customer=survivor, key__key="brewing_method")
+    by_value = {fact.value: fact for fact in facts}
+    assert set(by_value) == {"filter", "espresso"}
+    # The duplicate's was the more recent: it stays current, the survivor's becomes history.
+    assert by_value["espresso"].is_current and not by_value["filter"].is_current
+    assert by_value["espresso"].recorded_by == charlie
+    assert by_value["espresso"].source_interaction.customer_id == survivor.pk
+    assert by_value["filter"].recorded_by == alice
+
+
+def test_a_fact_choice_keeps_the_survivors_value_current(alice, pair):
+    survivor, duplicate, _ = pair
+    customer_merge(
+        survivor_id=survivor.pk,
+        duplicate_id=duplicate.pk,
+        by=alice,
+        fact_choices={"brewing_method": "survivor"},
+    )
+    current = CustomerFact.objects.get(
+        customer=survivor, key__key="brewing_method", is_current=True
+    )
+    assert current.value == "filter"
+
+
+def test_the_merge_record_keeps_the_duplicate_and_what_moved(alice, pair):
+    survivor, duplicate, _ = pair
+    record = customer_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, by=alice)
+    stored = CustomerMerge.objects.get(duplicate_id=duplicate.pk)
+    assert stored == record and stored.survivor_id == survivor.pk
+    assert stored.duplicate_profile["phone"] == "+41 44 123 45 67"
+    assert stored.moved["interactions.Interaction.customer"] == {"moved": 5}
+    survivor.refresh_from_db()
+    assert survivor.phone == "+41 44 123 45 67"  # a blank filled from the duplicate
