@@ -289,3 +289,116 @@ def test_the_merge_record_keeps_the_duplicate_and_what_moved(alice, pair):
     assert stored.moved["interactions.Interaction.customer"] == {"moved": 5}
     survivor.refresh_from_db()
     assert survivor.phone == "+41 44 123 45 67"  # a blank filled from the duplicate
+
+
+# --- The API: POST/GET /api/customers/{survivor}/merge/ ----------------------------------
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def test_a_manager_merges_two_customers_of_their_portfolio(alice, pair):
+    survivor, duplicate, _ = pair
+    url = f"/api/customers/{survivor.pk}/merge/"
+
+    preview = _api(alice).get(url, {"duplicate": duplicate.pk})
+    assert preview.status_code == 200
+    body = preview.json()
+    moves = {move["table"]: move["rows"] for move in body["moves"]}
+    assert moves["interactions.Interaction.customer"] == 5
+    assert body["rows"] == sum(moves.values())
+    assert [fact["key"] for fact in body["facts"]] == ["brewing_method"]
+    assert body["across_portfolios"] is False
+    assert Customer.objects.filter(pk=duplicate.pk).exists()  # a preview writes nothing
+
+    response = _api(alice).post(
+        url, {"duplicate": duplicate.pk, "facts": {"brewing_method": "survivor"}}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    merged = response.json()
+    assert merged["survivor"] == survivor.pk and merged["duplicate"] == duplicate.pk
+    assert merged["merged_by"] == "alice"
+    assert merged["moved"]["interactions.Interaction.customer"] == {"moved": 5}
+    assert not Customer.objects.filter(pk=duplicate.pk).exists()
+    assert (
+        CustomerFact.objects.get(
+            customer=survivor, key__key="brewing_method", is_current=True
+        ).value
+        == "filter"
+    )
+
+
+def test_support_staff_may_not_merge(charlie, pair):
+    survivor, duplicate, _ = pair
+    url = f"/api/customers/{survivor.pk}/merge/"
+    assert _api(charlie).get(url, {"duplicate": duplicate.pk}).status_code == 403
+    assert _api(charlie).post(url, {"duplicate": duplicate.pk}, format="json").status_code == 403
+    assert Customer.objects.filter(pk=duplicate.pk).exists()
+
+
+def test_another_portfolios_customer_reads_as_missing(alice, bob, bobs_customer, pair):
+    survivor, _, _ = pair
+    # bob cannot see alice's customer: 404 as GET /api/customers/{id}/.
+    response = _api(bob).post(
+        f"/api/customers/{survivor.pk}/merge/", {"duplicate": bobs_customer.pk}, format="json"
+    )
+    assert response.status_code == 404
+    # alice naming bob's customer as the duplicate: the same answer as an id nobody has.
+    url = f"/api/customers/{survivor.pk}/merge/"
+    someone_elses = _api(alice).post(url, {"duplicate": bobs_customer.pk}, format="json")
+    nobody = _api(alice).post(url, {"duplicate": bobs_customer.pk + 10_000}, format="json")
+    assert someone_elses.status_code == nobody.status_code == 400
+    assert someone_elses.json() == nobody.json() == {"duplicate": ["No such customer."]}
+    preview = _api(alice).get(url, {"duplicate": bobs_customer.pk})
+    assert preview.status_code == 400 and preview.json() == {"duplicate": ["No such customer."]}
+    assert Customer.objects.filter(pk=bobs_customer.pk).exists()
+
+
+def test_an_admin_merges_across_portfolios(ada, bobs_customer, pair):
+    survivor, _, _ = pair
+    url = f"/api/customers/{survivor.pk}/merge/"
+    preview = _api(ada).get(url, {"duplicate": bobs_customer.pk}).json()
+    assert preview["across_portfolios"] is True
+    assert {"field": "owner", "kept": "alice", "other": "bob"} in preview["conflicts"]
+    response = _api(ada).post(url, {"duplicate": bobs_customer.pk}, format="json")
+    assert response.status_code == 200, response.json()
+    assert not Customer.objects.filter(pk=bobs_customer.pk).exists()
+
+
+def test_the_service_refuses_a_manager_across_portfolios(alice, bobs_customer, pair):
+    from django.core.exceptions import ValidationError
+
+    survivor, _, _ = pair
+    with pytest.raises(ValidationError) as refused:
+        customer_merge(survivor_id=survivor.pk, duplicate_id=bobs_customer.pk, by=alice)
+    assert "duplicate" in refused.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "duplicate"),
+        ({"duplicate": "x"}, "duplicate"),
+        ({"duplicate": 0}, "duplicate"),
+        ({"duplicate": "self"}, "duplicate"),
+        ({"duplicate": "dup", "facts": {"brewing_method": "both"}}, "facts.brewing_method"),
+        ({"duplicate": "dup", "facts": ["survivor"]}, "facts"),
+    ],
+)
+def test_bad_input_answers_400_naming_the_field(alice, pair, body, field):
+    survivor, duplicate, _ = pair
+    ids = {"self": survivor.pk, "dup": duplicate.pk}
+    body = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
+    url = f"/api/customers/{survivor.pk}/merge/"
+    response = _api(alice).post(url, body, format="json")
+    assert response.status_code == 400
+    assert field in response.json(), response.json()
+    assert Customer.objects.filter(pk=duplicate.pk).exists()
+    if "facts" not in body:
+        preview = _api(alice).get(url, body)
+        assert preview.status_code == 400 and field in preview.json()

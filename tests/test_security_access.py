@@ -134,6 +134,9 @@ GET_MATRIX = {
     "api-users": (200, 403, 403, 403, 403),
     "api-user": (200, 403, 403, 403, 403),
     "api-customers-reassign": (405, 405, 405, 405, 403),
+    # Merging a duplicate in (the preview without ?duplicate= is refused naming it): admins and
+    # the customer's manager; support staff see the customer but merge none.
+    "api-customer-merge": (400, 400, 404, 403, 403),
     # Webhooks: admins only (the endpoints hold signing secrets and see every customer's events).
     "api-webhooks": (200, 403, 403, 403, 403),
     "api-webhook": (200, 403, 403, 403, 403),
@@ -203,6 +206,7 @@ WRITE_MATRIX = {
     ("post", "api-users"): (400, 403, 403, 403, 403),
     ("patch", "api-user"): (200, 403, 403, 403, 403),
     ("post", "api-customers-reassign"): (400, 403, 403, 403, 403),
+    ("post", "api-customer-merge"): (400, 400, 404, 403, 403),
     ("post", "api-webhooks"): (400, 403, 403, 403, 403),
     ("patch", "api-webhook"): (200, 403, 403, 403, 403),
     ("post", "api-webhook-delivery-resend"): (202, 403, 403, 403, 403),
