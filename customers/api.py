@@ -3,7 +3,9 @@
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, PermissionDenied
@@ -165,6 +167,13 @@ class CustomerListApi(CustomerOutputApi):
         return Response(self.output(customer), status=status.HTTP_201_CREATED)
 
 
+def merged_redirect(request, name: str, survivor_id: int) -> HttpResponsePermanentRedirect:
+    location = reverse(name, kwargs={"pk": survivor_id})
+    if request.META.get("QUERY_STRING"):
+        location = f"{location}?{request.META['QUERY_STRING']}"
+    return HttpResponsePermanentRedirect(location)
+
+
 ADD_ADDRESSES_ONLY = (
     "Support staff may add addresses (other_emails) and change nothing else; removing one is "
     "for those who edit the customer."
@@ -178,7 +187,13 @@ class CustomerDetailApi(CustomerOutputApi):
         )
 
     def get(self, request, pk: int):
-        customer = get_object_or_404(self.get_queryset(), pk=pk)
+        customer = self.get_queryset().filter(pk=pk).first()
+        if customer is None:
+            survivor = selectors.customer_survivor_visible_to(request.user, pk)
+            if survivor is not None:
+                # Merged into another: moved for good (the old id is never reused), 301.
+                return merged_redirect(request, "api-customer", survivor)
+            customer = get_object_or_404(self.get_queryset(), pk=pk)  # the usual 404
         return Response(self.output(customer))
 
     @extend_schema(request=CustomerInputSerializer, responses={200: CustomerOutputSerializer})

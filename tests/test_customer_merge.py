@@ -402,3 +402,37 @@ def test_bad_input_answers_400_naming_the_field(alice, pair, body, field):
     if "facts" not in body:
         preview = _api(alice).get(url, body)
         assert preview.status_code == 400 and field in preview.json()
+
+
+# --- The old id redirects to the survivor -------------------------------------------------
+
+
+def test_the_old_id_redirects_to_the_survivor(alice, bob, charlie, pair):
+    from django.test import Client
+
+    survivor, duplicate, _ = pair
+    older = CustomerMerge.objects.get(survivor=duplicate).duplicate_id
+    customer_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, by=alice)
+
+    for old in (duplicate.pk, older):  # followed through both merges
+        for user in (alice, charlie):
+            api = _api(user).get(f"/api/customers/{old}/", {"fields": "x"})
+            assert api.status_code == 301
+            assert api["Location"] == f"/api/customers/{survivor.pk}/?fields=x"
+            page = Client()
+            page.force_login(user)
+            response = page.get(f"/customers/{old}/")
+            assert response.status_code == 302
+            assert response["Location"] == f"/customers/{survivor.pk}/"
+        assert _api(alice).get(f"/api/customers/{old}/", follow=True).json()["id"] == survivor.pk
+
+    # bob sees neither: exactly the 404 of an id nobody has.
+    missing = survivor.pk + 10_000
+    assert _api(bob).get(f"/api/customers/{duplicate.pk}/").status_code == 404
+    assert (
+        _api(bob).get(f"/api/customers/{duplicate.pk}/").json()
+        == _api(bob).get(f"/api/customers/{missing}/").json()
+    )
+    page = Client()
+    page.force_login(bob)
+    assert page.get(f"/customers/{duplicate.pk}/").status_code == 404
