@@ -436,3 +436,72 @@ def test_the_old_id_redirects_to_the_survivor(alice, bob, charlie, pair):
     page = Client()
     page.force_login(bob)
     assert page.get(f"/customers/{duplicate.pk}/").status_code == 404
+
+
+# --- The pages: the customer page's link, the preview, the confirmation ------------------
+
+
+def _page_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_customer_page_offers_the_merge_to_those_who_may(alice, charlie, pair):
+    survivor, _, _ = pair
+    merge_url = f"/customers/{survivor.pk}/merge/"
+    assert merge_url in _page_client(alice).get(f"/customers/{survivor.pk}/").content.decode()
+    assert merge_url not in _page_client(charlie).get(f"/customers/{survivor.pk}/").content.decode()
+
+
+def test_a_manager_previews_and_confirms_a_merge_on_the_page(alice, pair):
+    survivor, duplicate, _ = pair
+    client = _page_client(alice)
+    url = f"/customers/{survivor.pk}/merge/"
+
+    chooser = client.get(url).content.decode()
+    # The duplicate looks like the survivor (an address both have): suggested.
+    assert f"?duplicate={duplicate.pk}" in chooser
+
+    preview = client.get(url, {"duplicate": duplicate.pk})
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    assert "Interactions" in page and "Brewing method" in page
+    assert 'name="fact-brewing_method"' in page
+    assert Customer.objects.filter(pk=duplicate.pk).exists()
+
+    done = client.post(url, {"duplicate": duplicate.pk, "fact-brewing_method": "survivor"})
+    assert done.status_code == 302 and done["Location"] == f"/customers/{survivor.pk}/"
+    assert not Customer.objects.filter(pk=duplicate.pk).exists()
+    current = CustomerFact.objects.get(
+        customer=survivor, key__key="brewing_method", is_current=True
+    )
+    assert current.value == "filter"
+    assert "was merged into" in client.get(done["Location"]).content.decode()
+
+
+def test_the_merge_page_refuses_bad_input_naming_the_field(alice, bobs_customer, pair):
+    survivor, duplicate, _ = pair
+    client = _page_client(alice)
+    url = f"/customers/{survivor.pk}/merge/"
+    for data in (
+        {"duplicate": bobs_customer.pk},  # another portfolio's: as if missing
+        {"duplicate": bobs_customer.pk + 10_000},
+        {"duplicate": survivor.pk},
+        {"duplicate": "x"},
+        {"duplicate": duplicate.pk, "fact-brewing_method": "both"},
+    ):
+        response = client.post(url, data)
+        assert response.status_code == 400, data
+        assert 'class="error"' in response.content.decode()
+    # The preview's parameter too (the form fuzz opens the preview itself, not the chooser).
+    assert client.get(url, {"duplicate": "\x00"}).status_code == 400  # core's middleware
+    for value in ("", "x", "-1", "0", "1e400", "9" * 30, str(survivor.pk)):
+        response = client.get(url, {"duplicate": value})
+        assert response.status_code == 400, value
+        assert 'class="error"' in response.content.decode()
+    page = client.post(url, {"duplicate": bobs_customer.pk}).content.decode()
+    assert "No such customer." in page and "Bruno" not in page
+    assert Customer.objects.filter(pk__in=[duplicate.pk, bobs_customer.pk]).count() == 2
