@@ -33,6 +33,11 @@ urlpatterns = [
     ),
     path("customers/<int:pk>/", valuation_api.CustomerDetailApi.as_view(), name="api-customer"),
     path(
+        "customers/<int:pk>/merge/",
+        customers_api.CustomerMergeApi.as_view(),
+        name="api-customer-merge",
+    ),
+    path(
         "customers/<int:pk>/export/",
         dataio_api.CustomerPrivacyExportApi.as_view(),
         name="api-customer-export",

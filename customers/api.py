@@ -3,7 +3,9 @@
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, PermissionDenied
@@ -19,7 +21,7 @@ from core.serializers import BatchEnvelopeSerializer, OutputModelSerializer
 
 from . import facts as customer_facts
 from . import selectors, services
-from .models import Customer, CustomerFact, FactKey, NeedStatus, email_normalise
+from .models import Customer, CustomerFact, CustomerMerge, FactKey, NeedStatus, email_normalise
 
 
 class CustomerOutputSerializer(OutputModelSerializer):
@@ -233,6 +235,13 @@ class CustomerListApi(CustomerOutputApi):
         return Response(reply, status=status.HTTP_201_CREATED)
 
 
+def merged_redirect(request, name: str, survivor_id: int) -> HttpResponsePermanentRedirect:
+    location = reverse(name, kwargs={"pk": survivor_id})
+    if request.META.get("QUERY_STRING"):
+        location = f"{location}?{request.META['QUERY_STRING']}"
+    return HttpResponsePermanentRedirect(location)
+
+
 ADD_ADDRESSES_ONLY = (
     "Support staff may add addresses (other_emails) and change nothing else; removing one is "
     "for those who edit the customer."
@@ -246,7 +255,13 @@ class CustomerDetailApi(CustomerOutputApi):
         )
 
     def get(self, request, pk: int):
-        customer = get_object_or_404(self.get_queryset(), pk=pk)
+        customer = self.get_queryset().filter(pk=pk).first()
+        if customer is None:
+            survivor = selectors.customer_survivor_visible_to(request.user, pk)
+            if survivor is not None:
+                # Merged into another: moved for good (the old id is never reused), 301.
+                return merged_redirect(request, "api-customer", survivor)
+            customer = get_object_or_404(self.get_queryset(), pk=pk)  # the usual 404
         return Response(self.output(customer))
 
     @extend_schema(request=CustomerInputSerializer, responses={200: CustomerOutputSerializer})
@@ -594,3 +609,143 @@ class CustomerBatchApi(GenericAPIView):
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+# --- Merging a duplicate (customers.services.customer_merge) ---------------------------------
+
+MERGE_NOT_ALLOWED = "Only admins and the customers' manager merge customers."
+
+
+class MergeInputSerializer(serializers.Serializer):
+    duplicate = serializers.IntegerField(
+        min_value=1, help_text="The customer merged into this one (it goes; its id redirects)."
+    )
+    facts = serializers.DictField(
+        child=serializers.ChoiceField(choices=services.MERGE_FACT_CHOICES),
+        required=False,
+        help_text="Fact key -> survivor | duplicate: whose current value stays current where "
+        "both know the key differently (default: the more recent).",
+    )
+
+
+class MergePreviewQuerySerializer(serializers.Serializer):
+    duplicate = serializers.IntegerField(min_value=1, help_text="The customer to merge in.")
+
+
+class _MergeMoveSerializer(serializers.Serializer):
+    table = serializers.CharField(help_text="app_label.Model.field pointing at the customer.")
+    what = serializers.CharField()
+    rows = serializers.IntegerField(help_text="The duplicate's rows in it.")
+
+
+class _MergeConflictSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    kept = serializers.CharField(help_text="The survivor's value, kept.")
+    other = serializers.CharField(help_text="The duplicate's, kept in the merge record.")
+
+
+class _MergeFactConflictSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    money = serializers.BooleanField()
+    survivor = serializers.CharField(allow_null=True)
+    duplicate = serializers.CharField(allow_null=True)
+    current = serializers.ChoiceField(
+        choices=services.MERGE_FACT_CHOICES, help_text="Whose stays current by default."
+    )
+
+
+class MergePreviewSerializer(serializers.Serializer):
+    survivor = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    moves = _MergeMoveSerializer(many=True)
+    rows = serializers.IntegerField(help_text="The duplicate's rows that move, in all.")
+    conflicts = _MergeConflictSerializer(many=True)
+    facts = _MergeFactConflictSerializer(many=True)
+    across_portfolios = serializers.BooleanField()
+
+
+class MergeOutputSerializer(serializers.Serializer):
+    survivor = serializers.IntegerField(source="survivor_id")
+    duplicate = serializers.IntegerField(source="duplicate_id")
+    duplicate_name = serializers.CharField()
+    merged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    merged_at = serializers.DateTimeField()
+    moved = serializers.DictField(
+        child=serializers.DictField(), help_text="By table: rows moved, merged or dropped (why)."
+    )
+    conflicts = _MergeConflictSerializer(many=True)
+
+
+def merge_facts_shown(facts: list[dict], *, user) -> list[dict]:
+    """The conflicting facts, money values left out for whoever may not see money."""
+    if money_visible_to(user):
+        return facts
+    return [
+        {**fact, "survivor": None, "duplicate": None} if fact["money"] else fact for fact in facts
+    ]
+
+
+def merge_survivor_get(request, pk: int) -> Customer:
+    """The customer merged into: among those the user sees (404 otherwise, as the customer's
+    own endpoint), and one they edit (403: support staff see every customer, merge none)."""
+    survivor = get_object_or_404(selectors.customers_visible_to(request.user), pk=pk)
+    if not selectors.customers_editable_by(request.user).filter(pk=pk).exists():
+        raise PermissionDenied(MERGE_NOT_ALLOWED)
+    return survivor
+
+
+def merge_duplicate_get(request, duplicate_id: int) -> Customer:
+    """Looked up among the customers the user edits: another portfolio's reads as missing
+    (errors never reveal other portfolios); an admin's across portfolios the service allows."""
+    duplicate = selectors.customers_editable_by(request.user).filter(pk=duplicate_id).first()
+    if duplicate is None:
+        raise serializers.ValidationError({"duplicate": NO_SUCH_CUSTOMER})
+    return duplicate
+
+
+class CustomerMergeApi(GenericAPIView):
+    """Merge a duplicate into this customer (POST), or see what would move (GET)."""
+
+    serializer_class = MergeOutputSerializer
+    queryset = Customer.objects.none()  # for the schema; the methods scope by role
+
+    @extend_schema(
+        operation_id="customers_merge_preview",
+        parameters=[MergePreviewQuerySerializer],
+        responses={200: MergePreviewSerializer},
+    )
+    def get(self, request, pk: int):
+        survivor = merge_survivor_get(request, pk)
+        query = MergePreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        duplicate = merge_duplicate_get(request, query.validated_data["duplicate"])
+        if duplicate.pk == survivor.pk:
+            raise serializers.ValidationError({"duplicate": services.MERGE_ITSELF})
+        preview = selectors.customer_merge_preview(survivor=survivor, duplicate=duplicate)
+        preview["facts"] = merge_facts_shown(preview["facts"], user=request.user)
+        return Response(
+            MergePreviewSerializer(
+                {"survivor": survivor.pk, "duplicate": duplicate.pk, **preview}
+            ).data
+        )
+
+    @extend_schema(
+        operation_id="customers_merge",
+        request=MergeInputSerializer,
+        responses={200: MergeOutputSerializer},
+    )
+    @transaction.atomic  # the merge and its reply commit together: no 5xx after a commit
+    def post(self, request, pk: int):
+        survivor = merge_survivor_get(request, pk)
+        serializer = MergeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        duplicate = merge_duplicate_get(request, serializer.validated_data["duplicate"])
+        record = services.customer_merge(
+            survivor_id=survivor.pk,
+            duplicate_id=duplicate.pk,
+            by=request.user,
+            fact_choices=serializer.validated_data.get("facts"),
+        )
+        record = CustomerMerge.objects.select_related("merged_by").get(pk=record.pk)
+        return Response(MergeOutputSerializer(record).data)

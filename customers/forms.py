@@ -144,3 +144,32 @@ class CustomerEmailForm(forms.Form):
     """Another address the customer writes from (customers.services.customer_email_add)."""
 
     address = forms.EmailField(label="Another email address", max_length=254)
+
+
+class MergeForm(forms.Form):
+    """Which customer merges into this one, and where both know a fact differently, whose
+    value stays current (customers.services.customer_merge). `facts` are the preview's
+    conflicting facts: one choice each, `fact-<key>`."""
+
+    duplicate = forms.IntegerField(
+        label="Customer number of the duplicate", min_value=1, max_value=2**63 - 1
+    )
+
+    def __init__(self, *args, facts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fact_keys = []
+        for fact in facts:
+            name = f"fact-{fact['key']}"
+            self.fact_keys.append((name, fact["key"]))
+            self.fields[name] = forms.ChoiceField(
+                label=fact["label"],
+                choices=[
+                    ("survivor", f"Keep this customer's: {fact['survivor']}"),
+                    ("duplicate", f"Take the duplicate's: {fact['duplicate']}"),
+                ],
+                initial=fact["current"],
+                widget=forms.RadioSelect,
+            )
+
+    def fact_choices(self) -> dict[str, str]:
+        return {key: self.cleaned_data[name] for name, key in self.fact_keys}

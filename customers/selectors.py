@@ -133,6 +133,15 @@ def customer_merged_into(customer_id: int) -> int | None:
     return survivor
 
 
+def customer_survivor_visible_to(user, customer_id: int) -> int | None:
+    """The customer a merged id now is, when the user may see it (the redirect from an old
+    id: whoever may not see the survivor gets the 404 of any missing customer)."""
+    survivor = customer_merged_into(customer_id)
+    if survivor is None or not customers_visible_to(user).filter(pk=survivor).exists():
+        return None
+    return survivor
+
+
 def customers_by_external_ref(refs: Iterable[str], customers=None) -> dict[str, Customer]:
     """The customers these external references name, among `customers` (default: all): a
     merged customer's old reference names its survivor (CustomerMerge's alias)."""

@@ -10,6 +10,7 @@ urlpatterns = [
     path("new/", views.customer_create, name="create"),
     path("<int:customer_id>/edit/", views.customer_edit, name="edit"),
     path("<int:customer_id>/emails/", views.customer_emails, name="emails"),
+    path("<int:customer_id>/merge/", views.customer_merge, name="merge"),
     path("<int:customer_id>/emails/remove/", views.customer_email_remove, name="email-remove"),
     path(
         "<int:customer_id>/preference-link/",

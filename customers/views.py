@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -9,7 +10,9 @@ from accounts.roles import Role, role_of
 from core.forms import form_add_service_errors
 
 from . import preference_links, selectors, services
-from .forms import CustomerAdminForm, CustomerEmailForm, CustomerForm
+from .duplicates import customer_duplicates_find
+from .forms import CustomerAdminForm, CustomerEmailForm, CustomerForm, MergeForm
+from .models import Customer
 
 PAGE_SIZE = 25
 
@@ -172,3 +175,99 @@ def customer_email_remove(request, customer_id: int):
         return _addresses_page(request, customer, CustomerEmailForm(), status=400, error=error)
     messages.success(request, f"{address} removed from {customer.name}.")
     return redirect("customers:detail", customer_id=customer.pk)
+
+
+# --- Merging a duplicate in ------------------------------------------------------------------
+
+MERGE_CANDIDATES = 5
+
+
+def _merge_survivor(request, customer_id: int) -> Customer:
+    """As the API (customers.api.merge_survivor_get): 404 for a customer the user does not see,
+    403 for one they see but may not merge into (support staff)."""
+    survivor = get_object_or_404(selectors.customers_visible_to(request.user), pk=customer_id)
+    if not selectors.customers_editable_by(request.user).filter(pk=customer_id).exists():
+        raise PermissionDenied("Only admins and the customer's manager merge customers.")
+    return survivor
+
+
+def _merge_duplicate(request, form: MergeForm, survivor: Customer) -> Customer | None:
+    """The duplicate the form names, among the customers the user edits (another
+    portfolio's reads as missing); None with the error on the form."""
+    if not form.is_valid():
+        return None
+    duplicate = (
+        selectors.customers_editable_by(request.user)
+        .filter(pk=form.cleaned_data["duplicate"])
+        .first()
+    )
+    if duplicate is None:
+        form.add_error("duplicate", services.NO_SUCH_CUSTOMER)
+    elif duplicate.pk == survivor.pk:
+        form.add_error("duplicate", services.MERGE_ITSELF)
+        duplicate = None
+    return duplicate
+
+
+def _merge_candidates(request, survivor: Customer) -> list:
+    """The customers this one looks like (customers.duplicates), among those the user edits."""
+    found = customer_duplicates_find(
+        name=survivor.name,
+        email=survivor.email,
+        phone=survivor.phone,
+        other_emails=survivor.other_emails.values_list("address", flat=True),
+        exclude_id=survivor.pk,
+        limit=20,
+    )
+    editable = set(
+        selectors.customers_editable_by(request.user)
+        .filter(pk__in=[c.customer_id for c in found])
+        .values_list("pk", flat=True)
+    )
+    return [c for c in found if c.customer_id in editable][:MERGE_CANDIDATES]
+
+
+@login_required
+def customer_merge(request, customer_id: int):
+    """Merge a duplicate into this customer: choose it (GET, `duplicate`), see what moves and
+    what conflicts, confirm (POST). The duplicate goes; its links lead here."""
+    survivor = _merge_survivor(request, customer_id)
+    data = request.POST if request.method == "POST" else request.GET
+    bound = request.method == "POST" or bool(data)  # an empty POST is refused, not a form
+    choose = MergeForm(data if bound else None)
+    duplicate = _merge_duplicate(request, choose, survivor) if bound else None
+    preview, form = None, choose
+    if duplicate is not None:
+        preview = selectors.customer_merge_preview(survivor=survivor, duplicate=duplicate)
+        form = MergeForm(data, facts=preview["facts"])
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    services.customer_merge(
+                        survivor_id=survivor.pk,
+                        duplicate_id=duplicate.pk,
+                        by=request.user,
+                        fact_choices=form.fact_choices(),
+                    )
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                merged = f"{duplicate.name} (no. {duplicate.pk})"
+                messages.success(request, f"{merged} was merged into {survivor.name}.")
+                return redirect("customers:detail", customer_id=survivor.pk)
+        if request.method == "GET":
+            form = MergeForm(initial={"duplicate": duplicate.pk}, facts=preview["facts"])
+    refused = bound and (duplicate is None or bool(form.errors))
+    return render(
+        request,
+        "customers/merge.html",
+        {
+            "customer": survivor,
+            "form": form,
+            "duplicate": duplicate,
+            "preview": preview,
+            "moves": [move for move in preview["moves"] if move["rows"]] if preview else [],
+            "candidates": _merge_candidates(request, survivor) if duplicate is None else [],
+        },
+        status=400 if refused else 200,
+    )

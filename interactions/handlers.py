@@ -4,9 +4,20 @@ from events.models import Event
 from events.names import EventName
 from events.registry import subscribe
 
-from .services import interactions_personal_text_erase
+from .services import interactions_customer_merge, interactions_personal_text_erase
 
 
 @subscribe(EventName.CUSTOMER_ERASED, in_transaction=True)
 def personal_text_erase(event: Event) -> None:
     interactions_personal_text_erase(customer_id=event.customer_id)
+
+
+@subscribe(EventName.CUSTOMER_MERGED, in_transaction=True)
+def customer_merge_rows(event: Event) -> None:
+    """Before valuation's and the apps' above (subscribers run in INSTALLED_APPS order, the
+    layers' order): their derived rows are rebuilt from the interactions moved here."""
+    event.subject["moved"].update(  # type: ignore[attr-defined]
+        interactions_customer_merge(
+            survivor_id=event.customer_id, duplicate_id=event.payload["duplicate_id"]
+        )
+    )

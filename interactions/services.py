@@ -797,3 +797,31 @@ def _batch_write(bulk, one_by_one, refs: _Refs, results, logged_by) -> None:
             _add(results[index].errors, error)
         else:
             results[index].id = interaction.pk
+
+
+RATING_MERGE_WHY = "one rating per customer and offering: the more recent is kept"
+
+
+def interactions_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, dict]:
+    """The duplicate's interactions (their order lines and threads with them) and ratings
+    become the survivor's, in the merge's transaction (interactions.handlers). Where both
+    rated an offering, the more recent rating stays (one per pair) and the other goes."""
+    moved = Interaction.objects.filter(customer_id=duplicate_id).update(customer_id=survivor_id)
+    ratings = OfferingRating.objects.filter(customer_id__in=[survivor_id, duplicate_id])
+    latest: dict[int, OfferingRating] = {}
+    older = []
+    for rating in ratings.order_by("-rated_at", "-pk"):
+        if rating.offering_id in latest:
+            older.append(rating.pk)
+        else:
+            latest[rating.offering_id] = rating
+    dropped, _ = OfferingRating.objects.filter(pk__in=older).delete()
+    rated = OfferingRating.objects.filter(customer_id=duplicate_id).update(customer_id=survivor_id)
+    return {
+        "interactions.Interaction.customer": {"moved": moved},
+        "interactions.OfferingRating.customer": {
+            "moved": rated,
+            "dropped": dropped,
+            "why": RATING_MERGE_WHY,
+        },
+    }

@@ -14,3 +14,13 @@ def subscriptions_pause_on_archive(event: Event) -> None:
     in the archiving's transaction."""
     offering = Offering.objects.get(pk=event.payload["offering_id"])
     services.replenishments_pause_for_offering(offering=offering)
+
+
+@subscribe(EventName.CUSTOMER_MERGED, in_transaction=True)
+def customer_merge_rows(event: Event) -> None:
+    """After interactions' subscriber (INSTALLED_APPS order): the forecasts read the orders."""
+    event.subject["moved"].update(  # type: ignore[attr-defined]
+        services.replenishment_customer_merge(
+            survivor_id=event.customer_id, duplicate_id=event.payload["duplicate_id"]
+        )
+    )

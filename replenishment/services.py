@@ -18,7 +18,9 @@ from offerings.models import Offering
 from offerings.selectors import offerings_orderable
 
 from . import selectors
+from .forecasts import purchase_forecasts_refresh
 from .models import (
+    PurchaseForecast,
     ReplenishmentDelivery,
     ReplenishmentSubscription,
     SubscriptionMode,
@@ -251,3 +253,24 @@ def replenishments_deliver_due(*, today: date | None = None, batch_size: int = 1
                 },
             )
         logger.info("replenishment: %d deliveries so far", delivered)
+
+
+FORECAST_MERGE_WHY = "derived: the survivor's forecasts are recomputed from the moved orders"
+
+
+def replenishment_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, dict]:
+    """The duplicate's subscriptions (their deliveries with them) become the survivor's, in
+    the merge's transaction (replenishment.handlers); its purchase forecasts, derived from
+    the orders interactions has just moved, go and the survivor's are computed again."""
+    moved = ReplenishmentSubscription.objects.filter(customer_id=duplicate_id).update(
+        customer_id=survivor_id
+    )
+    dropped, _ = PurchaseForecast.objects.filter(customer_id=duplicate_id).delete()
+    purchase_forecasts_refresh(customer_ids=[survivor_id])
+    return {
+        "replenishment.ReplenishmentSubscription.customer": {"moved": moved},
+        "replenishment.PurchaseForecast.customer": {
+            "dropped": dropped,
+            "why": FORECAST_MERGE_WHY,
+        },
+    }

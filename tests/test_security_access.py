@@ -47,6 +47,8 @@ GET_MATRIX = {
     # Other addresses: those who edit the customer and support staff add; editors remove.
     "customers:emails": (200, 200, 404, 200, 302),
     "customers:email-remove": (405, 405, 405, 405, 302),
+    # Merging a duplicate in: as the API (support staff see the customer, merge none).
+    "customers:merge": (200, 200, 404, 403, 302),
     "interactions:search": (200, 200, 200, 200, 302),
     "interactions:queue": (200, 200, 200, 200, 302),
     "interactions:log": (200, 200, 404, 200, 302),
@@ -138,6 +140,9 @@ GET_MATRIX = {
     "api-users": (200, 403, 403, 403, 403),
     "api-user": (200, 403, 403, 403, 403),
     "api-customers-reassign": (405, 405, 405, 405, 403),
+    # Merging a duplicate in (the preview without ?duplicate= is refused naming it): admins and
+    # the customer's manager; support staff see the customer but merge none.
+    "api-customer-merge": (400, 400, 404, 403, 403),
     # Webhooks: admins only (the endpoints hold signing secrets and see every customer's events).
     "api-webhooks": (200, 403, 403, 403, 403),
     "api-webhook": (200, 403, 403, 403, 403),
@@ -170,6 +175,8 @@ WRITE_MATRIX = {
     # editors' (support staff do not reach it: 404, as for the profile's edit page).
     ("post", "customers:emails"): (400, 400, 404, 400, 302),
     ("post", "customers:email-remove"): (400, 400, 404, 404, 302),
+    # An empty merge is refused naming the duplicate, shown again with the error.
+    ("post", "customers:merge"): (400, 400, 404, 403, 302),
     # "Checked" on a sender: whoever sees the customer (back to the list).
     ("post", "workspace:triage-clear"): (302, 302, 404, 302, 302),
     # An empty contact form is refused and shown again with its errors, to anyone.
@@ -207,6 +214,7 @@ WRITE_MATRIX = {
     ("post", "api-users"): (400, 403, 403, 403, 403),
     ("patch", "api-user"): (200, 403, 403, 403, 403),
     ("post", "api-customers-reassign"): (400, 403, 403, 403, 403),
+    ("post", "api-customer-merge"): (400, 400, 404, 403, 403),
     ("post", "api-webhooks"): (400, 403, 403, 403, 403),
     ("patch", "api-webhook"): (200, 403, 403, 403, 403),
     ("post", "api-webhook-delivery-resend"): (202, 403, 403, 403, 403),
@@ -323,6 +331,10 @@ def path_for(name: str, world) -> str:
                 "delivery_id": delivery.pk if delivery else 1,
             },
         )
+    if name == "customers:merge" and "merge_duplicate" in world:
+        # The form fuzz's world: the preview of a merge, with its confirmation form.
+        path = reverse(name, kwargs={"customer_id": world["customer"].pk})
+        return f"{path}?duplicate={world['merge_duplicate']}"
     if name in {"api-offering"}:
         return reverse(name, kwargs={"pk": world["offering"].pk})
     if name == "preference-centre":

@@ -3,7 +3,12 @@
 import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -100,7 +105,14 @@ class CustomerListApi(_WithFigures, customers_api.CustomerListApi):
 
 
 class CustomerDetailApi(_WithFigures, customers_api.CustomerDetailApi):
-    @extend_schema(responses=CustomerWithFiguresOutputSerializer)
+    @extend_schema(
+        responses={
+            200: CustomerWithFiguresOutputSerializer,
+            301: OpenApiResponse(
+                description="Merged into another customer: Location names the survivor."
+            ),
+        }
+    )
     def get(self, request, pk: int):
         return super().get(request, pk)
 

@@ -12,6 +12,7 @@ from interactions.choices import SERVICE_TYPES
 from interactions.models import ChannelCost
 from interactions.services import channel_cost
 
+from .services import valuation_customer_merge
 from .summary import summaries_record_interactions, summary_record_interaction
 from .tasks import customer_figures_request, customers_figures_request
 
@@ -106,3 +107,16 @@ def customers_batch_figures_request(event: Event) -> None:
         *(int(pk) for pk, fields in changed.items() if set(fields) & FIGURE_INPUTS),
     ]
     customers_figures_request(customer_ids=customer_ids)
+
+
+@subscribe(EventName.CUSTOMER_MERGED, in_transaction=True)
+def customer_merge_figures(event: Event) -> None:
+    """The duplicate's derived rows dropped, the survivor's summary rebuilt and figures
+    recomputed after the commit as after an interaction (stale mark in the merge's
+    transaction). After interactions' subscriber: INSTALLED_APPS order, the layers'."""
+    event.subject["moved"].update(  # type: ignore[attr-defined]
+        valuation_customer_merge(
+            survivor_id=event.customer_id, duplicate_id=event.payload["duplicate_id"]
+        )
+    )
+    customer_figures_request(customer_id=event.customer_id)

@@ -45,6 +45,7 @@ from .figures import DAYS_PER_MONTH, Figures, PopulationFit, assign_tiers, compu
 from .models import (
     CustomerFigures,
     CustomerSnapshot,
+    CustomerSummary,
     FitMethod,
     FitPriors,
     FitStatus,
@@ -895,3 +896,32 @@ def valuation_history_rebuild() -> list[date]:
             payload={"version": None, "history_days": [day.isoformat() for day in days]},
         )
     return days
+
+
+VALUATION_MERGE_WHY = {
+    "valuation.CustomerSummary.customer": "derived: the survivor's is rebuilt from the moved "
+    "interactions",
+    "valuation.CustomerFigures.customer": "derived: the survivor's are recomputed",
+    "valuation.CustomerSnapshot.customer": "derived history of the duplicate's own figures: "
+    "the survivor's snapshots stay",
+}
+
+
+def valuation_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, dict]:
+    """The duplicate's derived rows go, in the merge's transaction (valuation.handlers, after
+    interactions moved the history): the survivor's summary is rebuilt from it at once (the
+    running fold cannot add a second history), its figures are marked stale by the caller."""
+    dropped = {
+        label: model.objects.filter(customer_id=duplicate_id).delete()[0]
+        for label, model in (
+            ("valuation.CustomerSummary.customer", CustomerSummary),
+            ("valuation.CustomerFigures.customer", CustomerFigures),
+            ("valuation.CustomerSnapshot.customer", CustomerSnapshot),
+        )
+    }
+    customer_summaries_rebuild(
+        customer_ids=[survivor_id], channel_costs=selectors.channel_costs_decimal()
+    )
+    return {
+        label: {"dropped": n, "why": VALUATION_MERGE_WHY[label]} for label, n in dropped.items()
+    }

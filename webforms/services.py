@@ -104,3 +104,9 @@ def webform_submit(
 def submissions_personal_data_erase(*, customer_id: int) -> int:
     """The customer was erased (dataio): what they sent goes too; the rows stay as counts."""
     return Submission.objects.filter(customer_id=customer_id).update(fields={}, client_hash="")
+
+
+def submissions_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, dict]:
+    """What the duplicate sent becomes the survivor's, in the merge's transaction."""
+    moved = Submission.objects.filter(customer_id=duplicate_id).update(customer_id=survivor_id)
+    return {"webforms.Submission.customer": {"moved": moved}}

@@ -21,7 +21,11 @@ from events.models import Event
 from events.names import EventName
 from events.registry import subscribe
 
-from .services import customer_agendas_refresh, portfolio_equity_history_record
+from .services import (
+    customer_agendas_refresh,
+    portfolio_equity_history_record,
+    workspace_customer_merge,
+)
 
 
 def _named(event: Event) -> list[int] | None:
@@ -89,3 +93,12 @@ def equity_history_record(event: Event) -> None:
 @subscribe(EventName.IMPORT_FINISHED)
 def agendas_refresh_after_import(event: Event) -> None:
     customer_agendas_refresh(customer_ids=_named(event))
+
+
+@subscribe(EventName.CUSTOMER_MERGED, in_transaction=True)
+def agenda_merge(event: Event) -> None:
+    event.subject["moved"].update(  # type: ignore[attr-defined]
+        workspace_customer_merge(
+            survivor_id=event.customer_id, duplicate_id=event.payload["duplicate_id"]
+        )
+    )

@@ -169,3 +169,16 @@ def offer_make(
         offer=offering,
         offer_outcome="",
     )
+
+
+def workspace_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, dict]:
+    """The duplicate's agenda goes (one row per customer, derived), the survivor's is
+    refreshed from what it now holds, in the merge's transaction (workspace.handlers)."""
+    dropped, _ = CustomerAgenda.objects.filter(customer_id=duplicate_id).delete()
+    customer_agendas_refresh(customer_ids=[survivor_id])
+    return {
+        "workspace.CustomerAgenda.customer": {
+            "dropped": dropped,
+            "why": "derived: the survivor's is refreshed",
+        }
+    }

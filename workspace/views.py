@@ -139,10 +139,17 @@ def portfolio(request):
 
 @login_required
 def customer_page(request, customer_id: int):
-    customer = get_object_or_404(
-        customer_selectors.customers_visible_to(request.user).select_related("figures"),
-        pk=customer_id,
-    )
+    visible = customer_selectors.customers_visible_to(request.user).select_related("figures")
+    customer = visible.filter(pk=customer_id).first()
+    if customer is None:
+        survivor = customer_selectors.customer_survivor_visible_to(request.user, customer_id)
+        if survivor is not None:
+            # A merged customer's old link (bookmarks, mails): the survivor's page. 302, as
+            # whether it redirects depends on who asks.
+            location = reverse("customers:detail", args=[survivor])
+            query = request.META.get("QUERY_STRING")
+            return redirect(f"{location}?{query}" if query else location)
+        customer = get_object_or_404(visible, pk=customer_id)
     timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
     timeline_filters = {
         "channel": request.GET.get("channel", ""),

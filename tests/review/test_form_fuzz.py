@@ -32,6 +32,7 @@ from django.urls import Resolver404, resolve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from customers.facts import customer_fact_record
 from customers.models import Customer, CustomerEmail
 from interactions.choices import OfferOutcome
 from interactions.models import Interaction
@@ -264,6 +265,14 @@ def fuzz_world(world, bob):  # noqa: F811 - the fixture imported above
     )
     Customer.objects.filter(pk=customer.pk).update(needs_triage=True)
     CustomerEmail.objects.create(customer=customer, address="second@example.net")
+    # A duplicate of alice's customer, both knowing a fact differently: the merge page shows
+    # its preview and the confirmation form with the fact's choice.
+    duplicate = CustomerFactory(owner=customer.owner, name=f"{customer.name} (again)")
+    for whose, window in ((customer, "morning"), (duplicate, "evening")):
+        customer_fact_record(
+            customer=whose, key="delivery_window", value=window, recorded_by=customer.owner
+        )
+    world["merge_duplicate"] = duplicate.pk
     world["ids"] = {
         "customer": customer.pk,
         "interaction": world["interaction"].pk,
@@ -409,6 +418,13 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert {"start", "end"} <= pages("workspace:scorecards").query_params
     log = [f for f in pages("interactions:log").forms if f.action == pages("interactions:log").path]
     assert {"teach-other_key", "teach-other_value", "occurred_at"} <= set(log[0].fields)
+    merge = [
+        f
+        for f in pages("customers:merge").forms
+        if f.method == "post" and resolve(f.action).view_name == "customers:merge"
+    ]
+    assert merge and {"duplicate", "fact-delivery_window"} <= set(merge[0].fields)
+    assert {"survivor", "duplicate"} <= set(merge[0].fields["fact-delivery_window"].options)
     detail = pages("customers:detail")
     offer = [
         form for form in detail.forms if resolve(form.action).view_name == "workspace:offer-make"
