@@ -50,7 +50,9 @@ def alices_item(alice):
     return follow_up(CustomerFactory(owner=alice, name="Anna Keller"), due_in_days=-2)
 
 
-def test_done_takes_the_todo_off_the_list_and_into_the_done_history(client, alice, alices_item):
+def test_done_takes_the_todo_off_the_list_and_into_the_done_history(
+    client, alice, charlie, alices_item
+):
     # Given alice's overdue follow-up is on her list
     client.force_login(alice)
     assert b"Call to follow up" in client.get(reverse("workspace:todo")).content
@@ -70,6 +72,14 @@ def test_done_takes_the_todo_off_the_list_and_into_the_done_history(client, alic
     [state] = done.context["done"]
     assert (state.interaction, state.changed_by, state.status) == (alices_item, alice, "done")
     assert b"done by Alice" in done.content
+
+    # And so does the customer's page, to support staff too (who cannot reopen it)
+    detail = reverse("customers:detail", args=[alices_item.customer_id])
+    assert b"Done to-dos" in client.get(detail).content
+    client.force_login(charlie)
+    seen = client.get(detail).content
+    assert b"done by Alice" in seen and b"Reopen" not in seen
+    client.force_login(alice)
 
     # When she reopens it, it is back
     post(client, "todo-reopen", alices_item, kind="next_step", back="done")

@@ -183,6 +183,7 @@ def customer_page(request, customer_id: int):
             "interaction_types": InteractionType.choices,
             "preference_link": preference_link,
             "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
+            "todos_done": todo_selectors.customer_todos_done(customer_id=customer.pk),
             "timeline": timeline[:50],
             "can_edit": customer_selectors.customers_editable_by(request.user)
             .filter(pk=customer.pk)
@@ -271,6 +272,8 @@ def _todo_action(request, interaction_id: int, form_class, act) -> HttpResponse:
     back = reverse("workspace:todo")
     if request.POST.get("back") == "done":
         back += "?show=done"
+    elif request.POST.get("back") == "customer":
+        back = reverse("customers:detail", args=[interaction.customer_id])
     if not form.is_valid():
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect(back)

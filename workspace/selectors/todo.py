@@ -147,6 +147,15 @@ def todos_done(*, manager, limit: int = TODO_LIMIT) -> QuerySet[TodoState]:
     )
 
 
+def customer_todos_done(*, customer_id: int, limit: int = TODO_LIMIT) -> QuerySet[TodoState]:
+    """The customer's done to-dos, latest first, with who did them and when (their page)."""
+    return (
+        TodoState.objects.filter(status=TodoStatus.DONE, interaction__customer_id=customer_id)
+        .select_related("interaction", "changed_by")
+        .order_by("-changed_at", "-id")[:limit]
+    )
+
+
 @dataclass
 class TodoList:
     next_steps: list
