@@ -147,6 +147,10 @@ def test_reassign_moves_the_todo_to_the_other_managers_list(client, alice, bob, 
     client.force_login(bob)
     bobs_page = client.get(reverse("workspace:todo"))
     assert b"from Alice" in bobs_page.content
+    # (her customer's name without a link: his would be a page he may not open)
+    assert reverse("customers:detail", args=[alices_item.customer_id]).encode() not in (
+        bobs_page.content
+    )
 
     # And bob may work it: done, it leaves his list and shows in his and alice's history
     post(client, "todo-done", alices_item, kind="next_step")
