@@ -225,6 +225,7 @@ def test_the_services_refuse_support_staff_other_portfolios_and_non_managers(
     for user in (bob, charlie):
         with pytest.raises(PermissionDenied):
             services.todo_done(interaction=alices_item, kind="next_step", by=user)
+    assert not TodoState.objects.exists()  # the refused first change left no row
     with pytest.raises(ValidationError) as error:
         services.todo_reassign(interaction=alices_item, kind="next_step", by=alice, to=charlie)
     assert "to" in error.value.message_dict
@@ -290,3 +291,25 @@ def test_the_list_with_worked_todos_renders_in_a_fixed_number_of_queries(
     shown = [i.pk for i in response.context["todo"].next_steps]
     assert set(shown) == kept | handed and len(shown) == len(kept) + len(handed)
     assert response.content.count(b'name="until"') == len(shown) + size  # + the unanswered
+
+
+def test_a_done_todo_no_longer_counts_as_the_customers_next_due_action(client, alice):
+    # Given a customer whose only due action is an overdue follow-up
+    item = follow_up(CustomerFactory(owner=alice, name="Anna"), due_in_days=-5)
+    services.customer_agendas_refresh(customer_ids=[item.customer_id])  # as its recompute
+    client.force_login(alice)
+
+    def next_due():
+        page = client.get(reverse("customers:portfolio"), {"sort": "next_due"}).context["page"]
+        [row] = page
+        return row.next_due, row.next_due_on
+
+    overdue = timezone.localdate() - timedelta(days=5)
+    assert next_due() == (overdue, overdue)
+
+    # When it is marked done, the live and the stored next due action have none; reopened,
+    # it is back
+    services.todo_done(interaction=item, kind="next_step", by=alice)
+    assert next_due() == (None, None)
+    services.todo_reopen(interaction=item, kind="next_step", by=alice)
+    assert next_due() == (overdue, overdue)

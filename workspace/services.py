@@ -213,19 +213,24 @@ def _todo_state_change(*, interaction: Interaction, kind: str, by, **changes) ->
         raise ValidationError({"kind": TODO_NO_NEXT_STEP})
     if kind == TodoKind.UNANSWERED and not interaction.requires_response:
         raise ValidationError({"kind": TODO_NO_ANSWER_WANTED})
-    state = TodoState.objects.select_for_update().filter(interaction=interaction, kind=kind).first()
+    now = timezone.now()
+    # The row first (ON CONFLICT DO NOTHING), then its lock: two first changes at once wait
+    # for each other instead of one failing on the unique pair. A refusal below rolls the
+    # new row back with the rest.
+    TodoState.objects.bulk_create(
+        [TodoState(interaction=interaction, kind=kind, changed_at=now)], ignore_conflicts=True
+    )
+    state = TodoState.objects.select_for_update().get(interaction=interaction, kind=kind)
     if not todo_may_act(user=by, interaction=interaction, state=state):
         raise PermissionDenied(TODO_NOT_YOURS)
-    if state is None:
-        state = TodoState(interaction=interaction, kind=kind)
     for name, value in changes.items():
         setattr(state, name, value)
     state.changed_by = by
-    state.changed_at = timezone.now()
-    # The pair's uniqueness is the constraint's: a concurrent first change waits on its
-    # INSERT and fails rather than writing a second row.
+    state.changed_at = now
     state.full_clean(validate_unique=False, validate_constraints=False)
     state.save()
+    # A done (or reopened) to-do moves the customer's stored next due action.
+    customer_agendas_refresh(customer_ids=[interaction.customer_id])
     return state
 
 
