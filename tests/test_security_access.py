@@ -79,7 +79,13 @@ GET_MATRIX = {
     "preference-centre": (200, 200, 200, 200, 200),
     # A public contact form (webforms): no sign-in, the same page for everyone.
     "webforms:form": (200, 200, 200, 200, 200),
-    "workspace:todo": (403, 200, 200, 403, 302),
+    # The to-do list: managers and admins (a to-do may be handed to an admin); its actions
+    # take POST only.
+    "workspace:todo": (200, 200, 200, 403, 302),
+    "workspace:todo-done": (405, 405, 405, 405, 302),
+    "workspace:todo-reopen": (405, 405, 405, 405, 302),
+    "workspace:todo-snooze": (405, 405, 405, 405, 302),
+    "workspace:todo-reassign": (405, 405, 405, 405, 302),
     "workspace:map": (403, 200, 200, 403, 302),
     "workspace:scorecards": (200, 403, 403, 403, 302),
     # The purchase models' check: admins (the fits' view permission); it shows spend.
@@ -177,6 +183,12 @@ WRITE_MATRIX = {
     ("post", "customers:email-remove"): (400, 400, 404, 404, 302),
     # An empty merge is refused naming the duplicate, shown again with the error.
     ("post", "customers:merge"): (400, 400, 404, 403, 302),
+    # The actions on a to-do of alice's customer's item: an empty form goes back to the list
+    # with a message naming the field; bob (another portfolio's) 404, support 403.
+    ("post", "workspace:todo-done"): (302, 302, 404, 403, 302),
+    ("post", "workspace:todo-reopen"): (302, 302, 404, 403, 302),
+    ("post", "workspace:todo-snooze"): (302, 302, 404, 403, 302),
+    ("post", "workspace:todo-reassign"): (302, 302, 404, 403, 302),
     # "Checked" on a sender: whoever sees the customer (back to the list).
     ("post", "workspace:triage-clear"): (302, 302, 404, 302, 302),
     # An empty contact form is refused and shown again with its errors, to anyone.

@@ -50,8 +50,8 @@ def test_it_rejects_a_wrong_password_with_a_clear_message(client, alice):
     ("user", "visible", "hidden"),
     [
         ("alice", ["My portfolio", "Find a customer"], ["Administration", "Offerings"]),
-        ("charlie", ["Customers"], ["My portfolio", "Administration", "Offerings"]),
-        ("ada", ["Customers", "Offerings", "Administration", "Users"], ["My portfolio"]),
+        ("charlie", ["Customers"], ["My portfolio", "To-do", "Administration", "Offerings"]),
+        ("ada", ["Customers", "To-do", "Offerings", "Administration", "Users"], ["My portfolio"]),
     ],
 )
 def test_it_shows_each_role_its_own_navigation(as_user, request, user, visible, hidden):

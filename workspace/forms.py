@@ -2,6 +2,9 @@ from django import forms
 
 from offerings.models import Offering
 
+from .models import TodoKind
+from .selectors.todo import todo_assignees
+
 
 class OfferMakeForm(forms.Form):
     """Make one of the customer's next best offerings (the only ones the page shows)."""
@@ -14,3 +17,35 @@ class OfferMakeForm(forms.Form):
     def __init__(self, *args, eligible: list[int], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["offering"].queryset = Offering.objects.filter(pk__in=eligible)
+
+
+class TodoActionForm(forms.Form):
+    """Which to-do of the interaction (its next step or its want of an answer)."""
+
+    kind = forms.ChoiceField(
+        choices=TodoKind.choices,
+        error_messages={
+            "required": "say which to-do (next step or unanswered).",
+            "invalid_choice": "choose next step or unanswered.",
+        },
+    )
+    back = forms.CharField(required=False)
+
+
+class TodoSnoozeForm(TodoActionForm):
+    until = forms.DateField(
+        error_messages={
+            "required": "choose the day to snooze until.",
+            "invalid": "enter a date (YYYY-MM-DD).",
+        },
+    )
+
+
+class TodoReassignForm(TodoActionForm):
+    to = forms.ModelChoiceField(
+        queryset=todo_assignees(),
+        error_messages={
+            "required": "choose who takes the to-do.",
+            "invalid_choice": "choose one of the managers listed.",
+        },
+    )

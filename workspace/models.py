@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core import bounds
+
 
 class OfferingAffinity(models.Model):
     """Item-to-item co-occurrence (SPEC §5 next best offerings): of the customers who hold
@@ -82,3 +84,65 @@ class CustomerAgenda(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: next due {self.next_due_on}"
+
+
+class TodoKind(models.TextChoices):
+    """The to-dos that come from one interaction (workspace.selectors.todo): its next step,
+    or its want of an answer. One interaction can be both, so the kind is part of the key."""
+
+    NEXT_STEP = "next_step", "Next step"
+    UNANSWERED = "unanswered", "Unanswered"
+
+
+class TodoStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+
+
+class TodoState(models.Model):
+    """What the managers did with one to-do of the list: done, snoozed until a day, handed to
+    another manager. A to-do without a row is open, unsnoozed and its customer's manager's.
+    Written only by the ``todo_*`` services; the to-do selector joins it in SQL."""
+
+    interaction = models.ForeignKey(
+        "interactions.Interaction", on_delete=models.CASCADE, related_name="todo_states"
+    )
+    kind = models.CharField(max_length=20, choices=TodoKind.choices)
+    status = models.CharField(max_length=10, choices=TodoStatus.choices, default=TodoStatus.OPEN)
+    snoozed_until = models.DateField(null=True, blank=True, validators=[bounds.validate_planned_on])
+    # None: the customer's manager, whoever that is at the time (a reassigned customer takes
+    # their unassigned to-dos along).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="todos_assigned",
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["interaction", "kind"], name="one_todo_state"),
+            models.CheckConstraint(
+                condition=Q(kind__in=TodoKind.values), name="todo_state_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TodoStatus.values), name="todo_state_status_valid"
+            ),
+        ]
+        indexes = [
+            # The to-dos handed to a manager (their list) and the done history.
+            models.Index(fields=["assignee", "kind"], name="todo_state_assignee_idx"),
+            models.Index(fields=["status", "-changed_at"], name="todo_state_done_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.interaction_id}: {self.status}"

@@ -1,15 +1,19 @@
 """Writes of the manager's workspace: the customers' agendas (next due action), the
-co-occurrence refresh, the equity record and offers (SPEC §5)."""
+co-occurrence refresh, the equity record, offers and what managers do with their to-dos
+(SPEC §5)."""
 
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.roles import Role, role_of
+from core import bounds
 from customers.models import Customer
 from interactions.choices import Direction, InteractionType
 from interactions.models import Interaction, OrderLine
@@ -17,7 +21,14 @@ from interactions.services import interaction_log
 from offerings.models import Offering
 from valuation.models import CustomerSnapshot
 
-from .models import CustomerAgenda, OfferingAffinity, PortfolioEquity
+from .models import (
+    CustomerAgenda,
+    OfferingAffinity,
+    PortfolioEquity,
+    TodoKind,
+    TodoState,
+    TodoStatus,
+)
 from .selectors.next_due import next_due_expression
 
 
@@ -182,3 +193,91 @@ def workspace_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str
             "why": "derived: the survivor's is refreshed",
         }
     }
+
+
+# --- What managers do with their to-dos ------------------------------------------------------
+
+TODO_NOT_YOURS = "This to-do is not on your list."
+TODO_NO_NEXT_STEP = "This interaction has no next step."
+TODO_NO_ANSWER_WANTED = "This interaction does not wait for an answer."
+TODO_SNOOZE_NOT_FUTURE = "Snooze until a day after today."
+TODO_ASSIGNEE_NOT_A_MANAGER = "Hand to-dos only to an active customer manager or admin."
+
+
+def todo_may_act(*, user, interaction: Interaction, state: TodoState | None) -> bool:
+    """Admins act on any to-do; a manager on those of their own portfolio's customers and on
+    those handed to them."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    if role != Role.MANAGER:
+        return False
+    handed = state is not None and state.assignee_id == user.pk
+    return handed or interaction.customer.owner_id == user.pk
+
+
+@transaction.atomic
+def _todo_state_change(*, interaction: Interaction, kind: str, by, **changes) -> TodoState:
+    """Lock (or create) the to-do's state, check who acts and that it is a to-do of that
+    kind, and save the changes with who made them and when."""
+    if kind not in TodoKind.values:
+        raise ValidationError({"kind": f"Choose one of {', '.join(TodoKind.values)}."})
+    if kind == TodoKind.NEXT_STEP and interaction.next_step_due is None:
+        raise ValidationError({"kind": TODO_NO_NEXT_STEP})
+    if kind == TodoKind.UNANSWERED and not interaction.requires_response:
+        raise ValidationError({"kind": TODO_NO_ANSWER_WANTED})
+    now = timezone.now()
+    # The row first (ON CONFLICT DO NOTHING), then its lock: two first changes at once wait
+    # for each other instead of one failing on the unique pair. A refusal below rolls the
+    # new row back with the rest.
+    TodoState.objects.bulk_create(
+        [TodoState(interaction=interaction, kind=kind, changed_at=now)], ignore_conflicts=True
+    )
+    state = TodoState.objects.select_for_update().get(interaction=interaction, kind=kind)
+    if not todo_may_act(user=by, interaction=interaction, state=state):
+        raise PermissionDenied(TODO_NOT_YOURS)
+    for name, value in changes.items():
+        setattr(state, name, value)
+    state.changed_by = by
+    state.changed_at = now
+    state.full_clean(validate_unique=False, validate_constraints=False)
+    state.save()
+    # A done (or reopened) to-do moves the customer's stored next due action.
+    customer_agendas_refresh(customer_ids=[interaction.customer_id])
+    return state
+
+
+def todo_done(*, interaction: Interaction, kind: str, by) -> TodoState:
+    """The to-do is done: it leaves every list and shows in the done history."""
+    return _todo_state_change(
+        interaction=interaction, kind=kind, by=by, status=TodoStatus.DONE, snoozed_until=None
+    )
+
+
+def todo_reopen(*, interaction: Interaction, kind: str, by) -> TodoState:
+    """Back on the list (a done or snoozed to-do), with its assignee kept."""
+    return _todo_state_change(
+        interaction=interaction, kind=kind, by=by, status=TodoStatus.OPEN, snoozed_until=None
+    )
+
+
+def todo_snooze(*, interaction: Interaction, kind: str, by, until: date) -> TodoState:
+    """Hidden until ``until`` (a day after today, within the planning window), then back."""
+    if until <= timezone.localdate():
+        raise ValidationError({"until": TODO_SNOOZE_NOT_FUTURE})
+    try:
+        bounds.validate_planned_on(until)
+    except ValidationError as error:
+        raise ValidationError({"until": error.messages}) from error
+    return _todo_state_change(
+        interaction=interaction, kind=kind, by=by, status=TodoStatus.OPEN, snoozed_until=until
+    )
+
+
+def todo_reassign(*, interaction: Interaction, kind: str, by, to) -> TodoState:
+    """The to-do shows on ``to``'s list instead (an active manager or admin); handed back to
+    the customer's manager, it is theirs again like any other."""
+    if to is None or not to.is_active or role_of(to) not in (Role.MANAGER, Role.ADMIN):
+        raise ValidationError({"to": TODO_ASSIGNEE_NOT_A_MANAGER})
+    assignee = None if to.pk == interaction.customer.owner_id else to
+    return _todo_state_change(interaction=interaction, kind=kind, by=by, assignee=assignee)

@@ -5,6 +5,10 @@ from . import views
 app_name = "workspace"
 urlpatterns = [
     path("todo/", views.todo, name="todo"),
+    path("todo/<int:interaction_id>/done/", views.todo_done, name="todo-done"),
+    path("todo/<int:interaction_id>/reopen/", views.todo_reopen, name="todo-reopen"),
+    path("todo/<int:interaction_id>/snooze/", views.todo_snooze, name="todo-snooze"),
+    path("todo/<int:interaction_id>/reassign/", views.todo_reassign, name="todo-reassign"),
     path("map/", views.portfolio_map, name="map"),
     path("scorecards/", views.manager_scorecards, name="scorecards"),
     path("models/", views.model_check, name="models"),

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +33,8 @@ from valuation import selectors as valuation_selectors
 from valuation.selectors import latest_fit
 
 from . import services
-from .forms import OfferMakeForm
+from .forms import OfferMakeForm, TodoActionForm, TodoReassignForm, TodoSnoozeForm
+from .models import TodoKind
 from .selectors import (
     next_best,
     next_due,
@@ -188,6 +190,7 @@ def customer_page(request, customer_id: int):
             "interaction_types": InteractionType.choices,
             "preference_link": preference_link,
             "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
+            "todos_done": todo_selectors.customer_todos_done(customer_id=customer.pk),
             "timeline": timeline[:50],
             "can_edit": customer_selectors.customers_editable_by(request.user)
             .filter(pk=customer.pk)
@@ -230,18 +233,109 @@ def triage_clear(request, customer_id: int):
     return redirect("workspace:triage")
 
 
+def _manager_or_admin(request) -> None:
+    if role_of(request.user) not in (Role.MANAGER, Role.ADMIN):
+        raise PermissionDenied("The to-do list is for customer managers and admins.")
+
+
 @login_required
 def todo(request):
-    _manager_only(request)
+    """The to-dos on the user's list (their customers' and those handed to them); with
+    ``?show=done``, the done ones too, with who did them and when."""
+    _manager_or_admin(request)
+    today = timezone.localdate()
+    show = request.GET.get("show", "")
+    done = list(todo_selectors.todos_done(manager=request.user)) if show == "done" else None
     return render(
         request,
         "workspace/todo.html",
         {
-            "todo": todo_selectors.manager_todo(manager=request.user),
-            "today": timezone.localdate(),
+            "todo": todo_selectors.manager_todo(manager=request.user, today=today),
+            "done": done,
+            "assignees": [
+                user for user in todo_selectors.todo_assignees() if user.pk != request.user.pk
+            ],
+            "today": today,
+            "tomorrow": today + timedelta(days=1),
             "within_days": todo_selectors.DUE_WITHIN_DAYS,
         },
     )
+
+
+def _todo_label(interaction: Interaction, kind: str) -> str:
+    text = interaction.next_step if kind == TodoKind.NEXT_STEP else ""
+    return f"{text or interaction.subject} ({interaction.customer.name})"
+
+
+def _todo_action(request, interaction_id: int, form_class, act) -> HttpResponse:
+    """Check the role, find the interaction among those the user may act on (404 otherwise,
+    as for another portfolio's customer), validate the form, run ``act`` (a service call that
+    returns the success message) and go back to the list with a message either way."""
+    _manager_or_admin(request)
+    interaction = get_object_or_404(
+        todo_selectors.todo_interactions_for(request.user), pk=interaction_id
+    )
+    form = form_class(request.POST)
+    back = reverse("workspace:todo")
+    if request.POST.get("back") == "done":
+        back += "?show=done"
+    elif request.POST.get("back") == "customer":
+        back = reverse("customers:detail", args=[interaction.customer_id])
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        message = act(interaction, data["kind"], data)
+    except ValidationError as error:
+        messages.error(
+            request, "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
+        )
+    else:
+        messages.success(request, f"{message}: {_todo_label(interaction, data['kind'])}.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def todo_done(request, interaction_id: int):
+    def act(interaction, kind, data) -> str:
+        services.todo_done(interaction=interaction, kind=kind, by=request.user)
+        return "Done"
+
+    return _todo_action(request, interaction_id, TodoActionForm, act)
+
+
+@login_required
+@require_POST
+def todo_reopen(request, interaction_id: int):
+    def act(interaction, kind, data) -> str:
+        services.todo_reopen(interaction=interaction, kind=kind, by=request.user)
+        return "Back on the list"
+
+    return _todo_action(request, interaction_id, TodoActionForm, act)
+
+
+@login_required
+@require_POST
+def todo_snooze(request, interaction_id: int):
+    def act(interaction, kind, data) -> str:
+        until = data["until"]
+        services.todo_snooze(interaction=interaction, kind=kind, by=request.user, until=until)
+        return f"Snoozed until {until.isoformat()}"
+
+    return _todo_action(request, interaction_id, TodoSnoozeForm, act)
+
+
+@login_required
+@require_POST
+def todo_reassign(request, interaction_id: int):
+    def act(interaction, kind, data) -> str:
+        to = data["to"]
+        services.todo_reassign(interaction=interaction, kind=kind, by=request.user, to=to)
+        return f"Handed to {to.get_full_name() or to.username}"
+
+    return _todo_action(request, interaction_id, TodoReassignForm, act)
 
 
 @login_required

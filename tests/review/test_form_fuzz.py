@@ -29,6 +29,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +39,7 @@ from interactions.choices import OfferOutcome
 from interactions.models import Interaction
 from interactions.services import interaction_log
 from mail.models import Message
-from workspace.services import offering_affinities_refresh
+from workspace.services import offering_affinities_refresh, todo_done
 
 from ..factories import CustomerFactory, OfferingFactory
 from ..test_security_access import path_for, url_names, world  # noqa: F401 - a fixture
@@ -263,6 +264,12 @@ def fuzz_world(world, bob):  # noqa: F811 - the fixture imported above
         delivery_error="550 no such user",
         to=["someone@example.net"],
     )
+    # The to-do actions' forms: the item waiting for an answer is on alice's list (Done,
+    # Snooze, Reassign); a follow-up she did shows on the customer's page (Reopen).
+    follow_up = log_contact(
+        customer, days_ago=3, next_step="Call back", next_step_due=timezone.localdate()
+    )
+    todo_done(interaction=follow_up, kind="next_step", by=world["users"]["alice"])
     Customer.objects.filter(pk=customer.pk).update(needs_triage=True)
     CustomerEmail.objects.create(customer=customer, address="second@example.net")
     # A duplicate of alice's customer, both knowing a fact differently: the merge page shows
@@ -432,3 +439,9 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert offer and "offering" in offer[0].fields
     outcome = [f for f in detail.forms if resolve(f.action).view_name == "workspace:offer-outcome"]
     assert outcome and {o.value for o in OfferOutcome} <= set(outcome[0].fields["outcome"].options)
+    todo = {resolve(f.action).view_name: f for f in pages("workspace:todo").forms}
+    assert {"workspace:todo-done", "workspace:todo-snooze", "workspace:todo-reassign"} <= set(todo)
+    assert todo["workspace:todo-snooze"].fields["until"].kind == "date"
+    assert {"kind", "to"} <= set(todo["workspace:todo-reassign"].fields)
+    reopen = [f for f in detail.forms if resolve(f.action).view_name == "workspace:todo-reopen"]
+    assert reopen and {"kind", "back"} <= set(reopen[0].fields)

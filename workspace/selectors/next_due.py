@@ -21,6 +21,8 @@ from interactions.models import Interaction
 from replenishment.models import ReplenishmentSubscription
 from replenishment.models import SubscriptionStatus as SubStatus
 
+from ..models import TodoKind, TodoState, TodoStatus
+
 FAR_FUTURE = date(9999, 12, 31)
 
 
@@ -53,13 +55,25 @@ def _earliest(queryset, field) -> Subquery:
     )
 
 
+def _not_done(interactions: QuerySet[Interaction], *, kind: str) -> QuerySet[Interaction]:
+    """Less the to-dos of this kind a manager marked done (workspace.models.TodoState)."""
+    done = TodoState.objects.filter(
+        interaction_id=OuterRef("pk"), kind=kind, status=TodoStatus.DONE
+    )
+    return interactions.exclude(Exists(done))
+
+
 def next_due_parts() -> dict[str, Subquery]:
     """Each customer's earliest open next step, due replenishment and unanswered item, as
-    subqueries correlated on the customer (OuterRef("pk"))."""
+    subqueries correlated on the customer (OuterRef("pk")); a to-do marked done does not
+    count."""
     live = ReplenishmentSubscription.objects.filter(status=SubStatus.ACTIVE)
-    unanswered = unanswered_items().annotate(day=TruncDate("occurred_at"))
+    next_steps = _not_done(open_next_steps(), kind=TodoKind.NEXT_STEP)
+    unanswered = _not_done(unanswered_items(), kind=TodoKind.UNANSWERED).annotate(
+        day=TruncDate("occurred_at")
+    )
     return {
-        "due_next_step": _earliest(open_next_steps(), "next_step_due"),
+        "due_next_step": _earliest(next_steps, "next_step_due"),
         "due_replenishment": _earliest(live, "next_due"),
         "due_unanswered": _earliest(unanswered, "day"),
     }

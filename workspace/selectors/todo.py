@@ -1,15 +1,18 @@
-"""The manager's to-do list (SPEC §5): what is due within a week, overdue first."""
+"""The manager's to-do list (SPEC §5): what is due within a week, overdue first, less what
+the managers did with it (workspace.models.TodoState: done, snoozed, handed to another)."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import cast
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     Aggregate,
     Exists,
     F,
+    FilteredRelation,
     FloatField,
     OuterRef,
     Q,
@@ -18,7 +21,9 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from accounts.roles import Role, role_of
 from customers.models import Customer, LifecycleStatus
+from interactions.models import Interaction
 from replenishment.models import PurchaseForecast
 from replenishment.selectors import (
     PredictedPurchase,
@@ -28,6 +33,7 @@ from replenishment.selectors import (
 from valuation.declared import ValueTier
 from valuation.models import CustomerFigures, CustomerSnapshot
 
+from ..models import TodoKind, TodoState, TodoStatus
 from .next_due import open_next_steps, unanswered_items
 
 DUE_WITHIN_DAYS = 7
@@ -86,6 +92,70 @@ def at_risk_customers(*, manager, limit: int = TODO_LIMIT) -> QuerySet[Customer]
     )
 
 
+def on_todo_list_of(
+    interactions: QuerySet[Interaction], *, manager, kind: str, today: date
+) -> QuerySet[Interaction]:
+    """The interactions' to-dos of this kind on the manager's list: their customer's and not
+    handed to another, or handed to them; not done; not snoozed past today. The state is a
+    LEFT JOIN (its one row per interaction and kind), so the list stays one query."""
+    return (
+        interactions.annotate(
+            state=FilteredRelation("todo_states", condition=Q(todo_states__kind=kind))
+        )
+        # One filter(): each filter() of a to-many relation would join it again.
+        .filter(
+            Q(state__assignee_id=manager.pk)
+            | Q(state__assignee_id__isnull=True, customer__owner=manager),
+            Q(state__status__isnull=True) | Q(state__status=TodoStatus.OPEN),
+            Q(state__snoozed_until__isnull=True) | Q(state__snoozed_until__lte=today),
+        )
+    )
+
+
+def todo_interactions_for(user) -> QuerySet[Interaction]:
+    """The interactions whose to-dos the user may act on (workspace.services.todo_may_act):
+    admins all, a manager their portfolio's and those handed to them, others none."""
+    role = role_of(user)
+    interactions = Interaction.objects.select_related("customer")
+    if role == Role.ADMIN:
+        return interactions
+    if role != Role.MANAGER:
+        return interactions.none()
+    handed = TodoState.objects.filter(interaction_id=OuterRef("pk"), assignee=user)
+    return interactions.filter(Q(customer__owner=user) | Exists(handed))
+
+
+def todo_assignees() -> QuerySet:
+    """Who a to-do may be handed to: active customer managers and admins, by name."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=[Role.MANAGER, Role.ADMIN]))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def todos_done(*, manager, limit: int = TODO_LIMIT) -> QuerySet[TodoState]:
+    """The to-dos done of the manager's customers and of those handed to them, latest first,
+    with who did them and when."""
+    return (
+        TodoState.objects.filter(status=TodoStatus.DONE)
+        .filter(Q(interaction__customer__owner=manager) | Q(assignee=manager))
+        .select_related("interaction__customer", "changed_by")
+        .order_by("-changed_at", "-id")[:limit]
+    )
+
+
+def customer_todos_done(*, customer_id: int, limit: int = TODO_LIMIT) -> QuerySet[TodoState]:
+    """The customer's done to-dos, latest first, with who did them and when (their page)."""
+    return (
+        TodoState.objects.filter(status=TodoStatus.DONE, interaction__customer_id=customer_id)
+        .select_related("interaction", "changed_by")
+        .order_by("-changed_at", "-id")[:limit]
+    )
+
+
 @dataclass
 class TodoList:
     next_steps: list
@@ -113,14 +183,15 @@ class TodoList:
 
 
 def manager_todo(*, manager, today: date | None = None) -> TodoList:
-    """Everything due for the manager's customers within a week (overdue first). A fixed
+    """Everything due for the manager's customers within a week (overdue first), and the
+    next steps and unanswered items handed to them, less those done or snoozed. A fixed
     number of queries; each list is capped at TODO_LIMIT."""
     today = today or timezone.localdate()
     horizon = today + timedelta(days=DUE_WITHIN_DAYS)
     next_steps = list(
-        open_next_steps()
-        .filter(customer__owner=manager, next_step_due__lte=horizon)
-        .select_related("customer")
+        on_todo_list_of(open_next_steps(), manager=manager, kind=TodoKind.NEXT_STEP, today=today)
+        .filter(next_step_due__lte=horizon)
+        .select_related("customer__owner")
         .order_by("next_step_due", "id")[:TODO_LIMIT]
     )
     replenishments = list(
@@ -153,10 +224,10 @@ def manager_todo(*, manager, today: date | None = None) -> TodoList:
         }
         for f in forecasts
     ]
+    # Oldest first: the longest without an answer is the most overdue.
     unanswered = list(
-        unanswered_items()
-        .filter(customer__owner=manager)
-        .select_related("customer")
+        on_todo_list_of(unanswered_items(), manager=manager, kind=TodoKind.UNANSWERED, today=today)
+        .select_related("customer__owner")
         .order_by("occurred_at", "id")[:TODO_LIMIT]
     )
     return TodoList(
