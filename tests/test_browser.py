@@ -82,7 +82,9 @@ def test_an_admin_sees_the_configuration_menu(page, ada):
     expect(nav).to_contain_text("Administration")
     shot(page, "admin-home")
     nav.get_by_role("link", name="Offerings").click()
-    expect(page).to_have_title("Select offering to change | Django site admin")
+    expect(page).to_have_title("Select offering to change | Learning CRM administration")
+    # The admin in the app's look, with a way back
+    expect(page.get_by_role("link", name="Back to the app")).to_be_visible()
     shot(page, "admin-offerings")
 
 
