@@ -259,6 +259,11 @@ def portfolio_map(request):
                 "points": points,
                 "clv_threshold": fit.clv_threshold if fit else None,
                 "growth_threshold": fit.growth_threshold if fit else None,
+                # The scale the chart opens on; the page has a Linear / Log switch.
+                "scale": "symlog"
+                if portfolio_selectors.map_is_skewed([p["clv"] for p in points])
+                or portfolio_selectors.map_is_skewed([p["growth"] for p in points])
+                else "linear",
             },
             "points": points,
             "limit": portfolio_selectors.MAP_LIMIT,
