@@ -160,16 +160,19 @@ def customer_page(request, customer_id: int):
                 args=[preference_links.preference_link_token(customer=customer)],
             )
         )
-    # Managers and admins see why each money figure is what it is; support sees the tier.
-    explanation = None
-    if can_see_money(request.user):
-        explanation = valuation_selectors.customer_valuation_explained(customer_id=customer.pk)
+    # Managers and admins see why each money figure is what it is; support sees the tier and
+    # the plain-language line without its amounts.
+    sees_money = can_see_money(request.user)
+    explained = valuation_selectors.customer_valuation_explained(customer_id=customer.pk)
+    explanation = explained if sees_money else None
+    in_words = valuation_selectors.valuation_in_words(explained, with_money=sees_money)
     return render(
         request,
         "workspace/customer.html",
         {
             "customer": customer,
             "explanation": explanation,
+            "valuation_in_words": in_words,
             "facts": customer_facts.customer_current_facts(customer_id=customer.pk),
             "fact_history": customer_facts.customer_fact_history(customer_id=customer.pk).filter(
                 is_current=False
