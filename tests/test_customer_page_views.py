@@ -5,6 +5,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -130,3 +132,113 @@ def test_it_shows_the_line_with_amounts_to_the_manager_and_without_to_support(
     assert "€" not in support_line and "each" not in support_line
     assert "% likely still active." in support_line
     assert response.context["explanation"] is None  # the analyst detail stays money-only
+
+
+def log(customer, by, subject, *, days_ago, lines=()):
+    return interaction_log(
+        customer=customer,
+        logged_by=by,
+        channel="web",
+        direction="inbound",
+        type="order" if lines else "inquiry",
+        subject=subject,
+        occurred_at=timezone.now() - timedelta(days=days_ago),
+        lines=list(lines),
+    )
+
+
+def test_it_shows_each_orders_amount_to_those_who_see_money(client, alice, charlie):
+    # Given an order of two beans at €40 with 10 % off and a €5 mug (72 + 5), and an inquiry
+    customer = CustomerFactory(owner=alice)
+    beans = OfferingFactory(name="Beans", price=Decimal("40"))
+    mug = OfferingFactory(name="Mug", price=Decimal("5"))
+    log(
+        customer,
+        alice,
+        "Big order",
+        days_ago=3,
+        lines=[
+            OrderLineInput(beans.pk, Decimal("2"), Decimal("40"), Decimal("8"), Decimal("0.1")),
+            OrderLineInput(mug.pk, Decimal("1"), Decimal("5"), Decimal("1")),
+        ],
+    )
+    log(customer, alice, "A question", days_ago=2)
+    url = reverse("customers:detail", args=[customer.pk])
+
+    # When the manager opens the page, the order carries its amount, the inquiry none
+    client.force_login(alice)
+    response = client.get(url)
+    amounts = {i.subject: i.order_amount for i in response.context["timeline"]}
+    assert amounts == {"Big order": Decimal("77.00"), "A question": None}
+    assert "data-order-amount>€77.00</span>" in response.content.decode()
+
+    # When support opens it, no amount at all
+    client.force_login(charlie)
+    content = client.get(url).content.decode()
+    assert "Big order" in content
+    assert "data-order-amount" not in content and "€77" not in content
+
+
+def test_it_pages_the_timeline_newest_first_keeping_the_filter(client, alice):
+    # Given 25 inquiries and one order
+    customer = CustomerFactory(owner=alice)
+    for n in range(25):
+        log(customer, alice, f"Question {n:02}", days_ago=n + 1)
+    beans = OfferingFactory(name="Beans", price=Decimal("40"))
+    log(
+        customer,
+        alice,
+        "Old order",
+        days_ago=100,
+        lines=[OrderLineInput(beans.pk, Decimal("1"), Decimal("40"), Decimal("8"))],
+    )
+    client.force_login(alice)
+    url = reverse("customers:detail", args=[customer.pk])
+
+    # When the manager opens the page, then the next page
+    first = client.get(url)
+    second = client.get(url, {"page": 2})
+
+    # Then 20 newest first, then the remaining 6 with the oldest last
+    assert [i.subject for i in first.context["timeline"]] == [f"Question {n:02}" for n in range(20)]
+    assert [i.subject for i in second.context["timeline"]][-1] == "Old order"
+    assert len(second.context["timeline"]) == 6
+    assert "Page 1 of 2 · 26 interactions" in first.content.decode()
+    assert "page=2#timeline" in first.content.decode()
+
+    # And a filter stays on the pager's links; a page out of range shows the last page
+    inquiries = client.get(url, {"type": "inquiry"})
+    assert inquiries.context["timeline"].paginator.count == 25
+    assert "type=inquiry&amp;page=2" in inquiries.content.decode()
+    assert client.get(url, {"page": 99}).context["timeline"].number == 2
+    assert client.get(url, {"page": "x"}).status_code == 200
+
+
+def test_it_renders_the_timeline_in_a_fixed_number_of_queries(
+    client, alice, django_assert_num_queries
+):
+    # Given a customer with 2 orders and another with 30 orders of two lines each
+    beans = OfferingFactory(name="Beans", price=Decimal("40"))
+    mug = OfferingFactory(name="Mug", price=Decimal("5"))
+    lines = [
+        OrderLineInput(beans.pk, Decimal("1"), Decimal("40"), Decimal("8")),
+        OrderLineInput(mug.pk, Decimal("1"), Decimal("5"), Decimal("1")),
+    ]
+    few, many = CustomerFactory(owner=alice), CustomerFactory(owner=alice)
+    for n in range(2):
+        log(few, alice, f"Order {n}", days_ago=n + 1, lines=lines)
+    for n in range(30):
+        log(many, alice, f"Order {n}", days_ago=n + 1, lines=lines)
+    for customer in (few, many):
+        customer_figures_recompute(customer_id=customer.pk)
+    client.force_login(alice)
+    client.get(reverse("customers:detail", args=[few.pk]))
+
+    with CaptureQueriesContext(connection) as small:
+        client.get(reverse("customers:detail", args=[few.pk]))
+
+    # When the manager opens the larger one, the same queries run
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(reverse("customers:detail", args=[many.pk]))
+    assert len(response.context["timeline"]) == 20
+    assert all(i.order_amount == Decimal("45.00") for i in response.context["timeline"])

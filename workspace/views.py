@@ -137,13 +137,19 @@ def portfolio(request):
     )
 
 
+TIMELINE_PAGE_SIZE = 20
+
+
 @login_required
 def customer_page(request, customer_id: int):
     customer = get_object_or_404(
         customer_selectors.customers_visible_to(request.user).select_related("figures"),
         pk=customer_id,
     )
-    timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
+    sees_money = can_see_money(request.user)
+    timeline = interaction_selectors.customer_timeline(
+        customer_id=customer.pk, with_amounts=sees_money
+    )
     timeline_filters = {
         "channel": request.GET.get("channel", ""),
         "type": request.GET.get("type", ""),
@@ -152,6 +158,7 @@ def customer_page(request, customer_id: int):
         timeline = timeline.filter(channel=timeline_filters["channel"])
     if timeline_filters["type"] in InteractionType.values:
         timeline = timeline.filter(type=timeline_filters["type"])
+    timeline_page = Paginator(timeline, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     preference_link = None  # erased: no preference centre
     if customer.preference_link_version is not None:
         preference_link = request.build_absolute_uri(
@@ -162,7 +169,6 @@ def customer_page(request, customer_id: int):
         )
     # Managers and admins see why each money figure is what it is; support sees the tier and
     # the plain-language line without its amounts.
-    sees_money = can_see_money(request.user)
     explained = valuation_selectors.customer_valuation_explained(customer_id=customer.pk)
     explanation = explained if sees_money else None
     in_words = valuation_selectors.valuation_in_words(explained, with_money=sees_money)
@@ -184,7 +190,7 @@ def customer_page(request, customer_id: int):
             "interaction_types": InteractionType.choices,
             "preference_link": preference_link,
             "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
-            "timeline": timeline[:50],
+            "timeline": timeline_page,
             "can_edit": customer_selectors.customers_editable_by(request.user)
             .filter(pk=customer.pk)
             .exists(),
