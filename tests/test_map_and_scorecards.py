@@ -1,17 +1,20 @@
 """The keep / grow / shed map's scale, zoom and search (issue 19), and the scorecards
 measured from the first recorded day."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from workspace.selectors.portfolio import map_is_skewed
+from workspace.selectors.scorecards import manager_scorecards, scorecard_period
 
 from .browser import sign_in
 from .factories import CustomerFactory
-from .workspace_helpers import figures
+from .workspace_helpers import figures, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +121,60 @@ def test_it_finds_a_customer_on_the_map_and_zooms(page, alice):
     # And Linear shows the real values on plain axes again
     page.get_by_role("button", name="Linear").click()
     assert x_range()[1] >= 11000
+
+
+def test_it_measures_a_period_from_the_first_recorded_day_when_it_starts_before(client, ada, alice):
+    # Given snapshots recorded from 10 days ago only: a customer worth 100 then 400 today,
+    # having moved up a tier
+    today = timezone.localdate()
+    first = today - timedelta(days=10)
+    grew = CustomerFactory(owner=alice, name="Grew")
+    snapshot(grew, first, predicted_clv=Decimal("100"), tier="maintain")
+    snapshot(grew, today, predicted_clv=Decimal("400"), tier="mvc")
+
+    # When the admin asks for the last 30 days
+    period = scorecard_period(start=today - timedelta(days=30), end=today)
+
+    # Then the period is measured from the first recorded day, so the start equity and the
+    # tier move are there (not 0 and the whole equity as "change")
+    assert period.start == first and period.from_first_recorded
+    [card] = manager_scorecards(start=period.start, end=today)
+    assert (card["start_equity"], card["change"], card["moved_tier"]) == (
+        Decimal("100"),
+        Decimal("300"),
+        1,
+    )
+
+    # And the page says so, with the day in the column heading
+    client.force_login(ada)
+    response = client.get(
+        reverse("workspace:scorecards"), {"start": str(today - timedelta(days=30))}
+    )
+    content = response.content.decode()
+    assert f"Since {first:%Y-%m-%d}, the first day with recorded figures" in content
+    assert f"Equity {first:%Y-%m-%d}</th>" in content
+    assert response.context["cards"][0]["start_equity"] == Decimal("100")
+    # The form keeps the day asked for
+    assert f'name="start" value="{today - timedelta(days=30):%Y-%m-%d}"' in content
+
+
+def test_it_keeps_a_period_that_starts_after_the_first_recorded_day(alice):
+    today = timezone.localdate()
+    customer = CustomerFactory(owner=alice)
+    snapshot(customer, today - timedelta(days=60), predicted_clv=Decimal("50"))
+    start = today - timedelta(days=30)
+
+    period = scorecard_period(start=start, end=today)
+
+    assert period.start == start and not period.from_first_recorded
+
+
+def test_it_keeps_the_period_when_nothing_is_recorded_by_its_end(client, ada, alice):
+    # Given no snapshot at all, and then one only after the period's end
+    today = timezone.localdate()
+    start, end = today - timedelta(days=30), today - timedelta(days=20)
+    assert scorecard_period(start=start, end=end).start == start
+    client.force_login(ada)
+    assert "No figures recorded yet" in client.get(reverse("workspace:scorecards")).content.decode()
+    snapshot(CustomerFactory(owner=alice), today, predicted_clv=Decimal("50"))
+    assert scorecard_period(start=start, end=end).start == start

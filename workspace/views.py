@@ -355,11 +355,13 @@ def manager_scorecards(request):
     if start > end:
         errors["start"] = "The start must not be after the end."
         start = end - timedelta(days=30)
+    period = scorecards.scorecard_period(start=start, end=end)
     return render(
         request,
         "workspace/scorecards.html",
         {
-            "cards": scorecards.manager_scorecards(start=start, end=end),
+            "cards": scorecards.manager_scorecards(start=period.start, end=end),
+            "period": period,
             "start": start,
             "end": end,
             "errors": errors,
