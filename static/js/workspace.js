@@ -66,19 +66,24 @@
   var SYMLOG_C = 10;
   function symlog(v) { return v < 0 ? -Math.log10(1 - v / SYMLOG_C) : Math.log10(1 + v / SYMLOG_C); }
   function symexp(t) { return t < 0 ? -SYMLOG_C * (Math.pow(10, -t) - 1) : SYMLOG_C * (Math.pow(10, t) - 1); }
-  // Ticks at 0, ±10, ±30, ±100, ±300, ... in real values, as many as the range holds.
+  // Ticks at 0, ±10, ±30, ±100, ±300, ... in real values, as many as the range holds; a
+  // zoomed-in range gets the in-between steps (2, 5, then every digit) so it keeps a few.
   function symlogTicks(min, max) {
-    var real = [0], lo = symexp(min), hi = symexp(max);
-    for (var p = 1; p < 12; p++) {
-      [1, 3].forEach(function (m) {
-        var v = m * Math.pow(10, p);
-        if (v <= hi) real.push(v);
-        if (-v >= lo) real.push(-v);
-      });
-    }
+    var lo = symexp(min), hi = symexp(max), real = [];
+    [[1, 3], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]].some(function (steps) {
+      real = lo <= 0 && hi >= 0 ? [0] : [];
+      for (var p = 0; p < 12; p++) {
+        steps.forEach(function (m) {
+          var v = m * Math.pow(10, p);
+          if (v < SYMLOG_C) return;  // within ±C the scale is nearly linear: 0 and ±C suffice
+          if (v >= lo && v <= hi) real.push(v);
+          if (-v >= lo && -v <= hi) real.push(-v);
+        });
+      }
+      return real.length >= 4;
+    });
     real.sort(function (a, b) { return a - b; });
-    return real.filter(function (v) { return v >= lo && v <= hi; })
-      .map(function (v) { return { value: symlog(v) }; });
+    return real.map(function (v) { return { value: symlog(v) }; });
   }
 
   function drawMap(canvas, payload) {
