@@ -18,6 +18,7 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
+    DecimalField,
     DurationField,
     ExpressionWrapper,
     F,
@@ -28,6 +29,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -44,13 +46,35 @@ from .models import ChannelCost, Interaction, OfferingRating, OrderLine, Service
 RECENT_INTERACTIONS_IN_QUEUE = 3
 
 
-def customer_timeline(*, customer_id: int) -> QuerySet[Interaction]:
-    """Every interaction with the customer across channels, newest first."""
-    return (
+def customer_timeline(*, customer_id: int, with_amounts: bool = False) -> QuerySet[Interaction]:
+    """Every interaction with the customer across channels, newest first; ``with_amounts``
+    (for those who may see money) annotates each order with ``order_amount``, the revenue of
+    its lines (OrderLine.revenue), summed in the database."""
+    timeline = (
         Interaction.objects.filter(customer_id=customer_id)
         .select_related("logged_by", "offer", "assignee")
         .prefetch_related("lines__offering")
         .order_by("-occurred_at", "-id")
+    )
+    if with_amounts:
+        timeline = timeline.annotate(order_amount=order_amount())
+    return timeline
+
+
+def order_amount() -> Subquery:
+    """The revenue of an interaction's lines (None: no lines), as a correlated subquery: a
+    join with GROUP BY would group by every selected column of the timeline."""
+    revenue = ExpressionWrapper(
+        F("quantity") * F("unit_price") * (Value(Decimal("1")) - F("discount")),
+        output_field=DecimalField(max_digits=24, decimal_places=2),
+    )
+    return Subquery(
+        OrderLine.objects.filter(interaction_id=OuterRef("pk"))
+        .order_by()
+        .values("interaction_id")
+        .annotate(total=Sum(revenue))
+        .values("total"),
+        output_field=DecimalField(max_digits=24, decimal_places=2),
     )
 
 

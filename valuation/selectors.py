@@ -607,6 +607,70 @@ def customer_valuation_explained(*, customer_id: int) -> Explanation:
     )
 
 
+@dataclass(frozen=True)
+class ValuationInWords:
+    """The first line of the "why" panel, for people rather than analysts: how often the
+    customer is expected to buy over the horizon, about how much each time (None: left out,
+    for those who may not see money, or unknown) and how likely they are still active."""
+
+    times: str  # "about 3 more times", "about once more", "less than once"
+    horizon: str  # "3 years", "18 months"
+    spend: Decimal | None  # rounded, shown with the money filter
+    active_percent: str | None  # "82", "under 1"; None: unknown
+
+
+def times_in_words(expected: float) -> str:
+    """Expected transactions as a person would say them: rounded, never falsely precise."""
+    if expected < 0.75:
+        return "less than once"
+    if expected < 1.5:
+        return "about once more"
+    if expected < 2.5:
+        return "about twice more"
+    return f"about {int(expected + 0.5)} more times"
+
+
+def horizon_in_words(months: int) -> str:
+    if months % 12 == 0:
+        years = months // 12
+        return "year" if years == 1 else f"{years} years"
+    return "month" if months == 1 else f"{months} months"
+
+
+def spend_rounded(amount: float) -> Decimal:
+    """Whole units, and two significant figures from 100 up ("about €1,200", not €1,234)."""
+    if amount >= 100:
+        return Decimal(str(float(f"{amount:.2g}"))).quantize(Decimal("1"))
+    return Decimal(round(amount))
+
+
+def percent_in_words(p: float) -> str:
+    """A probability as a whole percentage that never rounds to a certainty it is not."""
+    percent = round(p * 100)
+    if percent == 0 and p > 0:
+        return "under 1"
+    if percent == 100 and p < 1:
+        return "99"
+    return str(percent)
+
+
+def valuation_in_words(explanation: Explanation, *, with_money: bool) -> ValuationInWords | None:
+    """The plain-language summary of an explanation (None for a customer without a purchase
+    yet: the panel explains the prospect value instead). Built from the same figures as the
+    analyst detail below it, so the two never disagree."""
+    values = explanation.intermediates
+    if values.get("new") or values.get("expected_transactions") is None:
+        return None
+    spend = values.get("expected_spend")
+    p_alive = values.get("p_alive")
+    return ValuationInWords(
+        times=times_in_words(values["expected_transactions"]),
+        horizon=horizon_in_words(explanation.params.horizon_months),
+        spend=spend_rounded(spend) if with_money and spend is not None else None,
+        active_percent=percent_in_words(p_alive) if p_alive is not None else None,
+    )
+
+
 def wallet_source_of(*, stated_source: str, stated: bool, inferred: bool) -> str:
     """Where the wallet the figures use comes from: as the customer's record says (stated or
     estimated; stated when it says nothing), inferred from peers, or "" (no wallet)."""

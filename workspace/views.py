@@ -139,6 +139,9 @@ def portfolio(request):
     )
 
 
+TIMELINE_PAGE_SIZE = 20
+
+
 @login_required
 def customer_page(request, customer_id: int):
     visible = customer_selectors.customers_visible_to(request.user).select_related("figures")
@@ -152,7 +155,10 @@ def customer_page(request, customer_id: int):
             query = request.META.get("QUERY_STRING")
             return redirect(f"{location}?{query}" if query else location)
         customer = get_object_or_404(visible, pk=customer_id)
-    timeline = interaction_selectors.customer_timeline(customer_id=customer.pk)
+    sees_money = can_see_money(request.user)
+    timeline = interaction_selectors.customer_timeline(
+        customer_id=customer.pk, with_amounts=sees_money
+    )
     timeline_filters = {
         "channel": request.GET.get("channel", ""),
         "type": request.GET.get("type", ""),
@@ -161,6 +167,7 @@ def customer_page(request, customer_id: int):
         timeline = timeline.filter(channel=timeline_filters["channel"])
     if timeline_filters["type"] in InteractionType.values:
         timeline = timeline.filter(type=timeline_filters["type"])
+    timeline_page = Paginator(timeline, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     preference_link = None  # erased: no preference centre
     if customer.preference_link_version is not None:
         preference_link = request.build_absolute_uri(
@@ -169,16 +176,18 @@ def customer_page(request, customer_id: int):
                 args=[preference_links.preference_link_token(customer=customer)],
             )
         )
-    # Managers and admins see why each money figure is what it is; support sees the tier.
-    explanation = None
-    if can_see_money(request.user):
-        explanation = valuation_selectors.customer_valuation_explained(customer_id=customer.pk)
+    # Managers and admins see why each money figure is what it is; support sees the tier and
+    # the plain-language line without its amounts.
+    explained = valuation_selectors.customer_valuation_explained(customer_id=customer.pk)
+    explanation = explained if sees_money else None
+    in_words = valuation_selectors.valuation_in_words(explained, with_money=sees_money)
     return render(
         request,
         "workspace/customer.html",
         {
             "customer": customer,
             "explanation": explanation,
+            "valuation_in_words": in_words,
             "facts": customer_facts.customer_current_facts(customer_id=customer.pk),
             "fact_history": customer_facts.customer_fact_history(customer_id=customer.pk).filter(
                 is_current=False
@@ -191,7 +200,7 @@ def customer_page(request, customer_id: int):
             "preference_link": preference_link,
             "open_items": interaction_selectors.customer_open_items(customer_id=customer.pk),
             "todos_done": todo_selectors.customer_todos_done(customer_id=customer.pk),
-            "timeline": timeline[:50],
+            "timeline": timeline_page,
             "can_edit": customer_selectors.customers_editable_by(request.user)
             .filter(pk=customer.pk)
             .exists(),
@@ -360,6 +369,11 @@ def portfolio_map(request):
                 "points": points,
                 "clv_threshold": fit.clv_threshold if fit else None,
                 "growth_threshold": fit.growth_threshold if fit else None,
+                # The scale the chart opens on; the page has a Linear / Log switch.
+                "scale": "symlog"
+                if portfolio_selectors.map_is_skewed([p["clv"] for p in points])
+                or portfolio_selectors.map_is_skewed([p["growth"] for p in points])
+                else "linear",
             },
             "points": points,
             "limit": portfolio_selectors.MAP_LIMIT,
@@ -442,11 +456,13 @@ def manager_scorecards(request):
     if start > end:
         errors["start"] = "The start must not be after the end."
         start = end - timedelta(days=30)
+    period = scorecards.scorecard_period(start=start, end=end)
     return render(
         request,
         "workspace/scorecards.html",
         {
-            "cards": scorecards.manager_scorecards(start=start, end=end),
+            "cards": scorecards.manager_scorecards(start=period.start, end=end),
+            "period": period,
             "start": start,
             "end": end,
             "errors": errors,

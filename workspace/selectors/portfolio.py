@@ -1,5 +1,6 @@
 """Reads of the manager's portfolio page and keep / grow / shed map (SPEC §6)."""
 
+import math
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypedDict
@@ -119,3 +120,22 @@ def portfolio_map(*, manager) -> list[MapPoint]:
             growth_potential=F("figures__growth_potential"),
         )[:MAP_LIMIT]
     )
+
+
+def map_is_skewed(values: list[float]) -> bool:
+    """Whether most dots of one axis would crowd into a corner on a linear scale: half of them
+    within the lowest or highest 15 % of the range (a long tail, as CLV has), or the middle
+    80 % within a fifth of it (outliers on both sides). The map then opens on its symlog
+    scale; the manager can switch back to linear."""
+    if len(values) < 5:
+        return False
+    ordered = sorted(values)
+    low, high = ordered[0], ordered[-1]
+    spread = high - low
+    if spread <= 0:
+        return False
+    median = ordered[len(ordered) // 2]
+    p10 = ordered[len(ordered) // 10]
+    p90 = ordered[math.ceil(len(ordered) * 0.9) - 1]
+    crowded_at_an_end = min(median - low, high - median) < 0.15 * spread
+    return crowded_at_an_end or (p90 - p10) < spread / 5

@@ -1,5 +1,6 @@
 """Admin scorecards per manager (SPEC §6): equity, gains, losses and tier moves."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -35,6 +37,30 @@ def _tier_on(day: date) -> Subquery:
         .values("tier")[:1]
     )
     return Subquery(latest)
+
+
+@dataclass(frozen=True)
+class ScorecardPeriod:
+    """The period the scorecards measure. One that starts before the first recorded snapshot
+    is measured from that first day: before it every customer's equity would read 0 and no
+    tier could have moved, so the whole equity would show as "change" and mean nothing."""
+
+    start: date  # the day measured from
+    end: date
+    asked_start: date
+    first_recorded: date | None  # the first snapshot's day (None: none yet)
+
+    @property
+    def from_first_recorded(self) -> bool:
+        return self.start != self.asked_start
+
+
+def scorecard_period(*, start: date, end: date) -> ScorecardPeriod:
+    # One scan of the snapshots' days (they have no index of their own, see the model); an
+    # admin's page, read once per view.
+    first = CustomerSnapshot.objects.aggregate(first=Min("taken_on"))["first"]
+    measured_from = first if first is not None and start < first <= end else start
+    return ScorecardPeriod(start=measured_from, end=end, asked_start=start, first_recorded=first)
 
 
 def manager_scorecards(*, start: date, end: date) -> list[dict]:
