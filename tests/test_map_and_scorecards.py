@@ -151,8 +151,10 @@ def test_it_measures_a_period_from_the_first_recorded_day_when_it_starts_before(
         reverse("workspace:scorecards"), {"start": str(today - timedelta(days=30))}
     )
     content = response.content.decode()
-    assert f"Since {first:%Y-%m-%d}, the first day with recorded figures" in content
-    assert f"Equity {first:%Y-%m-%d}</th>" in content
+    # In the app's date style (crm/formats): "24 Nov 2026"
+    shown = f"{first.day} {first:%b %Y}"
+    assert f"Since {shown}, the first day with recorded figures" in content
+    assert f"Equity {shown}</th>" in content
     assert response.context["cards"][0]["start_equity"] == Decimal("100")
     # The form keeps the day asked for
     assert f'name="start" value="{today - timedelta(days=30):%Y-%m-%d}"' in content

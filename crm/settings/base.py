@@ -321,6 +321,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
+# One date style on every page (crm/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["crm.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
