@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from .models import StaffAvailability
 from .roles import Role
 
 logger = logging.getLogger(__name__)
@@ -137,3 +138,19 @@ def user_update(*, user, data: dict, by):
 def user_deactivate(*, user, by):
     """Deactivate (never delete: their interactions and facts name them); tokens revoked."""
     return user_update(user=user, data={"is_active": False}, by=by)
+
+
+# --- Availability for the support queue's automatic assignment (interactions.assignment) ----
+
+
+def staff_availability_set(*, user, available: bool) -> StaffAvailability:
+    """The person says whether they take new items (away: on leave, in a meeting)."""
+    row, _ = StaffAvailability.objects.update_or_create(
+        user=user, defaults={"available": available, "changed_at": timezone.now()}
+    )
+    return row
+
+
+def staff_assigned_mark(*, user_id: int, at) -> None:
+    """The person was just given an item: round-robin's turn moves on."""
+    StaffAvailability.objects.update_or_create(user_id=user_id, defaults={"last_assigned_at": at})

@@ -4,7 +4,11 @@ from events.models import Event
 from events.names import EventName
 from events.registry import subscribe
 
-from .services import interactions_customer_merge, interactions_personal_text_erase
+from .services import (
+    interaction_auto_assign,
+    interactions_customer_merge,
+    interactions_personal_text_erase,
+)
 
 
 @subscribe(EventName.CUSTOMER_ERASED, in_transaction=True)
@@ -21,3 +25,12 @@ def customer_merge_rows(event: Event) -> None:
             survivor_id=event.customer_id, duplicate_id=event.payload["duplicate_id"]
         )
     )
+
+
+@subscribe(EventName.INTERACTION_LOGGED, in_transaction=True)
+def auto_assign(event: Event) -> None:
+    """A new item that waits for an answer goes to a support person at once when the firm
+    assigns automatically (interactions.assignment; SUPPORT_ASSIGNMENT)."""
+    interaction = event.subject.get("interaction")  # type: ignore[attr-defined]
+    if interaction is not None:
+        interaction_auto_assign(interaction=interaction)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,6 +15,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.services import staff_assigned_mark
 from core import bounds
 from core.errors import errors_under
 from core.records import record_save, related_known
@@ -25,6 +27,7 @@ from events.services import event_publish
 from offerings.models import Offering
 from offerings.selectors import offerings_with_figures
 
+from .assignment import assignee_choose
 from .choices import Direction, InteractionType, OfferOutcome
 from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget
 
@@ -825,3 +828,36 @@ def interactions_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[
             "why": RATING_MERGE_WHY,
         },
     }
+
+
+# --- Automatic assignment of new support items (interactions.assignment) ----------------
+
+
+def interaction_auto_assign(*, interaction: Interaction) -> int | None:
+    """Give a newly logged item its assignee (interactions.assignment says who); returns who, or
+    None when it stays as it is. Only items that wait for an answer and have nobody yet."""
+    if (
+        interaction.assignee_id is not None
+        or not interaction.requires_response
+        or interaction.direction != Direction.INBOUND
+    ):
+        return None
+    mode = settings.SUPPORT_ASSIGNMENT
+    if mode == "off":
+        return None
+    chosen = None
+    if interaction.thread_id is not None:
+        chosen = (
+            Interaction.objects.filter(pk=interaction.thread_id)
+            .values_list("assignee_id", flat=True)
+            .first()
+        )
+    if chosen is None:
+        chosen = assignee_choose(mode=mode)
+    if chosen is None:
+        return None
+    Interaction.objects.filter(pk=interaction.pk, assignee__isnull=True).update(assignee_id=chosen)
+    interaction.assignee_id = chosen
+    staff_assigned_mark(user_id=chosen, at=timezone.now())
+    _changed(interaction, "assignee")
+    return chosen

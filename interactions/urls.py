@@ -6,6 +6,7 @@ app_name = "interactions"
 urlpatterns = [
     path("", views.interaction_search, name="search"),
     path("queue/", views.support_queue, name="queue"),
+    path("queue/availability/", views.staff_availability, name="availability"),
     path("log/<int:customer_id>/", views.interaction_log, name="log"),
     path("rate/<int:customer_id>/", views.offering_rate, name="rate"),
     path("<int:interaction_id>/resolve/", views.interaction_resolve, name="resolve"),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.services import staff_availability_set
 from core.forms import form_add_service_errors
 from core.money import can_see_money
 from customers import facts as customer_facts
@@ -19,7 +20,7 @@ from customers.forms import TeachForm
 from customers.selectors import customers_visible_to
 from offerings.selectors import offerings_orderable, offerings_with_figures
 
-from . import selectors, services
+from . import assignment, selectors, services
 from .choices import InteractionType
 from .forms import (
     InteractionForm,
@@ -209,6 +210,9 @@ def _queue_context(request):
     return {
         "page": page,
         "filter_form": form,
+        "assignment": settings.SUPPORT_ASSIGNMENT,
+        "available": assignment.staff_available(user=request.user),
+        "assignee_filter": filters.get("assignee") or "",
         "now": timezone.now(),
         # Where a plain (no JavaScript) form post returns to: the queue with these filters.
         "back": reverse("interactions:queue") + (f"?{query}" if query else ""),
@@ -251,6 +255,23 @@ def _queue_action(request, interaction_id: int, action, done: str, already: str)
         return render(request, "interactions/_queue.html", context)
     (messages.error if refused else messages.success)(request, f"{notice}: {interaction.subject}")
     return redirect(back)
+
+
+@login_required
+@permission_required("interactions.change_interaction", raise_exception=True)
+@require_POST
+def staff_availability(request):
+    """A support person says whether they take new items from the automatic assignment."""
+    choice = request.POST.get("available", "")
+    if choice not in ("yes", "no"):
+        messages.error(request, "available: choose yes or no.")
+    else:
+        staff_availability_set(user=request.user, available=choice == "yes")
+        messages.success(
+            request,
+            "You take new items again." if choice == "yes" else "New items go to others now.",
+        )
+    return redirect("interactions:queue")
 
 
 @login_required

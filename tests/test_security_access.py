@@ -51,6 +51,7 @@ GET_MATRIX = {
     "customers:merge": (200, 200, 404, 403, 302),
     "interactions:search": (200, 200, 200, 200, 302),
     "interactions:queue": (200, 200, 200, 200, 302),
+    "interactions:availability": (405, 405, 405, 405, 302),
     "interactions:log": (200, 200, 404, 200, 302),
     "interactions:rate": (200, 200, 404, 200, 302),
     "interactions:resolve": (405, 405, 405, 405, 302),
@@ -176,6 +177,8 @@ WRITE_MATRIX = {
     ("post", "customers:preference-link-rotate"): (302, 302, 404, 302, 302),
     # An empty log form is refused (400) and re-rendered with its errors.
     ("post", "interactions:log"): (400, 400, 404, 400, 302),
+    # Saying whether one takes new items: anyone who works the queue (back to the queue).
+    ("post", "interactions:availability"): (302, 302, 302, 302, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
     # An empty address is refused (400) on the page that asks for it; removing one is the
     # editors' (support staff do not reach it: 404, as for the profile's edit page).

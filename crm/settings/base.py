@@ -49,6 +49,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # between real processes that needs no server), in tests the local Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "crm")
+# Who takes a new support item (interactions/assignment.py): off, least_busy or round_robin.
+SUPPORT_ASSIGNMENT = os.environ.get("CRM_SUPPORT_ASSIGNMENT", "off")
+if SUPPORT_ASSIGNMENT not in {"off", "least_busy", "round_robin"}:
+    raise ImproperlyConfigured(
+        f"CRM_SUPPORT_ASSIGNMENT must be off, least_busy or round_robin, got {SUPPORT_ASSIGNMENT!r}"
+    )
 CURRENCY = os.environ.get("CRM_CURRENCY", "EUR")
 # Production redirects plain HTTP to HTTPS unless TLS ends in front of a private network.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -1,0 +1,111 @@
+"""Automatic assignment of new support items (issue 21): least busy or in turn among the
+support staff who are available, a conversation staying with whoever has it, and each person
+saying whether they take new items."""
+
+import pytest
+from django.test import Client, override_settings
+
+from accounts.roles import Role
+from accounts.services import staff_availability_set
+from interactions.models import Interaction
+from interactions.services import interaction_log, interaction_resolve
+
+from .factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _complaint(customer, by, **extra) -> Interaction:
+    return interaction_log(
+        customer=customer,
+        logged_by=by,
+        channel="email",
+        direction="inbound",
+        type="complaint",
+        subject="Beans tasted stale",
+        requires_response=True,
+        **extra,
+    )
+
+
+@pytest.fixture
+def dora(roles):
+    return UserFactory(username="dora", first_name="Dora", role=Role.SUPPORT)
+
+
+@override_settings(SUPPORT_ASSIGNMENT="least_busy")
+def test_new_items_go_to_the_least_busy_available_person(alice, charlie, dora, alices_customer):
+    first = _complaint(alices_customer, alice)
+    second = _complaint(alices_customer, alice)
+    # Both free at first: charlie (never given one, lowest id) then dora (now less busy)
+    assert (first.assignee_id, second.assignee_id) == (charlie.pk, dora.pk)
+    assert (
+        Interaction.objects.get(pk=first.pk).assignee_id == charlie.pk
+    )  # stored, not only in memory
+    # charlie resolves his: he is the least busy again
+    interaction_resolve(interaction=first)
+    assert _complaint(alices_customer, alice).assignee_id == charlie.pk
+    # Away: charlie takes nothing new, dora takes everything
+    staff_availability_set(user=charlie, available=False)
+    assert {_complaint(alices_customer, alice).assignee_id for _ in range(3)} == {dora.pk}
+
+
+@override_settings(SUPPORT_ASSIGNMENT="round_robin")
+def test_in_turn_each_available_person_gets_the_next_item(alice, charlie, dora, alices_customer):
+    given = [_complaint(alices_customer, alice).assignee_id for _ in range(4)]
+    assert given == [charlie.pk, dora.pk, charlie.pk, dora.pk]
+
+
+@override_settings(SUPPORT_ASSIGNMENT="least_busy")
+def test_a_follow_up_stays_with_whoever_has_the_conversation(alice, charlie, dora, alices_customer):
+    root = _complaint(alices_customer, alice)
+    assert root.assignee_id == charlie.pk
+    staff_availability_set(user=charlie, available=False)  # even away: it is his conversation
+    follow_up = _complaint(alices_customer, alice, thread=root)
+    assert follow_up.assignee_id == charlie.pk
+
+
+@override_settings(SUPPORT_ASSIGNMENT="least_busy")
+def test_only_items_that_wait_for_an_answer_are_assigned(alice, charlie, alices_customer):
+    order = interaction_log(
+        customer=alices_customer,
+        logged_by=alice,
+        channel="web",
+        direction="inbound",
+        type="order",
+        subject="Web order",
+    )
+    note = interaction_log(
+        customer=alices_customer,
+        logged_by=alice,
+        channel="phone",
+        direction="outbound",
+        type="inquiry",
+        subject="Called back",
+    )
+    assert order.assignee_id is None and note.assignee_id is None
+    # Nobody available: the item waits unassigned
+    staff_availability_set(user=charlie, available=False)
+    assert _complaint(alices_customer, alice).assignee_id is None
+
+
+def test_assignment_is_off_unless_the_firm_turns_it_on(alice, charlie, alices_customer):
+    assert _complaint(alices_customer, alice).assignee_id is None
+
+
+def test_a_support_person_says_they_are_away_and_back_on_the_queue_page(charlie, alice):
+    client = Client()
+    client.force_login(charlie)
+    page = client.get("/interactions/queue/")
+    assert "I'm away" in page.content.decode()
+    assert client.post("/interactions/queue/availability/", {"available": "no"}).status_code == 302
+    assert b"Away: new items go to others." in client.get("/interactions/queue/").content
+    # Bad input says what is wrong and changes nothing
+    answer = client.post("/interactions/queue/availability/", {"available": "maybe"}, follow=True)
+    assert b"available: choose yes or no." in answer.content
+    assert b"Away: new items go to others." in answer.content
+    client.post("/interactions/queue/availability/", {"available": "yes"})
+    assert "I'm away" in client.get("/interactions/queue/").content.decode()
+    # The queue's views: mine, unassigned, everyone's
+    mine = client.get("/interactions/queue/?assignee=me").content.decode()
+    assert 'href="/interactions/queue/?assignee=me" aria-current="page"' in mine
