@@ -41,6 +41,11 @@ GET_MATRIX = {
     "customers:create": (200, 200, 200, 403, 302),
     "customers:detail": (200, 200, 404, 200, 302),
     "customers:edit": (200, 200, 404, 404, 302),
+    # The read-only card: every staff member, bob too (alice's customer, no money, no
+    # actions); the full page above stays 404 for bob.
+    "customers:card": (200, 200, 200, 200, 302),
+    # Search everywhere (the top bar's box): staff.
+    "search": (200, 200, 200, 200, 302),
     "customers:preference-link-rotate": (405, 405, 405, 405, 302),
     # Other addresses: those who edit the customer and support staff add; editors remove.
     "customers:emails": (200, 200, 404, 200, 302),

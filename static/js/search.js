@@ -1,0 +1,28 @@
+// The top bar's search box (templates/base.html): "/" focuses it from anywhere on the page,
+// unless the user is already typing in a field (then "/" is just a character). Escape in the
+// box gives the focus back to the page. No framework; without JavaScript the box still works.
+(function () {
+  "use strict";
+  var box = document.getElementById("topbar-q");
+  if (!box) return;
+
+  function typing(target) {
+    if (!target) return false;
+    var tag = target.tagName;
+    return (
+      tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable
+    );
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.defaultPrevented || typing(event.target)) return;
+    event.preventDefault();
+    box.focus();
+    box.select();
+  });
+
+  box.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") box.blur();
+  });
+})();
