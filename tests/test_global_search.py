@@ -290,3 +290,9 @@ def test_people_are_shown_by_name_with_the_username_as_fallback(base, alice, bob
     elsewhere = _client(bob).get(reverse("customers:list"), {"q": "Anna"}).content.decode()
     assert "(managed by Alice)" in elsewhere
     assert _href("customers:card", base["anna"]) in elsewhere
+
+
+def test_a_single_letter_finds_nobody_rather_than_everybody(base, ada):
+    # Too short to say whom: not the whole base (trigrams need more letters)
+    assert _customer_ids(_search(ada, "K")) == []
+    assert _customer_ids(_search(ada, "Ke")) == [base["anna"].pk, base["bruno"].pk]

@@ -408,7 +408,8 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert {"q", "page"} <= pages("customers:list").query_params
     # Search everywhere: its own parameters, and the top bar's box found on every staff page
     assert {"q", "page"} <= pages("search").query_params
-    topbar = [f for f in pages("workspace:todo").forms if f.action == path_for("search", fuzz_world)]
+    search = path_for("search", fuzz_world)
+    topbar = [f for f in pages("workspace:todo").forms if f.action == search]
     assert topbar and set(topbar[0].fields) == {"q"}
     assert {"start", "end"} <= pages("workspace:scorecards").query_params
     log = [f for f in pages("interactions:log").forms if f.action == pages("interactions:log").path]
