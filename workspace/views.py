@@ -211,7 +211,11 @@ def search_page(request):
     customers = Paginator(
         search.search_customers(user=request.user, query=query), SEARCH_CUSTOMERS_PER_PAGE
     ).get_page(request.GET.get("page"))
-    interactions = search.search_interactions(user=request.user, query=query)
+    # Interactions for those who may read them (every staff role today), as their own page.
+    if request.user.has_perm("interactions.view_interaction"):
+        interactions = search.search_interactions(user=request.user, query=query)
+    else:
+        interactions = Interaction.objects.none()
     shown = list(interactions[:SEARCH_INTERACTIONS_SHOWN])
     interaction_total = interactions.count()
     return render(
