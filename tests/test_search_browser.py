@@ -72,6 +72,13 @@ def test_it_lets_a_manager_search_everywhere_from_the_keyboard(page, alice, bob)
     shot(page, "search-card")
     assert page.url.endswith(f"/customers/{anna.pk}/card/")
 
+    # A page with its own "/" keeps it: the support queue's "/" goes to its filters
+    page.goto("/interactions/queue/")
+    page.locator("h1").click()
+    page.keyboard.press("/")
+    expect(page.locator(".filters select").first).to_be_focused()
+    expect(box).not_to_be_focused()
+
     # On a tablet the top bar's box fits without scrolling sideways
     page.set_viewport_size({"width": 768, "height": 1024})
     page.goto("/search/?q=keller")
