@@ -164,6 +164,9 @@ WRITE_MATRIX = {
     ("post", "api-valuation-fits"): (202, 403, 403, 403, 403),
     # UI actions on alice's customer's interaction (sign-in redirect for anonymous).
     ("post", "customers:edit"): (200, 200, 404, 404, 302),
+    # The read-only card and the search take no writes.
+    ("post", "customers:card"): (405, 405, 405, 405, 302),
+    ("post", "search"): (405, 405, 405, 405, 302),
     # A new preference-centre link: staff who see the customer (back to the customer page).
     ("post", "customers:preference-link-rotate"): (302, 302, 404, 302, 302),
     # An empty log form is refused (400) and re-rendered with its errors.
