@@ -91,7 +91,9 @@ def customer_search_everywhere(*, viewer, query: str) -> QuerySet[Customer]:
     if phone:
         matches |= Q(phone_key=phone)
     visible = customers_visible_to(viewer)
-    by_ref = visible.filter(external_ref=query[:100]).values_list("pk", flat=True)
+    # A reference is at most 100 characters: a longer query is none.
+    refs = visible.filter(external_ref=query) if len(query) <= 100 else visible.none()
+    by_ref = refs.values_list("pk", flat=True)
     if "@" in email:
         matches |= Q(email_key=email)
         by_ref = by_ref.union(

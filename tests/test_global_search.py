@@ -296,3 +296,5 @@ def test_a_single_letter_finds_nobody_rather_than_everybody(base, ada):
     # Too short to say whom: not the whole base (trigrams need more letters)
     assert _customer_ids(_search(ada, "K")) == []
     assert _customer_ids(_search(ada, "Ke")) == [base["anna"].pk, base["bruno"].pk]
+    # Longer than any reference: matched as a name only, never as "no reference"
+    assert _customer_ids(_search(ada, "x" * 150)) == []
