@@ -8,6 +8,7 @@ from accounts.forms import SignInForm
 from customers import urls as customer_urls
 from portal import views as portal_views
 from workspace import urls as workspace_urls
+from workspace import views as workspace_views
 
 from . import health, views
 
@@ -39,6 +40,9 @@ urlpatterns = [
     # The email channel's pages: conversations (mail/urls.py names its own paths).
     path("", include("mail.urls")),
     path("workspace/", include("workspace.urls")),
+    # Search everywhere (the top bar's box): workspace's, since it composes customers and
+    # interactions.
+    path("search/", workspace_views.search_page, name="search"),
     path("data/", include("dataio.urls")),
     path("mail/local/", include("mail.local_urls")),
     path("admin/", admin.site.urls),

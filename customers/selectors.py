@@ -1,13 +1,14 @@
 """Reads of customers, scoped to what the asking user may see (SPEC §2)."""
 
+import re
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
 from accounts.roles import Role, role_of
 
-from .duplicates import customer_duplicates_find
+from .duplicates import customer_duplicates_find, email_key, name_key, phone_key
 from .models import Customer, CustomerEmail, email_normalise
 
 
@@ -52,6 +53,59 @@ def customer_search(*, customers: QuerySet[Customer], query: str) -> QuerySet[Cu
         return customers
     return customers.filter(
         Q(name__icontains=query) | Q(email__icontains=query) | Q(external_ref__iexact=query)
+    )
+
+
+# A phone number as people type one: digits with spaces, dots, dashes, slashes, brackets, a +.
+PHONE_LIKE = re.compile(r"^\+?[\d\s()./-]{6,}$")
+# Shorter than this, a name matches too much to help (and trigrams need three letters).
+SEARCH_NAME_MIN = 2
+# At most this many customers share another address (a household, a shared inbox).
+SEARCH_IDS_MAX = 200
+
+
+def customer_search_everywhere(*, viewer, query: str) -> QuerySet[Customer]:
+    """Customers of every portfolio matching `query`, for the global search (SPEC §2: a
+    manager searches the whole base by name or e-mail to avoid duplicates). Each clause reads
+    an index: the name's key by containment (the GIN trigram index on `name_key`), the
+    normalised e-mail (the profile's `email_key` or another address's `address_key`) and
+    the normalised phone (`phone_key`) by equality. The external reference is matched among
+    the customers `viewer` may open only: managers never see others' references, and a match
+    would confirm a record elsewhere (docs/architecture.md "Errors never reveal other
+    portfolios"). Annotated `visible`: whether `viewer` may open the full page. No money is
+    read here; the caller picks the columns it shows.
+
+    One query runs here, before the caller's: the ids found by another address or by the
+    reference (an indexed UNION), read first because PostgreSQL does not combine an
+    `IN (subquery)` with the other clauses' indexes and would scan every customer (200,000
+    customers: 90 ms scanned, 5 ms with the ids)."""
+    query = query.strip()
+    if not query:
+        return Customer.objects.none()
+    matches = Q()
+    name = name_key(query)
+    if len(name) >= SEARCH_NAME_MIN:
+        matches |= Q(name_key__contains=name)
+    email = email_key(query)
+    phone = phone_key(query) if PHONE_LIKE.match(query) else ""
+    if phone:
+        matches |= Q(phone_key=phone)
+    visible = customers_visible_to(viewer)
+    # A reference is at most 100 characters: a longer query is none.
+    refs = visible.filter(external_ref=query) if len(query) <= 100 else visible.none()
+    by_ref = refs.values_list("pk", flat=True)
+    if "@" in email:
+        matches |= Q(email_key=email)
+        by_ref = by_ref.union(
+            CustomerEmail.objects.filter(address_key=email).values_list("customer_id", flat=True)
+        )
+    found = list(by_ref[:SEARCH_IDS_MAX])
+    if found:
+        matches |= Q(pk__in=found)
+    if not matches:
+        return Customer.objects.none()
+    return Customer.objects.filter(matches).annotate(
+        visible=Exists(visible.filter(pk=OuterRef("pk")))
     )
 
 

@@ -33,7 +33,8 @@ def customer_list(request):
         elsewhere = (
             selectors.customer_search(customers=selectors.customers_visible_to_all(), query=query)
             .exclude(owner=request.user)
-            .values("name", "owner__username")[:20]
+            .select_related("owner")
+            .only("name", "owner__username", "owner__first_name", "owner__last_name")[:20]
         )
     return render(
         request,

@@ -63,7 +63,8 @@ def test_support_staff_find_any_customer_but_see_no_money(page, charlie, alice):
     expect(nav).not_to_contain_text("My portfolio")
     nav.get_by_role("link", name="Customers").click()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
-    page.get_by_label("Search").fill("anna")
+    expect(page.get_by_role("navigation", name="Main")).not_to_contain_text("My portfolio")
+    page.get_by_label("Search", exact=True).fill("anna")  # not the top bar's box
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Anna Keller").click()
     expect(page.locator("h1")).to_contain_text("Anna Keller")

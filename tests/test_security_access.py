@@ -43,6 +43,11 @@ GET_MATRIX = {
     "customers:create": (200, 200, 200, 403, 302),
     "customers:detail": (200, 200, 404, 200, 302),
     "customers:edit": (200, 200, 404, 404, 302),
+    # The read-only card: every staff member, bob too (alice's customer, no money, no
+    # actions); the full page above stays 404 for bob.
+    "customers:card": (200, 200, 200, 200, 302),
+    # Search everywhere (the top bar's box): staff.
+    "search": (200, 200, 200, 200, 302),
     "customers:preference-link-rotate": (405, 405, 405, 405, 302),
     # Other addresses: those who edit the customer and support staff add; editors remove.
     "customers:emails": (200, 200, 404, 200, 302),
@@ -173,6 +178,9 @@ WRITE_MATRIX = {
     ("post", "api-valuation-fits"): (202, 403, 403, 403, 403),
     # UI actions on alice's customer's interaction (sign-in redirect for anonymous).
     ("post", "customers:edit"): (200, 200, 404, 404, 302),
+    # The read-only card and the search take no writes.
+    ("post", "customers:card"): (405, 405, 405, 405, 302),
+    ("post", "search"): (405, 405, 405, 405, 302),
     # A new preference-centre link: staff who see the customer (back to the customer page).
     ("post", "customers:preference-link-rotate"): (302, 302, 404, 302, 302),
     # An empty log form is refused (400) and re-rendered with its errors.

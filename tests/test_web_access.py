@@ -97,7 +97,9 @@ def test_it_tells_a_manager_about_a_duplicate_in_another_portfolio(as_user, alic
     page = as_user(alice).get("/customers/", {"q": "bruno"}).content.decode()
     assert "Already a customer in another portfolio" in page
     assert "Bruno Rossi" in page
-    assert f"/customers/{bobs_customer.pk}/" not in page  # the name, never the profile
+    # The read-only card (issue 19), never the profile
+    assert f'href="/customers/{bobs_customer.pk}/"' not in page
+    assert f'href="/customers/{bobs_customer.pk}/card/"' in page
 
 
 def test_it_hides_money_from_support_staff(as_user, charlie, alices_customer, alice):

@@ -48,4 +48,15 @@ class TodoReassignForm(TodoActionForm):
             "required": "choose who takes the to-do.",
             "invalid_choice": "choose one of the managers listed.",
         },
+
+
+class GlobalSearchForm(forms.Form):
+    """The top bar's search (`/search/?q=`): a name, an e-mail, a phone, a reference or words
+    of an interaction."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        error_messages={"max_length": "search for at most 200 characters."},
     )

@@ -24,4 +24,5 @@ urlpatterns = [
 customer_pages = [
     path("portfolio/", views.portfolio, name="portfolio"),
     path("<int:customer_id>/", views.customer_page, name="detail"),
+    path("<int:customer_id>/card/", views.customer_card, name="card"),
 ]

@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import Role, role_of
 from core import bounds
@@ -33,12 +33,13 @@ from valuation import selectors as valuation_selectors
 from valuation.selectors import latest_fit
 
 from . import services
-from .forms import OfferMakeForm, TodoActionForm, TodoReassignForm, TodoSnoozeForm
+from .forms import GlobalSearchForm, OfferMakeForm, TodoActionForm, TodoReassignForm, TodoSnoozeForm
 from .models import TodoKind
 from .selectors import (
     next_best,
     next_due,
     scorecards,
+    search,
     triage,
 )
 from .selectors import (
@@ -209,6 +210,63 @@ def customer_page(request, customer_id: int):
             .filter(pk=customer.pk)
             .exists(),
             "email_form": CustomerEmailForm(),
+        },
+    )
+
+
+SEARCH_CUSTOMERS_PER_PAGE = 25
+SEARCH_INTERACTIONS_SHOWN = 10  # the rest on the interactions' own search page
+
+
+@login_required
+@require_GET
+def search_page(request):
+    """Search everywhere: customers of every portfolio (those of others open as a read-only
+    card) and the interactions the user may see. Two counts and two pages of rows."""
+    if role_of(request.user) not in search.STAFF:
+        raise PermissionDenied("The search is for staff.")
+    form = GlobalSearchForm(request.GET or None)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    customers = Paginator(
+        search.search_customers(user=request.user, query=query), SEARCH_CUSTOMERS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    # Interactions for those who may read them (every staff role today), as their own page.
+    if request.user.has_perm("interactions.view_interaction"):
+        interactions = search.search_interactions(user=request.user, query=query)
+    else:
+        interactions = Interaction.objects.none()
+    shown = list(interactions[:SEARCH_INTERACTIONS_SHOWN])
+    interaction_total = interactions.count()
+    return render(
+        request,
+        "workspace/search.html",
+        {
+            "form": form,
+            "query": query,
+            "customers": customers,
+            "interactions": shown,
+            "interaction_total": interaction_total,
+            "search_query": query,
+        },
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )
+
+
+@login_required
+@require_GET
+def customer_card(request, customer_id: int):
+    """The read-only card of any customer, for staff who found one in another portfolio:
+    who it is, whose it is, how to reach them, the last contact. No money, no actions; the
+    full page (customer_page) keeps its own access rules."""
+    customer = get_object_or_404(search.customer_cards_for(request.user), pk=customer_id)
+    return render(
+        request,
+        "workspace/card.html",
+        {
+            "customer": customer,
+            "can_open": customer_selectors.customers_visible_to(request.user)
+            .filter(pk=customer.pk)
+            .exists(),
         },
     )
 

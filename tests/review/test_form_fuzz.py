@@ -422,6 +422,11 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
         "customers:portfolio"
     ).query_params
     assert {"q", "page"} <= pages("customers:list").query_params
+    # Search everywhere: its own parameters, and the top bar's box found on every staff page
+    assert {"q", "page"} <= pages("search").query_params
+    search = path_for("search", fuzz_world)
+    topbar = [f for f in pages("workspace:todo").forms if f.action == search]
+    assert topbar and set(topbar[0].fields) == {"q"}
     assert {"start", "end"} <= pages("workspace:scorecards").query_params
     log = [f for f in pages("interactions:log").forms if f.action == pages("interactions:log").path]
     assert {"teach-other_key", "teach-other_value", "occurred_at"} <= set(log[0].fields)

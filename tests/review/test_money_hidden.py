@@ -251,6 +251,8 @@ def test_it_shows_support_no_money_in_any_response(world):
         "/customers/?q=Anna",
         f"/customers/{customer.pk}/?type=order",
         "/interactions/search/?q=Order",
+        "/search/?q=Anna",
+        "/search/?q=Order",
         "/interactions/queue/?focus=1",
     }
     # When charlie opens each of them (following the preference-centre link the page shows)
