@@ -48,6 +48,7 @@ class TodoReassignForm(TodoActionForm):
             "required": "choose who takes the to-do.",
             "invalid_choice": "choose one of the managers listed.",
         },
+    )
 
 
 class GlobalSearchForm(forms.Form):
