@@ -239,3 +239,29 @@ class InteractionSearchForm(forms.Form):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "The end of the range is before its start.")
         return data
+
+
+class ServiceLevelReportForm(forms.Form):
+    since = forms.DateField(
+        required=False,
+        label="From",
+        validators=[bounds.validate_report_on],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = forms.DateField(
+        required=False,
+        label="To",
+        validators=[bounds.validate_report_on],
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    by = forms.ChoiceField(
+        required=False,
+        label="By",
+        choices=[("channel", "channel"), ("type", "type"), ("person", "person")],
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end of the range is before its start.")
+        return data

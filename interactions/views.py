@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -20,7 +22,7 @@ from customers.forms import TeachForm
 from customers.selectors import customers_visible_to
 from offerings.selectors import offerings_orderable, offerings_with_figures
 
-from . import assignment, selectors, services
+from . import assignment, reports, selectors, services
 from .choices import InteractionType
 from .forms import (
     InteractionForm,
@@ -28,6 +30,7 @@ from .forms import (
     OfferingRatingForm,
     OrderLineFormSet,
     QueueFilterForm,
+    ServiceLevelReportForm,
 )
 from .models import Interaction
 
@@ -305,4 +308,35 @@ def interaction_search(request):
         "interactions/search.html",
         {"form": form, "page": page},
         status=400 if form.is_bound and not form.is_valid() else 200,
+    )
+
+
+# --- The service-level report ----------------------------------------------------------------
+
+REPORT_DAYS = 84  # twelve weeks by default
+
+
+@login_required
+@permission_required("interactions.view_interaction", raise_exception=True)
+def service_level_report(request):
+    form = ServiceLevelReportForm(request.GET or None)
+    today = timezone.localdate()
+    since, until, by = today - timedelta(days=REPORT_DAYS - 1), today, "channel"
+    if form.is_valid():
+        since = form.cleaned_data.get("since") or since
+        until = form.cleaned_data.get("until") or until
+        by = form.cleaned_data.get("by") or by
+    report = reports.service_level_report(user=request.user, since=since, until=until, by=by)
+    return render(
+        request,
+        "interactions/service_levels.html",
+        {
+            "form": form,
+            "since": since,
+            "until": until,
+            "by": by,
+            "report": report,
+            "chart": {"weeks": report["weeks"], "series": report["series"]},
+        },
+        status=400 if form.errors else 200,
     )

@@ -57,6 +57,7 @@ GET_MATRIX = {
     "interactions:search": (200, 200, 200, 200, 302),
     "interactions:queue": (200, 200, 200, 200, 302),
     "interactions:availability": (405, 405, 405, 405, 302),
+    "interactions:service-levels": (200, 200, 200, 200, 302),
     "interactions:log": (200, 200, 404, 200, 302),
     "interactions:rate": (200, 200, 404, 200, 302),
     "interactions:resolve": (405, 405, 405, 405, 302),
