@@ -319,9 +319,11 @@ REPORT_DAYS = 84  # twelve weeks by default
 @login_required
 @permission_required("interactions.view_interaction", raise_exception=True)
 def service_level_report(request):
-    form = ServiceLevelReportForm(request.GET or None)
     today = timezone.localdate()
     since, until, by = today - timedelta(days=REPORT_DAYS - 1), today, "channel"
+    form = ServiceLevelReportForm(
+        request.GET or None, initial={"since": since, "until": until, "by": by}
+    )
     if form.is_valid():
         since = form.cleaned_data.get("since") or since
         until = form.cleaned_data.get("until") or until

@@ -13,7 +13,7 @@
       borderColor: colours[index % colours.length],
       backgroundColor: colours[index % colours.length],
       spanGaps: true,
-      tension: 0.2
+      tension: 0
     };
   });
   new Chart(canvas, {
