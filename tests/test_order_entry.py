@@ -193,3 +193,34 @@ def test_a_manager_enters_an_order_in_the_browser_and_watches_the_figures_change
     expect(page.locator('[data-figure="historic_value"]')).to_contain_text("81.00")
     expect(page.locator('[data-figure="p_alive"]')).not_to_contain_text("no purchase yet")
     shot(page, "order-entry-figures")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_manager_turns_an_accepted_offer_into_an_order_in_the_browser(page, alice, roles):
+    from playwright.sync_api import expect
+
+    from workspace.services import offer_make
+
+    from .browser import shot, sign_in
+    from .factories import CustomerFactory
+
+    bundle = OfferingFactory(name="Office bundle", price=Decimal("240.00"))
+    anna = CustomerFactory(name="Anna Keller", owner=alice)
+    offer_make(customer=anna, offering=bundle, made_by=alice)
+    sign_in(page, "alice")
+    page.goto(f"/customers/{anna.pk}/")
+    waiting = page.locator(".open-offers")
+    expect(waiting).to_contain_text("Office bundle")
+    shot(page, "offer-awaiting-answer")
+    waiting.get_by_role("button", name="Accepted: order it").click()
+    expect(page.get_by_text("Office bundle accepted and ordered")).to_be_visible()
+    expect(page.locator(".open-offers")).to_have_count(0)
+    timeline = page.locator("ol.timeline")
+    expect(timeline).to_contain_text("Order of Office bundle")
+    expect(timeline).to_contain_text("€240.00")  # the order's amount, for those who see money
+    shot(page, "offer-ordered")
+    order = Interaction.objects.get(type="order")
+    assert [(line.offering_id, line.unit_price) for line in order.lines.all()] == [
+        (bundle.pk, Decimal("240.00"))
+    ]
