@@ -140,7 +140,9 @@ class LookalikeSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     name = serializers.CharField()
-    owner = serializers.CharField(help_text="Whose portfolio it is in, by name.")
+    owner = serializers.CharField(
+        allow_blank=True, help_text="Whose portfolio it is in, by name (empty: nobody's)."
+    )
     score = serializers.FloatField(help_text="0 to 1: how sure the match is.")
     reasons = serializers.ListField(child=serializers.CharField())
     visible = serializers.BooleanField(help_text="Whether you may open it.")
@@ -185,6 +187,7 @@ class CustomerLookalikesApi(GenericAPIView):
     """Before creating a customer: who among all customers this profile looks like."""
 
     serializer_class = LookalikeSerializer
+    pagination_class = None  # at most five, best first
 
     @extend_schema(
         operation_id="customers_lookalikes",
