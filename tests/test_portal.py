@@ -68,7 +68,10 @@ def signed_in_client(customer) -> Client:
 
 
 def test_the_whole_sign_in_goes_by_a_link_read_from_the_mail_server(
-    smtp_settings, eager, django_capture_on_commit_callbacks, alice
+    smtp_settings,  # noqa: F811 - the fixture
+    eager,
+    django_capture_on_commit_callbacks,
+    alice,
 ):
     customer = CustomerFactory(owner=alice, email=unique_address(), phone="+33 1 23 45 67 89")
     client = Client()
@@ -161,7 +164,9 @@ def test_a_made_up_link_is_refused_clearly(client, token):
 
 
 def test_unknown_and_shared_addresses_get_the_same_answer_and_no_mail(
-    smtp_settings, eager, django_capture_on_commit_callbacks
+    smtp_settings,  # noqa: F811 - the fixture
+    eager,
+    django_capture_on_commit_callbacks,
 ):
     known = CustomerFactory(email=unique_address())
     shared = unique_address()
@@ -181,7 +186,9 @@ def test_unknown_and_shared_addresses_get_the_same_answer_and_no_mail(
 
 
 def test_another_address_of_the_customer_gets_the_link_to_it(
-    smtp_settings, eager, django_capture_on_commit_callbacks
+    smtp_settings,  # noqa: F811 - the fixture
+    eager,
+    django_capture_on_commit_callbacks,
 ):
     customer = CustomerFactory(email=unique_address())
     other = unique_address()
@@ -193,7 +200,10 @@ def test_another_address_of_the_customer_gets_the_link_to_it(
 
 
 def test_links_are_rate_limited_per_address_and_per_client_address(
-    settings, smtp_settings, eager, django_capture_on_commit_callbacks
+    settings,
+    smtp_settings,  # noqa: F811 - the fixture
+    eager,
+    django_capture_on_commit_callbacks,
 ):
     customer = CustomerFactory(email=unique_address())
     settings.PORTAL_SIGN_IN_RATE_PER_ADDRESS = "2/hour"
@@ -213,9 +223,7 @@ def test_links_are_rate_limited_per_address_and_per_client_address(
     settings.PORTAL_SIGN_IN_RATE_PER_IP = "2/hour"
     ip = f"10.8.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
     from_one_place = [
-        ask_for_link(
-            Client(REMOTE_ADDR=ip), unique_address(), django_capture_on_commit_callbacks
-        )
+        ask_for_link(Client(REMOTE_ADDR=ip), unique_address(), django_capture_on_commit_callbacks)
         for _ in range(3)
     ]
     assert [r.status_code for r in from_one_place] == [200, 200, 429]
@@ -256,7 +264,9 @@ def shop(alice):
     internal = FactKey.objects.create(
         key="internal_note", label="Internal note", customer_editable=False
     )
-    customer_fact_record(customer=customer, key="delivery_window", value="morning", recorded_by=alice)
+    customer_fact_record(
+        customer=customer, key="delivery_window", value="morning", recorded_by=alice
+    )
     customer_fact_record(customer=customer, key=budget.key, value="lots", recorded_by=alice)
     customer_fact_record(customer=customer, key=internal.key, value="secret", recorded_by=alice)
     subscription = replenishment_subscribe(
@@ -269,7 +279,7 @@ def shop(alice):
 
 
 def test_the_home_shows_profile_facts_orders_and_subscriptions(shop):
-    customer, offering, subscription = shop
+    customer, _, subscription = shop
     page = signed_in_client(customer).get("/portal/").content.decode()
     assert "morning" in page  # customer-editable, not money
     assert "lots" not in page and "Budget note" not in page  # money
@@ -301,7 +311,7 @@ def the_logs(customer):
 
 
 def test_each_subscription_action_changes_it_and_logs_a_web_interaction(shop):
-    customer, offering, subscription = shop
+    customer, _, subscription = shop
     client = signed_in_client(customer)
     base = f"/portal/subscriptions/{subscription.pk}"
     due = subscription.next_due
@@ -361,9 +371,7 @@ def test_another_customers_subscription_is_a_missing_one(shop, action):
         customer=someone_else, offering=offering, next_due=timezone.localdate(), interval_days=9
     )
     client = signed_in_client(customer)
-    response = client.post(
-        f"/portal/subscriptions/{theirs.pk}/{action}/", {"interval_days": "5"}
-    )
+    response = client.post(f"/portal/subscriptions/{theirs.pk}/{action}/", {"interval_days": "5"})
     assert response.status_code == 404
     stored = ReplenishmentSubscription.objects.get(pk=theirs.pk)
     assert (stored.status, stored.interval_days, stored.next_due) == (
