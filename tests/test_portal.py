@@ -286,7 +286,7 @@ def test_the_home_shows_profile_facts_orders_and_subscriptions(shop):
     assert "secret" not in page  # staff-only fact
     assert "House espresso beans" in page and "€37.50" in page  # their own order: 3 × 12.50
     assert f'action="/portal/subscriptions/{subscription.pk}/pause/"' in page
-    assert "every 30 days" in page
+    assert "Quantity 1, every 30 days. Next delivery:" in page
 
 
 def test_the_preference_centre_opens_for_the_signed_in_customer_and_old_links_still_work(shop):
