@@ -98,3 +98,10 @@ def portal_session_customer(request) -> Customer | None:
         return None
     # An erased customer has no preference centre and no portal.
     return Customer.objects.filter(pk=customer_id, preference_link_version__isnull=False).first()
+
+
+def portal_session_end_on_staff_login(sender, request=None, **kwargs) -> None:
+    """Django's login keeps the session's data: a staff sign-in in a browser where a customer
+    was signed in ends the customer's session, so one session is never both."""
+    if request is not None and hasattr(request, "session"):
+        request.session.pop(SESSION_KEY, None)

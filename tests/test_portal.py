@@ -19,7 +19,7 @@ from portal.signin import SESSION_KEY, portal_sign_in_issue, token_hash
 from replenishment.models import ReplenishmentSubscription
 from replenishment.services import replenishment_subscribe
 
-from .factories import CustomerFactory, OfferingFactory
+from .factories import PASSWORD, CustomerFactory, OfferingFactory
 from .mailservers import smtp_server, smtp_settings  # noqa: F401 - fixtures
 from .test_security_access import GET_MATRIX, PUBLIC, WRITE_MATRIX, path_for, world  # noqa: F401
 from .valuation.history import log_order
@@ -402,3 +402,13 @@ def test_a_customer_session_reaches_every_staff_url_as_anonymous_does(world):  #
         assert response.status_code == expected[-1], (method, name)
     # the customer is still signed in to the portal after all that
     assert client.get("/portal/").status_code == 200
+
+
+def test_a_staff_sign_in_in_the_same_browser_ends_the_customer_session(alice):
+    customer = CustomerFactory(email=unique_address())
+    client = signed_in_client(customer)
+    assert client.get("/portal/").status_code == 200
+    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert client.session.get("_auth_user_id") == str(alice.pk)
+    assert SESSION_KEY not in client.session
+    assert client.get("/portal/").url == "/portal/sign-in/"
