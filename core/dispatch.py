@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 
 
-def enqueue_on_commit(task: Task, *args: int, **options) -> None:
+def enqueue_on_commit(task: Task, *args: int | str, **options) -> None:
     def send() -> None:
         try:
             task.apply_async(args=args, retry_policy=PUBLISH_RETRY_POLICY, **options)

@@ -34,6 +34,8 @@ urlpatterns = [
         ),
     ),
     path("preferences/<str:token>/", portal_views.preference_centre, name="preference-centre"),
+    # The customer's own pages, signed in by a link mailed to them (docs/portal.md).
+    path("portal/", include("portal.urls")),
     # Public contact forms, shown in an iframe on the firm's sites (webforms).
     path("forms/", include("webforms.urls")),
     path("interactions/", include("interactions.urls")),

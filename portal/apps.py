@@ -1,6 +1,15 @@
+"""The customer's side: pages a customer reaches with a signed link, never a staff page."""
+
 from django.apps import AppConfig
 
 
 class PortalConfig(AppConfig):
     name = "portal"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from .signin import portal_session_end_on_staff_login
+
+        user_logged_in.connect(portal_session_end_on_staff_login, dispatch_uid="portal-staff-login")

@@ -15,6 +15,12 @@ from customers.preference_links import customer_preferences_record, preference_f
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction
 from interactions.services import interaction_log
+from replenishment.models import ReplenishmentSubscription, SubscriptionStatus
+from replenishment.services import (
+    replenishment_interval_change,
+    replenishment_set_status,
+    replenishment_skip_next,
+)
 
 SUBJECT = "Preferences stated in the preference centre"
 
@@ -46,4 +52,59 @@ def customer_preferences_submit(
         type=InteractionType.TEACHING,
         subject=SUBJECT,
         facts=[FactInput(f.key, f.value, f.need_status, source=FactSource.CUSTOMER) for f in facts],
+    )
+
+
+# --- Replenishment subscriptions, changed by the customer in the portal ----------------------
+
+SUBSCRIPTION_ACTIONS = {
+    "pause": "paused",
+    "resume": "resumed",
+    "skip": "skipped the next delivery of",
+    "interval": "changed how often they receive",
+}
+
+
+@transaction.atomic
+def portal_subscription_change(
+    *,
+    customer: Customer,
+    subscription: ReplenishmentSubscription,
+    action: str,
+    interval_days: int | None = None,
+) -> Interaction:
+    """Pause, resume, skip the next delivery or change the interval of the customer's own
+    subscription, through replenishment's services, and log it on the web channel so the
+    manager sees the change on the customer's timeline."""
+    if subscription.customer_id != customer.pk:
+        raise ValidationError("This subscription is not yours.")
+    before = subscription.interval_days
+    if action == "pause":
+        replenishment_set_status(subscription=subscription, status=SubscriptionStatus.PAUSED)
+        notes = ""
+    elif action == "resume":
+        replenishment_set_status(subscription=subscription, status=SubscriptionStatus.ACTIVE)
+        notes = f"Next delivery due {subscription.next_due:%Y-%m-%d}."
+    elif action == "skip":
+        subscription = replenishment_skip_next(subscription=subscription)
+        notes = f"Next delivery now due {subscription.next_due:%Y-%m-%d}."
+    elif action == "interval":
+        if interval_days is None:
+            raise ValidationError({"interval_days": "Say every how many days."})
+        subscription = replenishment_interval_change(
+            subscription=subscription, interval_days=interval_days
+        )
+        notes = f"Every {before} days before, every {subscription.interval_days} days now."
+    else:
+        raise ValidationError({"action": f"Unknown action {action!r}."})
+    return interaction_log(
+        customer=customer,
+        logged_by=None,
+        channel=Channel.WEB,
+        direction=Direction.INBOUND,
+        type=InteractionType.SERVICE,
+        subject=f"In the portal, the customer {SUBSCRIPTION_ACTIONS[action]} "
+        f"{subscription.offering}"[:200],
+        notes=notes,
+        requires_response=False,  # done by the customer already: nothing to answer
     )

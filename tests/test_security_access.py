@@ -161,6 +161,17 @@ GET_MATRIX = {
     "api-webhook": (200, 403, 403, 403, 403),
     "api-webhook-deliveries": (200, 403, 403, 403, 403),
     "api-webhook-delivery-resend": (405, 405, 405, 405, 403),
+    # The customer's portal: staff are nobody there (a customer session is its own key, not
+    # request.user), so they see it as anonymous does: its pages go to the portal's sign-in.
+    "portal:home": (302, 302, 302, 302, 302),
+    "portal:sign-in": (200, 200, 200, 200, 200),
+    "portal:sign-in-confirm": (200, 200, 200, 200, 200),  # a real link: the button only
+    "portal:sign-out": (405, 405, 405, 405, 405),
+    "portal:preferences": (302, 302, 302, 302, 302),
+    "portal:subscription-pause": (405, 405, 405, 405, 405),
+    "portal:subscription-resume": (405, 405, 405, 405, 405),
+    "portal:subscription-skip": (405, 405, 405, 405, 405),
+    "portal:subscription-interval": (405, 405, 405, 405, 405),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -243,6 +254,16 @@ WRITE_MATRIX = {
     ("patch", "api-webhook"): (200, 403, 403, 403, 403),
     ("post", "api-webhook-delivery-resend"): (202, 403, 403, 403, 403),
     ("delete", "api-webhook"): (204, 403, 403, 403, 403),
+    # The portal: an empty address is a form error; the one real link signs the first
+    # browser in (whoever was signed in there is not any more) and is spent for the others;
+    # the subscription actions send every non-customer to the portal's sign-in.
+    ("post", "portal:sign-in"): (400, 400, 400, 400, 400),
+    ("post", "portal:sign-in-confirm"): (302, 410, 410, 410, 410),
+    ("post", "portal:sign-out"): (302, 302, 302, 302, 302),
+    ("post", "portal:subscription-pause"): (302, 302, 302, 302, 302),
+    ("post", "portal:subscription-resume"): (302, 302, 302, 302, 302),
+    ("post", "portal:subscription-skip"): (302, 302, 302, 302, 302),
+    ("post", "portal:subscription-interval"): (302, 302, 302, 302, 302),
 }
 
 
@@ -330,6 +351,7 @@ def world(ada, alice, bob, charlie):
         "import_job": import_job,
         "endpoint": endpoint,
         "delivery": delivery,
+        "subscription": subscription,
     }
 
 
@@ -341,6 +363,14 @@ def path_for(name: str, world) -> str:
         "message_id": world["message"].pk,
         "attachment_id": world["attachment"].pk,
     }
+    if "subscription" in world:
+        pattern_kwargs["subscription_id"] = world["subscription"].pk
+    if name == "portal:sign-in-confirm":
+        from portal.signin import portal_sign_in_issue
+
+        customer = world["customer"]
+        token = portal_sign_in_issue(customer_id=customer.pk, address=customer.email)
+        return reverse(name, args=[token])
     if name in world.get("ids", {}):
         return reverse(name, kwargs={"pk": world["ids"][name]})
     if name in {"api-webhook", "api-webhook-deliveries"} and "endpoint" in world:

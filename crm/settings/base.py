@@ -72,6 +72,11 @@ API_THROTTLE_USER = os.environ.get("API_THROTTLE_USER", "1200/minute")
 PREFERENCE_CENTRE_RATE_PER_LINK = os.environ.get("PREFERENCE_CENTRE_RATE_PER_LINK", "10/hour")
 PREFERENCE_CENTRE_RATE_PER_IP = os.environ.get("PREFERENCE_CENTRE_RATE_PER_IP", "30/hour")
 PREFERENCE_CENTRE_VIEWS_PER_IP = os.environ.get("PREFERENCE_CENTRE_VIEWS_PER_IP", "300/hour")
+# The customer's portal (portal/): a sign-in link lives this many minutes and works once;
+# links asked for per address typed and per client address (rate strings as above).
+PORTAL_SIGN_IN_MINUTES = int(os.environ.get("PORTAL_SIGN_IN_MINUTES", "15"))
+PORTAL_SIGN_IN_RATE_PER_ADDRESS = os.environ.get("PORTAL_SIGN_IN_RATE_PER_ADDRESS", "5/hour")
+PORTAL_SIGN_IN_RATE_PER_IP = os.environ.get("PORTAL_SIGN_IN_RATE_PER_IP", "30/hour")
 # Sign-in for scripts (POST /api/auth/token/): requests per client address, and how long a
 # token lives (hours) before the client must sign in again.
 API_THROTTLE_SIGN_IN = os.environ.get("API_THROTTLE_SIGN_IN", "10/minute")

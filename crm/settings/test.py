@@ -33,6 +33,9 @@ API_THROTTLE_SIGN_IN = "100000/minute"
 PREFERENCE_CENTRE_RATE_PER_LINK = "100000/hour"
 PREFERENCE_CENTRE_RATE_PER_IP = "100000/hour"
 PREFERENCE_CENTRE_VIEWS_PER_IP = "100000/hour"
+# And for the portal's sign-in links (a test of the limits sets them low).
+PORTAL_SIGN_IN_RATE_PER_ADDRESS = "100000/hour"
+PORTAL_SIGN_IN_RATE_PER_IP = "100000/hour"
 # And for the web forms (a test of the limit sets it low).
 WEBFORM_RATE_PER_IP = "100000/hour"
 # Many tests write from the same few addresses (a test of the flood limit sets it low).

@@ -39,6 +39,8 @@ from interactions.choices import OfferOutcome
 from interactions.models import Interaction
 from interactions.services import interaction_log
 from mail.models import Message
+from portal.signin import portal_sign_in_issue
+from replenishment.services import replenishment_set_status, replenishment_subscribe
 from workspace.services import offering_affinities_refresh, todo_done
 
 from ..factories import CustomerFactory, OfferingFactory
@@ -48,7 +50,8 @@ from ..valuation.history import log_contact, log_order
 pytestmark = pytest.mark.django_db
 
 EXAMPLES_PER_PAGE_AND_ROLE = 4
-ROLES = ("anonymous", "alice", "charlie", "ada")
+# "customer": a customer signed in to the portal (its session key, no staff user).
+ROLES = ("anonymous", "alice", "charlie", "ada", "customer")
 # The API is fuzzed from its schema (test_schema_fuzz.py); the Django admin is Django's own.
 NOT_HTML = ("api-", "schema", "admin:")
 HTML_PAGES = sorted(name for name in url_names() if not name.startswith(NOT_HTML))
@@ -280,6 +283,14 @@ def fuzz_world(world, bob):  # noqa: F811 - the fixture imported above
             customer=whose, key="delivery_window", value=window, recorded_by=customer.owner
         )
     world["merge_duplicate"] = duplicate.pk
+    # The portal's forms: a paused subscription besides the active one (its Resume).
+    paused = replenishment_subscribe(
+        customer=customer,
+        offering=OfferingFactory(),
+        next_due=timezone.localdate(),
+        interval_days=7,
+    )
+    replenishment_set_status(subscription=paused, status="paused")
     world["ids"] = {
         "customer": customer.pk,
         "interaction": world["interaction"].pk,
@@ -292,11 +303,14 @@ def fuzz_world(world, bob):  # noqa: F811 - the fixture imported above
     return world
 
 
-def clients_for(users) -> dict[str, Client]:
+def clients_for(users, *, customer) -> dict[str, Client]:
     clients = {}
     for role in ROLES:
         clients[role] = Client()
-        if users[role] is not None:
+        if role == "customer":
+            token = portal_sign_in_issue(customer_id=customer.pk, address=customer.email)
+            assert clients[role].post(f"/portal/sign-in/{token}/").status_code == 302
+        elif users[role] is not None:
             clients[role].force_login(users[role])
     return clients
 
@@ -326,7 +340,7 @@ def send(client: Client, method: str, path: str, data: dict, *, headers=None, na
 @pytest.fixture
 def pages(fuzz_world):
     """Each page as every role sees it, discovered once per test."""
-    clients = clients_for(fuzz_world["users"])
+    clients = clients_for(fuzz_world["users"], customer=fuzz_world["customer"])
     cache = {}
 
     def page(name: str) -> Page:
@@ -450,3 +464,13 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert {"kind", "to"} <= set(todo["workspace:todo-reassign"].fields)
     reopen = [f for f in detail.forms if resolve(f.action).view_name == "workspace:todo-reopen"]
     assert reopen and {"kind", "back"} <= set(reopen[0].fields)
+    portal = {resolve(f.action).view_name: f for f in pages("portal:home").forms}
+    assert {
+        "portal:subscription-pause",
+        "portal:subscription-resume",
+        "portal:subscription-skip",
+        "portal:subscription-interval",
+        "portal:sign-out",
+    } <= set(portal)
+    assert portal["portal:subscription-interval"].fields["interval_days"].kind == "number"
+    assert "email" in pages("portal:sign-in").forms[0].fields

@@ -1,0 +1,33 @@
+from django.urls import path
+
+from . import account_views as views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sign-in/", views.sign_in, name="sign-in"),
+    path("sign-in/<str:token>/", views.sign_in_confirm, name="sign-in-confirm"),
+    path("sign-out/", views.sign_out, name="sign-out"),
+    path("preferences/", views.preferences, name="preferences"),
+    path(
+        "subscriptions/<int:subscription_id>/pause/",
+        views.subscription_pause,
+        name="subscription-pause",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/resume/",
+        views.subscription_resume,
+        name="subscription-resume",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/skip/",
+        views.subscription_skip,
+        name="subscription-skip",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/interval/",
+        views.subscription_interval,
+        name="subscription-interval",
+    ),
+]
