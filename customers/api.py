@@ -188,6 +188,7 @@ class CustomerLookalikesApi(GenericAPIView):
 
     serializer_class = LookalikeSerializer
     pagination_class = None  # at most five, best first
+    queryset = Customer.objects.none()  # for the schema: the answer is a list of customers
 
     @extend_schema(
         operation_id="customers_lookalikes",
@@ -672,7 +673,9 @@ class MergeOutputSerializer(serializers.Serializer):
     survivor = serializers.IntegerField(source="survivor_id")
     duplicate = serializers.IntegerField(source="duplicate_id")
     duplicate_name = serializers.CharField()
-    merged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    merged_by = serializers.CharField(
+        source="merged_by.username", read_only=True, allow_null=True, default=None
+    )
     merged_at = serializers.DateTimeField()
     moved = serializers.DictField(
         child=serializers.DictField(), help_text="By table: rows moved, merged or dropped (why)."

@@ -22,6 +22,8 @@ from replenishment.services import (
     replenishment_skip_next,
 )
 
+from .models import PortalAccount, PortalSignInToken
+
 SUBJECT = "Preferences stated in the preference centre"
 
 
@@ -108,3 +110,32 @@ def portal_subscription_change(
         notes=notes,
         requires_response=False,  # done by the customer already: nothing to answer
     )
+
+
+def portal_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, dict]:
+    """In the merge's transaction (portal.handlers): the duplicate's sign-in links become the
+    survivor's (the same person asked for them); its portal account moves when the survivor
+    has none, else the survivor's is kept (one a customer) with the later sign-in time."""
+    links = PortalSignInToken.objects.filter(customer_id=duplicate_id).update(
+        customer_id=survivor_id
+    )
+    theirs = PortalAccount.objects.filter(customer_id=duplicate_id).first()
+    account: dict = {"moved": 0}
+    if theirs is not None:
+        kept = PortalAccount.objects.filter(customer_id=survivor_id).first()
+        if kept is None:
+            account["moved"] = PortalAccount.objects.filter(pk=theirs.pk).update(
+                customer_id=survivor_id
+            )
+        else:
+            if theirs.last_signed_in_at and (
+                kept.last_signed_in_at is None or theirs.last_signed_in_at > kept.last_signed_in_at
+            ):
+                kept.last_signed_in_at = theirs.last_signed_in_at
+                kept.save(update_fields=["last_signed_in_at"])
+            theirs.delete()
+            account = {"dropped": 1, "why": "one portal account a customer: the survivor's kept"}
+    return {
+        "portal.PortalSignInToken.customer": {"moved": links},
+        "portal.PortalAccount.customer": account,
+    }

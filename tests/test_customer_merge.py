@@ -18,6 +18,7 @@ from customers.services import (
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OfferingRating, OrderLine
 from interactions.services import OrderLineInput, interaction_log, offering_rating_record
+from portal.models import PortalAccount, PortalSignInToken
 from replenishment.forecasts import purchase_forecasts_refresh
 from replenishment.services import replenishment_subscribe
 from valuation.models import CustomerFigures, CustomerSnapshot, CustomerSummary
@@ -183,6 +184,18 @@ def pair(alice, charlie, brewing):
     form = ContactForm.objects.create(name="Contact us", slug="contact")
     Submission.objects.create(form=form, customer=duplicate, nonce="n1", fields={"a": "b"})
     covered.add("webforms.Submission.customer")
+    # Both signed in to the portal; the duplicate also has a link outstanding
+    for customer, signed_in_days_ago in ((survivor, 5), (duplicate, 1)):
+        PortalAccount.objects.create(
+            customer=customer, last_signed_in_at=now - timedelta(days=signed_in_days_ago)
+        )
+    PortalSignInToken.objects.create(
+        customer=duplicate,
+        token_hash="0" * 64,
+        sent_to="anna@example.net",
+        expires_at=now + timedelta(minutes=15),
+    )
+    covered |= {"portal.PortalAccount.customer", "portal.PortalSignInToken.customer"}
     return survivor, duplicate, covered
 
 
@@ -505,3 +518,14 @@ def test_the_merge_page_refuses_bad_input_naming_the_field(alice, bobs_customer,
     page = client.post(url, {"duplicate": bobs_customer.pk}).content.decode()
     assert "No such customer." in page and "Bruno" not in page
     assert Customer.objects.filter(pk__in=[duplicate.pk, bobs_customer.pk]).count() == 2
+
+
+def test_the_portal_account_and_links_follow_the_survivor(alice, pair):
+    survivor, duplicate, _ = pair
+    later = PortalAccount.objects.get(customer=duplicate).last_signed_in_at
+    record = customer_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, by=alice)
+    # One account a customer: the survivor's kept, with the later sign-in
+    assert record.moved["portal.PortalAccount.customer"]["dropped"] == 1
+    assert PortalAccount.objects.get(customer=survivor).last_signed_in_at == later
+    # The link the duplicate asked for now signs in the survivor (the same person)
+    assert PortalSignInToken.objects.get(token_hash="0" * 64).customer_id == survivor.pk
