@@ -323,11 +323,7 @@ class InteractionListApi(GenericAPIView):
             if not data["source_id"]:
                 raise
             raise Conflict(SOURCE_RACE) from None
-        # One read, in the same transaction: the service level's due time. The rest of the
-        # reply is what was just written, lines included.
-        interaction.response_due_at = selectors.response_due_at(
-            type=interaction.type, channel=interaction.channel, occurred_at=interaction.occurred_at
-        )
+        # The reply is what was just written, lines and stored due time included.
         return Response(
             InteractionOutputSerializer(interaction, context={"request": request}).data,
             status=status.HTTP_201_CREATED,

@@ -16,7 +16,7 @@ from customers.models import Customer, CustomerFact
 from customers.services import customer_create
 from interactions import selectors as interaction_selectors
 from interactions.models import Interaction, OrderLine, ServiceLevelTarget
-from interactions.services import OrderLineInput, interaction_log
+from interactions.services import OrderLineInput, interaction_log, interactions_due_recompute
 from replenishment.forecasts import purchase_forecasts_refresh
 from replenishment.models import PurchaseForecast, ReplenishmentSubscription
 from replenishment.selectors import predicted_next_purchases
@@ -200,6 +200,8 @@ def extreme_item(alices_customer):
     """An open inquiry stored before the windows existed, at the last second of year 9999."""
     item = InteractionFactory(customer=alices_customer, requires_response=True)
     Interaction.objects.filter(pk=item.pk).update(occurred_at=EXTREME)
+    # Its stored due time, as the backfill (interactions 0007) or a recompute writes it.
+    interactions_due_recompute(interaction_ids=[item.pk])
     return item
 
 
