@@ -287,11 +287,13 @@ def test_it_bounds_service_level_targets(extreme_item):
 def test_it_keeps_nothing_when_the_reply_fails_after_the_write(
     api, alice, alices_customer, monkeypatch
 ):
-    def broken(**kwargs):
-        raise RuntimeError("the read-back failed")
+    from interactions.api import InteractionOutputSerializer
 
-    # The reply reads the service level's due time after the write (one read-back).
-    monkeypatch.setattr(interaction_selectors, "response_due_at", broken)
+    def broken(*args, **kwargs):
+        raise RuntimeError("the reply failed")
+
+    # The reply is built after the write (the stored due time among its fields).
+    monkeypatch.setattr(InteractionOutputSerializer, "get_response_due_at", broken)
     response = api(alice, raise_request_exception=False).post(
         "/api/interactions/", inquiry(alices_customer), format="json"
     )
