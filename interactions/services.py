@@ -622,30 +622,33 @@ def interactions_due_recompute(
         last = chunk[-1].pk
 
 
-@transaction.atomic
-def customer_service_tiers_set(*, tiers: Mapping[int, str]) -> list[int]:
+@transaction.atomic(savepoint=False)  # run inside the recompute's transaction: no savepoint
+def customer_service_tiers_set(*, tiers: Mapping[int, str], changed: bool = False) -> list[int]:
     """Keep the copy of the customers' value tiers (valuation's handler of FIGURES_CHANGED);
     the due times of those whose tier changed are recomputed when a policy names a tier.
-    Returns the customers whose tier changed."""
+    `changed`: the caller knows these are changes (the event says so), so the copy is not
+    read first. Returns the customers whose tier changed."""
     if not tiers:
         return []
-    known = dict(
-        CustomerServiceTier.objects.filter(customer_id__in=list(tiers)).values_list(
-            "customer_id", "tier"
-        )
-    )
-    changed = [cid for cid, tier in tiers.items() if known.get(cid) != (tier or "")]
-    if not changed:
+    if changed:
+        moved = list(tiers)
+    else:
+        copies = CustomerServiceTier.objects.all()
+        if len(tiers) <= RECOMPUTE_CHUNK:  # a pass's customers; a rebuild's: read them all
+            copies = copies.filter(customer_id__in=list(tiers))
+        known = dict(copies.values_list("customer_id", "tier"))
+        moved = [cid for cid, tier in tiers.items() if known.get(cid) != (tier or "")]
+    if not moved:
         return []
     CustomerServiceTier.objects.bulk_create(
-        [CustomerServiceTier(customer_id=cid, tier=tiers[cid] or "") for cid in changed],
+        [CustomerServiceTier(customer_id=cid, tier=tiers[cid] or "") for cid in moved],
         update_conflicts=True,
         unique_fields=["customer"],
         update_fields=["tier"],
     )
     if ServiceLevelTarget.objects.exclude(tier="").exists():
-        interactions_due_recompute(customer_ids=changed)
-    return changed
+        interactions_due_recompute(customer_ids=moved)
+    return moved
 
 
 def _calendar_of(interaction: Interaction) -> business_hours.Calendar:

@@ -11,7 +11,12 @@ from rest_framework.test import APIClient
 
 from interactions import selectors, services
 from interactions.choices import ServiceTier
-from interactions.models import BusinessCalendar, Interaction, ServiceLevelTarget
+from interactions.models import (
+    BusinessCalendar,
+    CustomerServiceTier,
+    Interaction,
+    ServiceLevelTarget,
+)
 from interactions.tasks import interactions_due_recompute_task
 from valuation.declared import ValueTier
 
@@ -298,3 +303,20 @@ def test_policies_take_the_new_fields_and_a_calendar_in_use_stays(ada, office):
     kept = api(ada).delete(f"/api/business-calendars/{office.pk}/")
     assert kept.status_code == 409
     assert BusinessCalendar.objects.filter(pk=office.pk).exists()
+
+
+def test_valuations_recompute_keeps_the_tier_copy_and_the_due_times_follow():
+    from valuation.models import CustomerFigures
+    from valuation.services import customer_figures_recompute
+
+    customer = CustomerFactory()
+    at = berlin(2026, 11, 27, 10)
+    item = log(customer, at)
+    customer_figures_recompute(customer_id=customer.pk)
+    tier = CustomerFigures.objects.get(customer=customer).tier
+    assert tier
+    assert CustomerServiceTier.objects.get(customer=customer).tier == tier
+    # a policy for that tier: the customer's items follow it
+    services.service_level_target_create(type="complaint", tier=tier, first_response_hours=1)
+    item.refresh_from_db()
+    assert item.response_due_at == at + timedelta(hours=1)

@@ -126,9 +126,14 @@ def customer_merge_figures(event: Event) -> None:
 @subscribe(EventName.FIGURES_CHANGED, in_transaction=True)
 def service_tiers_copy(event: Event) -> None:
     """Interactions keep a copy of each customer's tier (service-level policies by tier,
-    docs/service-levels.md): the customers of the pass, or every one after a rebuild. One read
-    of the tiers, one upsert of those that changed (and their due times recomputed when a
-    policy names a tier)."""
+    docs/service-levels.md). A recompute pass names the tiers that moved (no query when none
+    did: two, the upsert and the look for tier policies, when some did); a rebuild of every
+    figure names none: every tier is read and compared."""
+    changes = event.payload.get("changes")
+    if changes is not None:
+        moved = {int(pk): c["tier"]["after"] or "" for pk, c in changes.items() if "tier" in c}
+        customer_service_tiers_set(tiers=moved, changed=True)
+        return
     named = event.payload.get("customer_ids")
     figures = CustomerFigures.objects.all()
     if named is not None:
