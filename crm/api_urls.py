@@ -152,6 +152,16 @@ urlpatterns = [
         interactions_api.ServiceLevelTargetDetailApi.as_view(),
         name="api-service-level-target",
     ),
+    path(
+        "business-calendars/",
+        interactions_api.BusinessCalendarListApi.as_view(),
+        name="api-business-calendars",
+    ),
+    path(
+        "business-calendars/<int:pk>/",
+        interactions_api.BusinessCalendarDetailApi.as_view(),
+        name="api-business-calendar",
+    ),
     path("users/", accounts_api.UserListApi.as_view(), name="api-users"),
     path("users/<int:pk>/", accounts_api.UserDetailApi.as_view(), name="api-user"),
     path("webhooks/", webhooks_api.EndpointListApi.as_view(), name="api-webhooks"),

@@ -12,7 +12,14 @@ from django.forms.models import BaseInlineFormSet
 from core.forms import form_add_service_errors
 
 from . import services
-from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget
+from .models import (
+    BusinessCalendar,
+    ChannelCost,
+    Interaction,
+    OfferingRating,
+    OrderLine,
+    ServiceLevelTarget,
+)
 
 # What interaction_log takes from the admin's form (logged_by is the admin signed in).
 LOGGED_FIELDS = [
@@ -139,11 +146,43 @@ class ChannelCostAdmin(admin.ModelAdmin):
     list_editable = ["cost_per_interaction"]
 
 
+class RecomputesDueTimes(admin.ModelAdmin):
+    """A policy or calendar saved or deleted here: the stored due times follow, in the same
+    transaction (services.interactions_due_recompute), as through the API."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.interactions_due_recompute()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.interactions_due_recompute()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.interactions_due_recompute()
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(RecomputesDueTimes):
+    list_display = ["name", "time_zone", "always_open", "is_default", "channel"]
+    list_filter = ["always_open", "is_default", "channel"]
+
+
 @admin.register(ServiceLevelTarget)
-class ServiceLevelTargetAdmin(admin.ModelAdmin):
-    list_display = ["type", "channel_or_any", "first_response_hours"]
+class ServiceLevelTargetAdmin(RecomputesDueTimes):
+    list_display = [
+        "type",
+        "channel_or_any",
+        "tier",
+        "first_response_hours",
+        "next_reply_hours",
+        "resolution_hours",
+        "business_hours",
+        "calendar",
+    ]
     list_editable = ["first_response_hours"]
-    list_filter = ["type", "channel"]
+    list_filter = ["type", "channel", "tier", "business_hours"]
 
     @admin.display(description="Channel", ordering="channel")
     def channel_or_any(self, target: ServiceLevelTarget) -> str:

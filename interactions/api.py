@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import django_filters
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -22,7 +23,7 @@ from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from core.api import ConfigDeleteMixin, ConfigDetailApi, ConfigListApi
+from core.api import ConfigDeleteMixin, ConfigDetailApi, ConfigListApi, ConflictSerializer
 from core.errors import error_paths
 from core.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
 from core.serializers import BatchEnvelopeSerializer, OutputModelSerializer, Serializer
@@ -32,7 +33,7 @@ from offerings.models import Offering
 
 from . import selectors, services
 from .choices import Channel, Direction, InteractionType, OfferOutcome
-from .models import ChannelCost, Interaction, OrderLine, ServiceLevelTarget
+from .models import BusinessCalendar, ChannelCost, Interaction, OrderLine, ServiceLevelTarget
 
 
 class OrderLineSerializer(OutputModelSerializer):
@@ -323,11 +324,7 @@ class InteractionListApi(GenericAPIView):
             if not data["source_id"]:
                 raise
             raise Conflict(SOURCE_RACE) from None
-        # One read, in the same transaction: the service level's due time. The rest of the
-        # reply is what was just written, lines included.
-        interaction.response_due_at = selectors.response_due_at(
-            type=interaction.type, channel=interaction.channel, occurred_at=interaction.occurred_at
-        )
+        # The reply is what was just written, lines and stored due time included.
         return Response(
             InteractionOutputSerializer(interaction, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -568,19 +565,78 @@ class ChannelCostInputSerializer(serializers.ModelSerializer):
         fields = ["channel", "cost_per_interaction"]
 
 
+SERVICE_LEVEL_POLICY_FIELDS = [
+    "type",
+    "channel",
+    "tier",
+    "first_response_hours",
+    "next_reply_hours",
+    "resolution_hours",
+    "business_hours",
+    "calendar",
+]
+
+
 class ServiceLevelTargetOutputSerializer(OutputModelSerializer):
     class Meta:
         model = ServiceLevelTarget
-        fields = ["id", "type", "channel", "first_response_hours"]
+        fields = ["id", *SERVICE_LEVEL_POLICY_FIELDS]
         read_only_fields = fields
 
 
 class ServiceLevelTargetInputSerializer(serializers.ModelSerializer):
-    """`channel` empty: any channel (a target for the item's own channel wins over it)."""
+    """`channel` empty: any channel; `tier` empty: any tier (the customer's tier, then the
+    item's own channel, win over them). `business_hours`: the hours count on `calendar` (empty:
+    the channel's calendar, else the default one)."""
 
     class Meta:
         model = ServiceLevelTarget
-        fields = ["type", "channel", "first_response_hours"]
+        fields = SERVICE_LEVEL_POLICY_FIELDS
+
+
+BUSINESS_CALENDAR_FIELDS = [
+    "name",
+    "time_zone",
+    "weekly_hours",
+    "holidays",
+    "always_open",
+    "is_default",
+    "channel",
+]
+
+
+class BusinessCalendarOutputSerializer(OutputModelSerializer):
+    class Meta:
+        model = BusinessCalendar
+        fields = ["id", *BUSINESS_CALENDAR_FIELDS]
+        read_only_fields = fields
+
+
+class BusinessCalendarInputSerializer(serializers.ModelSerializer):
+    """`weekly_hours`: {"0": [["09:00", "17:00"]], ...} (0 = Monday, local times; "24:00"
+    closes at midnight); `holidays`: local dates ["2026-12-25", ...]."""
+
+    class Meta:
+        model = BusinessCalendar
+        fields = BUSINESS_CALENDAR_FIELDS
+
+    def validate(self, attrs):
+        # The model's rules (zone, hours, holidays) as a 400 naming the field.
+        instance = self.instance or BusinessCalendar()
+        candidate = BusinessCalendar(
+            **{name: attrs.get(name, getattr(instance, name)) for name in BUSINESS_CALENDAR_FIELDS}
+        )
+        try:
+            candidate.clean()
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return attrs
+
+
+class BusinessCalendarFilter(StrictFilterSet):
+    class Meta:
+        model = BusinessCalendar
+        fields = ["channel", "is_default"]
 
 
 class ChannelCostFilter(StrictFilterSet):
@@ -675,3 +731,50 @@ class ServiceLevelTargetDetailApi(ConfigDeleteMixin, ConfigDetailApi):
 
     def destroy(self, instance):
         services.service_level_target_delete(target=instance)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="business_calendars_list",
+        responses=BusinessCalendarOutputSerializer(many=True),
+    ),
+    post=extend_schema(
+        request=BusinessCalendarInputSerializer,
+        responses={201: BusinessCalendarOutputSerializer},
+    ),
+)
+class BusinessCalendarListApi(ConfigListApi):
+    """When the desk is open, for business-hours policies. A change recomputes the stored due
+    times (services.interactions_due_recompute)."""
+
+    output_serializer = BusinessCalendarOutputSerializer
+    input_serializer = BusinessCalendarInputSerializer
+    write_permission = "interactions.add_businesscalendar"
+    read_permission = "interactions.view_businesscalendar"
+    read_refused = "Only admins see the business calendars."
+    filterset_class = BusinessCalendarFilter
+    queryset = BusinessCalendar.objects.order_by("name", "id")
+
+    def create(self, data):
+        return services.business_calendar_create(**data)
+
+
+@extend_schema_view(
+    patch=extend_schema(
+        request=BusinessCalendarInputSerializer, responses=BusinessCalendarOutputSerializer
+    ),
+    delete=extend_schema(responses={204: None, 409: ConflictSerializer}),
+)
+class BusinessCalendarDetailApi(ConfigDeleteMixin, ConfigDetailApi):
+    output_serializer = BusinessCalendarOutputSerializer
+    input_serializer = BusinessCalendarInputSerializer
+    write_permission = "interactions.change_businesscalendar"
+    read_permission = "interactions.view_businesscalendar"
+    read_refused = "Only admins see the business calendars."
+    queryset = BusinessCalendar.objects.all()
+
+    def update(self, instance, data):
+        return services.business_calendar_update(calendar=instance, data=data)
+
+    def destroy(self, instance):
+        services.business_calendar_delete(calendar=instance)

@@ -5,7 +5,14 @@ from django.db import models
 
 from customers.choices import Channel
 
-__all__ = ["SERVICE_TYPES", "Channel", "Direction", "InteractionType", "OfferOutcome"]
+__all__ = [
+    "SERVICE_TYPES",
+    "Channel",
+    "Direction",
+    "InteractionType",
+    "OfferOutcome",
+    "ServiceTier",
+]
 
 
 class Direction(models.TextChoices):
@@ -34,3 +41,16 @@ class OfferOutcome(models.TextChoices):
 SERVICE_TYPES = frozenset(
     {InteractionType.INQUIRY, InteractionType.COMPLAINT, InteractionType.SERVICE}
 )
+
+
+class ServiceTier(models.TextChoices):
+    """The value tiers a service-level policy can name. The tier is valuation's (above this
+    app: valuation.declared.ValueTier); the values are repeated here so a policy can be
+    stored and validated without importing it (tests/test_service_policies.py checks they
+    stay the same)."""
+
+    MVC = "mvc", "Most valuable"
+    MGC = "mgc", "Most growable"
+    BELOW_ZERO = "below_zero", "Below zero"
+    MAINTAIN = "maintain", "Maintain"
+    NEW = "new", "New"

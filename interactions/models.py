@@ -1,4 +1,6 @@
+from datetime import date, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,7 +11,8 @@ from django.utils import timezone
 
 from core import bounds
 
-from .choices import Channel, Direction, InteractionType, OfferOutcome
+from . import business_hours
+from .choices import Channel, Direction, InteractionType, OfferOutcome, ServiceTier
 
 
 class Interaction(models.Model):
@@ -81,6 +84,15 @@ class Interaction(models.Model):
     source_id = models.CharField(
         max_length=200, blank=True, help_text="Its identifier in that system; unique per source."
     )
+    # Service levels (docs/service-levels.md), stored when the interaction is logged and
+    # recomputed in bulk when a policy or calendar changes (services.interactions_due_recompute):
+    # the queue orders by a column instead of computing business hours per row.
+    response_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # "Waiting on the customer": the clock stops from waiting_since until the customer's next
+    # inbound interaction on the thread; the business seconds paused so far move both due times.
+    waiting_since = models.DateTimeField(null=True, blank=True, editable=False)
+    paused_seconds = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -211,10 +223,129 @@ class ChannelCost(models.Model):
         return f"{self.get_channel_display()}: {self.cost_per_interaction}"
 
 
-class ServiceLevelTarget(models.Model):
-    """Admin-set first-response target for a type of interaction (SPEC §5, service level).
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-    An empty channel means "any channel"; a target for the item's own channel wins over it.
+
+def _parse_time(value, field: str) -> time:
+    if not isinstance(value, str):
+        raise ValidationError({field: f"{value!r} is not a time (HH:MM)."})
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({field: f"{value!r} is not a time (HH:MM)."}) from None
+
+
+class BusinessCalendar(models.Model):
+    """When the desk is open (docs/service-levels.md): a time zone, weekly hours and holidays,
+    or around the clock. One is the default; one may be a channel's own."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="e.g. Europe/Berlin")
+    # {"0": [["09:00", "17:00"]], ...}: weekday (0 = Monday) to opening spans in local time;
+    # "24:00" or "00:00" as a closing time is midnight at the end of the day.
+    weekly_hours = models.JSONField(default=dict, blank=True)
+    holidays = models.JSONField(
+        default=list, blank=True, help_text="Local dates when it is closed (YYYY-MM-DD)."
+    )
+    always_open = models.BooleanField(default=False, help_text="Open around the clock (24/7).")
+    is_default = models.BooleanField(
+        default=False, help_text="Used by business-hours policies that name no calendar."
+    )
+    channel = models.CharField(
+        max_length=20,
+        choices=Channel,
+        blank=True,
+        help_text="The calendar of this channel's items, before the default one.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="calendar_one_default"
+            ),
+            models.UniqueConstraint(
+                fields=["channel"], condition=~Q(channel=""), name="calendar_one_per_channel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spans(self) -> dict[int, list[tuple[time, time]]]:
+        """weekly_hours parsed, or a ValidationError naming the field."""
+        hours = self.weekly_hours
+        if not isinstance(hours, dict):
+            raise ValidationError({"weekly_hours": "Give an object of weekday: [[opens, closes]]."})
+        parsed: dict[int, list[tuple[time, time]]] = {}
+        for key, spans in hours.items():
+            if str(key) not in {str(d) for d in range(7)}:
+                raise ValidationError(
+                    {"weekly_hours": f"{key!r} is not a weekday (0 = Monday … 6 = Sunday)."}
+                )
+            day = int(key)
+            if not isinstance(spans, list):
+                raise ValidationError({"weekly_hours": f"{WEEKDAYS[day]}: give a list of spans."})
+            parsed[day] = []
+            for span in spans:
+                if not (isinstance(span, list | tuple) and len(span) == 2):
+                    raise ValidationError(
+                        {"weekly_hours": f"{WEEKDAYS[day]}: a span is [opens, closes]."}
+                    )
+                midnight = span[1] in ("24:00", "00:00")
+                opens = _parse_time(span[0], "weekly_hours")
+                closes = time(0) if midnight else _parse_time(span[1], "weekly_hours")
+                if not midnight and closes <= opens:
+                    raise ValidationError(
+                        {
+                            "weekly_hours": f"{WEEKDAYS[day]}: closes at {span[1]}, "
+                            f"not after it opens at {span[0]}."
+                        }
+                    )
+                parsed[day].append((opens, closes))
+        return parsed
+
+    def holiday_dates(self) -> frozenset[date]:
+        if not isinstance(self.holidays, list):
+            raise ValidationError({"holidays": "Give a list of dates (YYYY-MM-DD)."})
+        days = set()
+        for value in self.holidays:
+            try:
+                days.add(date.fromisoformat(value))
+            except (TypeError, ValueError):
+                raise ValidationError(
+                    {"holidays": f"{value!r} is not a date (YYYY-MM-DD)."}
+                ) from None
+        return frozenset(days)
+
+    def clean(self) -> None:
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError({"time_zone": f"Unknown time zone {self.time_zone!r}."}) from None
+        spans = self.spans()
+        self.holiday_dates()
+        if not self.always_open and not any(spans.values()):
+            raise ValidationError(
+                {"weekly_hours": "Give opening hours, or make the calendar open around the clock."}
+            )
+
+    def calendar(self) -> business_hours.Calendar:
+        """The arithmetic's calendar (interactions.business_hours)."""
+        if self.always_open:
+            return business_hours.Calendar(time_zone=self.time_zone, always_open=True)
+        return business_hours.Calendar(
+            time_zone=self.time_zone, weekly=self.spans(), holidays=self.holiday_dates()
+        )
+
+
+class ServiceLevelTarget(models.Model):
+    """Admin-set service-level policy for a type of interaction (SPEC §5, service level).
+
+    An empty channel means "any channel", an empty tier "any tier". The most specific policy
+    wins: the customer's tier first, then the item's own channel. Hours are calendar hours
+    unless `business_hours` is set: then they count on `calendar` (else the channel's own
+    calendar, else the default one).
     """
 
     type = models.CharField(max_length=20, choices=InteractionType)
@@ -224,11 +355,37 @@ class ServiceLevelTarget(models.Model):
     first_response_hours = models.PositiveIntegerField(
         validators=[MinValueValidator(1), bounds.validate_service_target_hours]
     )
+    next_reply_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), bounds.validate_service_target_hours],
+        help_text="For each later reply the customer waits for; empty: no target.",
+    )
+    resolution_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), bounds.validate_service_target_hours],
+        help_text="From the item to its resolution; empty: no target.",
+    )
+    tier = models.CharField(
+        max_length=20, choices=ServiceTier, blank=True, help_text="Empty for any value tier."
+    )
+    business_hours = models.BooleanField(
+        default=False, help_text="Count the hours on a business calendar, not the clock."
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policies",
+        help_text="Empty: the channel's calendar, else the default one.",
+    )
 
     class Meta:
-        ordering = ["type", "channel"]
+        ordering = ["type", "channel", "tier"]
         constraints = [
-            models.UniqueConstraint(fields=["type", "channel"], name="servicelevel_unique"),
+            models.UniqueConstraint(fields=["type", "channel", "tier"], name="servicelevel_unique"),
             models.CheckConstraint(
                 condition=Q(first_response_hours__gte=1), name="servicelevel_hours_positive"
             ),
@@ -236,7 +393,21 @@ class ServiceLevelTarget(models.Model):
 
     def __str__(self) -> str:
         where = self.get_channel_display() if self.channel else "any channel"
-        return f"{self.get_type_display()} via {where}: {self.first_response_hours} h"
+        tier = f" ({self.get_tier_display()})" if self.tier else ""
+        return f"{self.get_type_display()} via {where}{tier}: {self.first_response_hours} h"
+
+
+class CustomerServiceTier(models.Model):
+    """A copy of each customer's value tier (valuation's, above this app), kept by valuation's
+    handler of FIGURES_CHANGED, so a policy can be chosen by tier here without importing it."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    tier = models.CharField(max_length=20, choices=ServiceTier, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.tier}"
 
 
 class OfferingRating(models.Model):

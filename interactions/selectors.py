@@ -1,14 +1,13 @@
 """Reads of interactions: timelines, the support queue, service levels, search, ratings.
 
-Service levels (SPEC §5) are computed in SQL: each inbound item that needs a response gets its
-target (the most specific `ServiceLevelTarget` for its type and channel) and its due time as
-annotations, so the queue orders by urgency in the database with a fixed number of queries.
-Time is plain elapsed time (no business hours).
+Service levels (SPEC §5): each item's due times are stored on it (interactions.due_times, in
+clock or business hours as its policy says), so the queue orders by urgency in the database
+with a fixed number of queries; the target and the time left are annotations.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,15 +32,16 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Least
 from django.utils import timezone
 
-from core import bounds
 from customers.selectors import customers_visible_to, scoped_to_customers
 from offerings.models import Offering
 
 from .choices import Channel, Direction
+from .due_times import LATEST_SAFE_OCCURRED_AT, due_at_for
 from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget
+
+__all__ = ["LATEST_SAFE_OCCURRED_AT"]  # where it was first defined; tests import it from here
 
 RECENT_INTERACTIONS_IN_QUEUE = 3
 
@@ -101,7 +101,8 @@ def channel_costs() -> dict[str, Decimal]:
 def _target_hours() -> Subquery:
     """The first-response target of the outer interaction: its own channel's beats "any"."""
     return Subquery(
-        ServiceLevelTarget.objects.filter(type=OuterRef("type"))
+        # The any-tier policy's hours, for display: a tier's own policy shows in the due time.
+        ServiceLevelTarget.objects.filter(type=OuterRef("type"), tier="")
         .filter(Q(channel=OuterRef("channel")) | Q(channel=""))
         .order_by("-channel")  # a named channel sorts before the empty "any channel"
         .values("first_response_hours")[:1],
@@ -112,62 +113,35 @@ def _target_hours() -> Subquery:
 def with_service_level(
     interactions: QuerySet[Interaction], *, now: datetime | None = None
 ) -> QuerySet[Interaction]:
-    """Annotate `response_target_hours`, `response_due_at` and `response_time_left`.
+    """Annotate `response_target_hours` and `response_time_left` beside the stored
+    `response_due_at` (interactions.due_times: the policy's clock or business hours, written
+    when the item is logged and when a policy, calendar or tier changes).
 
-    `response_time_left` is negative when the item is overdue. Items of a type without a
-    target get NULL in all three. The due time stays in the calendar whatever is stored (an
-    item at the end of year 9999, a target stored before its bound): see `_safe_due`.
+    `response_time_left` is negative when the item is overdue, and stays where it was while
+    the item waits on the customer (the clock is stopped). Items of a type without a target
+    have NULL in all three.
     """
     now = now or timezone.now()
-    return (
-        interactions.annotate(response_target_hours=_target_hours())
-        .annotate(response_due_at=_safe_due(F("occurred_at"), F("response_target_hours")))
-        .annotate(
-            response_time_left=ExpressionWrapper(
+    return interactions.annotate(response_target_hours=_target_hours()).annotate(
+        response_time_left=Case(
+            When(
+                waiting_since__isnull=False,
+                then=ExpressionWrapper(
+                    F("response_due_at") - F("waiting_since"), output_field=DurationField()
+                ),
+            ),
+            default=ExpressionWrapper(
                 F("response_due_at") - Value(now, output_field=DateTimeField()),
                 output_field=DurationField(),
-            )
+            ),
+            output_field=DurationField(),
         )
-    )
-
-
-# Items later than this have their due time at the ceiling: adding the longest target to them
-# would leave the calendar Python (and the database driver) can read (core.bounds).
-LATEST_SAFE_OCCURRED_AT = bounds.DATETIME_CEILING - timedelta(hours=bounds.SERVICE_TARGET_HOURS_MAX)
-
-
-def _safe_due(occurred_at, hours):
-    """occurred_at + hours, with the target capped at its bound and the result at the
-    calendar's ceiling; NULL without a target."""
-    ceiling = Value(bounds.DATETIME_CEILING, output_field=DateTimeField())
-    capped = Least(hours, Value(bounds.SERVICE_TARGET_HOURS_MAX), output_field=IntegerField())
-    return Case(
-        When(Q(**{f"{hours.name}__isnull": True}), then=Value(None, output_field=DateTimeField())),
-        When(Q(**{f"{occurred_at.name}__gt": LATEST_SAFE_OCCURRED_AT}), then=ceiling),
-        default=ExpressionWrapper(
-            occurred_at
-            + ExpressionWrapper(capped * Value(timedelta(hours=1)), output_field=DurationField()),
-            output_field=DateTimeField(),
-        ),
-        output_field=DateTimeField(),
     )
 
 
 def response_due_at(*, type: str, channel: str, occurred_at: datetime) -> datetime | None:
-    """with_service_level's `response_due_at` for one interaction, with one small query: the
-    reply to a write reads this instead of the annotated row (1.2 ms of CPU to build and
-    compile against 0.3 ms; tests/test_interaction_api.py checks the two agree)."""
-    targets = dict(
-        ServiceLevelTarget.objects.filter(type=type, channel__in=[channel, ""]).values_list(
-            "channel", "first_response_hours"
-        )
-    )
-    hours = targets.get(channel, targets.get(""))
-    if hours is None:
-        return None
-    if occurred_at > LATEST_SAFE_OCCURRED_AT:
-        return bounds.DATETIME_CEILING
-    return occurred_at + timedelta(hours=min(hours, bounds.SERVICE_TARGET_HOURS_MAX))
+    """The first-response due time an item of no tier would store (interactions.due_times)."""
+    return due_at_for(type=type, channel=channel, occurred_at=occurred_at)
 
 
 @dataclass(frozen=True)
@@ -199,7 +173,7 @@ def _service_level_items(now: datetime) -> QuerySet[Interaction]:
     return with_service_level(
         Interaction.objects.filter(requires_response=True, direction=Direction.INBOUND),
         now=now,
-    ).filter(response_target_hours__isnull=False)  # type: ignore[misc]  # annotated by with_service_level
+    ).filter(response_due_at__isnull=False)
 
 
 def _stats_aggregates(now: datetime) -> dict:
@@ -436,23 +410,13 @@ def _due_times_joined(*, customer_ids, id_range) -> tuple[str | None, list]:
     if id_range is not None:
         conditions.append("i.customer_id BETWEEN %s AND %s")
         params += list(id_range)
-    target = ServiceLevelTarget._meta.db_table
-    hours = "COALESCE(own.first_response_hours, anyc.first_response_hours)"
-    # The rule of _safe_due: the target capped at its bound, the due time at the ceiling.
+    # The due time is stored (interactions.due_times): nothing to join.
     sql = f"""
-        SELECT i.customer_id, i.first_response_at,
-               CASE WHEN {hours} IS NULL THEN NULL
-                    WHEN i.occurred_at > %s THEN %s
-                    ELSE i.occurred_at + LEAST({hours}, %s) * INTERVAL '1 hour'
-               END AS response_due_at
+        SELECT i.customer_id, i.first_response_at, i.response_due_at
         FROM {Interaction._meta.db_table} i
-        LEFT JOIN {target} own
-          ON own.type = i.type AND own.channel = i.channel AND own.channel <> ''
-        LEFT JOIN {target} anyc ON anyc.type = i.type AND anyc.channel = ''
         WHERE {" AND ".join(conditions)}
     """
-    limits = [LATEST_SAFE_OCCURRED_AT, bounds.DATETIME_CEILING, bounds.SERVICE_TARGET_HOURS_MAX]
-    return sql, limits + params
+    return sql, params
 
 
 def ratings_by_customer(

@@ -27,9 +27,19 @@ from events.services import event_publish
 from offerings.models import Offering
 from offerings.selectors import offerings_with_figures
 
+from . import business_hours
 from .assignment import assignee_choose
 from .choices import Direction, InteractionType, OfferOutcome
-from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget
+from .due_times import Policies, due_times_set
+from .models import (
+    BusinessCalendar,
+    ChannelCost,
+    CustomerServiceTier,
+    Interaction,
+    OfferingRating,
+    OrderLine,
+    ServiceLevelTarget,
+)
 
 NEEDS_RESPONSE_BY_DEFAULT = {InteractionType.INQUIRY, InteractionType.COMPLAINT}
 
@@ -170,7 +180,10 @@ def interaction_log(
     for index, line in enumerate(order_lines):
         with errors_under(f"lines[{index}]"):
             line.full_clean(exclude=["interaction", "offering"], validate_constraints=False)
+    due_times_set([interaction])
     interaction.save()
+    if direction == Direction.INBOUND and thread is not None:
+        _threads_resume(thread_ids=[thread.thread_id or thread.pk], at=interaction.occurred_at)
     for line in order_lines:
         line.interaction = interaction
     OrderLine.objects.bulk_create(order_lines)
@@ -427,6 +440,7 @@ def interactions_bulk_log(
             raise ValueError("interactions_bulk_log(): a line is not on one of the interactions.")
         if interaction.type != InteractionType.ORDER:
             raise ValidationError({"lines": "Only order interactions have lines."})
+    due_times_set(interactions)  # one vectorised pass per calendar for the whole load
     created = Interaction.objects.bulk_create(interactions, batch_size=batch_size)
     OrderLine.objects.bulk_create(lines, batch_size=batch_size)
     return created
@@ -461,29 +475,256 @@ def channel_cost_delete(*, channel_cost: ChannelCost) -> None:
     channel_cost.delete()
 
 
-SERVICE_LEVEL_FIELDS = ("type", "channel", "first_response_hours")
+SERVICE_LEVEL_FIELDS = (
+    "type",
+    "channel",
+    "tier",
+    "first_response_hours",
+    "next_reply_hours",
+    "resolution_hours",
+    "business_hours",
+    "calendar",
+)
 
 
 @transaction.atomic
 def service_level_target_create(
-    *, type: str, first_response_hours: int, channel: str = ""
+    *,
+    type: str,
+    first_response_hours: int,
+    channel: str = "",
+    tier: str = "",
+    next_reply_hours: int | None = None,
+    resolution_hours: int | None = None,
+    business_hours: bool = False,
+    calendar: BusinessCalendar | None = None,
 ) -> ServiceLevelTarget:
-    return record_save(
+    target = record_save(
         ServiceLevelTarget(),
-        {"type": type, "channel": channel, "first_response_hours": first_response_hours},
+        {
+            "type": type,
+            "channel": channel,
+            "tier": tier,
+            "first_response_hours": first_response_hours,
+            "next_reply_hours": next_reply_hours,
+            "resolution_hours": resolution_hours,
+            "business_hours": business_hours,
+            "calendar": calendar,
+        },
         SERVICE_LEVEL_FIELDS,
     )
+    interactions_due_recompute(types=[type])
+    return target
 
 
 @transaction.atomic
 def service_level_target_update(*, target: ServiceLevelTarget, data: dict) -> ServiceLevelTarget:
-    return record_save(target, data, SERVICE_LEVEL_FIELDS)
+    before = target.type
+    target = record_save(target, data, SERVICE_LEVEL_FIELDS)
+    interactions_due_recompute(types=sorted({before, target.type}))
+    return target
 
 
 @transaction.atomic
 def service_level_target_delete(*, target: ServiceLevelTarget) -> None:
     """Items of that type and channel then fall back to the "any channel" target, if any."""
+    type_ = target.type
     target.delete()
+    interactions_due_recompute(types=[type_])
+
+
+# --- Business calendars and stored due times ---------------------------------------------------
+
+CALENDAR_FIELDS = (
+    "name",
+    "time_zone",
+    "weekly_hours",
+    "holidays",
+    "always_open",
+    "is_default",
+    "channel",
+)
+
+
+@transaction.atomic
+def business_calendar_create(
+    *,
+    name: str,
+    time_zone: str = "UTC",
+    weekly_hours: dict | None = None,
+    holidays: list | None = None,
+    always_open: bool = False,
+    is_default: bool = False,
+    channel: str = "",
+) -> BusinessCalendar:
+    calendar = record_save(
+        BusinessCalendar(),
+        {
+            "name": name,
+            "time_zone": time_zone,
+            "weekly_hours": weekly_hours or {},
+            "holidays": holidays or [],
+            "always_open": always_open,
+            "is_default": is_default,
+            "channel": channel,
+        },
+        CALENDAR_FIELDS,
+    )
+    interactions_due_recompute()  # a new default or channel calendar changes what applies
+    return calendar
+
+
+@transaction.atomic
+def business_calendar_update(*, calendar: BusinessCalendar, data: dict) -> BusinessCalendar:
+    calendar = record_save(calendar, data, CALENDAR_FIELDS)
+    interactions_due_recompute()
+    return calendar
+
+
+@transaction.atomic
+def business_calendar_delete(*, calendar: BusinessCalendar) -> None:
+    """Refused while a policy names it (the policy would silently change its hours)."""
+    if calendar.policies.exists():
+        raise ValidationError("A service-level policy uses this calendar: change it first.")
+    calendar.delete()
+    interactions_due_recompute()
+
+
+RECOMPUTE_CHUNK = 5000
+
+
+def interactions_due_recompute(
+    *,
+    types: Iterable[str] | None = None,
+    customer_ids: Iterable[int] | None = None,
+    interaction_ids: Iterable[int] | None = None,
+) -> int:
+    """Recompute the stored due times of the interactions named (None: every one), after a
+    policy, calendar or tier changed. In chunks of RECOMPUTE_CHUNK rows by id: one read, one
+    vectorised pass per calendar and one UPDATE per chunk. Returns the rows rewritten.
+    On a worker: tasks.interactions_due_recompute_task."""
+    items = Interaction.objects.all()
+    if types is not None:
+        items = items.filter(type__in=list(types))
+    if customer_ids is not None:
+        items = items.filter(customer_id__in=list(customer_ids))
+    if interaction_ids is not None:
+        items = items.filter(pk__in=list(interaction_ids))
+    items = items.only(
+        "pk", "type", "channel", "customer_id", "occurred_at", "paused_seconds"
+    ).order_by("pk")
+    policies = Policies.load()
+    done, last = 0, 0
+    while True:
+        chunk = list(items.filter(pk__gt=last)[:RECOMPUTE_CHUNK])
+        if not chunk:
+            return done
+        due_times_set(chunk, policies=policies)
+        Interaction.objects.bulk_update(chunk, ["response_due_at", "resolution_due_at"])
+        done += len(chunk)
+        last = chunk[-1].pk
+
+
+@transaction.atomic(savepoint=False)  # run inside the recompute's transaction: no savepoint
+def customer_service_tiers_set(*, tiers: Mapping[int, str], changed: bool = False) -> list[int]:
+    """Keep the copy of the customers' value tiers (valuation's handler of FIGURES_CHANGED);
+    the due times of those whose tier changed are recomputed when a policy names a tier.
+    `changed`: the caller knows these are changes (the event says so), so the copy is not
+    read first. Returns the customers whose tier changed."""
+    if not tiers:
+        return []
+    if changed:
+        moved = list(tiers)
+    else:
+        copies = CustomerServiceTier.objects.all()
+        if len(tiers) <= RECOMPUTE_CHUNK:  # a pass's customers; a rebuild's: read them all
+            copies = copies.filter(customer_id__in=list(tiers))
+        known = dict(copies.values_list("customer_id", "tier"))
+        moved = [cid for cid, tier in tiers.items() if known.get(cid) != (tier or "")]
+    if not moved:
+        return []
+    CustomerServiceTier.objects.bulk_create(
+        [CustomerServiceTier(customer_id=cid, tier=tiers[cid] or "") for cid in moved],
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=["tier"],
+    )
+    if ServiceLevelTarget.objects.exclude(tier="").exists():
+        interactions_due_recompute(customer_ids=moved)
+    return moved
+
+
+def _calendar_of(interaction: Interaction) -> business_hours.Calendar:
+    """The calendar the item's policy counts on (the clock when none)."""
+    policies = Policies.load()
+    tier = ""
+    if policies.tiered:
+        tier = (
+            CustomerServiceTier.objects.filter(customer_id=interaction.customer_id)
+            .values_list("tier", flat=True)
+            .first()
+            or ""
+        )
+    policy = policies.policy(interaction.type, interaction.channel, tier)
+    calendar = policies.calendar(policy, interaction.channel) if policy else None
+    return calendar.calendar() if calendar is not None else business_hours.ALWAYS_OPEN
+
+
+NOT_WAITING_ITEM = "Only an open inbound item that needs a response can wait on the customer."
+
+
+@transaction.atomic
+def interaction_wait_on_customer(*, interaction: Interaction, at: datetime | None = None) -> bool:
+    """Stop the item's service-level clock until the customer writes again on its thread
+    (any channel: interaction_log resumes it). False when it is already waiting."""
+    at = at or timezone.now()
+    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
+    if (
+        interaction.direction != Direction.INBOUND
+        or not interaction.requires_response
+        or interaction.resolved_at is not None
+    ):
+        raise ValidationError({"interaction": NOT_WAITING_ITEM})
+    if interaction.waiting_since is not None:
+        return False
+    _check_time(interaction, "waiting_since", at)
+    interaction.waiting_since = max(at, interaction.occurred_at)
+    interaction.save(update_fields=["waiting_since"])
+    return True
+
+
+PAUSE_FIELDS = ("waiting_since", "paused_seconds")
+
+
+def _threads_resume(*, thread_ids: list[int], at: datetime) -> None:
+    """The customer wrote on these threads: each waiting item resumes, its due times moved by
+    the business time it waited (on its policy's calendar)."""
+    waiting = list(
+        Interaction.objects.select_for_update()
+        .filter(Q(pk__in=thread_ids) | Q(thread_id__in=thread_ids), waiting_since__isnull=False)
+        .order_by("pk")
+    )
+    for item in waiting:
+        since = item.waiting_since
+        assert since is not None
+        paused = business_hours.business_between(
+            _calendar_of(item),
+            business_hours.to_epoch([since]),
+            business_hours.to_epoch([max(at, since)]),
+        )
+        item.paused_seconds = min(
+            (item.paused_seconds or 0) + int(paused[0]), bounds.SERVICE_TARGET_HOURS_MAX * 3600
+        )
+        item.waiting_since = None
+        due_times_set([item])
+        item.save(
+            update_fields=[
+                "waiting_since",
+                "paused_seconds",
+                "response_due_at",
+                "resolution_due_at",
+            ]
+        )
 
 
 # --- Batches (POST /api/interactions/batch/) ---------------------------------------------------
@@ -739,6 +980,7 @@ def _batch_write(bulk, one_by_one, refs: _Refs, results, logged_by) -> None:
     interactions = [interaction for _, interaction, _ in bulk]
     lines = [line for _, _, item_lines in bulk for line in item_lines]
     if interactions:
+        due_times_set(interactions)
         Interaction.objects.bulk_create(interactions)
         for line in lines:
             line.interaction_id = line.interaction.pk

@@ -12,4 +12,5 @@ urlpatterns = [
     path("rate/<int:customer_id>/", views.offering_rate, name="rate"),
     path("<int:interaction_id>/resolve/", views.interaction_resolve, name="resolve"),
     path("<int:interaction_id>/take/", views.interaction_take, name="take"),
+    path("<int:interaction_id>/wait/", views.interaction_wait, name="wait"),
 ]

@@ -297,6 +297,20 @@ def interaction_take(request, interaction_id: int):
 
 
 @login_required
+@permission_required("interactions.change_interaction", raise_exception=True)
+@require_POST
+def interaction_wait(request, interaction_id: int):
+    """Waiting on the customer: the item's service-level clock stops until they write again."""
+    return _queue_action(
+        request,
+        interaction_id,
+        services.interaction_wait_on_customer,
+        "Waiting on the customer",
+        "Already waiting on the customer",
+    )
+
+
+@login_required
 @permission_required("interactions.view_interaction", raise_exception=True)
 def interaction_search(request):
     form = InteractionSearchForm(request.GET or None)

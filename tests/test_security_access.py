@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from core.money import MONEY_FIELDS
 from customers.models import FactKey
 from dataio.models import ImportJob
-from interactions.models import ChannelCost, ServiceLevelTarget
+from interactions.models import BusinessCalendar, ChannelCost, ServiceLevelTarget
 from mail.models import Attachment, Message
 from offerings.models import Partner
 from replenishment.services import replenishment_subscribe
@@ -62,6 +62,7 @@ GET_MATRIX = {
     "interactions:rate": (200, 200, 404, 200, 302),
     "interactions:resolve": (405, 405, 405, 405, 302),
     "interactions:take": (405, 405, 405, 405, 302),
+    "interactions:wait": (405, 405, 405, 405, 302),
     "admin:index": (200, 302, 302, 302, 302),
     "api-token": (405, 405, 405, 405, 405),
     "api-customers": (200, 200, 200, 200, 403),
@@ -143,6 +144,9 @@ GET_MATRIX = {
     "api-channel-cost": (200, 200, 200, 200, 403),
     "api-service-level-targets": (200, 200, 200, 200, 403),
     "api-service-level-target": (200, 200, 200, 200, 403),
+    # Business calendars: admins only, read and write.
+    "api-business-calendars": (200, 403, 403, 403, 403),
+    "api-business-calendar": (200, 403, 403, 403, 403),
     "api-subscriptions": (200, 200, 200, 200, 403),
     "api-subscription": (200, 200, 404, 200, 403),
     "api-subscription-pause": (405, 405, 405, 405, 403),
@@ -200,6 +204,8 @@ WRITE_MATRIX = {
     # Saying whether one takes new items: anyone who works the queue (back to the queue).
     ("post", "interactions:availability"): (302, 302, 302, 302, 302),
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
+    # Waiting on the customer: whoever sees the item (back to the queue with a message).
+    ("post", "interactions:wait"): (302, 302, 404, 302, 302),
     # An empty address is refused (400) on the page that asks for it; removing one is the
     # editors' (support staff do not reach it: 404, as for the profile's edit page).
     ("post", "customers:emails"): (400, 400, 404, 400, 302),
@@ -239,6 +245,9 @@ WRITE_MATRIX = {
     ("post", "api-service-level-targets"): (400, 403, 403, 403, 403),
     ("patch", "api-service-level-target"): (200, 403, 403, 403, 403),
     ("delete", "api-service-level-target"): (204, 403, 403, 403, 403),
+    ("post", "api-business-calendars"): (400, 403, 403, 403, 403),
+    ("patch", "api-business-calendar"): (200, 403, 403, 403, 403),
+    ("delete", "api-business-calendar"): (204, 403, 403, 403, 403),
     # Subscriptions: the customer's manager and admins change them, support reads them.
     ("post", "api-subscriptions"): (400, 400, 400, 403, 403),
     ("post", "api-subscription-pause"): (200, 200, 404, 403, 403),
@@ -320,6 +329,9 @@ def world(ada, alice, bob, charlie):
         "api-fact-key": FactKey.objects.get(key="delivery_window").pk,
         "api-channel-cost": ChannelCost.objects.get(channel="phone").pk,
         "api-service-level-target": ServiceLevelTarget.objects.get(type="inquiry", channel="").pk,
+        "api-business-calendar": BusinessCalendar.objects.create(
+            name="Office", time_zone="Europe/Berlin", weekly_hours={"0": [["09:00", "17:00"]]}
+        ).pk,
         "api-user": alice.pk,
         **{
             name: subscription.pk

@@ -203,8 +203,9 @@ def test_it_answers_htmx_with_the_reordered_queue(client, charlie, alices_custom
     assert html.startswith(f'<div id="queue" data-focus="{urgent.pk}"')
     assert subjects(response.context["page"]) == ["Next one"]
     assert "Resolved: Most urgent" in html
-    # Without JavaScript the re-rendered forms still return to the filtered queue.
-    assert html.count('name="next" value="/interactions/queue/?type=complaint"') == 2
+    # Without JavaScript the re-rendered forms (take, wait on customer, resolve) still return
+    # to the filtered queue.
+    assert html.count('name="next" value="/interactions/queue/?type=complaint"') == 3
 
 
 def test_it_records_a_response_once_and_queues_the_recompute_after_commit(

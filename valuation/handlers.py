@@ -10,8 +10,9 @@ from events.names import EventName
 from events.registry import subscribe
 from interactions.choices import SERVICE_TYPES
 from interactions.models import ChannelCost
-from interactions.services import channel_cost
+from interactions.services import channel_cost, customer_service_tiers_set
 
+from .models import CustomerFigures
 from .services import valuation_customer_merge
 from .summary import summaries_record_interactions, summary_record_interaction
 from .tasks import customer_figures_request, customers_figures_request
@@ -120,3 +121,21 @@ def customer_merge_figures(event: Event) -> None:
         )
     )
     customer_figures_request(customer_id=event.customer_id)
+
+
+@subscribe(EventName.FIGURES_CHANGED, in_transaction=True)
+def service_tiers_copy(event: Event) -> None:
+    """Interactions keep a copy of each customer's tier (service-level policies by tier,
+    docs/service-levels.md). A recompute pass names the tiers that moved (no query when none
+    did: two, the upsert and the look for tier policies, when some did); a rebuild of every
+    figure names none: every tier is read and compared."""
+    changes = event.payload.get("changes")
+    if changes is not None:
+        moved = {int(pk): c["tier"]["after"] or "" for pk, c in changes.items() if "tier" in c}
+        customer_service_tiers_set(tiers=moved, changed=True)
+        return
+    named = event.payload.get("customer_ids")
+    figures = CustomerFigures.objects.all()
+    if named is not None:
+        figures = figures.filter(customer_id__in=list(named))
+    customer_service_tiers_set(tiers=dict(figures.values_list("customer_id", "tier")))

@@ -16,7 +16,7 @@ from customers.models import Customer, CustomerFact
 from customers.services import customer_create
 from interactions import selectors as interaction_selectors
 from interactions.models import Interaction, OrderLine, ServiceLevelTarget
-from interactions.services import OrderLineInput, interaction_log
+from interactions.services import OrderLineInput, interaction_log, interactions_due_recompute
 from replenishment.forecasts import purchase_forecasts_refresh
 from replenishment.models import PurchaseForecast, ReplenishmentSubscription
 from replenishment.selectors import predicted_next_purchases
@@ -200,6 +200,8 @@ def extreme_item(alices_customer):
     """An open inquiry stored before the windows existed, at the last second of year 9999."""
     item = InteractionFactory(customer=alices_customer, requires_response=True)
     Interaction.objects.filter(pk=item.pk).update(occurred_at=EXTREME)
+    # Its stored due time, as the backfill (interactions 0007) or a recompute writes it.
+    interactions_due_recompute(interaction_ids=[item.pk])
     return item
 
 
@@ -285,11 +287,13 @@ def test_it_bounds_service_level_targets(extreme_item):
 def test_it_keeps_nothing_when_the_reply_fails_after_the_write(
     api, alice, alices_customer, monkeypatch
 ):
-    def broken(**kwargs):
-        raise RuntimeError("the read-back failed")
+    from interactions.api import InteractionOutputSerializer
 
-    # The reply reads the service level's due time after the write (one read-back).
-    monkeypatch.setattr(interaction_selectors, "response_due_at", broken)
+    def broken(*args, **kwargs):
+        raise RuntimeError("the reply failed")
+
+    # The reply is built after the write (the stored due time among its fields).
+    monkeypatch.setattr(InteractionOutputSerializer, "get_response_due_at", broken)
     response = api(alice, raise_request_exception=False).post(
         "/api/interactions/", inquiry(alices_customer), format="json"
     )

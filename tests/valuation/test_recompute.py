@@ -96,8 +96,9 @@ def test_it_costs_the_same_queries_whatever_the_length_of_the_history(
         services.customer_figures_recompute(customer_id=short.pk)
     # A small fixed number: version, settings, fit, nine input queries, the writes (figures,
     # snapshot, the purchase forecasts replaced, the figures.changed event, the next due
-    # action it refreshes and the webhooks' look for endpoints that want it).
-    assert len(short_queries) <= 21
+    # action it refreshes and the webhooks' look for endpoints that want it), and when the
+    # tier moved, interactions' copy of it and the look for policies by tier.
+    assert len(short_queries) <= 23
     with django_assert_num_queries(len(short_queries)):
         services.customer_figures_recompute(customer_id=long.pk)
 

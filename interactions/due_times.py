@@ -1,0 +1,142 @@
+"""Due times of service-level policies (docs/service-levels.md), computed in Python once, when
+an interaction is logged or a policy, calendar or tier changes, and stored on the interaction
+(`response_due_at`, `resolution_due_at`): the queue and the stats then read a column.
+
+The policy of an item is the most specific `ServiceLevelTarget` of its type: the customer's
+tier before any tier, then the item's channel before any channel. Its hours are clock hours,
+or business hours on the policy's calendar (else the channel's own, else the default one; with
+no calendar at all, the clock). Items are grouped by calendar and each group is one
+vectorised `business_hours.business_add` pass, never a loop of arithmetic per item. Paused
+business seconds ("waiting on the customer") are added to the target.
+
+Bounds as before (selectors' `_safe_due`): the target is capped at its bound, the due time at
+the calendar's ceiling, and an item too close to that ceiling is due at it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from core import bounds
+
+from . import business_hours
+from .models import BusinessCalendar, CustomerServiceTier, Interaction, ServiceLevelTarget
+
+HOUR = 3600
+# Items later than this are due at the ceiling (clock hours: adding the longest target to them
+# would leave the calendar; business hours: the layout of a rare calendar could).
+LATEST_SAFE_OCCURRED_AT = bounds.DATETIME_CEILING - timedelta(hours=bounds.SERVICE_TARGET_HOURS_MAX)
+LATEST_SAFE_BUSINESS = bounds.DATETIME_CEILING - timedelta(days=366 * 31)
+
+
+@dataclass(frozen=True)
+class Policies:
+    """Every policy and calendar, read once (a few rows) for a pass."""
+
+    by_key: dict[tuple[str, str, str], ServiceLevelTarget]
+    channel_calendars: dict[str, BusinessCalendar]
+    default_calendar: BusinessCalendar | None
+    tiered: bool
+
+    @classmethod
+    def load(cls) -> Policies:
+        targets = list(ServiceLevelTarget.objects.select_related("calendar"))
+        calendars = list(BusinessCalendar.objects.all())
+        return cls(
+            by_key={(t.type, t.channel, t.tier): t for t in targets},
+            channel_calendars={c.channel: c for c in calendars if c.channel},
+            default_calendar=next((c for c in calendars if c.is_default), None),
+            tiered=any(t.tier for t in targets),
+        )
+
+    def policy(self, type: str, channel: str, tier: str) -> ServiceLevelTarget | None:
+        for key in ((type, channel, tier), (type, "", tier), (type, channel, ""), (type, "", "")):
+            found = self.by_key.get(key)
+            if found is not None:
+                return found
+        return None
+
+    def calendar(self, policy: ServiceLevelTarget, channel: str) -> BusinessCalendar | None:
+        """None: clock hours."""
+        if not policy.business_hours:
+            return None
+        return policy.calendar or self.channel_calendars.get(channel) or self.default_calendar
+
+
+def tiers_of(customer_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted({i for i in customer_ids if i is not None})
+    if not ids:
+        return {}
+    return dict(
+        CustomerServiceTier.objects.filter(customer_id__in=ids).values_list("customer_id", "tier")
+    )
+
+
+def _add(calendar: BusinessCalendar | None, starts: list[datetime], seconds: list[int]):
+    """starts + seconds on the calendar (None: the clock), bounded at the ceiling."""
+    ceiling = bounds.DATETIME_CEILING
+    if calendar is None:
+        return [
+            ceiling if at > LATEST_SAFE_OCCURRED_AT else min(at + timedelta(seconds=s), ceiling)
+            for at, s in zip(starts, seconds, strict=True)
+        ]
+    safe = [i for i, at in enumerate(starts) if at <= LATEST_SAFE_BUSINESS]
+    due: list[datetime] = [ceiling] * len(starts)
+    if not safe:
+        return due
+    t = business_hours.to_epoch(starts[i] for i in safe)
+    d = np.array([seconds[i] for i in safe], dtype=np.int64)
+    try:
+        reached = business_hours.business_add(calendar.calendar(), t, d)
+    except ValueError:  # a calendar open too rarely to reach the target: as late as can be
+        return due
+    for i, s in zip(safe, reached, strict=True):
+        due[i] = min(datetime.fromtimestamp(int(s), tz=UTC), ceiling)
+    return due
+
+
+def due_times_set(
+    items: Sequence[Interaction],
+    *,
+    policies: Policies | None = None,
+    tiers: dict[int, str] | None = None,
+) -> None:
+    """Set `response_due_at` and `resolution_due_at` on each item (not saved). Two small
+    queries (policies and calendars), a third for the tiers when a policy names one."""
+    policies = policies or Policies.load()
+    if tiers is None:
+        tiers = tiers_of(i.customer_id for i in items) if policies.tiered else {}
+    # (calendar id or None, "response" | "resolution") -> [(item, hours)]
+    groups: dict[tuple[int | None, str], list[tuple[Interaction, int]]] = defaultdict(list)
+    calendars: dict[int | None, BusinessCalendar | None] = {None: None}
+    for item in items:
+        item.response_due_at = item.resolution_due_at = None
+        policy = policies.policy(item.type, item.channel, tiers.get(item.customer_id, ""))
+        if policy is None:
+            continue
+        calendar = policies.calendar(policy, item.channel)
+        key = calendar.pk if calendar is not None else None
+        calendars[key] = calendar
+        groups[key, "response"].append((item, policy.first_response_hours))
+        if policy.resolution_hours:
+            groups[key, "resolution"].append((item, policy.resolution_hours))
+    for (key, kind), members in groups.items():
+        seconds = [
+            min(hours, bounds.SERVICE_TARGET_HOURS_MAX) * HOUR + (item.paused_seconds or 0)
+            for item, hours in members
+        ]
+        due = _add(calendars[key], [item.occurred_at for item, _ in members], seconds)
+        for (item, _), at in zip(members, due, strict=True):
+            setattr(item, f"{kind}_due_at", at)
+
+
+def due_at_for(*, type: str, channel: str, occurred_at: datetime) -> datetime | None:
+    """The first-response due time of an item of no tier, as it would be stored."""
+    item = Interaction(type=type, channel=channel, occurred_at=occurred_at)
+    due_times_set([item])
+    return item.response_due_at
