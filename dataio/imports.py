@@ -35,6 +35,16 @@ CUSTOMER_OPTIONAL = (
 DEFAULT_CHANNEL = Channel.WEB
 MAX_AMOUNT = Decimal("9999999999.99")
 CENT = Decimal("0.01")
+# The fields a transaction row fills from the file, and their columns (the others are the
+# import's constants), for the model validators' messages (field_error).
+INTERACTION_COLUMNS = {"occurred_at": "date", "channel": "channel"}
+LINE_COLUMNS = {"unit_price": "amount", "unit_cost": "margin"}
+LINE_COLUMNS_NO_MARGIN = {**LINE_COLUMNS, "unit_cost": "amount"}
+NEW_CUSTOMER_COLUMNS = {
+    "name": "customer_ref",
+    "external_ref": "customer_ref",
+    "acquired_on": "date",
+}
 
 
 @dataclass(frozen=True)

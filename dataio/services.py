@@ -29,8 +29,17 @@ from offerings.models import Offering
 from valuation import services as valuation_services
 from valuation.services import valuation_rebuild_everything
 
-from . import imports
-from .imports import FileRejected, RawRow, RowError, TransactionRow
+from . import copy_import, imports
+from .imports import (
+    INTERACTION_COLUMNS,
+    LINE_COLUMNS,
+    LINE_COLUMNS_NO_MARGIN,
+    NEW_CUSTOMER_COLUMNS,
+    FileRejected,
+    RawRow,
+    RowError,
+    TransactionRow,
+)
 from .models import (
     ImportedTransaction,
     ImportJob,
@@ -42,6 +51,9 @@ from .models import (
 )
 
 BATCH_ROWS = 5000
+# Transaction files keyed by occurrence go through COPY on PostgreSQL (dataio.copy_import);
+# False sends them through the batches of rows, the reference the tests compare it with.
+COPY_IMPORTS = True
 # A running import reports progress (a heartbeat) with every batch of rows; one silent for
 # this long is taken for stopped. Its rebuild reports none and takes minutes at a million
 # customers (docs/dataio.md), hence the margin.
@@ -165,6 +177,10 @@ def _import_job_apply(job: ImportJob, me: str, progress: Progress | None) -> Imp
                 lines, required=imports.CUSTOMER_COLUMNS, optional=imports.CUSTOMER_OPTIONAL
             )
             _run_batches(job, mine, rows, _apply_customers, progress)
+        elif (columns := _copy_columns(job, lines)) is not None:
+            mine.update(key_rule=KeyRule.OCCURRENCE)
+            job.key_rule = KeyRule.OCCURRENCE
+            _run_copy(job, mine, lines, columns, progress)
         else:
             transactions, rule = _transaction_rows(job, lines)
             mine.update(key_rule=rule)
@@ -237,6 +253,40 @@ def _transaction_rows(job: ImportJob, lines: list[bytes]) -> tuple[Iterable, Key
     if "order_ref" not in columns:
         return rows, KeyRule.OCCURRENCE
     return imports.orders_together(rows, read()[1]), KeyRule.ORDER_REF
+
+
+def _copy_columns(job: ImportJob, lines: list[bytes]) -> list[str] | None:
+    """The columns of a transaction file that the COPY path applies (PostgreSQL, CSV keyed by
+    occurrence: dataio.copy_import), None for the others. FileRejected for a bad header."""
+    if not COPY_IMPORTS or job.kind != ImportKind.TRANSACTIONS or connection.vendor != "postgresql":
+        return None
+    columns, _ = imports.csv_rows(
+        lines, required=imports.TRANSACTION_COLUMNS, optional=imports.TRANSACTION_OPTIONAL
+    )
+    return None if "order_ref" in columns else columns
+
+
+def _run_copy(
+    job: ImportJob, mine, lines: list[bytes], columns: list[str], progress: Progress | None
+) -> None:
+    """The whole file in one transaction: every good row applied, every bad one reported,
+    or nothing (a job failed meanwhile by the check keeps it out, as a batch)."""
+    with transaction.atomic():
+        counts = copy_import.transactions_copy(
+            job,
+            lines,
+            columns,
+            _TransactionBatch(job),
+            subject=IMPORTED_OFFERING,
+            **_figures_wait_for_rebuild(),
+        )
+        if not mine.update(
+            heartbeat_at=timezone.now(), **{name: F(name) + value for name, value in counts.items()}
+        ):
+            raise ImportJobLost
+    if progress:
+        job.refresh_from_db()
+        progress(job)
 
 
 def _import_job_stop(*, job_id: int, worker: str, error: BaseException, retrying: bool) -> None:
@@ -470,6 +520,13 @@ class _TransactionBatch:
         )
         return {"created_rows": len(rows), "customers_created": len(created_customers)}, problems
 
+    def stand_in(self) -> Offering:
+        """The offering of the rows that name none, created on demand."""
+        if self.default_offering is None:
+            self.default_offering = _imported_offering()
+            self.ratios[IMPORTED_OFFERING] = _cost_ratio(self.default_offering)
+        return self.default_offering
+
     def _numbered(self, row: TransactionRow) -> TransactionRow:
         """The row with its occurrence in the file (counted over all batches); an order's
         lines need none, its order_ref is their key."""
@@ -666,13 +723,7 @@ class _TransactionBatch:
 
     def _line(self, row: TransactionRow) -> OrderLine:
         """The row's order line, its interaction still to set."""
-        if row.offering:
-            offering = self.offerings[row.offering]
-        else:
-            if self.default_offering is None:
-                self.default_offering = _imported_offering()
-                self.ratios[IMPORTED_OFFERING] = _cost_ratio(self.default_offering)
-            offering = self.default_offering
+        offering = self.offerings[row.offering] if row.offering else self.stand_in()
         if row.margin is not None:
             cost = row.amount - row.margin
         else:
@@ -712,16 +763,6 @@ def _order_differs(row: TransactionRow, order: tuple[dict, list[tuple]], index: 
     return ""
 
 
-# The fields a transaction row fills from the file, and their columns (the others are the
-# import's constants).
-INTERACTION_COLUMNS = {"occurred_at": "date", "channel": "channel"}
-LINE_COLUMNS = {"unit_price": "amount", "unit_cost": "margin"}
-LINE_COLUMNS_NO_MARGIN = {**LINE_COLUMNS, "unit_cost": "amount"}
-NEW_CUSTOMER_COLUMNS = {
-    "name": "customer_ref",
-    "external_ref": "customer_ref",
-    "acquired_on": "date",
-}
 # What a value out of every range can raise while a row is read (a bug if it gets that far,
 # but one row's, reported on its line).
 ROW_VALUE_ERRORS = (InvalidOperation, ValueError, OverflowError)
