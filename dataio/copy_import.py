@@ -16,21 +16,25 @@ from datetime import datetime, time
 from decimal import Decimal
 
 import psycopg2
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from core.bounds import UNIT_AMOUNT_MAX
-from customers.duplicates import email_key, name_key, phone_key
-from customers.models import Customer, LifecycleStatus
+from core.bulk import insert_select
+from customers.models import Customer
+from customers.services import customers_bulk_create
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OrderLine
-from valuation.models import CustomerFigures
+from interactions.services import orders_insert_selected
+from valuation.services import customers_figures_mark_stale
 
 from . import imports
 from .imports import RawRow, RowError
 from .models import ImportedTransaction, ImportJob, ImportProblem, RowOutcome
+
+# New customers are written in statements of this many (customers_bulk_create).
+NEW_CUSTOMERS_BATCH = 5000
 
 # The staging columns of the file's columns.
 STAGE_COLUMNS = {
@@ -96,29 +100,6 @@ def _copy_text(value: str) -> str:
     return (
         value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
-
-
-def _insert(cursor, model, explicit: dict[str, tuple[str, list]], rest: str) -> int:
-    """INSERT ... SELECT into `model`: `explicit` (SQL and its parameters) for some columns,
-    the field's default for the others, as a model's save would write them."""
-    columns, expressions, params = [], [], []
-    for field in model._meta.concrete_fields:
-        given = explicit.get(field.name)
-        if given is None and field.primary_key:
-            continue
-        columns.append(f'"{field.column}"')
-        if given is None:
-            expressions.append("%s")
-            params.append(field.get_db_prep_save(field.get_default(), connection))
-        else:
-            expressions.append(given[0])
-            params += given[1]
-    cursor.execute(
-        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
-        f"SELECT {', '.join(expressions)} {rest}",
-        params,
-    )
-    return cursor.rowcount
 
 
 def transactions_copy(
@@ -478,33 +459,13 @@ def _customers_create(cursor, batch, problems: list[RowError]) -> int:
         problems += [dataclasses.replace(refused[ref], line=line) for line, ref in cursor]
     if not new:
         return 0
-    cursor.execute(
-        "CREATE TEMP TABLE dataio_new_customers (ref text, name_key text, first_day date) "
-        "ON COMMIT DROP"
+    # Through the customers' own bulk service, as the batches create them.
+    created = customers_bulk_create(
+        customers=[batch._new_customer(ref, first_day) for ref, first_day in new],
+        with_history=False,
+        batch_size=NEW_CUSTOMERS_BATCH,
     )
-    stream = io.StringIO()
-    for ref, first_day in new:
-        stream.write(f"{_copy_text(ref)}\t{_copy_text(name_key(ref))}\t{first_day}\n")
-    stream.seek(0)
-    cursor.copy_expert("COPY dataio_new_customers FROM STDIN", stream)
-    now = timezone.now()
-    return _insert(
-        cursor,
-        Customer,
-        {
-            "name": ("n.ref", []),
-            "external_ref": ("n.ref", []),
-            "status": ("%s", [LifecycleStatus.ACTIVE]),
-            "acquired_on": ("n.first_day", []),
-            "acquisition_source": ("%s", ["import"]),
-            "email_key": ("%s", [email_key("")]),
-            "phone_key": ("%s", [phone_key("")]),
-            "name_key": ("n.name_key", []),
-            "created_at": ("%s", [now]),
-            "updated_at": ("%s", [now]),
-        },
-        "FROM dataio_new_customers n ORDER BY n.ref",
-    )
+    return len(created)
 
 
 def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
@@ -516,34 +477,10 @@ def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
         "CREATE TEMP VIEW dataio_purchases AS "
         "SELECT * FROM dataio_keyed WHERE interaction_id IS NOT NULL"
     )
-    created_rows = _insert(
-        cursor,
-        Interaction,
-        {
-            "id": ("p.interaction_id", []),
-            "customer": ("p.customer_id", []),
-            "channel": ("p.channel", []),
-            "direction": ("%s", [Direction.INBOUND]),
-            "type": ("%s", [InteractionType.ORDER]),
-            "subject": ("%s", [subject]),
-            "occurred_at": ("(p.day + time '12:00') AT TIME ZONE %s", [settings.TIME_ZONE]),
-            "created_at": ("%s", [now]),
-        },
-        "FROM dataio_purchases p",
+    created_rows = orders_insert_selected(
+        cursor=cursor, source="dataio_purchases", subject=subject, now=now
     )
-    _insert(
-        cursor,
-        OrderLine,
-        {
-            "interaction": ("p.interaction_id", []),
-            "offering": ("p.offering_id", []),
-            "quantity": ("%s", [Decimal("1")]),
-            "unit_price": ("p.amount", []),
-            "unit_cost": ("p.cost", []),
-        },
-        "FROM dataio_purchases p",
-    )
-    _insert(
+    insert_select(
         cursor,
         ImportedTransaction,
         {
@@ -554,24 +491,11 @@ def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
         },
         "FROM dataio_purchases p",
     )
-    # The figures of the customers who bought now wait for the import's rebuild (as
-    # valuation.services.customers_figures_mark_stale marks them).
-    figures = CustomerFigures._meta.db_table
-    _insert(
-        cursor,
-        CustomerFigures,
-        {"customer": ("b.customer_id", [])},
-        "FROM (SELECT DISTINCT customer_id FROM dataio_purchases) b ON CONFLICT DO NOTHING",
-    )
-    cursor.execute(
-        f"""
-        UPDATE {figures} f SET figures_version = f.figures_version + 1,
-            figures_requested_at = %s, owner_id = c.owner_id
-        FROM {Customer._meta.db_table} c
-        WHERE c.id = f.customer_id
-            AND f.customer_id IN (SELECT DISTINCT customer_id FROM dataio_purchases)
-        """,
-        [requested_at],
+    # The figures of the customers who bought now wait for the import's rebuild (valuation's
+    # service, as the batches mark them).
+    cursor.execute("SELECT DISTINCT customer_id FROM dataio_purchases")
+    customers_figures_mark_stale(
+        customer_ids=[row[0] for row in cursor.fetchall()], requested_at=requested_at
     )
     cursor.execute("DROP VIEW dataio_purchases")
     return created_rows

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.services import staff_assigned_mark
 from core import bounds
+from core.bulk import insert_select
 from core.errors import errors_under
 from core.records import record_save, related_known
 from customers.facts import FactInput, customer_fact_record
@@ -1103,3 +1104,42 @@ def interaction_auto_assign(*, interaction: Interaction) -> int | None:
     staff_assigned_mark(user_id=chosen, at=timezone.now())
     _changed(interaction, "assignee")
     return chosen
+
+
+# --- Orders of an import, set-based (dataio's COPY path) -------------------------------------
+
+
+def orders_insert_selected(*, cursor, source: str, subject: str, now) -> int:
+    """One inbound order and its one line per row of `source`, a staging table or view with
+    (interaction_id, customer_id, channel, day, offering_id, amount, cost): the ids drawn by
+    the caller from the interactions' sequence, every value checked by the caller with the
+    models' validators first. Imports are silent (no event per order: import.finished tells
+    of them, and the import's rebuild recomputes). How many orders."""
+    created = insert_select(
+        cursor,
+        Interaction,
+        {
+            "id": ("p.interaction_id", []),
+            "customer": ("p.customer_id", []),
+            "channel": ("p.channel", []),
+            "direction": ("%s", [Direction.INBOUND]),
+            "type": ("%s", [InteractionType.ORDER]),
+            "subject": ("%s", [subject]),
+            "occurred_at": ("(p.day + time '12:00') AT TIME ZONE %s", [settings.TIME_ZONE]),
+            "created_at": ("%s", [now]),
+        },
+        f"FROM {source} p",
+    )
+    insert_select(
+        cursor,
+        OrderLine,
+        {
+            "interaction": ("p.interaction_id", []),
+            "offering": ("p.offering_id", []),
+            "quantity": ("%s", [Decimal("1")]),
+            "unit_price": ("p.amount", []),
+            "unit_cost": ("p.cost", []),
+        },
+        f"FROM {source} p",
+    )
+    return created
