@@ -27,6 +27,7 @@ from dataio.models import ImportJob
 from interactions.models import Interaction
 from mail.models import Attachment, Message
 from offerings.models import Component
+from replenishment.services import replenishment_subscribe
 from valuation.models import CustomerFigures, CustomerSnapshot
 
 from ..factories import CategoryFactory, CustomerFactory, OfferingFactory
@@ -168,8 +169,13 @@ def world(ada, alice, bob, charlie):
         file=ContentFile(b"a", name="a.txt"),
     )  # fmt: skip
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
+    # A subscription, for the pages that name one (the portal's actions among them).
+    subscription = replenishment_subscribe(
+        customer=customer, offering=held, next_due=timezone.localdate(), interval_days=30
+    )
     return {
         "customer": customer,
+        "subscription": subscription,
         "offering": held,
         "interaction": interaction,
         "order": order,
