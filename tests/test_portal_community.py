@@ -214,3 +214,25 @@ def test_bad_input_is_a_form_error_never_a_5xx(data, ada):
     assert client.post("/portal/reviews/99999/report/").status_code == 404
     assert staff(ada).post("/portal/moderation/99999/hide/").status_code == 404
     assert Client().get(f"/offerings/{offering.pk + 99999}/reviews/").status_code == 404
+
+
+def test_a_customer_session_is_nobody_to_moderation_and_staff_are_nobody_to_posting(alice):
+    offering = OfferingFactory()
+    author = holder(offering)
+    client = named(author, "Wall Tester")
+    post_review(client, offering)
+    review = Review.objects.get()
+    response = client.get("/portal/moderation/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+    assert client.post(f"/portal/moderation/{review.pk}/approve/").status_code == 302
+    review.refresh_from_db()
+    assert review.status == "pending"
+    manager = staff(alice)
+    assert manager.get("/portal/moderation/").status_code == 403
+    assert manager.post(f"/portal/moderation/{review.pk}/hide/").status_code == 403
+    response = manager.post(
+        f"/portal/offerings/{offering.pk}/review/", {"rating": "1", "text": "x"}
+    )
+    assert response.status_code == 302 and response.url == "/portal/sign-in/"
+    review.refresh_from_db()
+    assert (review.status, review.rating) == ("pending", 4)
