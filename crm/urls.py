@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.forms import SignInForm
 from customers import urls as customer_urls
+from portal import community_views as portal_community_views
 from portal import views as portal_views
 from workspace import urls as workspace_urls
 from workspace import views as workspace_views
@@ -36,6 +37,12 @@ urlpatterns = [
     path("preferences/<str:token>/", portal_views.preference_centre, name="preference-centre"),
     # The customer's own pages, signed in by a link mailed to them (docs/portal.md).
     path("portal/", include("portal.urls")),
+    # The published reviews of an offering: public, display names only (docs/portal.md).
+    path(
+        "offerings/<int:offering_id>/reviews/",
+        portal_community_views.offering_reviews,
+        name="offering-reviews",
+    ),
     # Public contact forms, shown in an iframe on the firm's sites (webforms).
     path("forms/", include("webforms.urls")),
     path("interactions/", include("interactions.urls")),

@@ -23,7 +23,7 @@ from interactions.choices import InteractionType
 from interactions.models import Interaction, OrderLine
 from replenishment.models import ReplenishmentSubscription, SubscriptionStatus
 
-from . import services, signin, tasks
+from . import community, services, signin, tasks
 
 TOO_MANY = "Too many sign-in links asked for. Please try again in an hour."
 CHECK_INBOX = (
@@ -135,11 +135,18 @@ def home_context(customer, *, errors=None) -> dict:
     )
     for subscription in subscriptions:
         subscription.errors = (errors or {}).get(subscription.pk, [])
+    account = community.portal_account_for(customer=customer)
+    reviews = {r.offering_id: r for r in community.reviews_of_customer(customer_id=customer.pk)}
+    to_review = list(community.offerings_to_review(customer=customer))
+    for offering in to_review:
+        offering.my_review = reviews.get(offering.pk)
     return {
         "customer": customer,
         "facts": facts,
         "orders": orders,
         "subscriptions": subscriptions,
+        "account": account,
+        "to_review": to_review,
     }
 
 

@@ -1,7 +1,11 @@
 """The customer's side: their portal account and the one-time links they sign in with."""
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+REVIEW_TEXT_MAX = 4000
 
 
 class PortalAccount(models.Model):
@@ -37,3 +41,68 @@ class PortalSignInToken(models.Model):
 
     def __str__(self) -> str:
         return f"Sign-in link of customer {self.customer_id}"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    PUBLISHED = "published", "Published"
+    HIDDEN = "hidden", "Hidden"
+
+
+class Review(models.Model):
+    """A customer's review of an offering they hold (docs/portal.md, Community). One per
+    customer and offering: editing replaces it. `text` is plain text (sanitised on the way in)."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="portal_reviews"
+    )
+    offering = models.ForeignKey(
+        "offerings.Offering", on_delete=models.CASCADE, related_name="portal_reviews"
+    )
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    text = models.TextField(max_length=REVIEW_TEXT_MAX)
+    status = models.CharField(
+        max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    staff_answer = models.TextField(max_length=REVIEW_TEXT_MAX, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="portal_review_answers",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "offering"], name="portal_review_one_per_offering"
+            )
+        ]
+        indexes = [models.Index(fields=["offering", "status"], name="portal_review_offering_idx")]
+
+    def __str__(self) -> str:
+        return f"Review {self.pk} of offering {self.offering_id}"
+
+
+class ReviewReport(models.Model):
+    """A signed-in customer's report of abuse on a published review (one each)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reports")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="portal_review_reports"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "customer"], name="portal_report_one_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"Report on review {self.review_id}"

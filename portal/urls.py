@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import account_views as views
+from . import community_views
 
 app_name = "portal"
 
@@ -29,5 +30,20 @@ urlpatterns = [
         "subscriptions/<int:subscription_id>/interval/",
         views.subscription_interval,
         name="subscription-interval",
+    ),
+    path("display-name/", community_views.display_name, name="display-name"),
+    path("offerings/<int:offering_id>/review/", community_views.review_post, name="review-post"),
+    path("reviews/<int:review_id>/report/", community_views.review_report, name="review-report"),
+    path("moderation/", community_views.moderation, name="moderation"),
+    path(
+        "moderation/<int:review_id>/approve/",
+        community_views.review_approve,
+        name="review-approve",
+    ),
+    path("moderation/<int:review_id>/hide/", community_views.review_hide, name="review-hide"),
+    path(
+        "moderation/<int:review_id>/answer/",
+        community_views.review_answer,
+        name="review-answer",
     ),
 ]

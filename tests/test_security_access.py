@@ -17,6 +17,7 @@ from dataio.models import ImportJob
 from interactions.models import BusinessCalendar, ChannelCost, ServiceLevelTarget
 from mail.models import Attachment, Message
 from offerings.models import Partner
+from portal.models import Review
 from replenishment.services import replenishment_subscribe
 from webforms.models import ContactForm
 from webhooks.models import Delivery, Endpoint
@@ -176,6 +177,16 @@ GET_MATRIX = {
     "portal:subscription-resume": (405, 405, 405, 405, 405),
     "portal:subscription-skip": (405, 405, 405, 405, 405),
     "portal:subscription-interval": (405, 405, 405, 405, 405),
+    # The community (docs/portal.md): the customer's posts are POSTs of a portal session;
+    # moderation is the admins' (request.user); an offering's reviews are public.
+    "portal:display-name": (405, 405, 405, 405, 405),
+    "portal:review-post": (405, 405, 405, 405, 405),
+    "portal:review-report": (405, 405, 405, 405, 405),
+    "portal:moderation": (200, 403, 403, 403, 302),
+    "portal:review-approve": (405, 405, 405, 405, 405),
+    "portal:review-hide": (405, 405, 405, 405, 405),
+    "portal:review-answer": (405, 405, 405, 405, 405),
+    "offering-reviews": (200, 200, 200, 200, 200),
 }
 
 # Writes with an empty body: 400 means "allowed, but say what you want"; 403/404 mean refused.
@@ -273,6 +284,14 @@ WRITE_MATRIX = {
     ("post", "portal:subscription-resume"): (302, 302, 302, 302, 302),
     ("post", "portal:subscription-skip"): (302, 302, 302, 302, 302),
     ("post", "portal:subscription-interval"): (302, 302, 302, 302, 302),
+    # Staff are nobody to the customer's posts (to the portal's sign-in); moderation: the
+    # admin reaches the review (the world's has an empty answer: the form error), others not.
+    ("post", "portal:display-name"): (302, 302, 302, 302, 302),
+    ("post", "portal:review-post"): (302, 302, 302, 302, 302),
+    ("post", "portal:review-report"): (302, 302, 302, 302, 302),
+    ("post", "portal:review-approve"): (302, 403, 403, 403, 302),
+    ("post", "portal:review-hide"): (302, 403, 403, 403, 302),
+    ("post", "portal:review-answer"): (400, 403, 403, 403, 302),
 }
 
 
@@ -364,6 +383,8 @@ def world(ada, alice, bob, charlie):
         "endpoint": endpoint,
         "delivery": delivery,
         "subscription": subscription,
+        # A pending review in the portal, for the moderation actions.
+        "review": Review.objects.create(customer=customer, offering=offering, rating=4, text="ok"),
     }
 
 
@@ -377,6 +398,9 @@ def path_for(name: str, world) -> str:
     }
     if "subscription" in world:
         pattern_kwargs["subscription_id"] = world["subscription"].pk
+    pattern_kwargs["offering_id"] = world["offering"].pk
+    # Worlds of other modules have no review: an id of nothing, refused all the same.
+    pattern_kwargs["review_id"] = world["review"].pk if "review" in world else 1
     if name == "portal:sign-in-confirm":
         from portal.signin import portal_sign_in_issue
 

@@ -77,6 +77,8 @@ PREFERENCE_CENTRE_VIEWS_PER_IP = os.environ.get("PREFERENCE_CENTRE_VIEWS_PER_IP"
 PORTAL_SIGN_IN_MINUTES = int(os.environ.get("PORTAL_SIGN_IN_MINUTES", "15"))
 PORTAL_SIGN_IN_RATE_PER_ADDRESS = os.environ.get("PORTAL_SIGN_IN_RATE_PER_ADDRESS", "5/hour")
 PORTAL_SIGN_IN_RATE_PER_IP = os.environ.get("PORTAL_SIGN_IN_RATE_PER_IP", "30/hour")
+# Reviews and reports a portal customer may post (portal/community_views.py).
+PORTAL_POST_RATE = os.environ.get("PORTAL_POST_RATE", "10/hour")
 # Sign-in for scripts (POST /api/auth/token/): requests per client address, and how long a
 # token lives (hours) before the client must sign in again.
 API_THROTTLE_SIGN_IN = os.environ.get("API_THROTTLE_SIGN_IN", "10/minute")

@@ -39,6 +39,7 @@ from interactions.choices import OfferOutcome
 from interactions.models import Interaction
 from interactions.services import interaction_log
 from mail.models import Message
+from portal.models import PortalAccount, Review
 from portal.signin import portal_sign_in_issue
 from replenishment.services import replenishment_set_status, replenishment_subscribe
 from workspace.services import offering_affinities_refresh, todo_done
@@ -291,6 +292,15 @@ def fuzz_world(world, bob):  # noqa: F811 - the fixture imported above
         interval_days=7,
     )
     replenishment_set_status(subscription=paused, status="paused")
+    # The community's forms: the signed-in customer has a display name (their review form),
+    # another holder's review is published (its Report on the public page), the world's own
+    # review waits (Approve, Hide, Answer in moderation).
+    PortalAccount.objects.update_or_create(customer=customer, defaults={"display_name": "Fuzz"})
+    reviewer = CustomerFactory()
+    log_order(reviewer, world["offering"], days_ago=5)
+    Review.objects.create(
+        customer=reviewer, offering=world["offering"], rating=5, text="Fine", status="published"
+    )
     world["ids"] = {
         "customer": customer.pk,
         "interaction": world["interaction"].pk,
@@ -475,4 +485,7 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
         "portal:sign-out",
     } <= set(portal)
     assert portal["portal:subscription-interval"].fields["interval_days"].kind == "number"
+    assert {"portal:display-name", "portal:review-post"} <= set(portal)
+    assert portal["portal:review-post"].fields["rating"].options == ["5", "4", "3", "2", "1"]
+    assert {"rating", "text"} <= set(portal["portal:review-post"].fields)
     assert "email" in pages("portal:sign-in").forms[0].fields
