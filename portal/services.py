@@ -22,7 +22,7 @@ from replenishment.services import (
     replenishment_skip_next,
 )
 
-from .models import PortalAccount, PortalSignInToken
+from .models import PortalAccount, PortalSignInToken, Review, ReviewReport
 
 SUBJECT = "Preferences stated in the preference centre"
 
@@ -135,7 +135,40 @@ def portal_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, d
                 kept.save(update_fields=["last_signed_in_at"])
             theirs.delete()
             account = {"dropped": 1, "why": "one portal account a customer: the survivor's kept"}
+    # One review a customer and offering: where both reviewed one, the more recent stays.
+    reviews = {"moved": 0, "dropped": 0}
+    kept = {review.offering_id: review for review in Review.objects.filter(customer_id=survivor_id)}
+    for review in Review.objects.filter(customer_id=duplicate_id):
+        other = kept.get(review.offering_id)
+        if other is None:
+            reviews["moved"] += Review.objects.filter(pk=review.pk).update(customer_id=survivor_id)
+        elif review.updated_at > other.updated_at:
+            other.delete()
+            reviews["dropped"] += 1
+            reviews["moved"] += Review.objects.filter(pk=review.pk).update(customer_id=survivor_id)
+        else:
+            review.delete()
+            reviews["dropped"] += 1
+    if reviews["dropped"]:
+        reviews["why"] = "one review a customer and offering: the more recent kept"
+    # One report a customer and review: the survivor's own stands.
+    reported = set(
+        ReviewReport.objects.filter(customer_id=survivor_id).values_list("review_id", flat=True)
+    )
+    twice, _ = ReviewReport.objects.filter(
+        customer_id=duplicate_id, review_id__in=reported
+    ).delete()
+    reports = {
+        "moved": ReviewReport.objects.filter(customer_id=duplicate_id).update(
+            customer_id=survivor_id
+        ),
+        "dropped": twice,
+    }
+    if twice:
+        reports["why"] = "one report a customer and review"
     return {
         "portal.PortalSignInToken.customer": {"moved": links},
         "portal.PortalAccount.customer": account,
+        "portal.Review.customer": reviews,
+        "portal.ReviewReport.customer": reports,
     }

@@ -18,7 +18,8 @@ from customers.services import (
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OfferingRating, OrderLine
 from interactions.services import OrderLineInput, interaction_log, offering_rating_record
-from portal.models import PortalAccount, PortalSignInToken
+from offerings.models import Offering
+from portal.models import PortalAccount, PortalSignInToken, Review, ReviewReport
 from replenishment.forecasts import purchase_forecasts_refresh
 from replenishment.services import replenishment_subscribe
 from valuation.models import CustomerFigures, CustomerSnapshot, CustomerSummary
@@ -196,6 +197,14 @@ def pair(alice, charlie, brewing):
         expires_at=now + timedelta(minutes=15),
     )
     covered |= {"portal.PortalAccount.customer", "portal.PortalSignInToken.customer"}
+    # Both reviewed the beans (the duplicate more recently); the duplicate reported a review
+    beans = Offering.objects.get(name="Beans")
+    Review.objects.create(
+        customer=survivor, offering=beans, rating=2, text="Old", updated_at=now - timedelta(days=9)
+    )
+    fresh = Review.objects.create(customer=duplicate, offering=beans, rating=5, text="New")
+    ReviewReport.objects.create(review=fresh, customer=duplicate)
+    covered |= {"portal.Review.customer", "portal.ReviewReport.customer"}
     return survivor, duplicate, covered
 
 
@@ -529,3 +538,11 @@ def test_the_portal_account_and_links_follow_the_survivor(alice, pair):
     assert PortalAccount.objects.get(customer=survivor).last_signed_in_at == later
     # The link the duplicate asked for now signs in the survivor (the same person)
     assert PortalSignInToken.objects.get(token_hash="0" * 64).customer_id == survivor.pk
+
+
+def test_the_more_recent_review_of_an_offering_is_kept(alice, pair):
+    survivor, duplicate, _ = pair
+    record = customer_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, by=alice)
+    assert record.moved["portal.Review.customer"]["dropped"] == 1
+    assert list(Review.objects.filter(customer=survivor).values_list("text", flat=True)) == ["New"]
+    assert ReviewReport.objects.get().customer_id == survivor.pk
