@@ -612,7 +612,14 @@ def interactions_due_recompute(
     if interaction_ids is not None:
         items = items.filter(pk__in=list(interaction_ids))
     items = items.only(
-        "pk", "type", "channel", "customer_id", "occurred_at", "paused_seconds"
+        "pk",
+        "type",
+        "channel",
+        "direction",
+        "thread_id",
+        "customer_id",
+        "occurred_at",
+        "paused_seconds",
     ).order_by("pk")
     policies = Policies.load()
     done, last = 0, 0
