@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -37,6 +37,7 @@ from .models import (
     ChannelCost,
     CustomerServiceTier,
     Interaction,
+    Notice,
     OfferingRating,
     OrderLine,
     ServiceLevelTarget,
@@ -1150,3 +1151,48 @@ def orders_insert_selected(*, cursor, source: str, subject: str, now) -> int:
         f"FROM {source} p",
     )
     return created
+
+
+# Open and unanswered, its clock running: what an escalation is about.
+_ESCALATION_SQL = """
+INSERT INTO {notice} (user_id, interaction_id, kind, created_at)
+SELECT DISTINCT who.user_id, i.id,
+       CASE WHEN i.response_due_at <= %(now)s THEN 'breached' ELSE 'near_breach' END,
+       %(now)s
+FROM {interaction} i
+JOIN {customer} c ON c.id = i.customer_id
+CROSS JOIN LATERAL (VALUES (i.assignee_id), (c.owner_id)) AS who(user_id)
+WHERE i.requires_response AND i.resolved_at IS NULL
+  AND i.direction = 'inbound' AND i.first_response_at IS NULL
+  AND i.waiting_since IS NULL AND i.response_due_at IS NOT NULL
+  AND i.response_due_at - (i.response_due_at - i.occurred_at) * %(near)s <= %(now)s
+  AND who.user_id IS NOT NULL
+ON CONFLICT DO NOTHING
+"""
+
+
+@transaction.atomic
+def service_level_escalate(*, now: datetime | None = None) -> int:
+    """Notices for the assignee and the customer's manager of every open, unanswered item
+    that is not waiting on the customer: "due soon" once less than ESCALATE_NEAR of its target
+    (from the item to its due time) is left, "overdue" once past it. One INSERT ... SELECT
+    (the open items' partial index), whatever the size of the queue; a notice is written once
+    per person, item and kind (the unique constraint), so the task may run again at will.
+    Returns the notices written."""
+    sql = _ESCALATION_SQL.format(
+        notice=Notice._meta.db_table,
+        interaction=Interaction._meta.db_table,
+        customer=Customer._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"now": now or timezone.now(), "near": settings.ESCALATE_NEAR})
+        return cursor.rowcount
+
+
+def notice_mark_read(*, notice: Notice, at: datetime | None = None) -> bool:
+    """False when it was read already."""
+    if notice.read_at is not None:
+        return False
+    notice.read_at = at or timezone.now()
+    notice.save(update_fields=["read_at"])
+    return True
