@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import staff_availability_set
 from core.forms import form_add_service_errors
@@ -360,6 +360,7 @@ def service_level_report(request):
 
 @login_required
 @permission_required("interactions.view_interaction", raise_exception=True)
+@require_GET
 def notice_list(request):
     """The signed-in person's escalation notices (docs/service-levels.md), unread first."""
     page = Paginator(selectors.notices_for(user=request.user), SEARCH_PAGE_SIZE).get_page(
