@@ -15,6 +15,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import StaffAvailability
 from accounts.services import staff_assigned_mark
 from core import bounds
 from core.bulk import insert_select
@@ -1179,14 +1180,56 @@ def service_level_escalate(*, now: datetime | None = None) -> int:
     (the open items' partial index), whatever the size of the queue; a notice is written once
     per person, item and kind (the unique constraint), so the task may run again at will.
     Returns the notices written."""
+    now = now or timezone.now()
+    service_level_reassign_away(now=now)  # first: the new assignee is notified in this run
     sql = _ESCALATION_SQL.format(
         notice=Notice._meta.db_table,
         interaction=Interaction._meta.db_table,
         customer=Customer._meta.db_table,
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"now": now or timezone.now(), "near": settings.ESCALATE_NEAR})
+        cursor.execute(sql, {"now": now, "near": settings.ESCALATE_NEAR})
         return cursor.rowcount
+
+
+# Overdue items moved per run, the most overdue first: the rest follow at the next run.
+REASSIGN_PER_RUN = 200
+
+
+@transaction.atomic
+def service_level_reassign_away(*, now: datetime) -> int:
+    """With automatic assignment on (SUPPORT_ASSIGNMENT), an overdue open item whose assignee
+    is away goes to the least busy available support person (assignment.assignee_choose).
+    One choice per item, so the counts move as items are given out: a loop over the few
+    overdue items of people away (at most REASSIGN_PER_RUN), not over the queue. Returns the
+    items moved."""
+    if settings.SUPPORT_ASSIGNMENT == "off":
+        return 0
+    away = StaffAvailability.objects.filter(available=False).values("user_id")
+    overdue = list(
+        Interaction.objects.filter(
+            direction=Direction.INBOUND,
+            requires_response=True,
+            first_response_at__isnull=True,
+            resolved_at__isnull=True,
+            waiting_since__isnull=True,
+            response_due_at__lte=now,
+            assignee_id__in=away,
+        )
+        .order_by("response_due_at", "pk")
+        .only("pk", "customer_id", "assignee_id")[:REASSIGN_PER_RUN]
+    )
+    moved = 0
+    for item in overdue:
+        chosen = assignee_choose(mode="least_busy")
+        if chosen is None:  # nobody available: they stay where they are
+            break
+        Interaction.objects.filter(pk=item.pk).update(assignee_id=chosen)
+        item.assignee_id = chosen
+        staff_assigned_mark(user_id=chosen, at=timezone.now())
+        _changed(item, "assignee")
+        moved += 1
+    return moved
 
 
 def notice_mark_read(*, notice: Notice, at: datetime | None = None) -> bool:

@@ -162,3 +162,45 @@ def test_another_persons_notice_is_404_and_not_listed(client, alice, bob):
     notice.refresh_from_db()
     assert notice.read_at is None
     assert client.get(reverse("notices:read", args=[notice.pk])).status_code == 405
+
+
+@pytest.fixture
+def dave(roles):
+    from accounts.roles import Role
+
+    from .factories import UserFactory
+
+    return UserFactory(username="dave", first_name="Dave", role=Role.SUPPORT)
+
+
+def test_an_overdue_item_of_someone_away_goes_to_the_least_busy(alice, charlie, dave, settings):
+    from accounts.services import staff_availability_set
+
+    settings.SUPPORT_ASSIGNMENT = "least_busy"
+    customer = CustomerFactory(owner=alice)
+    late = complaint(customer, 5, assignee=charlie)
+    soon = complaint(customer, 3.5, assignee=charlie)  # due soon, not overdue: stays
+    staff_availability_set(user=charlie, available=False)
+
+    services.service_level_escalate(now=NOW)
+    late.refresh_from_db()
+    soon.refresh_from_db()
+    assert late.assignee == dave and soon.assignee == charlie
+    # dave, who has it now, is told in the same run; charlie was not (it left him first)
+    assert ("dave", late.pk, "breached") in notices()
+    assert ("charlie", late.pk, "breached") not in notices()
+
+
+def test_without_automatic_assignment_or_anyone_available_nothing_moves(alice, charlie, settings):
+    from accounts.services import staff_availability_set
+
+    customer = CustomerFactory(owner=alice)
+    late = complaint(customer, 5, assignee=charlie)
+    staff_availability_set(user=charlie, available=False)
+    services.service_level_escalate(now=NOW)  # assignment off (the default)
+    late.refresh_from_db()
+    assert late.assignee == charlie
+    settings.SUPPORT_ASSIGNMENT = "least_busy"  # on, but charlie is the only support person
+    assert services.service_level_reassign_away(now=NOW) == 0
+    late.refresh_from_db()
+    assert late.assignee == charlie
