@@ -46,6 +46,8 @@ urlpatterns = [
     # Public contact forms, shown in an iframe on the firm's sites (webforms).
     path("forms/", include("webforms.urls")),
     path("interactions/", include("interactions.urls")),
+    # Escalation notices (the top bar's badge): interactions'.
+    path("notices/", include("interactions.notice_urls")),
     # The email channel's pages: conversations (mail/urls.py names its own paths).
     path("", include("mail.urls")),
     path("workspace/", include("workspace.urls")),

@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from django.db.models import Min, Q
+from django.db.models.functions import Coalesce
 
 from core import bounds
 
 from . import business_hours
+from .choices import Direction
 from .models import BusinessCalendar, CustomerServiceTier, Interaction, ServiceLevelTarget
 
 HOUR = 3600
@@ -42,6 +45,7 @@ class Policies:
     channel_calendars: dict[str, BusinessCalendar]
     default_calendar: BusinessCalendar | None
     tiered: bool
+    next_reply: bool = False
 
     @classmethod
     def load(cls) -> Policies:
@@ -52,6 +56,7 @@ class Policies:
             channel_calendars={c.channel: c for c in calendars if c.channel},
             default_calendar=next((c for c in calendars if c.is_default), None),
             tiered=any(t.tier for t in targets),
+            next_reply=any(t.next_reply_hours for t in targets),
         )
 
     def policy(self, type: str, channel: str, tier: str) -> ServiceLevelTarget | None:
@@ -75,6 +80,40 @@ def tiers_of(customer_ids: Iterable[int]) -> dict[int, str]:
     return dict(
         CustomerServiceTier.objects.filter(customer_id__in=ids).values_list("customer_id", "tier")
     )
+
+
+def next_replies(items: Sequence[Interaction]) -> set[int]:
+    """Positions in `items` of the customer's messages that follow an answer: inbound, on a
+    thread where one of our outbound messages came at or before them. Their response target
+    is the policy's next_reply_hours. Two queries whatever the number of items (the threads'
+    roots, then the first answer in each); items of one batch not yet saved are not seen."""
+    asking = [
+        (i, item)
+        for i, item in enumerate(items)
+        if item.direction == Direction.INBOUND and item.thread_id is not None
+    ]
+    if not asking:
+        return set()
+    parents = {item.thread_id for _, item in asking}
+    root_of = {
+        pk: root or pk
+        for pk, root in Interaction.objects.filter(pk__in=parents).values_list("pk", "thread_id")
+    }
+    roots = set(root_of.values())
+    answered = dict(
+        Interaction.objects.filter(Q(pk__in=roots) | Q(thread_id__in=roots))
+        .filter(direction=Direction.OUTBOUND)
+        .annotate(root=Coalesce("thread_id", "pk"))
+        .values("root")
+        .annotate(first=Min("occurred_at"))
+        .values_list("root", "first")
+    )
+    found = set()
+    for i, item in asking:
+        first = answered.get(root_of.get(item.thread_id))
+        if first is not None and first <= item.occurred_at:
+            found.add(i)
+    return found
 
 
 def _add(calendar: BusinessCalendar | None, starts: list[datetime], seconds: list[int]):
@@ -107,14 +146,16 @@ def due_times_set(
     tiers: dict[int, str] | None = None,
 ) -> None:
     """Set `response_due_at` and `resolution_due_at` on each item (not saved). Two small
-    queries (policies and calendars), a third for the tiers when a policy names one."""
+    queries (policies and calendars), a third for the tiers when a policy names one, two
+    more for the threads' answers when a policy has a next-reply target."""
     policies = policies or Policies.load()
     if tiers is None:
         tiers = tiers_of(i.customer_id for i in items) if policies.tiered else {}
+    follow_ups = next_replies(items) if policies.next_reply else set()
     # (calendar id or None, "response" | "resolution") -> [(item, hours)]
     groups: dict[tuple[int | None, str], list[tuple[Interaction, int]]] = defaultdict(list)
     calendars: dict[int | None, BusinessCalendar | None] = {None: None}
-    for item in items:
+    for position, item in enumerate(items):
         item.response_due_at = item.resolution_due_at = None
         policy = policies.policy(item.type, item.channel, tiers.get(item.customer_id, ""))
         if policy is None:
@@ -122,7 +163,10 @@ def due_times_set(
         calendar = policies.calendar(policy, item.channel)
         key = calendar.pk if calendar is not None else None
         calendars[key] = calendar
-        groups[key, "response"].append((item, policy.first_response_hours))
+        hours = policy.first_response_hours
+        if position in follow_ups and policy.next_reply_hours:
+            hours = policy.next_reply_hours  # the customer writes again after our answer
+        groups[key, "response"].append((item, hours))
         if policy.resolution_hours:
             groups[key, "resolution"].append((item, policy.resolution_hours))
     for (key, kind), members in groups.items():

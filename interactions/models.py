@@ -448,3 +448,37 @@ class OfferingRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} rates {self.offering}: {self.rating}/5"
+
+
+class Notice(models.Model):
+    """An escalation notice in the app (docs/service-levels.md): an open item near its
+    response due time or past it, for its assignee and the customer's manager. Written in
+    bulk by services.service_level_escalate; one per user, item and kind, so the periodic task
+    can run again without repeating itself."""
+
+    class Kind(models.TextChoices):
+        NEAR_BREACH = "near_breach", "Due soon"
+        BREACHED = "breached", "Overdue"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "interaction", "kind"], name="notice_once_per_user_item_kind"
+            ),
+        ]
+        indexes = [
+            # The top bar's badge: a user's unread notices.
+            models.Index(fields=["user"], name="notice_unread_idx", condition=Q(read_at=None)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.interaction_id} for {self.user_id}"

@@ -39,7 +39,14 @@ from offerings.models import Offering
 
 from .choices import Channel, Direction
 from .due_times import LATEST_SAFE_OCCURRED_AT, due_at_for
-from .models import ChannelCost, Interaction, OfferingRating, OrderLine, ServiceLevelTarget
+from .models import (
+    ChannelCost,
+    Interaction,
+    Notice,
+    OfferingRating,
+    OrderLine,
+    ServiceLevelTarget,
+)
 
 __all__ = ["LATEST_SAFE_OCCURRED_AT"]  # where it was first defined; tests import it from here
 
@@ -518,3 +525,17 @@ def support_queue_health(*, now: datetime | None = None) -> QueueHealth:
         unassigned=row["unassigned"],
         oldest_overdue_due_at=row["oldest"],
     )
+
+
+def notices_for(*, user):
+    """The user's own escalation notices, unread first, with their items."""
+    return (
+        Notice.objects.filter(user_id=user.pk)
+        .select_related("interaction__customer")
+        .order_by(F("read_at").desc(nulls_first=True), "-created_at", "-id")
+    )
+
+
+def notices_unread_count(*, user) -> int:
+    """The top bar's badge: one query (the unread partial index)."""
+    return Notice.objects.filter(user_id=user.pk, read_at__isnull=True).count()

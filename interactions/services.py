@@ -10,11 +10,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import StaffAvailability
 from accounts.services import staff_assigned_mark
 from core import bounds
 from core.bulk import insert_select
@@ -37,6 +38,7 @@ from .models import (
     ChannelCost,
     CustomerServiceTier,
     Interaction,
+    Notice,
     OfferingRating,
     OrderLine,
     ServiceLevelTarget,
@@ -612,7 +614,14 @@ def interactions_due_recompute(
     if interaction_ids is not None:
         items = items.filter(pk__in=list(interaction_ids))
     items = items.only(
-        "pk", "type", "channel", "customer_id", "occurred_at", "paused_seconds"
+        "pk",
+        "type",
+        "channel",
+        "direction",
+        "thread_id",
+        "customer_id",
+        "occurred_at",
+        "paused_seconds",
     ).order_by("pk")
     policies = Policies.load()
     done, last = 0, 0
@@ -1143,3 +1152,90 @@ def orders_insert_selected(*, cursor, source: str, subject: str, now) -> int:
         f"FROM {source} p",
     )
     return created
+
+
+# Open and unanswered, its clock running: what an escalation is about.
+_ESCALATION_SQL = """
+INSERT INTO {notice} (user_id, interaction_id, kind, created_at)
+SELECT DISTINCT who.user_id, i.id,
+       CASE WHEN i.response_due_at <= %(now)s THEN 'breached' ELSE 'near_breach' END,
+       %(now)s
+FROM {interaction} i
+JOIN {customer} c ON c.id = i.customer_id
+CROSS JOIN LATERAL (VALUES (i.assignee_id), (c.owner_id)) AS who(user_id)
+WHERE i.requires_response AND i.resolved_at IS NULL
+  AND i.direction = 'inbound' AND i.first_response_at IS NULL
+  AND i.waiting_since IS NULL AND i.response_due_at IS NOT NULL
+  AND i.response_due_at - (i.response_due_at - i.occurred_at) * %(near)s <= %(now)s
+  AND who.user_id IS NOT NULL
+ON CONFLICT DO NOTHING
+"""
+
+
+@transaction.atomic
+def service_level_escalate(*, now: datetime | None = None) -> int:
+    """Notices for the assignee and the customer's manager of every open, unanswered item
+    that is not waiting on the customer: "due soon" once less than ESCALATE_NEAR of its target
+    (from the item to its due time) is left, "overdue" once past it. One INSERT ... SELECT
+    (the open items' partial index), whatever the size of the queue; a notice is written once
+    per person, item and kind (the unique constraint), so the task may run again at will.
+    Returns the notices written."""
+    now = now or timezone.now()
+    service_level_reassign_away(now=now)  # first: the new assignee is notified in this run
+    sql = _ESCALATION_SQL.format(
+        notice=Notice._meta.db_table,
+        interaction=Interaction._meta.db_table,
+        customer=Customer._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"now": now, "near": settings.ESCALATE_NEAR})
+        return cursor.rowcount
+
+
+# Overdue items moved per run, the most overdue first: the rest follow at the next run.
+REASSIGN_PER_RUN = 200
+
+
+@transaction.atomic
+def service_level_reassign_away(*, now: datetime) -> int:
+    """With automatic assignment on (SUPPORT_ASSIGNMENT), an overdue open item whose assignee
+    is away goes to the least busy available support person (assignment.assignee_choose).
+    One choice per item, so the counts move as items are given out: a loop over the few
+    overdue items of people away (at most REASSIGN_PER_RUN), not over the queue. Returns the
+    items moved."""
+    if settings.SUPPORT_ASSIGNMENT == "off":
+        return 0
+    away = StaffAvailability.objects.filter(available=False).values("user_id")
+    overdue = list(
+        Interaction.objects.filter(
+            direction=Direction.INBOUND,
+            requires_response=True,
+            first_response_at__isnull=True,
+            resolved_at__isnull=True,
+            waiting_since__isnull=True,
+            response_due_at__lte=now,
+            assignee_id__in=away,
+        )
+        .order_by("response_due_at", "pk")
+        .only("pk", "customer_id", "assignee_id")[:REASSIGN_PER_RUN]
+    )
+    moved = 0
+    for item in overdue:
+        chosen = assignee_choose(mode="least_busy")
+        if chosen is None:  # nobody available: they stay where they are
+            break
+        Interaction.objects.filter(pk=item.pk).update(assignee_id=chosen)
+        item.assignee_id = chosen
+        staff_assigned_mark(user_id=chosen, at=timezone.now())
+        _changed(item, "assignee")
+        moved += 1
+    return moved
+
+
+def notice_mark_read(*, notice: Notice, at: datetime | None = None) -> bool:
+    """False when it was read already."""
+    if notice.read_at is not None:
+        return False
+    notice.read_at = at or timezone.now()
+    notice.save(update_fields=["read_at"])
+    return True

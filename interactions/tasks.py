@@ -12,3 +12,9 @@ def interactions_due_recompute_task(types: list[str] | None = None) -> int:
     """The stored due times rewritten after a policy or calendar change, on a worker (the
     services do it in their transaction; this is for a large base or an operator)."""
     return services.interactions_due_recompute(types=types)
+
+
+@shared_task(**retry_transient())
+def service_level_escalate() -> int:
+    """Notices for items near or past their response due time (every 5 minutes, beat)."""
+    return services.service_level_escalate()

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import staff_availability_set
 from core.forms import form_add_service_errors
@@ -32,7 +32,7 @@ from .forms import (
     QueueFilterForm,
     ServiceLevelReportForm,
 )
-from .models import Interaction
+from .models import Interaction, Notice
 
 QUEUE_PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 25
@@ -356,3 +356,24 @@ def service_level_report(request):
         },
         status=400 if form.errors else 200,
     )
+
+
+@login_required
+@permission_required("interactions.view_interaction", raise_exception=True)
+@require_GET
+def notice_list(request):
+    """The signed-in person's escalation notices (docs/service-levels.md), unread first."""
+    page = Paginator(selectors.notices_for(user=request.user), SEARCH_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "interactions/notices.html", {"page": page})
+
+
+@login_required
+@permission_required("interactions.view_interaction", raise_exception=True)
+@require_POST
+def notice_read(request, notice_id: int):
+    """Mark one's own notice read; another person's reads like none at all (404)."""
+    notice = get_object_or_404(Notice, pk=notice_id, user_id=request.user.pk)
+    services.notice_mark_read(notice=notice)
+    return redirect("notices:list")

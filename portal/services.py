@@ -136,20 +136,23 @@ def portal_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, d
             theirs.delete()
             account = {"dropped": 1, "why": "one portal account a customer: the survivor's kept"}
     # One review a customer and offering: where both reviewed one, the more recent stays.
-    reviews = {"moved": 0, "dropped": 0}
-    kept = {review.offering_id: review for review in Review.objects.filter(customer_id=survivor_id)}
+    moved = dropped = 0
+    survivors = {
+        review.offering_id: review for review in Review.objects.filter(customer_id=survivor_id)
+    }
     for review in Review.objects.filter(customer_id=duplicate_id):
-        other = kept.get(review.offering_id)
+        other = survivors.get(review.offering_id)
         if other is None:
-            reviews["moved"] += Review.objects.filter(pk=review.pk).update(customer_id=survivor_id)
+            moved += Review.objects.filter(pk=review.pk).update(customer_id=survivor_id)
         elif review.updated_at > other.updated_at:
             other.delete()
-            reviews["dropped"] += 1
-            reviews["moved"] += Review.objects.filter(pk=review.pk).update(customer_id=survivor_id)
+            dropped += 1
+            moved += Review.objects.filter(pk=review.pk).update(customer_id=survivor_id)
         else:
             review.delete()
-            reviews["dropped"] += 1
-    if reviews["dropped"]:
+            dropped += 1
+    reviews: dict[str, int | str] = {"moved": moved, "dropped": dropped}
+    if dropped:
         reviews["why"] = "one review a customer and offering: the more recent kept"
     # One report a customer and review: the survivor's own stands.
     reported = set(
@@ -158,7 +161,7 @@ def portal_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, d
     twice, _ = ReviewReport.objects.filter(
         customer_id=duplicate_id, review_id__in=reported
     ).delete()
-    reports = {
+    reports: dict[str, int | str] = {
         "moved": ReviewReport.objects.filter(customer_id=duplicate_id).update(
             customer_id=survivor_id
         ),

@@ -74,8 +74,8 @@ def test_it_pages_results_with_a_fixed_number_of_queries(
         )
     client.get("/interactions/")  # warm the session
     # session, user, role with its permissions (one), count, page, the navigation's count of
-    # new senders to check: whatever the page size
-    with django_assert_num_queries(6):
+    # new senders to check, its count of unread notices: whatever the page size
+    with django_assert_num_queries(7):
         response = client.get("/interactions/", {"page": 2})
     assert len(response.context["page"]) == 5
     assert "Page 2 of 2" in response.content.decode()

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from core.money import MONEY_FIELDS
 from customers.models import FactKey
 from dataio.models import ImportJob
-from interactions.models import BusinessCalendar, ChannelCost, ServiceLevelTarget
+from interactions.models import BusinessCalendar, ChannelCost, Notice, ServiceLevelTarget
 from mail.models import Attachment, Message
 from offerings.models import Partner
 from portal.models import Review
@@ -59,6 +59,9 @@ GET_MATRIX = {
     "interactions:queue": (200, 200, 200, 200, 302),
     "interactions:availability": (405, 405, 405, 405, 302),
     "interactions:service-levels": (200, 200, 200, 200, 302),
+    # Escalation notices: each staff member's own list; marking read is a POST.
+    "notices:list": (200, 200, 200, 200, 302),
+    "notices:read": (405, 405, 405, 405, 302),
     "interactions:log": (200, 200, 404, 200, 302),
     "interactions:rate": (200, 200, 404, 200, 302),
     "interactions:resolve": (405, 405, 405, 405, 302),
@@ -217,6 +220,8 @@ WRITE_MATRIX = {
     ("post", "interactions:take"): (302, 302, 404, 302, 302),
     # Waiting on the customer: whoever sees the item (back to the queue with a message).
     ("post", "interactions:wait"): (302, 302, 404, 302, 302),
+    # alice's notice: only she marks it read; anyone else's reads like none at all.
+    ("post", "notices:read"): (404, 302, 404, 404, 302),
     # An empty address is refused (400) on the page that asks for it; removing one is the
     # editors' (support staff do not reach it: 404, as for the profile's edit page).
     ("post", "customers:emails"): (400, 400, 404, 400, 302),
@@ -315,6 +320,7 @@ def world(ada, alice, bob, charlie):
     log_order(customer, offering, days_ago=40)
     interaction = log_contact(customer, days_ago=1, requires_response=True)
     users = {"ada": ada, "alice": alice, "bob": bob, "charlie": charlie, "anonymous": None}
+    notice = Notice.objects.create(user=alice, interaction=interaction, kind="breached")
     import_job = ImportJob.objects.create(kind="transactions", file_name="log.csv")
     contact_form = ContactForm.objects.create(name="Contact us", slug="contact")
     # The item came by mail, with an attachment (the conversation page's links and actions).
@@ -385,6 +391,7 @@ def world(ada, alice, bob, charlie):
         "subscription": subscription,
         # A pending review in the portal, for the moderation actions.
         "review": Review.objects.create(customer=customer, offering=offering, rating=4, text="ok"),
+        "notice": notice,
     }
 
 
@@ -395,6 +402,7 @@ def path_for(name: str, world) -> str:
         "root_id": world["interaction"].pk,
         "message_id": world["message"].pk,
         "attachment_id": world["attachment"].pk,
+        "notice_id": world["notice"].pk if "notice" in world else 1,
     }
     if "subscription" in world:
         pattern_kwargs["subscription_id"] = world["subscription"].pk

@@ -36,8 +36,8 @@ def test_it_renders_the_portfolio_in_a_fixed_number_of_queries(
     # When the manager opens their portfolio sorted by the next due action
     # Then the same queries run whatever its size: session, user, role and permissions (one),
     # count, page (next due action in subqueries), equity trend, totals, need categories, the
-    # navigation's count of new senders to check
-    with django_assert_num_queries(9):
+    # navigation's counts of new senders to check and of unread notices
+    with django_assert_num_queries(10):
         response = client.get(reverse("customers:portfolio"), {"sort": "next_due"})
     assert response.status_code == 200
     assert len(response.context["page"].object_list) == min(size, 25)

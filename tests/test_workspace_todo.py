@@ -31,8 +31,9 @@ def test_it_renders_the_todo_list_in_a_fixed_number_of_queries(
     # When the manager opens the to-do list
     # Then the same queries run whatever its size: session, user, role with its permissions,
     # next steps, subscriptions, predicted purchases, unanswered, median, at risk, the
-    # managers a to-do may be handed to, and the navigation's count of new senders to check
-    with django_assert_num_queries(11):
+    # managers a to-do may be handed to, and the navigation's counts of new senders to check
+    # and of unread notices
+    with django_assert_num_queries(12):
         response = client.get(reverse("workspace:todo"))
     todo = response.context["todo"]
     assert len(todo.next_steps) == size

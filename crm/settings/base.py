@@ -55,6 +55,11 @@ if SUPPORT_ASSIGNMENT not in {"off", "least_busy", "round_robin"}:
     raise ImproperlyConfigured(
         f"CRM_SUPPORT_ASSIGNMENT must be off, least_busy or round_robin, got {SUPPORT_ASSIGNMENT!r}"
     )
+# Escalation notices (interactions.services.service_level_escalate): an open item is "due
+# soon" once less than this share of its target (from the item to its due time) is left.
+ESCALATE_NEAR = float(os.environ.get("CRM_ESCALATE_NEAR", "0.25"))
+if not 0 <= ESCALATE_NEAR < 1:
+    raise ImproperlyConfigured(f"CRM_ESCALATE_NEAR must be in [0, 1), got {ESCALATE_NEAR!r}")
 CURRENCY = os.environ.get("CRM_CURRENCY", "EUR")
 # Production redirects plain HTTP to HTTPS unless TLS ends in front of a private network.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -286,6 +291,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.role",
                 "workspace.context_processors.triage",
+                "interactions.context_processors.notices",
                 "mail.context_processors.local_mailbox",
             ],
         },
@@ -515,6 +521,11 @@ CELERY_BEAT_SCHEDULE = {
     # Outgoing mail whose task was lost (broker down at the commit): sent again (mail.tasks).
     "send-unsent-mail": {
         "task": "mail.tasks.mail_unsent_sweep",
+        "schedule": 300.0,
+    },
+    # Notices for items near or past their response due time (docs/service-levels.md).
+    "escalate-service-levels": {
+        "task": "interactions.tasks.service_level_escalate",
         "schedule": 300.0,
     },
     # The duplicate report for admins (customers.duplicates, the page /customers/duplicates/).

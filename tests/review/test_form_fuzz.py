@@ -443,6 +443,8 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert post_only <= actions, f"no page shows a form for {sorted(post_only - actions)}"
     # the queue's "Wait on customer" (service levels' pause) is among the forms fuzzed
     assert "interactions:wait" in actions
+    # and the notices page's "Mark read" (alice's notice in the world)
+    assert "notices:read" in actions
     # and the parameters and fields the review named are among those found
     assert {"q", "status", "tier", "sort", "page", "need"} <= pages(
         "customers:portfolio"
