@@ -218,7 +218,8 @@ def test_it_stops_at_the_rate_shape_cap_on_customers_who_all_buy_at_one_rate():
 
     result = pareto_nbd.fit(s.frequency, s.recency, s.T)
 
-    # then the search ends on the cap and the fit is reported as not converged
+    # then the search ends below the cap (its last point there) and the fit is reported as not
+    # converged
     assert not result.converged
-    assert result.params.r == pytest.approx(pareto_nbd._MAX_R, rel=1e-6)
+    assert 100 < result.params.r <= pareto_nbd._MAX_R
     assert np.isfinite(result.log_likelihood)

@@ -87,7 +87,9 @@ def maximise_log_params(
     (a Hessian that costs several evaluations) the Hessian is evaluated at the start and where
     the steps become small, and updated by BFGS in between. `upper` (per parameter, in
     log-parameters) caps a search where a model is degenerate beyond it: Newton gives up on
-    crossing it, L-BFGS-B is bounded by it, and a fit that ends on it has not converged.
+    crossing it and the fit is reported as not converged without L-BFGS-B (an ascent from the
+    same start that Newton's ascent led past the cap; bounded by it, it could only end on the
+    cap too, which is no identified maximum either).
     """
     limit = np.full(initial.shape[0], _BOUND) if upper is None else np.minimum(upper, _BOUND)
 
@@ -108,11 +110,19 @@ def maximise_log_params(
         return -value, -g, -h
 
     start = np.log(initial)
+    capped: list[np.ndarray] = []
     found = _newton(
-        objective, start, max_iterations=newton_iterations, quasi=quasi_newton, upper=limit
+        objective,
+        start,
+        max_iterations=newton_iterations,
+        quasi=quasi_newton,
+        upper=None if upper is None else limit,
+        capped=capped,
     )
     if found is not None:
         return np.exp(found), True
+    if capped:
+        return np.exp(capped[0]), False
 
     def first_order(log_params):
         result = objective(log_params, hessian=False)
@@ -151,6 +161,7 @@ def _newton(
     *,
     quasi: bool = False,
     upper: np.ndarray | None = None,
+    capped: list[np.ndarray] | None = None,
 ) -> np.ndarray | None:
     """Damped Newton minimisation of objective (value, gradient, Hessian) from `start`.
 
@@ -162,6 +173,9 @@ def _newton(
     `quasi`: trial points are evaluated without the Hessian, which a BFGS update carries from
     step to step; once the step is small the true Hessian is evaluated and decides, so the
     convergence test and the identification check are those of Newton's method.
+
+    `upper`: where a step would cross it the search stops (None), the last point below it
+    appended to `capped`.
     """
     theta = start.copy()
     current = objective(theta)
@@ -217,8 +231,12 @@ def _newton(
                 trial, exact = objective(trial_point), True
                 if trial is None:
                     return None
+        if upper is not None and np.any(trial_point > upper):
+            if capped is not None:
+                capped.append(theta)  # the last point below the cap
+            return None
         theta, current = trial_point, trial
-        if np.max(np.abs(theta)) > _BOUND or (upper is not None and np.any(theta > upper)):
+        if np.max(np.abs(theta)) > _BOUND:
             return None
     return None
 
