@@ -6,6 +6,7 @@ from scipy.special import hyp2f1
 from valuation.numerics import pareto_nbd
 from valuation.numerics.bgnbd import BgNbdParams
 from valuation.numerics.pareto_nbd import ParetoNbdParams
+from valuation.numerics.rfm import rfm_summary
 from valuation.numerics.simulate import simulate_bgnbd
 
 # Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way", Table 1 (Pareto/NBD).
@@ -202,4 +203,23 @@ def test_it_flags_a_fit_the_data_cannot_identify():
 
     assert result.customers == 1
     assert not result.converged
+    assert np.isfinite(result.log_likelihood)
+
+
+def test_it_stops_at_the_rate_shape_cap_on_customers_who_all_buy_at_one_rate():
+    # given a log of purchases spread uniformly over customers and days (bench_import's): one
+    # rate for everyone and no drop-out, no heterogeneity for the gamma to describe, so the
+    # likelihood climbs with r along r/α fixed, where 2F1 is dear (r 29,000 after a minute
+    # without the cap)
+    rng = np.random.default_rng(20)
+    ids = rng.integers(0, 3000, size=6000)
+    dates = np.datetime64("2024-01-01") + rng.integers(0, 700, size=6000).astype("timedelta64[D]")
+    s = rfm_summary(ids, dates, np.zeros(6000), np.datetime64("2025-12-01"))
+
+    result = pareto_nbd.fit(s.frequency, s.recency, s.T)
+
+    # then the search ends below the cap (its last point there) and the fit is reported as not
+    # converged
+    assert not result.converged
+    assert 100 < result.params.r <= pareto_nbd._MAX_R
     assert np.isfinite(result.log_likelihood)

@@ -73,6 +73,7 @@ def maximise_log_params(
     newton_iterations: int = 60,
     fallback_evaluations: int = 15000,
     quasi_newton: bool = False,
+    upper: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """Maximise a mean log-likelihood over log-parameters.
 
@@ -84,8 +85,13 @@ def maximise_log_params(
     evaluations are dear caps both searches (`newton_iterations`, `fallback_evaluations`): a
     fit that has not converged by then is reported as such and not used. With `quasi_newton`
     (a Hessian that costs several evaluations) the Hessian is evaluated at the start and where
-    the steps become small, and updated by BFGS in between.
+    the steps become small, and updated by BFGS in between. `upper` (per parameter, in
+    log-parameters) caps a search where a model is degenerate beyond it: Newton gives up on
+    crossing it and the fit is reported as not converged without L-BFGS-B (an ascent from the
+    same start that Newton's ascent led past the cap; bounded by it, it could only end on the
+    cap too, which is no identified maximum either).
     """
+    limit = np.full(initial.shape[0], _BOUND) if upper is None else np.minimum(upper, _BOUND)
 
     def objective(log_params, hessian=True):
         """-value, gradient and Hessian in log-parameters, or None where not finite."""
@@ -104,9 +110,19 @@ def maximise_log_params(
         return -value, -g, -h
 
     start = np.log(initial)
-    found = _newton(objective, start, max_iterations=newton_iterations, quasi=quasi_newton)
+    capped: list[np.ndarray] = []
+    found = _newton(
+        objective,
+        start,
+        max_iterations=newton_iterations,
+        quasi=quasi_newton,
+        upper=None if upper is None else limit,
+        capped=capped,
+    )
     if found is not None:
         return np.exp(found), True
+    if capped:
+        return np.exp(capped[0]), False
 
     def first_order(log_params):
         result = objective(log_params, hessian=False)
@@ -119,7 +135,7 @@ def maximise_log_params(
         start,
         jac=True,
         method="L-BFGS-B",
-        bounds=[(-_BOUND, _BOUND)] * initial.shape[0],
+        bounds=[(-_BOUND, float(high)) for high in limit],
         options={
             "maxiter": 2000,
             "maxfun": fallback_evaluations,
@@ -134,11 +150,18 @@ def maximise_log_params(
     if at_end is None:
         return np.exp(result.x), False
     stationary = bool(result.success or np.max(np.abs(at_end[1])) < 1e-6)
-    return np.exp(result.x), stationary and _identified(at_end[2])
+    inside = bool(np.all(result.x < limit - 1e-6))
+    return np.exp(result.x), stationary and inside and _identified(at_end[2])
 
 
 def _newton(
-    objective, start: np.ndarray, max_iterations: int = 60, *, quasi: bool = False
+    objective,
+    start: np.ndarray,
+    max_iterations: int = 60,
+    *,
+    quasi: bool = False,
+    upper: np.ndarray | None = None,
+    capped: list[np.ndarray] | None = None,
 ) -> np.ndarray | None:
     """Damped Newton minimisation of objective (value, gradient, Hessian) from `start`.
 
@@ -150,6 +173,9 @@ def _newton(
     `quasi`: trial points are evaluated without the Hessian, which a BFGS update carries from
     step to step; once the step is small the true Hessian is evaluated and decides, so the
     convergence test and the identification check are those of Newton's method.
+
+    `upper`: where a step would cross it the search stops (None), the last point below it
+    appended to `capped`.
     """
     theta = start.copy()
     current = objective(theta)
@@ -205,6 +231,10 @@ def _newton(
                 trial, exact = objective(trial_point), True
                 if trial is None:
                     return None
+        if upper is not None and np.any(trial_point > upper):
+            if capped is not None:
+                capped.append(theta)  # the last point below the cap
+            return None
         theta, current = trial_point, trial
         if np.max(np.abs(theta)) > _BOUND:
             return None
