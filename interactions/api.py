@@ -565,16 +565,8 @@ class ChannelCostInputSerializer(serializers.ModelSerializer):
         fields = ["channel", "cost_per_interaction"]
 
 
-SERVICE_LEVEL_POLICY_FIELDS = [
-    "type",
-    "channel",
-    "tier",
-    "first_response_hours",
-    "next_reply_hours",
-    "resolution_hours",
-    "business_hours",
-    "calendar",
-]
+# A policy's fields, as the services write them.
+SERVICE_LEVEL_POLICY_FIELDS = list(services.SERVICE_LEVEL_FIELDS)
 
 
 class ServiceLevelTargetOutputSerializer(OutputModelSerializer):

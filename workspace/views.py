@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import Role, role_of
 from core import bounds
 from core.money import can_see_money
+from core.people import person_name
 from customers import facts as customer_facts
 from customers import preference_links
 from customers import selectors as customer_selectors
@@ -400,7 +401,7 @@ def todo_reassign(request, interaction_id: int):
     def act(interaction, kind, data) -> str:
         to = data["to"]
         services.todo_reassign(interaction=interaction, kind=kind, by=request.user, to=to)
-        return f"Handed to {to.get_full_name() or to.username}"
+        return f"Handed to {person_name(to)}"
 
     return _todo_action(request, interaction_id, TodoReassignForm, act)
 
