@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.statements import row_insert
 from core.tasks import RETRY_BACKOFF_MAX, RETRY_MAX
 
 from .models import Event
@@ -35,7 +36,7 @@ def event_publish(
         raise RuntimeError(f"publish {name} inside the transaction of the change it tells of")
     relayed = bool(subscribers_of(str(name), in_transaction=False))
     now = timezone.now()
-    event = Event.objects.create(
+    event = Event(
         name=name,
         customer_id=customer_id,
         payload=payload or {},
@@ -43,6 +44,7 @@ def event_publish(
         # Nobody listens after the commit: the row stays as the record of what happened.
         relayed_at=None if relayed else now,
     )
+    row_insert(event)  # every change publishes: the INSERT compiled once (core.statements)
     event.subject = subject or {}  # type: ignore[attr-defined]  # for in-transaction subscribers
     for subscriber in subscribers_of(str(name), in_transaction=True):
         subscriber.handle(event)

@@ -147,7 +147,13 @@ def due_times_set(
 ) -> None:
     """Set `response_due_at` and `resolution_due_at` on each item (not saved). Two small
     queries (policies and calendars), a third for the tiers when a policy names one, two
-    more for the threads' answers when a policy has a next-reply target."""
+    more for the threads' answers when a policy has a next-reply target. An item that waits
+    for no answer (an order, our own message) is due nothing, and a pass of only such items
+    reads nothing: most interactions logged are orders (issue 17, the request path)."""
+    for item in items:
+        item.response_due_at = item.resolution_due_at = None
+    if not any(item.requires_response for item in items):
+        return
     policies = policies or Policies.load()
     if tiers is None:
         tiers = tiers_of(i.customer_id for i in items) if policies.tiered else {}
@@ -156,7 +162,8 @@ def due_times_set(
     groups: dict[tuple[int | None, str], list[tuple[Interaction, int]]] = defaultdict(list)
     calendars: dict[int | None, BusinessCalendar | None] = {None: None}
     for position, item in enumerate(items):
-        item.response_due_at = item.resolution_due_at = None
+        if not item.requires_response:
+            continue
         policy = policies.policy(item.type, item.channel, tiers.get(item.customer_id, ""))
         if policy is None:
             continue
@@ -181,6 +188,6 @@ def due_times_set(
 
 def due_at_for(*, type: str, channel: str, occurred_at: datetime) -> datetime | None:
     """The first-response due time of an item of no tier, as it would be stored."""
-    item = Interaction(type=type, channel=channel, occurred_at=occurred_at)
+    item = Interaction(type=type, channel=channel, occurred_at=occurred_at, requires_response=True)
     due_times_set([item])
     return item.response_due_at

@@ -21,6 +21,7 @@ from core import bounds
 from core.bulk import insert_select
 from core.errors import errors_under
 from core.records import record_save, related_known
+from core.statements import row_insert
 from customers.facts import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.services import ERASED
@@ -184,12 +185,16 @@ def interaction_log(
         with errors_under(f"lines[{index}]"):
             line.full_clean(exclude=["interaction", "offering"], validate_constraints=False)
     due_times_set([interaction])
-    interaction.save()
+    # The INSERTs compiled once per process (core.statements): this runs on every POST.
+    row_insert(interaction)
     if direction == Direction.INBOUND and thread is not None:
         _threads_resume(thread_ids=[thread.thread_id or thread.pk], at=interaction.occurred_at)
     for line in order_lines:
         line.interaction = interaction
-    OrderLine.objects.bulk_create(order_lines)
+    if len(order_lines) == 1:  # most orders
+        row_insert(order_lines[0])
+    else:
+        OrderLine.objects.bulk_create(order_lines)
     related_known(interaction, "lines", order_lines)  # a reply built from it reads no more
     event_publish(
         EventName.INTERACTION_LOGGED,
@@ -618,6 +623,7 @@ def interactions_due_recompute(
         "type",
         "channel",
         "direction",
+        "requires_response",
         "thread_id",
         "customer_id",
         "occurred_at",

@@ -50,3 +50,27 @@ def alices_customer(alice):
 @pytest.fixture
 def bobs_customer(bob):
     return CustomerFactory(name="Bruno Rossi", owner=bob, email="bruno@example.net")
+
+
+@pytest.fixture
+def woken(monkeypatch):
+    """The customer ids whose recompute each commit woke, in order.
+
+    PostgreSQL delivers the stale mark's NOTIFY to the worker at commit (valuation.wakeup):
+    here, where the test's transaction never commits, the ids are recorded when its
+    after-commit callbacks run. tests/valuation/test_wakeup.py checks the real delivery."""
+    from django.db import transaction
+
+    import valuation.services
+
+    sent: list[int] = []
+    real = valuation.services.customers_figures_request
+
+    def recording(*, customer_ids):
+        real(customer_ids=customer_ids)
+        ids = sorted(set(customer_ids))
+        if ids:
+            transaction.on_commit(lambda: sent.extend(ids))
+
+    monkeypatch.setattr(valuation.services, "customers_figures_request", recording)
+    return sent

@@ -7,7 +7,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from interactions.models import Interaction
-from valuation.tasks import customer_figures_recompute_task
 
 from .factories import InteractionFactory, OfferingFactory
 
@@ -15,12 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def sent_tasks(monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        customer_figures_recompute_task, "apply_async", lambda args, **options: sent.append(args)
-    )
-    return sent
+def sent_tasks(woken):
+    return woken
 
 
 @pytest.fixture
@@ -166,7 +161,11 @@ def test_the_reply_to_a_write_gives_the_due_time_the_queue_computes(
     }[occurred]
     if occurred != "now":  # a stored item near the calendar's end (the API takes no future)
         item = InteractionFactory(
-            customer=alices_customer, type=type, channel=channel, occurred_at=at
+            customer=alices_customer,
+            type=type,
+            channel=channel,
+            occurred_at=at,
+            requires_response=True,
         )
         annotated = (
             with_service_level(Interaction.objects.filter(pk=item.pk))
@@ -228,7 +227,7 @@ def test_it_records_response_resolution_and_satisfaction_by_patch(
     assert (body["first_response_at"], body["resolved_at"]) == (iso(answered), iso(resolved))
     assert body["satisfaction"] == 4
     # Respond, resolve, satisfaction: each recorded change queues the recompute after commit.
-    assert sent_tasks == [(alices_customer.pk,)] * 3
+    assert sent_tasks == [alices_customer.pk] * 3
 
 
 def test_it_names_the_field_of_a_bad_patch_and_changes_nothing(api, charlie, alices_customer):

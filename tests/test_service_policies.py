@@ -170,6 +170,7 @@ def test_a_batch_computes_every_due_time_in_one_pass(complaints_in_business_hour
             type=type_,
             subject="s",
             occurred_at=t,
+            requires_response=True,
         )
         for t, type_ in zip(at, ["complaint", "complaint", "inquiry"], strict=True)
     ]

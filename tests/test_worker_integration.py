@@ -1,24 +1,26 @@
 """The learning loop's first turn with real parts: PostgreSQL, Redis and a Celery worker process.
 
-An interaction logged through the service is committed, its recompute is sent to Redis after
-the commit, and a separate worker process updates the customer's figures.
+An interaction logged through the service is committed, PostgreSQL wakes the worker's
+listener at the commit (valuation.wakeup), which sends the recompute through Redis, and a
+separate worker process updates the customer's figures.
 """
 
+from contextlib import ExitStack
 from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from crm.celery import app
 from customers.models import Customer
 from interactions.services import interaction_log
 from valuation.models import CustomerFigures, FitMethod, FitStatus, ModelFit, ValuationSettings
 from valuation.numerics import bgnbd, clv, gamma_gamma
-from valuation.tasks import customer_figures_recompute_task, customers_figures_recompute_stale
+from valuation.tasks import customers_figures_recompute_stale
 
 from .factories import CustomerFactory, OfferingFactory
 from .valuation.history import log_contact, log_order
@@ -82,33 +84,66 @@ def test_it_coalesces_a_burst_into_the_right_final_figures(alice, worker):
     )
 
 
-def test_it_recovers_a_recompute_whose_task_was_lost(alice, worker, monkeypatch):
+def test_a_worker_that_starts_later_recomputes_what_committed_while_none_ran(alice):
+    # No worker listens when the interaction is saved: the save still succeeds, and the
+    # request sent nothing anywhere (the database is woken, valuation.wakeup).
+    app.control.purge()
     customer = CustomerFactory(owner=alice)
-
-    # The broker is unreachable when the interaction is saved: the save still succeeds.
-    def broker_down(*args, **kwargs):
-        raise OperationalError("broker unreachable")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(customer_figures_recompute_task, "apply_async", broker_down)
-        interaction = interaction_log(
-            customer=customer,
-            logged_by=alice,
-            channel="web",
-            direction="inbound",
-            type="inquiry",
-            subject="Lost in the post?",
-        )
+    interaction = interaction_log(
+        customer=customer,
+        logged_by=alice,
+        channel="web",
+        direction="inbound",
+        type="inquiry",
+        subject="Lost in the post?",
+    )
     customer.refresh_from_db()
     assert customer.figures.stale
     assert figures(customer) == (0, None)
 
-    # Later the sweeper finds the overdue recompute and sends it; the worker catches up.
+    # The worker that becomes the listener first sends every stale customer's recompute.
+    with celery_worker(env={"DATABASE_URL": worker_database_url()}):
+        wait_for(lambda: figures(customer) == (1, interaction.occurred_at))
+
+
+def test_it_recovers_a_recompute_whose_task_was_lost(alice, worker, monkeypatch):
+    customer = CustomerFactory(owner=alice)
+    interaction = interaction_log(
+        customer=customer,
+        logged_by=alice,
+        channel="web",
+        direction="inbound",
+        type="inquiry",
+        subject="Lost in the post?",
+    )
+    wait_for(lambda: figures(customer) == (1, interaction.occurred_at))
+    # A recompute whose task was lost (the listener could not reach the broker): the figures
+    # stay stale until the sweeper finds the overdue mark and sends it again.
     CustomerFigures.objects.filter(pk=customer.pk).update(
-        figures_requested_at=timezone.now() - timedelta(minutes=5)
+        figures_version=F("figures_version") + 1,
+        figures_requested_at=timezone.now() - timedelta(minutes=5),
     )
     assert customers_figures_recompute_stale() == 1
-    wait_for(lambda: figures(customer) == (1, interaction.occurred_at))
+    wait_for(lambda: not Customer.objects.get(pk=customer.pk).figures.stale)
+
+
+def test_one_worker_listens_and_another_takes_over_when_it_stops(alice):
+    app.control.purge()
+    env = {"DATABASE_URL": worker_database_url()}
+    listening = "listening for stale figures"
+    with ExitStack() as first_running:
+        first = first_running.enter_context(celery_worker(env=env))
+        wait_for(lambda: listening in first.log())
+        with celery_worker(env=env) as second:
+            customer = CustomerFactory(owner=alice)
+            log_contact(customer, days_ago=1)
+            wait_for(lambda: not Customer.objects.get(pk=customer.pk).figures.stale)
+            assert listening not in second.log()  # one listener per database
+            first_running.close()  # the listener's worker stops: its lock goes with it
+            wait_for(lambda: listening in second.log(), timeout=30)
+            customer = CustomerFactory(owner=alice)
+            log_contact(customer, days_ago=1)
+            wait_for(lambda: not Customer.objects.get(pk=customer.pk).figures.stale)
 
 
 def test_it_reports_the_worker_healthy_on_healthz(worker):

@@ -111,8 +111,8 @@ FIGURE_WRITE_FIELDS = [*FIGURE_NAMES, "owner_id", "computed_at", "figures_comput
 
 
 def customer_figures_request(*, customer_id: int) -> None:
-    """Mark the customer's figures stale (valuation.handlers then sends their recompute, after
-    the commit).
+    """Mark the customer's figures stale and wake the worker (valuation.tasks sends their
+    recompute after the commit where the mark does not wake it).
 
     The stale mark is written with the data, so a recompute whose task is lost is found again
     by the sweeper; inside a transaction the write also locks the customer's figures row until
@@ -123,7 +123,11 @@ def customer_figures_request(*, customer_id: int) -> None:
 
 def customers_figures_request(*, customer_ids: list[int]) -> None:
     """customer_figures_request for many customers in one statement (a batch of interactions):
-    each figures row's version is bumped once, in customer id order (the lock order)."""
+    each figures row's version is bumped once, in customer id order (the lock order).
+
+    On PostgreSQL the same statement wakes the worker: a NOTIFY on FIGURES_STALE_CHANNEL with
+    the ids, which the database delivers at commit (never for a rollback) to the listener in
+    the worker (valuation.wakeup). The request then sends nothing to the broker (issue 17)."""
     if not customer_ids:
         return
     ids = sorted(set(customer_ids))
@@ -132,20 +136,40 @@ def customers_figures_request(*, customer_ids: list[int]) -> None:
     columns = ["customer_id", "owner_id", *(field.column for field in FIGURE_ROW_FIELDS)]
     params = [field.get_db_prep_save(values[field.name], connection) for field in FIGURE_ROW_FIELDS]
     table = CustomerFigures._meta.db_table
+    mark = f"""
+        INSERT INTO {table} ({", ".join(columns)})
+        SELECT c.id, c.owner_id, {", ".join(["%s"] * len(params))}
+        FROM {Customer._meta.db_table} c WHERE c.id IN ({", ".join(["%s"] * len(ids))})
+        ORDER BY c.id
+        ON CONFLICT (customer_id) DO UPDATE SET
+            figures_version = {table}.figures_version + 1,
+            figures_requested_at = EXCLUDED.figures_requested_at,
+            owner_id = EXCLUDED.owner_id
+        """
     with connection.cursor() as cursor:
+        if not stale_mark_wakes():
+            cursor.execute(mark, [*params, *ids])
+            return
+        # A notification's payload holds at most 8000 bytes: WAKE_IDS ids each.
         cursor.execute(
             f"""
-            INSERT INTO {table} ({", ".join(columns)})
-            SELECT c.id, c.owner_id, {", ".join(["%s"] * len(params))}
-            FROM {Customer._meta.db_table} c WHERE c.id IN ({", ".join(["%s"] * len(ids))})
-            ORDER BY c.id
-            ON CONFLICT (customer_id) DO UPDATE SET
-                figures_version = {table}.figures_version + 1,
-                figures_requested_at = EXCLUDED.figures_requested_at,
-                owner_id = EXCLUDED.owner_id
+            WITH marked AS ({mark} RETURNING customer_id)
+            SELECT pg_notify(%s, string_agg(customer_id::text, ','))
+            FROM (SELECT customer_id, (row_number() OVER ()) / {WAKE_IDS} AS part FROM marked) p
+            GROUP BY part
             """,
-            [*params, *ids],
+            [*params, *ids, FIGURES_STALE_CHANNEL],
         )
+
+
+FIGURES_STALE_CHANNEL = "crm_figures_stale"
+WAKE_IDS = 700
+
+
+def stale_mark_wakes() -> bool:
+    """Whether marking figures stale also wakes the worker (PostgreSQL's NOTIFY); elsewhere
+    (the embedded SQLite default) the recompute is sent to the broker after the commit."""
+    return connection.vendor == "postgresql"
 
 
 # The columns of a figures row but its key and owner, each with its default for a new row.

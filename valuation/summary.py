@@ -8,10 +8,12 @@ summary equals a recompute from the full history (tests/valuation/test_summary.p
 """
 
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -27,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.statements import row_get_locked, row_update
 from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
 
@@ -51,10 +54,13 @@ def summary_record_interaction(
 ) -> CustomerSummary:
     """Fold a newly logged interaction into its customer's summary, under the summary row's
     lock: concurrent interactions of one customer are folded one at a time, each seeing the
-    ones committed before it. Two statements as a rule: the locked read and the write."""
-    summary, _ = CustomerSummary.objects.select_for_update().get_or_create(
-        customer_id=interaction.customer_id
-    )
+    ones committed before it. Two statements as a rule, the locked read and the write, each
+    compiled once per process (core.statements: this runs on every interaction logged)."""
+    summary = row_get_locked(CustomerSummary, key="customer_id", value=interaction.customer_id)
+    if summary is None:  # the customer's first interaction
+        summary, _ = CustomerSummary.objects.select_for_update().get_or_create(
+            customer_id=interaction.customer_id
+        )
     new_day = False
     if interaction.type == InteractionType.ORDER:
         day = timezone.localdate(interaction.occurred_at)
@@ -64,18 +70,37 @@ def summary_record_interaction(
             first is None
             or last is None
             or not first <= day <= last
-            or not Interaction.objects.filter(
-                customer_id=interaction.customer_id,
-                type=InteractionType.ORDER,
-                occurred_at__date=day,
-            )
-            .exclude(pk=interaction.pk)
-            .exists()
+            or not _other_order_on(interaction, day)
         )
     _fold(summary, interaction, lines, cost_to_serve, new_day=new_day)
     _check_in_range(summary)
-    summary.save(update_fields=SUMMARY_FIELDS)
+    row_update(summary, SUMMARY_FIELDS)
     return summary
+
+
+def _other_order_on(interaction: Interaction, day: date) -> bool:
+    """Whether the customer has another order on `day` (the firm's calendar day): the day's
+    bounds as instants, so the (customer, occurred_at) index answers."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _OTHER_ORDER_SQL,
+            [
+                interaction.customer_id,
+                InteractionType.ORDER.value,
+                connection.ops.adapt_datetimefield_value(start),
+                connection.ops.adapt_datetimefield_value(end),
+                interaction.pk,
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
+_OTHER_ORDER_SQL = (
+    f"SELECT 1 FROM {Interaction._meta.db_table} WHERE customer_id = %s AND type = %s "
+    "AND occurred_at >= %s AND occurred_at < %s AND id <> %s LIMIT 1"
+)
 
 
 def _fold(

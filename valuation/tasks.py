@@ -146,9 +146,11 @@ def customers_figures_recompute_spread(fit: ModelFit) -> list[tuple[int, int]]:
 
 
 def customer_figures_request(*, customer_id: int) -> None:
-    """Mark the customer's figures stale and send their recompute after the commit."""
+    """Mark the customer's figures stale; their recompute follows the commit. On PostgreSQL
+    the mark wakes the worker itself (valuation.wakeup), else the recompute is sent."""
     services.customer_figures_request(customer_id=customer_id)
-    enqueue_on_commit(customer_figures_recompute_task, customer_id)
+    if not services.stale_mark_wakes():
+        enqueue_on_commit(customer_figures_recompute_task, customer_id)
 
 
 def customers_figures_request(*, customer_ids: list[int]) -> None:
@@ -156,6 +158,8 @@ def customers_figures_request(*, customer_ids: list[int]) -> None:
     interactions, a portfolio reassigned), their recompute sent after the commit as a group
     of tasks of RECOMPUTE_CHUNK customers each (any free worker takes the next)."""
     services.customers_figures_request(customer_ids=customer_ids)
+    if services.stale_mark_wakes():
+        return
     ids = sorted(set(customer_ids))
     enqueue_group_on_commit(
         customers_figures_recompute_task,

@@ -1,34 +1,11 @@
 import pytest
 from rest_framework.test import APIClient
 
-import valuation.tasks
-from valuation.tasks import customer_figures_recompute_task
-
 
 @pytest.fixture
-def recomputes(monkeypatch):
-    """The customer ids whose recompute was sent (one by one or as a group), in order."""
-    sent: list[int] = []
-    monkeypatch.setattr(
-        customer_figures_recompute_task,
-        "apply_async",
-        lambda args, **options: sent.append(args[0]),
-    )
-
-    def group_on_commit(task, args_list):
-        from django.db import transaction
-
-        # A group's task takes one customer or a chunk of them (customers_figures_request).
-        transaction.on_commit(
-            lambda: sent.extend(
-                id
-                for args in args_list
-                for id in (args[0] if isinstance(args[0], list) else [args[0]])
-            )
-        )
-
-    monkeypatch.setattr(valuation.tasks, "enqueue_group_on_commit", group_on_commit)
-    return sent
+def recomputes(woken):
+    """The customer ids whose recompute was woken after each commit, in order."""
+    return woken
 
 
 class _CommittingClient(APIClient):
