@@ -174,10 +174,10 @@ def test_it_shows_a_recompute_that_keeps_failing_and_recovers_it_later(setting, 
         stale_list = admin.get("/admin/customers/customer/", {"figures": "stale"})
         assert customer.name in stale_list.content.decode()
 
-        # Once the cause is gone, the sweeper's next beat brings the figures back.
+        # Once the cause is gone, a healthy worker brings the figures back: as it becomes the
+        # listener it sends every stale customer's recompute (valuation.wakeup), and the
+        # sweeper's next beat would (tests/test_worker_integration.py).
         with worker(redis.url):
-            overdue(customer)
-            assert run_sweeper(redis.url) == 1
             wait_for(lambda: is_current(customer.pk), timeout=CATCH_UP)
 
     assert_nothing_lost(customer, confirmed)
