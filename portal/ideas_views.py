@@ -39,12 +39,16 @@ class IdeaForm(forms.Form):
     title = forms.CharField(max_length=IDEA_TITLE_MAX * 2, label="Title")
     text = forms.CharField(widget=forms.Textarea, max_length=REVIEW_TEXT_MAX, label="Your idea")
     category = forms.ModelChoiceField(
-        queryset=Category.objects.all(), required=False, label="About a kind of offering"
+        queryset=Category.objects.all(),
+        required=False,
+        label="About a kind of offering",
+        empty_label="Nothing in particular",
     )
     offering = forms.ModelChoiceField(
         queryset=Offering.objects.filter(archived_at__isnull=True),
         required=False,
         label="About an offering",
+        empty_label="Nothing in particular",
     )
 
 
