@@ -394,3 +394,13 @@ def ideas_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, di
         "portal.IdeaVote.customer": votes,
         "portal.PostReport.customer": reports,
     }
+
+
+def ideas_customer_erase(*, customer_id: int) -> None:
+    """In the erasure's transaction (portal.handlers, on `customer.erased`): what the customer
+    wrote goes. Their tips are deleted; their ideas stay on the board's counts but hidden,
+    with no title, text or answer (others' votes for them stay, as the firm's totals do)."""
+    Tip.objects.filter(customer_id=customer_id).delete()
+    Idea.objects.filter(customer_id=customer_id).update(
+        title="Erased", text="", staff_answer="", status=ReviewStatus.HIDDEN
+    )

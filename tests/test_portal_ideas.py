@@ -380,6 +380,28 @@ def test_staff_are_nobody_to_the_customers_posts(alice):
     assert not Idea.objects.exists()
 
 
+def test_erasing_the_customer_erases_their_tips_and_ideas(ada):
+    from dataio.privacy import customer_erase
+
+    offering = OfferingFactory()
+    author, voter = holder(offering), CustomerFactory()
+    approved(author)
+    named(author, "Soon Gone")
+    ideas.portal_tip_post(customer=author, offering=offering, text="Secret tip Zebra")
+    idea = ideas.portal_idea_post(customer=author, title="Quokka plan", text="Quokka text")
+    ideas.portal_idea_vote(customer=voter, idea=idea)
+    approved(voter)
+    named(voter, "Stays Here")
+    kept = ideas.portal_idea_post(customer=voter, title="Stays", text="x")
+    customer_erase(customer_id=author.pk, by=ada, reason="asked by letter")
+    assert not Tip.objects.filter(customer=author).exists()
+    idea.refresh_from_db()
+    assert (idea.title, idea.text, idea.status) == ("Erased", "", "hidden")
+    assert idea.votes.count() == 1 and Idea.objects.get(pk=kept.pk).title == "Stays"
+    board = signed_in_client(voter).get("/portal/ideas/").content.decode()
+    assert "Quokka" not in board and "Erased" not in board
+
+
 # --- The staff customer page ------------------------------------------------------------------
 
 
