@@ -430,3 +430,26 @@ def test_the_customer_page_shows_tips_ideas_and_votes_in_a_fixed_number_of_queri
     with CaptureQueriesContext(connection) as large:
         client.get(f"/customers/{many.pk}/")
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_the_board_and_the_staff_list_take_the_same_queries_for_few_and_many_ideas(ada):
+    reader, author = CustomerFactory(), CustomerFactory()
+    approved(author)
+    named(author, "Prolific")
+    client, admin = signed_in_client(reader), staff(ada)
+    ideas.portal_idea_post(customer=author, title="First idea", text="x")
+    client.get("/portal/ideas/")
+    with CaptureQueriesContext(connection) as few_board:
+        client.get("/portal/ideas/")
+    with CaptureQueriesContext(connection) as few_list:
+        admin.get("/portal/ideas/manage/")
+    for n in range(8):
+        idea = ideas.portal_idea_post(customer=author, title=f"Idea {n}", text="x")
+        ideas.portal_idea_vote(customer=reader, idea=idea)
+    with CaptureQueriesContext(connection) as many_board:
+        page = client.get("/portal/ideas/")
+    with CaptureQueriesContext(connection) as many_list:
+        admin.get("/portal/ideas/manage/")
+    assert len(page.context["ideas"]) == 9
+    assert len(many_board.captured_queries) == len(few_board.captured_queries)
+    assert len(many_list.captured_queries) == len(few_list.captured_queries)
