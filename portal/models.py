@@ -106,3 +106,154 @@ class ReviewReport(models.Model):
 
     def __str__(self) -> str:
         return f"Report on review {self.review_id}"
+
+
+# --- Tips and the ideas board (portal/ideas.py, docs/portal.md "Built: tips and ideas") -------
+
+TIP_TEXT_MAX = 1000
+IDEA_TITLE_MAX = 120
+
+
+class Tip(models.Model):
+    """A holder's short tip on getting the job done with an offering. Moderated as reviews are
+    (`status`: pending, published, hidden); several per customer and offering."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="portal_tips"
+    )
+    offering = models.ForeignKey(
+        "offerings.Offering", on_delete=models.CASCADE, related_name="portal_tips"
+    )
+    text = models.TextField(max_length=TIP_TEXT_MAX)
+    status = models.CharField(
+        max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    staff_answer = models.TextField(max_length=REVIEW_TEXT_MAX, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="portal_tip_answers",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["offering", "status"], name="portal_tip_offering_idx")]
+
+    def __str__(self) -> str:
+        return f"Tip {self.pk} on offering {self.offering_id}"
+
+
+class IdeaStage(models.TextChoices):
+    """Where staff say an idea stands (shown as its status); `Idea.status` is moderation."""
+
+    NEW = "new", "New"
+    UNDER_REVIEW = "under_review", "Under review"
+    PLANNED = "planned", "Planned"
+    DONE = "done", "Done"
+    DECLINED = "declined", "Declined"
+
+
+# Votes are closed on ideas that are settled.
+IDEA_STAGES_CLOSED = frozenset({IdeaStage.DONE, IdeaStage.DECLINED})
+
+
+class Idea(models.Model):
+    """A customer's idea on the board, optionally about a category or an offering. Moderated
+    as reviews are (`status`); staff answer it and set its `stage`."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="portal_ideas"
+    )
+    title = models.CharField(max_length=IDEA_TITLE_MAX)
+    text = models.TextField(max_length=REVIEW_TEXT_MAX)
+    category = models.ForeignKey(
+        "offerings.Category",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="portal_ideas",
+    )
+    offering = models.ForeignKey(
+        "offerings.Offering",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="portal_ideas",
+    )
+    status = models.CharField(
+        max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    stage = models.CharField(
+        "status", max_length=14, choices=IdeaStage.choices, default=IdeaStage.NEW
+    )
+    staff_answer = models.TextField(max_length=REVIEW_TEXT_MAX, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="portal_idea_answers",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "stage"], name="portal_idea_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Idea {self.pk}"
+
+
+class IdeaVote(models.Model):
+    """One customer's vote for an idea (one each; withdrawing deletes it)."""
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="votes")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="portal_idea_votes"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["idea", "customer"], name="portal_vote_one_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"Vote on idea {self.idea_id}"
+
+
+class PostReport(models.Model):
+    """A signed-in customer's report of abuse on a published tip or idea (one each), as
+    `ReviewReport` is for reviews."""
+
+    tip = models.ForeignKey(
+        Tip, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
+    idea = models.ForeignKey(
+        Idea, null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="portal_post_reports"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(tip__isnull=False, idea__isnull=True)
+                | models.Q(tip__isnull=True, idea__isnull=False),
+                name="portal_post_report_one_post",
+            ),
+            models.UniqueConstraint(fields=["tip", "customer"], name="portal_tip_report_one_each"),
+            models.UniqueConstraint(
+                fields=["idea", "customer"], name="portal_idea_report_one_each"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"Report on {'tip ' + str(self.tip_id) if self.tip_id else 'idea ' + str(self.idea_id)}"
+        )

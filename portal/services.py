@@ -22,6 +22,7 @@ from replenishment.services import (
     replenishment_skip_next,
 )
 
+from .ideas import ideas_customer_merge
 from .models import PortalAccount, PortalSignInToken, Review, ReviewReport
 
 SUBJECT = "Preferences stated in the preference centre"
@@ -174,4 +175,6 @@ def portal_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[str, d
         "portal.PortalAccount.customer": account,
         "portal.Review.customer": reviews,
         "portal.ReviewReport.customer": reports,
+        # Tips, ideas, votes and their reports (portal/ideas.py).
+        **ideas_customer_merge(survivor_id=survivor_id, duplicate_id=duplicate_id),
     }

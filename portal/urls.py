@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import account_views as views
-from . import community_views
+from . import community_views, ideas_views
 
 app_name = "portal"
 
@@ -46,4 +46,23 @@ urlpatterns = [
         community_views.review_answer,
         name="review-answer",
     ),
+    # Tips and the ideas board (portal/ideas_views.py).
+    path("offerings/<int:offering_id>/tip/", ideas_views.tip_post, name="tip-post"),
+    path("tips/<int:tip_id>/report/", ideas_views.tip_report, name="tip-report"),
+    path("ideas/", ideas_views.board, name="ideas"),
+    path("ideas/post/", ideas_views.idea_post, name="idea-post"),
+    path("ideas/<int:idea_id>/vote/", ideas_views.idea_vote, name="idea-vote"),
+    path("ideas/<int:idea_id>/unvote/", ideas_views.idea_unvote, name="idea-unvote"),
+    path("ideas/<int:idea_id>/report/", ideas_views.idea_report, name="idea-report"),
+    path("ideas/manage/", ideas_views.manage, name="ideas-manage"),
+    path("ideas/manage/<int:idea_id>/answer/", ideas_views.idea_answer, name="idea-answer"),
+    path("moderation/tips/<int:tip_id>/approve/", ideas_views.tip_approve, name="tip-approve"),
+    path("moderation/tips/<int:tip_id>/hide/", ideas_views.tip_hide, name="tip-hide"),
+    path("moderation/tips/<int:tip_id>/answer/", ideas_views.tip_answer, name="tip-answer"),
+    path(
+        "moderation/ideas/<int:idea_id>/approve/",
+        ideas_views.idea_approve,
+        name="idea-approve",
+    ),
+    path("moderation/ideas/<int:idea_id>/hide/", ideas_views.idea_hide, name="idea-hide"),
 ]

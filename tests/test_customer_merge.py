@@ -19,7 +19,16 @@ from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OfferingRating, OrderLine
 from interactions.services import OrderLineInput, interaction_log, offering_rating_record
 from offerings.models import Offering
-from portal.models import PortalAccount, PortalSignInToken, Review, ReviewReport
+from portal.models import (
+    Idea,
+    IdeaVote,
+    PortalAccount,
+    PortalSignInToken,
+    PostReport,
+    Review,
+    ReviewReport,
+    Tip,
+)
 from replenishment.forecasts import purchase_forecasts_refresh
 from replenishment.services import replenishment_subscribe
 from valuation.models import CustomerFigures, CustomerSnapshot, CustomerSummary
@@ -205,6 +214,24 @@ def pair(alice, charlie, brewing):
     fresh = Review.objects.create(customer=duplicate, offering=beans, rating=5, text="New")
     ReviewReport.objects.create(review=fresh, customer=duplicate)
     covered |= {"portal.Review.customer", "portal.ReviewReport.customer"}
+    # Tips and ideas of both; both voted for one idea (and reported one tip), the duplicate
+    # also for another.
+    Tip.objects.create(customer=duplicate, offering=beans, text="Grind fine", status="published")
+    shared = Idea.objects.create(customer=survivor, title="Shared", text="x", status="published")
+    other = Idea.objects.create(customer=duplicate, title="Theirs", text="y", status="published")
+    someone = _customer("Someone Else", alice, "someone@example.net")
+    tip = Tip.objects.create(customer=someone, offering=beans, text="Rude", status="published")
+    for customer in (survivor, duplicate):
+        IdeaVote.objects.create(idea=shared, customer=customer)
+        PostReport.objects.create(tip=tip, customer=customer)
+    IdeaVote.objects.create(idea=other, customer=duplicate)
+    PostReport.objects.create(idea=shared, customer=duplicate)
+    covered |= {
+        "portal.Tip.customer",
+        "portal.Idea.customer",
+        "portal.IdeaVote.customer",
+        "portal.PostReport.customer",
+    }
     return survivor, duplicate, covered
 
 
@@ -546,3 +573,24 @@ def test_the_more_recent_review_of_an_offering_is_kept(alice, pair):
     assert record.moved["portal.Review.customer"]["dropped"] == 1
     assert list(Review.objects.filter(customer=survivor).values_list("text", flat=True)) == ["New"]
     assert ReviewReport.objects.get().customer_id == survivor.pk
+
+
+def test_tips_ideas_and_votes_follow_the_survivor_one_vote_each(alice, pair):
+    survivor, duplicate, _ = pair
+    record = customer_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, by=alice)
+    assert record.moved["portal.Tip.customer"] == {"moved": 1}
+    assert record.moved["portal.Idea.customer"] == {"moved": 1}
+    assert Tip.objects.get(text="Grind fine").customer_id == survivor.pk
+    assert Idea.objects.get(title="Theirs").customer_id == survivor.pk
+    # Both voted for the shared idea: one vote stays; the duplicate's other vote moves.
+    assert record.moved["portal.IdeaVote.customer"]["dropped"] == 1
+    assert sorted(
+        IdeaVote.objects.filter(customer=survivor).values_list("idea__title", flat=True)
+    ) == ["Shared", "Theirs"]
+    assert IdeaVote.objects.filter(idea__title="Shared").count() == 1
+    assert record.moved["portal.PostReport.customer"] == {
+        "moved": 1,
+        "dropped": 1,
+        "why": "one report a customer and tip or idea",
+    }
+    assert PostReport.objects.filter(customer=survivor).count() == 2

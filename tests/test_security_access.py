@@ -17,7 +17,7 @@ from dataio.models import ImportJob
 from interactions.models import BusinessCalendar, ChannelCost, Notice, ServiceLevelTarget
 from mail.models import Attachment, Message
 from offerings.models import Partner
-from portal.models import Review
+from portal.models import Idea, Review, Tip
 from replenishment.services import replenishment_subscribe
 from webforms.models import ContactForm
 from webhooks.models import Delivery, Endpoint
@@ -189,6 +189,22 @@ GET_MATRIX = {
     "portal:review-approve": (405, 405, 405, 405, 405),
     "portal:review-hide": (405, 405, 405, 405, 405),
     "portal:review-answer": (405, 405, 405, 405, 405),
+    # Tips and the ideas board: the customer's pages and posts are a portal session's; the
+    # staff's list of ideas is for admins and managers (support refused), its answer admins'.
+    "portal:tip-post": (405, 405, 405, 405, 405),
+    "portal:tip-report": (405, 405, 405, 405, 405),
+    "portal:ideas": (302, 302, 302, 302, 302),
+    "portal:idea-post": (405, 405, 405, 405, 405),
+    "portal:idea-vote": (405, 405, 405, 405, 405),
+    "portal:idea-unvote": (405, 405, 405, 405, 405),
+    "portal:idea-report": (405, 405, 405, 405, 405),
+    "portal:ideas-manage": (200, 200, 200, 403, 302),
+    "portal:idea-answer": (405, 405, 405, 405, 405),
+    "portal:tip-approve": (405, 405, 405, 405, 405),
+    "portal:tip-hide": (405, 405, 405, 405, 405),
+    "portal:tip-answer": (405, 405, 405, 405, 405),
+    "portal:idea-approve": (405, 405, 405, 405, 405),
+    "portal:idea-hide": (405, 405, 405, 405, 405),
     "offering-reviews": (200, 200, 200, 200, 200),
 }
 
@@ -297,6 +313,18 @@ WRITE_MATRIX = {
     ("post", "portal:review-approve"): (302, 403, 403, 403, 302),
     ("post", "portal:review-hide"): (302, 403, 403, 403, 302),
     ("post", "portal:review-answer"): (400, 403, 403, 403, 302),
+    ("post", "portal:tip-post"): (302, 302, 302, 302, 302),
+    ("post", "portal:tip-report"): (302, 302, 302, 302, 302),
+    ("post", "portal:idea-post"): (302, 302, 302, 302, 302),
+    ("post", "portal:idea-vote"): (302, 302, 302, 302, 302),
+    ("post", "portal:idea-unvote"): (302, 302, 302, 302, 302),
+    ("post", "portal:idea-report"): (302, 302, 302, 302, 302),
+    ("post", "portal:idea-answer"): (400, 403, 403, 403, 302),  # ada: no status given
+    ("post", "portal:tip-approve"): (302, 403, 403, 403, 302),
+    ("post", "portal:tip-hide"): (302, 403, 403, 403, 302),
+    ("post", "portal:tip-answer"): (400, 403, 403, 403, 302),
+    ("post", "portal:idea-approve"): (302, 403, 403, 403, 302),
+    ("post", "portal:idea-hide"): (302, 403, 403, 403, 302),
 }
 
 
@@ -391,6 +419,9 @@ def world(ada, alice, bob, charlie):
         "subscription": subscription,
         # A pending review in the portal, for the moderation actions.
         "review": Review.objects.create(customer=customer, offering=offering, rating=4, text="ok"),
+        # A pending tip and idea, for theirs.
+        "tip": Tip.objects.create(customer=customer, offering=offering, text="Grind fine"),
+        "idea": Idea.objects.create(customer=customer, title="Smaller bags", text="250 g"),
         "notice": notice,
     }
 
@@ -409,6 +440,8 @@ def path_for(name: str, world) -> str:
     pattern_kwargs["offering_id"] = world["offering"].pk
     # Worlds of other modules have no review: an id of nothing, refused all the same.
     pattern_kwargs["review_id"] = world["review"].pk if "review" in world else 1
+    pattern_kwargs["tip_id"] = world["tip"].pk if "tip" in world else 1
+    pattern_kwargs["idea_id"] = world["idea"].pk if "idea" in world else 1
     if name == "portal:sign-in-confirm":
         from portal.signin import portal_sign_in_issue
 
@@ -534,3 +567,39 @@ def test_it_answers_a_guessed_id_exactly_like_a_missing_one(world):
     # And bob's list of interactions does not include alice's customer's.
     ids = {row["id"] for row in bob.get("/api/interactions/").json()["results"]}
     assert interaction not in ids
+
+
+# The portal's staff pages (moderation, the ideas by votes, their actions): a customer's
+# session is nobody there, as anonymous is (tests/test_portal.py walks the rest of the matrix).
+PORTAL_STAFF = [
+    "portal:moderation",
+    "portal:review-approve",
+    "portal:review-hide",
+    "portal:review-answer",
+    "portal:tip-approve",
+    "portal:tip-hide",
+    "portal:tip-answer",
+    "portal:idea-approve",
+    "portal:idea-hide",
+    "portal:ideas-manage",
+    "portal:idea-answer",
+]
+
+
+def test_a_customer_session_is_anonymous_to_the_portals_staff_pages(world):
+    from portal.signin import portal_sign_in_issue
+
+    customer = world["customer"]
+    client = Client()
+    token = portal_sign_in_issue(customer_id=customer.pk, address=customer.email)
+    assert client.post(f"/portal/sign-in/{token}/").status_code == 302
+    for name in PORTAL_STAFF:
+        path = path_for(name, world)
+        assert client.get(path).status_code == GET_MATRIX[name][-1], name
+        if ("post", name) in WRITE_MATRIX:
+            response = client.post(path, {"stage": "done", "answer": "x"})
+            assert response.status_code == WRITE_MATRIX[("post", name)][-1], name
+            assert response.url.startswith("/accounts/login/"), name
+    world["idea"].refresh_from_db()
+    assert (world["idea"].status, world["idea"].stage) == ("pending", "new")
+    assert client.get("/portal/").status_code == 200  # still the customer's session

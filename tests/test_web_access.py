@@ -49,9 +49,21 @@ def test_it_rejects_a_wrong_password_with_a_clear_message(client, alice):
 @pytest.mark.parametrize(
     ("user", "visible", "hidden"),
     [
-        ("alice", ["My portfolio", "Find a customer"], ["Administration", "Offerings"]),
-        ("charlie", ["Customers"], ["My portfolio", "To-do", "Administration", "Offerings"]),
-        ("ada", ["Customers", "To-do", "Offerings", "Administration", "Users"], ["My portfolio"]),
+        (
+            "alice",
+            ["My portfolio", "Find a customer", "Ideas"],
+            ["Administration", "Offerings", "Moderation"],
+        ),
+        (
+            "charlie",
+            ["Customers"],
+            ["My portfolio", "To-do", "Administration", "Offerings", "Ideas", "Moderation"],
+        ),
+        (
+            "ada",
+            ["Customers", "To-do", "Offerings", "Administration", "Users", "Moderation", "Ideas"],
+            ["My portfolio"],
+        ),
     ],
 )
 def test_it_shows_each_role_its_own_navigation(as_user, request, user, visible, hidden):

@@ -39,7 +39,7 @@ from interactions.choices import OfferOutcome
 from interactions.models import Interaction
 from interactions.services import interaction_log
 from mail.models import Message
-from portal.models import PortalAccount, Review
+from portal.models import Idea, IdeaVote, PortalAccount, Review, Tip
 from portal.signin import portal_sign_in_issue
 from replenishment.services import replenishment_set_status, replenishment_subscribe
 from workspace.services import offering_affinities_refresh, todo_done
@@ -301,6 +301,15 @@ def fuzz_world(world, bob):  # noqa: F811 - the fixture imported above
     Review.objects.create(
         customer=reviewer, offering=world["offering"], rating=5, text="Fine", status="published"
     )
+    # Tips and ideas: another holder's published tip (its Report on the public page), two
+    # published ideas of theirs, one the customer voted for (Withdraw) and one not (Vote);
+    # the world's own tip and idea wait (moderation's actions, the staff's answer form).
+    Tip.objects.create(
+        customer=reviewer, offering=world["offering"], text="Tip", status="published"
+    )
+    voted = Idea.objects.create(customer=reviewer, title="Voted", text="x", status="published")
+    Idea.objects.create(customer=reviewer, title="Not voted", text="y", status="published")
+    IdeaVote.objects.create(idea=voted, customer=customer)
     world["ids"] = {
         "customer": customer.pk,
         "interaction": world["interaction"].pk,
@@ -491,3 +500,14 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert portal["portal:review-post"].fields["rating"].options == ["5", "4", "3", "2", "1"]
     assert {"rating", "text"} <= set(portal["portal:review-post"].fields)
     assert "email" in pages("portal:sign-in").forms[0].fields
+    assert "portal:tip-post" in portal and set(portal["portal:tip-post"].fields) >= {"text"}
+    board = {resolve(f.action).view_name: f for f in pages("portal:ideas").forms}
+    assert {"portal:idea-post", "portal:idea-vote", "portal:idea-unvote"} <= set(board)
+    assert "portal:idea-report" in board and "status" in pages("portal:ideas").query_params
+    assert {"title", "text", "category", "offering"} <= set(board["portal:idea-post"].fields)
+    assert board["portal:idea-post"].fields["offering"].kind == "select"
+    manage = {resolve(f.action).view_name: f for f in pages("portal:ideas-manage").forms}
+    assert {"stage", "answer"} <= set(manage["portal:idea-answer"].fields)
+    assert "planned" in manage["portal:idea-answer"].fields["stage"].options
+    moderation = {resolve(f.action).view_name for f in pages("portal:moderation").forms}
+    assert {"portal:tip-answer", "portal:idea-approve", "portal:idea-hide"} <= moderation
