@@ -247,7 +247,10 @@ def main() -> None:
             detail=", ".join(f"{k}: {v}" for k, v in queries.items()),
         ),
     ]
-    notes = ["production settings (DEBUG off), one process, the recompute queued to Redis"]
+    notes = [
+        "production settings (DEBUG off), one process; the recompute is woken by PostgreSQL at "
+        "commit (NOTIFY, valuation.wakeup), so neither side sends to the broker"
+    ]
     if args.profile:
         print("\n".join(profile(client, fixture, args.requests)))
     report(args.json, "request", figures, notes)

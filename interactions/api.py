@@ -26,7 +26,12 @@ from rest_framework.response import Response
 from core.api import ConfigDeleteMixin, ConfigDetailApi, ConfigListApi, ConflictSerializer
 from core.errors import error_paths
 from core.filters import StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
-from core.serializers import BatchEnvelopeSerializer, OutputModelSerializer, Serializer
+from core.serializers import (
+    BatchEnvelopeSerializer,
+    InputSerializer,
+    OutputModelSerializer,
+    Serializer,
+)
 from customers.facts import FactInput
 from customers.selectors import customers_visible_to
 from offerings.models import Offering
@@ -122,7 +127,7 @@ class FactLearnedSerializer(Serializer):
     need_status = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class InteractionInputSerializer(Serializer):
+class InteractionInputSerializer(InputSerializer):
     """The rules between fields (a thread of the same customer, lines only on orders) are the
     service's: every way in enforces them. The customer and the thread are ids, looked up
     among what the caller may see, so that another portfolio's reads like nothing at all."""
