@@ -177,3 +177,16 @@ def test_an_erased_customer_cannot_sign_in_to_the_portal_again(offering, ada):
 
     assert client.get("/portal/").url == "/portal/sign-in/"
     assert not PortalAccount.objects.filter(customer=customer).exists()
+
+
+def test_an_export_section_is_registered_once_and_may_not_take_a_key_of_dataio(monkeypatch):
+    from events import exports
+
+    def other_portal(customer_id: int) -> dict:
+        return {}
+
+    with pytest.raises(ValueError, match="registered already"):
+        exports.export_section("portal")(other_portal)
+    monkeypatch.setitem(exports._exporters, "profile", other_portal)
+    with pytest.raises(ValueError, match="clash"):
+        customer_everything(customer_id=holder(OfferingFactory()).pk)
