@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from customers.models import ChannelConsent, Customer, CustomerEmail, CustomerFact
+from events.exports import export_sections
 from events.names import EventName
 from events.services import event_publish
 from interactions.models import Interaction, OfferingRating
@@ -51,7 +52,7 @@ def customer_everything(*, customer_id: int) -> dict:
     )
     summary = CustomerSummary.objects.filter(customer_id=customer_id).first()
     figures = CustomerFigures.objects.filter(customer_id=customer_id).first()
-    return {
+    held = {
         "profile": {
             **_record(customer),
             "owner": customer.owner.username if customer.owner else None,
@@ -102,6 +103,12 @@ def customer_everything(*, customer_id: int) -> dict:
             "consents": _history(ChannelConsent.history.filter(customer_id=customer_id)),
         },
     }
+    # What the apps dataio may not import hold (the portal's posts): their registered
+    # sections (events.exports), each under its own key.
+    sections = export_sections(customer_id=customer_id)
+    if clash := held.keys() & sections.keys():
+        raise ValueError(f"export sections {sorted(clash)} clash with dataio's own")
+    return {**held, **sections}
 
 
 @transaction.atomic

@@ -427,6 +427,17 @@ def interactions_personal_text_erase(*, customer_id: int) -> int:
     )
 
 
+def interactions_subjects_replace(*, subjects: Mapping[str, str]) -> int:
+    """Erasure (SPEC §7) of an erased customer's words quoted on others' timelines (a vote
+    for their idea names its title): each interaction whose subject is a key of `subjects`
+    gets its value instead. One UPDATE per distinct subject; few (one erased customer's)."""
+    return sum(
+        Interaction.objects.filter(subject=old).update(subject=new)
+        for old, new in subjects.items()
+        if old != new
+    )
+
+
 def interactions_bulk_log(
     *, interactions: list[Interaction], lines: list[OrderLine], batch_size: int | None = None
 ) -> list[Interaction]:

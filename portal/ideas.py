@@ -34,6 +34,11 @@ from .models import (
 )
 
 IDEA_TITLE_MIN = 3
+# How a vote reads on the voter's timeline, before the idea's title (portal/privacy.py finds
+# them there when the idea's author is erased).
+VOTED_FOR = "In the portal, the customer voted for the idea: "
+VOTE_WITHDRAWN = "In the portal, the customer withdrew their vote for the idea: "
+ERASED_IDEA = "Erased"  # the title an erased customer's idea keeps
 
 
 def _feedback_log(*, customer: Customer, subject: str, notes: str = "") -> Interaction:
@@ -214,9 +219,7 @@ def portal_idea_vote(*, customer: Customer, idea: Idea) -> IdeaVote:
             vote = IdeaVote.objects.create(idea=idea, customer=customer)
     except IntegrityError:  # the one vote each (a second post, or a concurrent one)
         raise ValidationError({"idea": "You voted for this idea already."}) from None
-    _feedback_log(
-        customer=customer, subject=f"In the portal, the customer voted for the idea: {idea.title}"
-    )
+    _feedback_log(customer=customer, subject=f"{VOTED_FOR}{idea.title}")
     return vote
 
 
@@ -227,7 +230,7 @@ def portal_idea_vote_withdraw(*, customer: Customer, idea: Idea) -> None:
         raise ValidationError({"idea": "You have not voted for this idea."})
     _feedback_log(
         customer=customer,
-        subject=f"In the portal, the customer withdrew their vote for the idea: {idea.title}",
+        subject=f"{VOTE_WITHDRAWN}{idea.title}",
     )
 
 
@@ -402,5 +405,5 @@ def ideas_customer_erase(*, customer_id: int) -> None:
     with no title, text or answer (others' votes for them stay, as the firm's totals do)."""
     Tip.objects.filter(customer_id=customer_id).delete()
     Idea.objects.filter(customer_id=customer_id).update(
-        title="Erased", text="", staff_answer="", status=ReviewStatus.HIDDEN
+        title=ERASED_IDEA, text="", staff_answer="", status=ReviewStatus.HIDDEN
     )
