@@ -508,9 +508,10 @@ RAW_INSERT = """
 INSERT INTO interactions_interaction (
     customer_id, channel, direction, type, subject, notes, occurred_at, logged_by_id,
     thread_id, requires_response, first_response_at, resolved_at, satisfaction, next_step,
-    next_step_due, offer_id, offer_outcome, assignee_id, source, source_id, created_at
+    next_step_due, offer_id, offer_outcome, assignee_id, source, source_id, created_at,
+    paused_seconds
 ) VALUES (%s, 'web', 'inbound', 'order', %s, '', now(), %s,
-    NULL, false, NULL, NULL, NULL, '', NULL, NULL, '', NULL, '', '', now())
+    NULL, false, NULL, NULL, NULL, '', NULL, NULL, '', NULL, '', '', now(), 0)
 """
 
 
