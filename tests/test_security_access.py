@@ -189,6 +189,10 @@ GET_MATRIX = {
     "portal:review-approve": (405, 405, 405, 405, 405),
     "portal:review-hide": (405, 405, 405, 405, 405),
     "portal:review-answer": (405, 405, 405, 405, 405),
+    # The customer's requests (portal/requests.py): a portal session's pages.
+    "portal:requests": (302, 302, 302, 302, 302),
+    "portal:request-detail": (302, 302, 302, 302, 302),
+    "portal:request-reply": (405, 405, 405, 405, 405),
     "offering-reviews": (200, 200, 200, 200, 200),
 }
 
@@ -297,6 +301,7 @@ WRITE_MATRIX = {
     ("post", "portal:review-approve"): (302, 403, 403, 403, 302),
     ("post", "portal:review-hide"): (302, 403, 403, 403, 302),
     ("post", "portal:review-answer"): (400, 403, 403, 403, 302),
+    ("post", "portal:request-reply"): (302, 302, 302, 302, 302),
 }
 
 

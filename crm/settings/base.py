@@ -84,6 +84,8 @@ PORTAL_SIGN_IN_RATE_PER_ADDRESS = os.environ.get("PORTAL_SIGN_IN_RATE_PER_ADDRES
 PORTAL_SIGN_IN_RATE_PER_IP = os.environ.get("PORTAL_SIGN_IN_RATE_PER_IP", "30/hour")
 # Reviews and reports a portal customer may post (portal/community_views.py).
 PORTAL_POST_RATE = os.environ.get("PORTAL_POST_RATE", "10/hour")
+# Replies a portal customer may send to their requests (portal/request_views.py).
+PORTAL_REPLY_RATE = os.environ.get("PORTAL_REPLY_RATE", "20/hour")
 # Sign-in for scripts (POST /api/auth/token/): requests per client address, and how long a
 # token lives (hours) before the client must sign in again.
 API_THROTTLE_SIGN_IN = os.environ.get("API_THROTTLE_SIGN_IN", "10/minute")

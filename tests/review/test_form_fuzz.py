@@ -491,3 +491,6 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert portal["portal:review-post"].fields["rating"].options == ["5", "4", "3", "2", "1"]
     assert {"rating", "text"} <= set(portal["portal:review-post"].fields)
     assert "email" in pages("portal:sign-in").forms[0].fields
+    # The customer's request (the world's item waits for an answer) and its reply box.
+    request = {resolve(f.action).view_name: f for f in pages("portal:request-detail").forms}
+    assert {"text", "nonce"} <= set(request["portal:request-reply"].fields)
