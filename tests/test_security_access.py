@@ -193,6 +193,8 @@ GET_MATRIX = {
     "portal:requests": (302, 302, 302, 302, 302),
     "portal:request-detail": (302, 302, 302, 302, 302),
     "portal:request-reply": (405, 405, 405, 405, 405),
+    # Staff's answer to a review (the to-do's link): whoever sees its customer.
+    "portal:review-answer-page": (200, 200, 404, 200, 302),
     "offering-reviews": (200, 200, 200, 200, 200),
 }
 
@@ -302,6 +304,7 @@ WRITE_MATRIX = {
     ("post", "portal:review-hide"): (302, 403, 403, 403, 302),
     ("post", "portal:review-answer"): (400, 403, 403, 403, 302),
     ("post", "portal:request-reply"): (302, 302, 302, 302, 302),
+    ("post", "portal:review-answer-page"): (400, 400, 404, 400, 302),
 }
 
 
