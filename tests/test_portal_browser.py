@@ -125,6 +125,7 @@ def test_a_customer_opens_a_request_replies_and_reads_the_staff_answer(
     page.get_by_role("button", name="Sign me in").click()
     expect(page.get_by_role("heading", name="Hello, Anna Keller")).to_be_visible()
 
+    shot(page, "portal-home-requests")
     page.get_by_role("link", name="see your requests and reply").click()
     expect(page.get_by_role("heading", name="Your requests")).to_be_visible()
     expect(page.locator(f"#request-{root.pk}")).to_contain_text("Answered")
@@ -150,6 +151,7 @@ def test_a_customer_opens_a_request_replies_and_reads_the_staff_answer(
     # ... and the customer reads it in the portal.
     page.reload()
     expect(page.locator("#latest")).to_contain_text("We send you a new burr set today.")
+    expect(page.get_by_role("status")).to_have_count(0)  # the reply's notice is history
     expect(page.get_by_role("heading", name="My grinder makes a noise")).to_contain_text(
         "Answered"
     )
@@ -160,4 +162,5 @@ def test_a_customer_opens_a_request_replies_and_reads_the_staff_answer(
     sign_in(page, "alice")
     page.goto(f"/conversations/{root.pk}/")
     expect(page.get_by_text("Yes, even with no beans. It is the 2023 model.")).to_be_visible()
+    expect(page.get_by_text("Written in the customer portal")).to_be_visible()
     shot(page, "portal-request-staff-conversation")

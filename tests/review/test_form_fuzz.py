@@ -494,3 +494,6 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     # The customer's request (the world's item waits for an answer) and its reply box.
     request = {resolve(f.action).view_name: f for f in pages("portal:request-detail").forms}
     assert {"text", "nonce"} <= set(request["portal:request-reply"].fields)
+    # Staff's answer to a review (the to-do's link), on the world's review.
+    answer = {resolve(f.action).view_name: f for f in pages("portal:review-answer-page").forms}
+    assert answer["portal:review-answer-page"].fields["answer"].kind == "textarea"
