@@ -10,9 +10,9 @@ that needs an answer (a due time from the service-level policy), resumes a clock
 adds nothing of its own on that path.
 
 What the customer sees of a conversation is what was written to or by them: mail messages
-in and out (their new text, never the raw HTML), and items the customer wrote themself
-elsewhere (a web form: no staff author). Items staff logged without a message (a call's notes,
-a note in the thread) are staff's and never shown.
+in and out (their new text, never the raw HTML), and items the customer typed themself on
+the web (a web form: no staff author). Items without a message on other channels (a call's
+notes, a note in the thread, an import) are someone's account of it and never shown.
 """
 
 import html
@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import customer_emails
-from interactions.choices import Direction
+from interactions.choices import Channel, Direction
 from interactions.models import Interaction
 from mail.inbound import MessageTooLarge, mail_receive
 from mail.models import Mailbox, Message, MessageKind, Via
@@ -134,8 +134,13 @@ def _shown(item: Interaction) -> bool:
     message = getattr(item, "message", None)
     if message is not None:
         return message.kind == MessageKind.REGULAR
-    # No mail: only what the customer wrote themself (no staff author), never staff's notes.
-    return item.direction == Direction.INBOUND and item.logged_by_id is None
+    # No mail: only what the customer typed themself on the web (a web form: no staff
+    # author); a call's or an import's notes are someone's account of it, never shown.
+    return (
+        item.direction == Direction.INBOUND
+        and item.logged_by_id is None
+        and item.channel == Channel.WEB
+    )
 
 
 def request_conversation(*, customer: Customer, root_id: int) -> RequestConversation | None:

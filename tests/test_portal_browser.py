@@ -111,6 +111,7 @@ def test_a_customer_opens_a_request_replies_and_reads_the_staff_answer(
         ),
         via=Via.IMAP,
     ).interaction
+    assert root.customer_id == anna.pk
     mail_reply_send(
         interaction=root, body="Sorry to hear it. Is the noise there with no beans?", sent_by=alice
     )
@@ -152,9 +153,7 @@ def test_a_customer_opens_a_request_replies_and_reads_the_staff_answer(
     page.reload()
     expect(page.locator("#latest")).to_contain_text("We send you a new burr set today.")
     expect(page.get_by_role("status")).to_have_count(0)  # the reply's notice is history
-    expect(page.get_by_role("heading", name="My grinder makes a noise")).to_contain_text(
-        "Answered"
-    )
+    expect(page.get_by_role("heading", name="My grinder makes a noise")).to_contain_text("Answered")
     shot(page, "portal-request-answered")
 
     # The manager reads the portal reply in the staff conversation page.

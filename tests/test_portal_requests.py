@@ -13,6 +13,7 @@ from interactions.services import interaction_log, interaction_wait_on_customer
 from mail.inbound import mail_receive
 from mail.models import Match, Message, Via
 from mail.services import mail_reply_send
+from mail.tokens import thread_token
 from portal.requests import RequestStatus, reply_nonce, request_conversation
 
 from .factories import CustomerFactory
@@ -208,3 +209,28 @@ def test_the_list_reads_a_fixed_number_of_queries(alice, django_assert_max_num_q
     with django_assert_max_num_queries(8):
         response = client.get("/portal/requests/")
     assert len(response.context["requests"]) == 6
+
+
+def test_a_request_that_came_by_phone_is_replied_to_by_its_thread_address(alice):
+    customer = CustomerFactory(owner=alice, email=unique_address())
+    mailbox_default()
+    root = interaction_log(
+        customer=customer,
+        logged_by=None,
+        channel="phone",
+        direction="inbound",
+        type="inquiry",
+        subject="Delivery on Saturday?",
+        notes="Asked whether we deliver on Saturdays.",
+        occurred_at=timezone.now() - timedelta(hours=1),
+    )
+    client = signed_in_client(customer)
+    page = client.get(f"/portal/requests/{root.pk}/").content.decode()
+    assert "Delivery on Saturday?" in page  # its subject, not the call's notes
+    assert "Asked whether we deliver on Saturdays." not in page
+
+    assert reply(client, root, "Or on Sunday?").status_code == 302
+
+    item = Interaction.objects.get(thread=root)
+    assert item.message.via == Via.PORTAL and item.message.in_reply_to == ""
+    assert item.message.to == [f"support+{thread_token(root.pk)}@firm.example"]
