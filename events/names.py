@@ -30,6 +30,8 @@ class EventName(models.TextChoices):
     INTERACTION_CHANGED = "interaction.changed", "Interaction changed"
     # payload: rating_id, offering_id, rating.
     RATING_RECORDED = "rating.recorded", "Offering rated"
+    # A rating no longer counts (its review hidden in the portal): payload offering_id.
+    RATING_WITHDRAWN = "rating.withdrawn", "Offering rating withdrawn"
     # payload: interaction_id, offering_id, outcome.
     OFFER_ANSWERED = "offer.answered", "Offer answered"
     # payload: customer_ids (the customers of a recompute pass) and changes: {customer id:

@@ -419,6 +419,27 @@ def offering_rating_record(
     return rating_row
 
 
+@transaction.atomic
+def offering_rating_withdraw(
+    *, customer: Customer, offering: Offering, recorded_by_nobody: bool = False
+) -> bool:
+    """The customer's rating of the offering no longer counts (the portal hides the review it
+    came from): it goes, and the figures that read it are recomputed (rating.withdrawn).
+    `recorded_by_nobody`: only a rating the customer gave themself (no staff member recorded
+    it, no interaction holds it); one staff recorded later stays. Returns whether one went."""
+    ratings = OfferingRating.objects.filter(customer=customer, offering=offering)
+    if recorded_by_nobody:
+        ratings = ratings.filter(recorded_by__isnull=True, interaction__isnull=True)
+    withdrawn, _ = ratings.delete()
+    if withdrawn:
+        event_publish(
+            EventName.RATING_WITHDRAWN,
+            customer_id=customer.pk,
+            payload={"offering_id": offering.pk},
+        )
+    return bool(withdrawn)
+
+
 def interactions_personal_text_erase(*, customer_id: int) -> int:
     """Erase what was said in a customer's interactions (SPEC §7: erasure), in the erasure's
     transaction (interactions.handlers). Orders and lines stay, without identity."""

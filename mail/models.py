@@ -104,6 +104,7 @@ class Via(models.TextChoices):
     APP = "app", "Sent from the app"
     FORM = "form", "Web form"
     LOCAL = "local", "Local mailbox (embedded default)"
+    PORTAL = "portal", "Customer portal"
 
 
 class Match(models.TextChoices):

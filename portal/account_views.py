@@ -147,6 +147,8 @@ def home_context(customer, *, errors=None) -> dict:
         "subscriptions": subscriptions,
         "account": account,
         "to_review": to_review,
+        # What moderation did with their reviews (a note; the author is mailed too).
+        "review_news": [o for o in to_review if o.my_review and o.my_review.status == "published"],
     }
 
 

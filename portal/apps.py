@@ -10,6 +10,11 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from core import hooks
+
+        from .review_answers import reviews_unanswered_of
         from .signin import portal_session_end_on_staff_login
 
         user_logged_in.connect(portal_session_end_on_staff_login, dispatch_uid="portal-staff-login")
+        # The workspace's to-do lists unanswered reviews of the manager's customers.
+        hooks.provide("todo.reviews", reviews_unanswered_of)

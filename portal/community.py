@@ -8,6 +8,7 @@ the valuation's "others' opinion" term sees it.
 
 import html
 import re
+from collections.abc import Callable
 
 import nh3
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from interactions.models import OrderLine
-from interactions.services import offering_rating_record
+from interactions.services import offering_rating_record, offering_rating_withdraw
 from offerings.models import Offering
 
 from .models import REVIEW_TEXT_MAX, PortalAccount, Review, ReviewReport, ReviewStatus
@@ -117,10 +118,18 @@ def portal_review_post(*, customer: Customer, offering: Offering, rating: int, t
     return review
 
 
+# What the author is told (portal.tasks.review_news_request, after the commit).
+NEWS_APPROVED, NEWS_ANSWERED = "approved", "answered"
+Tell = Callable[[int, str], None]
+
+
 @transaction.atomic
-def portal_review_approve(*, review: Review, user) -> Review:
-    """Publish; the customer's later posts need no approval. Their reports are resolved."""
+def portal_review_approve(*, review: Review, user, tell: Tell | None = None) -> Review:
+    """Publish; the customer's later posts need no approval. Their reports are resolved.
+    `tell(review_id, news)` tells the author, when it was not published before."""
     review = Review.objects.select_for_update().get(pk=review.pk)
+    if tell is not None and review.status != ReviewStatus.PUBLISHED:
+        tell(review.pk, NEWS_APPROVED)
     review.status = ReviewStatus.PUBLISHED
     review.save(update_fields=["status"])
     review.reports.update(resolved=True)
@@ -135,16 +144,26 @@ def portal_review_hide(*, review: Review, user) -> Review:
     review.status = ReviewStatus.HIDDEN
     review.save(update_fields=["status"])
     review.reports.update(resolved=True)
+    # A hidden review's rating no longer counts (approving it again records it again).
+    offering_rating_withdraw(
+        customer=review.customer, offering=review.offering, recorded_by_nobody=True
+    )
     return review
 
 
 @transaction.atomic
-def portal_review_answer(*, review: Review, user, answer: str) -> Review:
+def portal_review_answer(*, review: Review, user, answer: str, tell: Tell | None = None) -> Review:
+    """Staff's answer, shown under the review; `tell` tells the author of a new answer."""
     review = Review.objects.select_for_update().get(pk=review.pk)
+    before = review.staff_answer
     review.staff_answer = review_text_clean(answer)
+    if not review.staff_answer:
+        raise ValidationError({"answer": "Write the answer."})
     review.answered_by = user
     review.full_clean(validate_unique=False, validate_constraints=False)
     review.save(update_fields=["staff_answer", "answered_by"])
+    if tell is not None and review.staff_answer != before:
+        tell(review.pk, NEWS_ANSWERED)
     return review
 
 

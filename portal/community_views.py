@@ -1,6 +1,8 @@
 """The community's pages: the customer's display name and reviews (portal session), the
 public reviews of an offering (nobody signed in), moderation (admins, request.user)."""
 
+from functools import partial
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -14,7 +16,7 @@ from accounts.roles import is_admin
 from core.ratelimit import rate_limit_hit
 from offerings.models import Offering
 
-from . import community
+from . import community, tasks
 from .account_views import customer_required, home_context
 from .models import REVIEW_TEXT_MAX, Review
 
@@ -156,8 +158,12 @@ def moderation_action(action: str):
     @admin_only
     def view(request, review_id: int):
         review = get_object_or_404(Review, pk=review_id)
+        tell = partial(
+            tasks.review_news_request,
+            portal_link=request.build_absolute_uri(reverse("portal:home")),
+        )
         if action == "approve":
-            community.portal_review_approve(review=review, user=request.user)
+            community.portal_review_approve(review=review, user=request.user, tell=tell)
         elif action == "hide":
             community.portal_review_hide(review=review, user=request.user)
         else:
@@ -173,9 +179,24 @@ def moderation_action(action: str):
                     },
                     status=400,
                 )
-            community.portal_review_answer(
-                review=review, user=request.user, answer=form.cleaned_data["answer"]
-            )
+            try:
+                community.portal_review_answer(
+                    review=review,
+                    user=request.user,
+                    answer=form.cleaned_data["answer"],
+                    tell=tell,
+                )
+            except ValidationError as error:
+                return render(
+                    request,
+                    "portal/moderation.html",
+                    {
+                        "reviews": community.reviews_to_moderate(),
+                        "answer_form": form,
+                        "errors": _errors(error),
+                    },
+                    status=400,
+                )
         return redirect("portal:moderation")
 
     view.__name__ = f"review_{action}"

@@ -10,10 +10,14 @@ from django.core.mail import send_mail
 
 from core.dispatch import enqueue_on_commit
 from core.tasks import retry_transient
-from customers.models import Customer, email_normalise
+from customers.choices import Channel
+from customers.models import ChannelConsent, Customer, email_normalise
 from customers.selectors import customers_by_email
+from mail.models import BouncingAddress
+from mail.services import one_line
 
 from . import signin
+from .models import Review, ReviewStatus
 
 SUBJECT = "Your sign-in link"
 BODY = """Hello {name},
@@ -64,3 +68,81 @@ def portal_sign_in_send(customer_id: int, address: str, link_base: str) -> bool:
         [address],
     )
     return True
+
+
+# --- Telling a review's author (docs/portal.md, "Reviews: the author is told") -------------
+
+NEWS_SUBJECTS = {
+    "approved": "Your review of {offering} is published",
+    "answered": "Your review of {offering} was answered",
+}
+NEWS_BODIES = {
+    "approved": """Hello {name},
+
+Your review of {offering} is published: other customers read it now.
+
+Your portal: {link}
+""",
+    "answered": """Hello {name},
+
+We answered your review of {offering}:
+
+{answer}
+
+Your portal: {link}
+""",
+}
+
+
+def review_news_request(review_id: int, news: str, *, portal_link: str) -> None:
+    """In the moderation's transaction (portal.community's `tell`): the message is sent by a
+    worker after the commit; a broker away is logged, never a failed moderation."""
+    enqueue_on_commit(review_news_send, review_id, news, portal_link)
+
+
+def review_news_refusal(customer: Customer) -> str:
+    """Why the author is not mailed ("" when they are). The news is a service message about
+    their own post, as a reply is: it needs no consent to be contacted by e-mail, but a
+    customer who said no to e-mail is not mailed (they read it in the portal), nor an address
+    that bounces."""
+    if not customer.email:
+        return "no e-mail address"
+    if ChannelConsent.objects.filter(
+        customer=customer, channel=Channel.EMAIL, granted=False
+    ).exists():
+        return "declined e-mail"
+    if BouncingAddress.objects.filter(address=email_normalise(customer.email)).exists():
+        return "the address bounces"
+    return ""
+
+
+@shared_task(**retry_transient(max_retries=3, also=SMTP_TRANSIENT))
+def review_news_send(review_id: int, news: str, portal_link: str) -> str:
+    """Mail the author their review's news; returns "sent" or why not (tests and logs)."""
+    review = (
+        Review.objects.select_related("customer", "offering")
+        .filter(pk=review_id, customer__preference_link_version__isnull=False)
+        .first()
+    )
+    if review is None or news not in NEWS_SUBJECTS:
+        return "gone"  # erased or deleted meanwhile
+    if (news == "approved" and review.status != ReviewStatus.PUBLISHED) or (
+        news == "answered" and not review.staff_answer
+    ):
+        return "outdated"  # hidden or its answer removed before the worker ran
+    refused = review_news_refusal(review.customer)
+    if refused:
+        return refused
+    offering = one_line(review.offering.name)
+    send_mail(
+        NEWS_SUBJECTS[news].format(offering=offering)[:200],
+        NEWS_BODIES[news].format(
+            name=review.customer.name,
+            offering=offering,
+            answer=review.staff_answer,
+            link=portal_link,
+        ),
+        settings.DEFAULT_FROM_EMAIL,
+        [review.customer.email],
+    )
+    return "sent"

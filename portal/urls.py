@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import account_views as views
-from . import community_views, ideas_views
+from . import community_views, ideas_views, request_views, review_answers
 
 app_name = "portal"
 
@@ -30,6 +30,14 @@ urlpatterns = [
         "subscriptions/<int:subscription_id>/interval/",
         views.subscription_interval,
         name="subscription-interval",
+    ),
+    path("requests/", request_views.request_list, name="requests"),
+    path("requests/<int:root_id>/", request_views.request_detail, name="request-detail"),
+    path("requests/<int:root_id>/reply/", request_views.request_reply, name="request-reply"),
+    path(
+        "reviews/<int:review_id>/answer/",
+        review_answers.review_answer_page,
+        name="review-answer-page",
     ),
     path("display-name/", community_views.display_name, name="display-name"),
     path("offerings/<int:offering_id>/review/", community_views.review_post, name="review-post"),

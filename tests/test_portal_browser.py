@@ -206,3 +206,75 @@ def test_a_customer_posts_an_idea_votes_for_another_and_an_admin_answers_it(
     expect(ideas_card).to_contain_text("For Oat milk in the shop")
     ideas_card.scroll_into_view_if_needed()
     shot(page, "portal-customer-ideas")
+
+
+def test_a_customer_opens_a_request_replies_and_reads_the_staff_answer(
+    page,
+    smtp_settings,  # noqa: F811 - the fixture
+    eager,
+    alice,
+):
+    from interactions.models import Interaction
+    from mail.inbound import mail_receive
+    from mail.models import Mailbox, Via
+    from mail.services import mail_reply_send
+
+    from .mail.messages import raw
+
+    Mailbox.objects.get_or_create(
+        address="support@firm.example", defaults={"name": "Support", "is_default": True}
+    )
+    anna = CustomerFactory(name="Anna Keller", owner=alice, email="anna.requests@example.net")
+    root = mail_receive(
+        raw(
+            sender="Anna Keller <anna.requests@example.net>",
+            subject="My grinder makes a noise",
+            body="Since yesterday my grinder rattles when it starts.\nWhat can I do?",
+        ),
+        via=Via.IMAP,
+    ).interaction
+    assert root.customer_id == anna.pk
+    mail_reply_send(
+        interaction=root, body="Sorry to hear it. Is the noise there with no beans?", sent_by=alice
+    )
+
+    portal_sign_in(page, smtp_settings, "anna.requests@example.net")
+    expect(page.get_by_role("heading", name="Hello, Anna Keller")).to_be_visible()
+
+    shot(page, "portal-home-requests")
+    page.get_by_role("link", name="see your requests and reply").click()
+    expect(page.get_by_role("heading", name="Your requests")).to_be_visible()
+    expect(page.locator(f"#request-{root.pk}")).to_contain_text("Answered")
+    shot(page, "portal-requests")
+    page.get_by_role("link", name="My grinder makes a noise").click()
+    expect(page.locator("ol.conversation")).to_contain_text("rattles when it starts")
+    expect(page.locator("ol.conversation")).to_contain_text("Is the noise there with no beans?")
+    page.get_by_label("Your reply").fill("Yes, even with no beans. It is the 2023 model.")
+    page.get_by_role("button", name="Send the reply").click()
+    expect(page.get_by_role("status")).to_contain_text("Your reply was sent")
+    expect(page.locator("#latest")).to_contain_text("Yes, even with no beans.")
+    expect(page.get_by_role("heading", name="My grinder makes a noise")).to_contain_text(
+        "Waiting for our answer"
+    )
+    shot(page, "portal-request-replied")
+
+    # Staff answer in the thread (by mail, as the conversation page does) ...
+    reply = Interaction.objects.get(thread=root, direction="inbound")
+    assert reply.message.via == Via.PORTAL
+    mail_reply_send(
+        interaction=reply, body="Thank you. We send you a new burr set today.", sent_by=alice
+    )
+    # ... and the customer reads it in the portal.
+    page.reload()
+    expect(page.locator("#latest")).to_contain_text("We send you a new burr set today.")
+    expect(page.get_by_role("status")).to_have_count(0)  # the reply's notice is history
+    expect(page.get_by_role("heading", name="My grinder makes a noise")).to_contain_text("Answered")
+    shot(page, "portal-request-answered")
+
+    # The manager reads the portal reply in the staff conversation page.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "alice")
+    page.goto(f"/conversations/{root.pk}/")
+    expect(page.get_by_text("Yes, even with no beans. It is the 2023 model.")).to_be_visible()
+    expect(page.get_by_text("Written in the customer portal")).to_be_visible()
+    shot(page, "portal-request-staff-conversation")

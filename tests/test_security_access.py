@@ -205,6 +205,12 @@ GET_MATRIX = {
     "portal:tip-answer": (405, 405, 405, 405, 405),
     "portal:idea-approve": (405, 405, 405, 405, 405),
     "portal:idea-hide": (405, 405, 405, 405, 405),
+    # The customer's requests (portal/requests.py): a portal session's pages.
+    "portal:requests": (302, 302, 302, 302, 302),
+    "portal:request-detail": (302, 302, 302, 302, 302),
+    "portal:request-reply": (405, 405, 405, 405, 405),
+    # Staff's answer to a review (the to-do's link): whoever sees its customer.
+    "portal:review-answer-page": (200, 200, 404, 200, 302),
     "offering-reviews": (200, 200, 200, 200, 200),
 }
 
@@ -325,6 +331,8 @@ WRITE_MATRIX = {
     ("post", "portal:tip-answer"): (400, 403, 403, 403, 302),
     ("post", "portal:idea-approve"): (302, 403, 403, 403, 302),
     ("post", "portal:idea-hide"): (302, 403, 403, 403, 302),
+    ("post", "portal:request-reply"): (302, 302, 302, 302, 302),
+    ("post", "portal:review-answer-page"): (400, 400, 404, 400, 302),
 }
 
 

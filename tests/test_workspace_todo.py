@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from interactions.services import OrderLineInput, interaction_log
+from portal.models import Review
 from replenishment.services import replenishment_subscribe
 from valuation.services import customer_figures_recompute
 from workspace.selectors.todo import at_risk_customers, manager_todo, portfolio_median_clv
@@ -24,22 +25,36 @@ def test_it_renders_the_todo_list_in_a_fixed_number_of_queries(
 ):
     # Given a portfolio of 2 or 30 customers, each with a due next step, an unanswered item,
     # a repeat purchase and a P(alive) that fell
-    portfolio_of(alice, size, offering=OfferingFactory(name="Beans", replenish_every_days=30))
+    beans = OfferingFactory(name="Beans", replenish_every_days=30)
+    customers = portfolio_of(alice, size, offering=beans)
+    # and a review of Beans published two days ago that nobody answered
+    Review.objects.bulk_create(
+        Review(
+            customer=c,
+            offering=beans,
+            rating=3,
+            text="Fine",
+            status="published",
+            updated_at=timezone.now() - timedelta(days=2),
+        )
+        for c in customers
+    )
     client.force_login(alice)
     client.get(reverse("workspace:todo"))
 
     # When the manager opens the to-do list
     # Then the same queries run whatever its size: session, user, role with its permissions,
     # next steps, subscriptions, predicted purchases, unanswered, median, at risk, the
-    # managers a to-do may be handed to, and the navigation's counts of new senders to check
-    # and of unread notices
-    with django_assert_num_queries(12):
+    # portal's unanswered reviews, the managers a to-do may be handed to, and the
+    # navigation's counts of new senders to check and of unread notices
+    with django_assert_num_queries(13):
         response = client.get(reverse("workspace:todo"))
     todo = response.context["todo"]
     assert len(todo.next_steps) == size
     assert len(todo.unanswered) == size
     assert len(todo.at_risk) == size
     assert len(todo.predicted) == size
+    assert len(todo.reviews) == size
 
 
 def test_it_lists_valuable_customers_whose_p_alive_fell_and_no_others(alice, bob):

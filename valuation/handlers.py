@@ -9,7 +9,7 @@ from events.models import Event
 from events.names import EventName
 from events.registry import subscribe
 from interactions.choices import SERVICE_TYPES
-from interactions.models import ChannelCost
+from interactions.models import ChannelCost, OrderLine
 from interactions.services import channel_cost, customer_service_tiers_set
 
 from .models import CustomerFigures
@@ -75,6 +75,7 @@ def _feeds_figures(event: Event) -> bool:
     EventName.INTERACTION_LOGGED,
     EventName.INTERACTION_CHANGED,
     EventName.RATING_RECORDED,
+    EventName.RATING_WITHDRAWN,
     in_transaction=True,
 )
 def figures_request(event: Event) -> None:
@@ -139,3 +140,20 @@ def service_tiers_copy(event: Event) -> None:
     if named is not None:
         figures = figures.filter(customer_id__in=list(named))
     customer_service_tiers_set(tiers=dict(figures.values_list("customer_id", "tier")))
+
+
+@subscribe(EventName.RATING_RECORDED, EventName.RATING_WITHDRAWN)
+def figures_request_holders(event: Event) -> None:
+    """A rating given or withdrawn moves the "others' opinion" (O) of every other customer
+    who holds the offering: their figures are marked stale and recomputed (after the commit,
+    one set-based statement and a group of tasks, however many hold it)."""
+    offering_id = event.payload.get("offering_id")
+    if offering_id is None:
+        return
+    holders = set(
+        OrderLine.objects.filter(offering_id=offering_id)
+        .values_list("interaction__customer_id", flat=True)
+        .distinct()
+    )
+    holders.discard(event.customer_id)  # their own recompute is figures_request's
+    customers_figures_request(customer_ids=sorted(holders))

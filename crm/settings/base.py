@@ -86,6 +86,10 @@ PORTAL_SIGN_IN_RATE_PER_IP = os.environ.get("PORTAL_SIGN_IN_RATE_PER_IP", "30/ho
 PORTAL_POST_RATE = os.environ.get("PORTAL_POST_RATE", "10/hour")
 # Votes (and votes withdrawn) on the ideas board, each one an interaction (portal/ideas.py).
 PORTAL_VOTE_RATE = os.environ.get("PORTAL_VOTE_RATE", "60/hour")
+# Replies a portal customer may send to their requests (portal/request_views.py).
+PORTAL_REPLY_RATE = os.environ.get("PORTAL_REPLY_RATE", "20/hour")
+# A published review without staff's answer is on its customer's manager's to-do after this.
+PORTAL_REVIEW_TODO_AFTER_HOURS = float(os.environ.get("PORTAL_REVIEW_TODO_AFTER_HOURS", "24"))
 # Sign-in for scripts (POST /api/auth/token/): requests per client address, and how long a
 # token lives (hours) before the client must sign in again.
 API_THROTTLE_SIGN_IN = os.environ.get("API_THROTTLE_SIGN_IN", "10/minute")

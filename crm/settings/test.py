@@ -38,6 +38,7 @@ PORTAL_SIGN_IN_RATE_PER_ADDRESS = "100000/hour"
 PORTAL_SIGN_IN_RATE_PER_IP = "100000/hour"
 PORTAL_POST_RATE = "100000/hour"
 PORTAL_VOTE_RATE = "100000/hour"
+PORTAL_REPLY_RATE = "100000/hour"
 # And for the web forms (a test of the limit sets it low).
 WEBFORM_RATE_PER_IP = "100000/hour"
 # Many tests write from the same few addresses (a test of the flood limit sets it low).

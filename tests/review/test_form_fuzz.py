@@ -511,3 +511,9 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert "planned" in manage["portal:idea-answer"].fields["stage"].options
     moderation = {resolve(f.action).view_name for f in pages("portal:moderation").forms}
     assert {"portal:tip-answer", "portal:idea-approve", "portal:idea-hide"} <= moderation
+    # The customer's request (the world's item waits for an answer) and its reply box.
+    request = {resolve(f.action).view_name: f for f in pages("portal:request-detail").forms}
+    assert {"text", "nonce"} <= set(request["portal:request-reply"].fields)
+    # Staff's answer to a review (the to-do's link), on the world's review.
+    answer = {resolve(f.action).view_name: f for f in pages("portal:review-answer-page").forms}
+    assert answer["portal:review-answer-page"].fields["answer"].kind == "textarea"

@@ -1,7 +1,7 @@
 """The manager's to-do list (SPEC §5): what is due within a week, overdue first, less what
 the managers did with it (workspace.models.TodoState: done, snoozed, handed to another)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import cast
@@ -22,6 +22,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from accounts.roles import Role, role_of
+from core import hooks
 from customers.models import Customer, LifecycleStatus
 from interactions.models import Interaction
 from replenishment.models import PurchaseForecast
@@ -163,6 +164,9 @@ class TodoList:
     predicted: list
     unanswered: list
     at_risk: list
+    # Reviews of the manager's customers waiting for staff's answer (the portal's, through
+    # core.hooks "todo.reviews": the workspace does not import the portal).
+    reviews: list = field(default_factory=list)
 
     @property
     def replenishment_count(self) -> int:
@@ -178,6 +182,7 @@ class TodoList:
                 self.predicted,
                 self.unanswered,
                 self.at_risk,
+                self.reviews,
             )
         )
 
@@ -236,4 +241,9 @@ def manager_todo(*, manager, today: date | None = None) -> TodoList:
         predicted=predicted,
         unanswered=unanswered,
         at_risk=list(at_risk_customers(manager=manager)),
+        reviews=[
+            entry
+            for provider in hooks.provided("todo.reviews")
+            for entry in provider(manager=manager)
+        ],
     )
