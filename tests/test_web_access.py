@@ -52,16 +52,16 @@ def test_it_rejects_a_wrong_password_with_a_clear_message(client, alice):
         (
             "alice",
             ["My portfolio", "Find a customer", "Ideas"],
-            ["Administration", "Offerings", "Moderation"],
+            ["Administration", "Offerings", "Community"],
         ),
         (
             "charlie",
             ["Customers"],
-            ["My portfolio", "To-do", "Administration", "Offerings", "Ideas", "Moderation"],
+            ["My portfolio", "To-do", "Administration", "Offerings", "Ideas", "Community"],
         ),
         (
             "ada",
-            ["Customers", "To-do", "Offerings", "Administration", "Users", "Moderation", "Ideas"],
+            ["Customers", "To-do", "Offerings", "Administration", "Users", "Community"],
             ["My portfolio"],
         ),
     ],
