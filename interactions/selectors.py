@@ -34,6 +34,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from accounts.models import StaffAvailability
 from customers.selectors import customers_visible_to, scoped_to_customers
 from offerings.models import Offering
 
@@ -539,3 +540,9 @@ def notices_for(*, user):
 def notices_unread_count(*, user) -> int:
     """The top bar's badge: one query (the unread partial index)."""
     return Notice.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+
+
+def notice_emails_on(*, user) -> bool:
+    """Whether the person's notices also come by e-mail (no row: yes)."""
+    row = StaffAvailability.objects.filter(user_id=user.pk).values_list("notice_emails", flat=True)
+    return next(iter(row), True)
