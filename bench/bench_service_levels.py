@@ -52,11 +52,11 @@ SELECT c.ids[1 + (g %% array_length(c.ids, 1))],
        'inbound',
        CASE WHEN g %% 3 = 0 THEN 'inquiry' ELSE 'complaint' END,
        'Open item ' || g, '',
-       now() - make_interval(secs => (g * 7919) %% (84 * 86400)),
+       now() - make_interval(secs => (g::bigint * 7919) %% (84 * 86400)),
        true,
        CASE WHEN g %% 3 = 1
-            THEN now() - make_interval(secs => (g * 7919) %% (84 * 86400))
-                 + make_interval(secs => (g * 104729) %% 43200) END,
+            THEN now() - make_interval(secs => (g::bigint * 7919) %% (84 * 86400))
+                 + make_interval(secs => (g::bigint * 104729) %% 43200) END,
        '', '',
        CASE WHEN g %% 3 = 2 THEN NULL ELSE s.ids[1 + (g %% array_length(s.ids, 1))] END,
        '', '', 0, now()
