@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import StaffAvailability
 from accounts.services import staff_assigned_mark
 from core import bounds
-from core.bulk import insert_select
+from core.bulk import insert_select, update_from_values
 from core.errors import errors_under
 from core.records import record_save, related_known
 from customers.facts import FactInput, customer_fact_record
@@ -643,9 +643,13 @@ def interactions_due_recompute(
         if not chunk:
             return done
         due_times_set(chunk, policies=policies)
-        Interaction.objects.bulk_update(
-            chunk, ["response_due_at", "resolution_due_at", "resolved_in_time"]
-        )
+        with connection.cursor() as cursor:
+            update_from_values(
+                cursor,
+                Interaction,
+                ["response_due_at", "resolution_due_at", "resolved_in_time"],
+                chunk,
+            )
         done += len(chunk)
         last = chunk[-1].pk
 
