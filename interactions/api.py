@@ -805,6 +805,10 @@ class SupportAssignmentApi(GenericAPIView):
         if not request.user.has_perm("interactions.change_supportsettings"):
             raise PermissionDenied(self.refused)
 
+    def get_object(self):
+        """The one row, or None while the setting decides (OPTIONS asks for it on PUT)."""
+        return assignment_chosen()
+
     def _state(self) -> dict:
         chosen = assignment_chosen()
         return {

@@ -98,12 +98,6 @@ def queue_assignment(*, user) -> tuple[str, bool]:
     return mode or settings.SUPPORT_ASSIGNMENT, takes is not False
 
 
-def staff_available(*, user) -> bool:
-    """Whether `user` takes new items (no row: yes)."""
-    row = StaffAvailability.objects.filter(user_id=user.pk).values_list("available", flat=True)
-    return next(iter(row), True)
-
-
 def support_people():
     """The support people with whether they take new items and their open items (one
     query), for the admins' assignment page."""

@@ -408,7 +408,8 @@ def support_assignment(request):
     """Admins choose how new support items are assigned (the setting is the default)."""
     chosen = assignment.assignment_chosen()
     current = assignment.assignment_mode()
-    form = SupportAssignmentForm(request.POST or None, initial={"assignment": current})
+    data = request.POST if request.method == "POST" else None  # an empty POST is refused
+    form = SupportAssignmentForm(data, initial={"assignment": current})
     if request.method == "POST" and form.is_valid():
         try:
             services.support_assignment_set(mode=form.cleaned_data["assignment"], by=request.user)

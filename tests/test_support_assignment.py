@@ -140,6 +140,8 @@ def test_an_admin_chooses_the_mode_in_the_app_over_the_setting(
     admin.post("/interactions/assignment/", {"assignment": "off"})
     assert _complaint(alices_customer, alice).assignee_id is None
 
+    empty = admin.post("/interactions/assignment/", {})
+    assert empty.status_code == 400 and "This field is required." in empty.content.decode()
     bad = admin.post("/interactions/assignment/", {"assignment": "lottery"})
     assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
     for user in (alice, charlie):
@@ -193,3 +195,4 @@ def test_the_api_reads_and_sets_the_mode_for_admins_only(ada, alice, charlie, se
         refused = other.put("/api/support-assignment/", {"assignment": "off"}, format="json")
         assert refused.status_code == 403
     assert api.get("/api/support-assignment/").json()["assignment"] == "round_robin"
+    assert api.options("/api/support-assignment/").status_code == 200
