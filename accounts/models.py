@@ -20,6 +20,8 @@ class StaffAvailability(models.Model):
     available = models.BooleanField(default=True)
     changed_at = models.DateTimeField(null=True, blank=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # Escalation notices also come by e-mail (one message per escalation run); off: in the app only.
+    notice_emails = models.BooleanField(default=True)
 
     class Meta:
         verbose_name_plural = "staff availability"

@@ -151,6 +151,12 @@ def staff_availability_set(*, user, available: bool) -> StaffAvailability:
     return row
 
 
+def staff_notice_emails_set(*, user, on: bool) -> StaffAvailability:
+    """The person chooses whether escalation notices also come by e-mail."""
+    row, _ = StaffAvailability.objects.update_or_create(user=user, defaults={"notice_emails": on})
+    return row
+
+
 def staff_assigned_mark(*, user_id: int, at) -> None:
     """The person was just given an item: round-robin's turn moves on."""
     StaffAvailability.objects.update_or_create(user_id=user_id, defaults={"last_assigned_at": at})

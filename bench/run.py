@@ -55,6 +55,13 @@ BENCHMARKS = [
         ["--large", "3000", "--small", "300", "--days", "10", "--runs", "3"],
     ),
     (
+        "service_levels",
+        "Support desk at 100,000 open items",
+        "bench_service_levels.py",
+        [],
+        ["--items", "5000", "--customers", "500", "--runs", "3"],
+    ),
+    (
         "fit",
         "Population model fit",
         "bench_fit.py",

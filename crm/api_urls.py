@@ -162,6 +162,11 @@ urlpatterns = [
         interactions_api.BusinessCalendarDetailApi.as_view(),
         name="api-business-calendar",
     ),
+    path(
+        "support-assignment/",
+        interactions_api.SupportAssignmentApi.as_view(),
+        name="api-support-assignment",
+    ),
     path("users/", accounts_api.UserListApi.as_view(), name="api-users"),
     path("users/<int:pk>/", accounts_api.UserDetailApi.as_view(), name="api-user"),
     path("webhooks/", webhooks_api.EndpointListApi.as_view(), name="api-webhooks"),

@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from decimal import Decimal
 
 import django_filters
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -37,7 +38,8 @@ from customers.selectors import customers_visible_to
 from offerings.models import Offering
 
 from . import selectors, services
-from .choices import Channel, Direction, InteractionType, OfferOutcome
+from .assignment import assignment_chosen
+from .choices import AssignmentMode, Channel, Direction, InteractionType, OfferOutcome
 from .models import BusinessCalendar, ChannelCost, Interaction, OrderLine, ServiceLevelTarget
 
 
@@ -775,3 +777,61 @@ class BusinessCalendarDetailApi(ConfigDeleteMixin, ConfigDetailApi):
 
     def destroy(self, instance):
         services.business_calendar_delete(calendar=instance)
+
+
+# --- The admins' choice of assignment (/api/support-assignment/) ------------------------------
+
+
+class SupportAssignmentSerializer(Serializer):
+    assignment = serializers.ChoiceField(
+        choices=AssignmentMode.choices, help_text="Who takes a new support item."
+    )
+    default = serializers.ChoiceField(
+        choices=AssignmentMode.choices,
+        read_only=True,
+        help_text="The deployment's setting (CRM_SUPPORT_ASSIGNMENT), used until an admin chooses.",
+    )
+    chosen = serializers.BooleanField(
+        read_only=True, help_text="Whether an admin chose it (else it is the default)."
+    )
+    changed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    changed_by = serializers.IntegerField(read_only=True, allow_null=True)
+
+
+class SupportAssignmentApi(GenericAPIView):
+    """How new support items are assigned: admins read it and choose it (PUT); the setting
+    CRM_SUPPORT_ASSIGNMENT is the default until they do."""
+
+    serializer_class = SupportAssignmentSerializer
+    refused = "Only admins see and choose the assignment."
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if not request.user.has_perm("interactions.change_supportsettings"):
+            raise PermissionDenied(self.refused)
+
+    def get_object(self):
+        """The one row, or None while the setting decides (OPTIONS asks for it on PUT)."""
+        return assignment_chosen()
+
+    def _state(self) -> dict:
+        chosen = assignment_chosen()
+        return {
+            "assignment": chosen.assignment if chosen else settings.SUPPORT_ASSIGNMENT,
+            "default": settings.SUPPORT_ASSIGNMENT,
+            "chosen": chosen is not None,
+            "changed_at": chosen.changed_at if chosen else None,
+            "changed_by": chosen.changed_by_id if chosen else None,
+        }
+
+    def get(self, request):
+        return Response(SupportAssignmentSerializer(self._state()).data)
+
+    @extend_schema(request=SupportAssignmentSerializer, responses=SupportAssignmentSerializer)
+    @transaction.atomic  # the write and its reply commit together
+    def put(self, request):
+        serializer = SupportAssignmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        mode = serializer.validated_data["assignment"]
+        services.support_assignment_set(mode=mode, by=request.user)
+        return Response(SupportAssignmentSerializer(self._state()).data)

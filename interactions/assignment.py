@@ -1,4 +1,5 @@
-"""Who takes a new item of the support queue (issue 21): with SUPPORT_ASSIGNMENT set,
+"""Who takes a new item of the support queue (issue 21): with assignment on (the admins'
+choice in the app, else the setting SUPPORT_ASSIGNMENT),
 every new inbound item that waits for an answer goes to a support person at once, in the
 transaction that logs it.
 
@@ -15,16 +16,33 @@ the choice is fair over time, not a lock held across every write.
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from accounts.models import StaffAvailability
 from accounts.roles import Role
 
-MODES = ("off", "least_busy", "round_robin")
+from .choices import AssignmentMode
+from .models import SupportSettings
+
+MODES = tuple(AssignmentMode.values)
 
 
 def assignment_mode() -> str:
-    return settings.SUPPORT_ASSIGNMENT
+    """The admins' choice in the app (/interactions/assignment/), else the deployment's
+    setting SUPPORT_ASSIGNMENT. One query."""
+    chosen = SupportSettings.objects.filter(pk=SupportSettings.SINGLETON).values_list(
+        "assignment", flat=True
+    )
+    return next(iter(chosen), None) or settings.SUPPORT_ASSIGNMENT
+
+
+def assignment_chosen() -> SupportSettings | None:
+    """The admins' choice with who made it and when; None while the setting decides."""
+    return (
+        SupportSettings.objects.filter(pk=SupportSettings.SINGLETON)
+        .select_related("changed_by")
+        .first()
+    )
 
 
 def _available_support():
@@ -59,7 +77,45 @@ def assignee_choose(*, mode: str) -> int | None:
     return people.values_list("pk", flat=True).first()
 
 
-def staff_available(*, user) -> bool:
-    """Whether `user` takes new items (no row: yes)."""
-    row = StaffAvailability.objects.filter(user_id=user.pk).values_list("available", flat=True)
-    return next(iter(row), True)
+def queue_assignment(*, user) -> tuple[str, bool]:
+    """The queue page's line: the assignment mode and whether `user` takes new items, in one
+    query (the page's count stays as it was when the mode was only a setting)."""
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            mode=Subquery(
+                SupportSettings.objects.filter(pk=SupportSettings.SINGLETON).values("assignment")
+            ),
+            takes=Subquery(
+                StaffAvailability.objects.filter(user_id=OuterRef("pk")).values("available")
+            ),
+        )
+        .values_list("mode", "takes")
+        .first()
+    )
+    mode, takes = row or (None, None)
+    return mode or settings.SUPPORT_ASSIGNMENT, takes is not False
+
+
+def support_people():
+    """The support people with whether they take new items and their open items (one
+    query), for the admins' assignment page."""
+    away = StaffAvailability.objects.filter(user_id=OuterRef("pk")).values("available")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.SUPPORT.value)
+        .annotate(
+            takes=Subquery(away),
+            open=Count(
+                "assigned_interactions",
+                filter=Q(
+                    assigned_interactions__requires_response=True,
+                    assigned_interactions__resolved_at__isnull=True,
+                ),
+                distinct=True,
+            ),
+        )
+        .order_by("first_name", "username")
+        .distinct()
+    )

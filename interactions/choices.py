@@ -54,3 +54,11 @@ class ServiceTier(models.TextChoices):
     BELOW_ZERO = "below_zero", "Below zero"
     MAINTAIN = "maintain", "Maintain"
     NEW = "new", "New"
+
+
+class AssignmentMode(models.TextChoices):
+    """Who takes a new support item (interactions.assignment)."""
+
+    OFF = "off", "Off: new items wait in “Unassigned”"
+    LEAST_BUSY = "least_busy", "Least busy: the available person with the fewest open items"
+    ROUND_ROBIN = "round_robin", "Round robin: the available person whose last item is oldest"

@@ -145,7 +145,8 @@ def due_times_set(
     policies: Policies | None = None,
     tiers: dict[int, str] | None = None,
 ) -> None:
-    """Set `response_due_at` and `resolution_due_at` on each item (not saved). Two small
+    """Set `response_due_at`, `resolution_due_at` and `resolved_in_time` on each item (not
+    saved; the items need `resolved_at` loaded). Two small
     queries (policies and calendars), a third for the tiers when a policy names one, two
     more for the threads' answers when a policy has a next-reply target. An item that waits
     for no answer (an order, our own message) is due nothing, and a pass of only such items
@@ -184,6 +185,15 @@ def due_times_set(
         due = _add(calendars[key], [item.occurred_at for item, _ in members], seconds)
         for (item, _), at in zip(members, due, strict=True):
             setattr(item, f"{kind}_due_at", at)
+    for item in items:
+        item.resolved_in_time = resolved_in_time(item.resolved_at, item.resolution_due_at)
+
+
+def resolved_in_time(resolved_at: datetime | None, due: datetime | None) -> bool | None:
+    """None while it is open or has no resolution target."""
+    if resolved_at is None or due is None:
+        return None
+    return resolved_at <= due
 
 
 def due_at_for(*, type: str, channel: str, occurred_at: datetime) -> datetime | None:

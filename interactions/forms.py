@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from core import bounds
 from offerings.models import Offering
 
-from .choices import Channel, Direction, InteractionType, OfferOutcome
+from .choices import AssignmentMode, Channel, Direction, InteractionType, OfferOutcome
 from .models import Interaction
 from .services import OrderLineInput
 
@@ -257,7 +257,7 @@ class ServiceLevelReportForm(forms.Form):
     by = forms.ChoiceField(
         required=False,
         label="By",
-        choices=[("channel", "channel"), ("type", "type"), ("person", "person")],
+        choices=[("channel", "channel"), ("type", "type"), ("person", "person"), ("tier", "tier")],
     )
 
     def clean(self):
@@ -265,3 +265,9 @@ class ServiceLevelReportForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "The end of the range is before its start.")
         return data
+
+
+class SupportAssignmentForm(forms.Form):
+    assignment = forms.ChoiceField(
+        label="New items go to", choices=AssignmentMode.choices, widget=forms.RadioSelect
+    )

@@ -30,7 +30,7 @@ def customer_merge_rows(event: Event) -> None:
 @subscribe(EventName.INTERACTION_LOGGED, in_transaction=True)
 def auto_assign(event: Event) -> None:
     """A new item that waits for an answer goes to a support person at once when the firm
-    assigns automatically (interactions.assignment; SUPPORT_ASSIGNMENT)."""
+    assigns automatically (interactions.assignment: the admins' choice, else the setting)."""
     interaction = event.subject.get("interaction")  # type: ignore[attr-defined]
     if interaction is not None:
         interaction_auto_assign(interaction=interaction)

@@ -6,13 +6,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from core import bounds
 
 from . import business_hours
-from .choices import Channel, Direction, InteractionType, OfferOutcome, ServiceTier
+from .choices import (
+    AssignmentMode,
+    Channel,
+    Direction,
+    InteractionType,
+    OfferOutcome,
+    ServiceTier,
+)
 
 
 class Interaction(models.Model):
@@ -89,6 +96,9 @@ class Interaction(models.Model):
     # the queue orders by a column instead of computing business hours per row.
     response_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolution_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Whether it was resolved by its resolution due time (None: not resolved, or no target),
+    # written with the resolution and kept with the due time by whatever rewrites it.
+    resolved_in_time = models.BooleanField(null=True, blank=True, editable=False)
     # "Waiting on the customer": the clock stops from waiting_since until the customer's next
     # inbound interaction on the thread; the business seconds paused so far move both due times.
     waiting_since = models.DateTimeField(null=True, blank=True, editable=False)
@@ -103,6 +113,16 @@ class Interaction(models.Model):
                 fields=["occurred_at"],
                 name="interaction_open_idx",
                 condition=Q(requires_response=True, resolved_at__isnull=True),
+            ),
+            # The support queue's order (selectors.support_queue): unanswered first, by due
+            # time, over the open inbound items only; its first page reads 50 entries.
+            models.Index(
+                ExpressionWrapper(Q(first_response_at__isnull=False), output_field=BooleanField()),
+                F("response_due_at").asc(nulls_last=True),
+                "occurred_at",
+                "id",
+                name="interaction_queue_idx",
+                condition=Q(requires_response=True, resolved_at__isnull=True, direction="inbound"),
             ),
             # A customer's next steps, for the next due action: a few rows, however long the
             # history (the recompute stores it for every customer it writes).
@@ -451,14 +471,17 @@ class OfferingRating(models.Model):
 
 
 class Notice(models.Model):
-    """An escalation notice in the app (docs/service-levels.md): an open item near its
-    response due time or past it, for its assignee and the customer's manager. Written in
+    """An escalation notice in the app and by e-mail (docs/service-levels.md): an open item
+    near its response or resolution due time or past it, for its assignee and the customer's
+    manager. Written in
     bulk by services.service_level_escalate; one per user, item and kind, so the periodic task
     can run again without repeating itself."""
 
     class Kind(models.TextChoices):
         NEAR_BREACH = "near_breach", "Due soon"
         BREACHED = "breached", "Overdue"
+        RESOLUTION_NEAR = "resolution_near", "Resolution due soon"
+        RESOLUTION_BREACHED = "resolution_breached", "Resolution overdue"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
@@ -467,6 +490,9 @@ class Notice(models.Model):
     kind = models.CharField(max_length=20, choices=Kind)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # When it went out in the person's e-mail of its escalation run (None: not sent: the
+    # person opted out, has no address, or it predates e-mailed notices).
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -482,3 +508,26 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.interaction_id} for {self.user_id}"
+
+
+class SupportSettings(models.Model):
+    """The support desk's choices admins make in the app (docs/service-levels.md): one row
+    (pk 1). No row: the deployment's setting (CRM_SUPPORT_ASSIGNMENT) is the default."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
+    assignment = models.CharField(max_length=20, choices=AssignmentMode)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "support settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="supportsettings_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assignment: {self.get_assignment_display()}"

@@ -8,4 +8,5 @@ app_name = "notices"
 urlpatterns = [
     path("", views.notice_list, name="list"),
     path("<int:notice_id>/read/", views.notice_read, name="read"),
+    path("email/", views.notice_emails, name="email"),
 ]

@@ -1,6 +1,7 @@
-"""The service-level report (issue 21): how first responses went, by channel, type and
-person, week by week, with the median time to a first response. Reads only; every figure in a
-fixed number of queries whatever the number of items (grouped in SQL)."""
+"""The service-level report (issue 21): how responses (first and next replies: each item's
+stored response due time) and resolutions went, by channel, type, person or the customer's
+value tier, week by week, with the median time to a first response. Reads only; every figure
+in a fixed number of queries whatever the number of items (grouped in SQL)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -8,14 +9,26 @@ from decimal import Decimal
 
 import numpy as np
 from django.db import connection
-from django.db.models import Aggregate, DurationField, ExpressionWrapper, F, QuerySet
-from django.db.models.functions import TruncWeek
+from django.db.models import (
+    Aggregate,
+    CharField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from customers.selectors import customers_visible_to
 
-from .choices import Channel, InteractionType
-from .models import Interaction
+from .choices import Channel, InteractionType, ServiceTier
+from .models import CustomerServiceTier, Interaction
 from .selectors import ServiceLevelStats, _service_level_items, _stats_aggregates
 
 RESPONSE_TIME = ExpressionWrapper(F("first_response_at") - F("occurred_at"), DurationField())
@@ -29,12 +42,42 @@ class _Median(Aggregate):
     output_field = DurationField()
 
 
+@dataclass(frozen=True)
+class ResolutionStats:
+    """Items with a resolution target, by how their resolution went."""
+
+    resolved_by_due: int
+    resolved_late: int
+    open_overdue: int
+    open_pending: int
+
+    @property
+    def breaches(self) -> int:
+        return self.resolved_late + self.open_overdue
+
+    @property
+    def share_in_time(self) -> Decimal | None:
+        decided = self.resolved_by_due + self.breaches
+        return Decimal(self.resolved_by_due) / Decimal(decided) if decided else None
+
+
+def _resolution_aggregates(now: datetime) -> dict:
+    # resolved_in_time is stored with the resolution (services.interaction_resolve).
+    return {
+        "resolved_by_due": Count("pk", filter=Q(resolved_in_time=True)),
+        "resolved_late": Count("pk", filter=Q(resolved_in_time=False)),
+        "open_overdue": Count("pk", filter=Q(resolved_at__isnull=True, resolution_due_at__lt=now)),
+        "open_pending": Count("pk", filter=Q(resolved_at__isnull=True, resolution_due_at__gte=now)),
+    }
+
+
 @dataclass
 class ReportRow:
     key: str
     label: str
     stats: ServiceLevelStats
     median_hours: float | None
+    resolution: ResolutionStats
 
     @property
     def share_in_time(self) -> Decimal | None:
@@ -46,6 +89,23 @@ def _items(*, user, since: date, until: date, now: datetime) -> QuerySet[Interac
         customer__in=customers_visible_to(user).values("pk"),
         occurred_at__date__gte=since,
         occurred_at__date__lte=until,
+    )
+
+
+def _with_tier(items: QuerySet[Interaction]) -> QuerySet[Interaction]:
+    """The customer's value tier today (the copy interactions keeps for the policies; ""
+    when none), as `tier`: a tier's items are those of its customers now, as the policies
+    choose them."""
+    return items.annotate(
+        tier=Coalesce(
+            Subquery(
+                CustomerServiceTier.objects.filter(customer_id=OuterRef("customer_id")).values(
+                    "tier"
+                )[:1]
+            ),
+            Value(""),
+            output_field=CharField(),
+        )
     )
 
 
@@ -77,19 +137,26 @@ DIMENSIONS = {
     "channel": ("channel", dict(Channel.choices)),
     "type": ("type", dict(InteractionType.choices)),
     "person": ("assignee", None),
+    "tier": ("tier", dict(ServiceTier.choices)),
 }
+NO_VALUE = {"person": "Nobody (unassigned)", "tier": "No tier yet"}
 
 
 def service_level_report(
     *, user, since: date, until: date, by: str = "channel", now: datetime | None = None
 ) -> dict:
-    """Attainment (first response within target) by `by` (channel, type or person) over the
-    items logged from `since` to `until` that the user may see, with a weekly series for the
-    chart and the whole period's totals. Six queries."""
+    """Attainment of the response targets (first response or next reply within its due
+    time) and of the resolution targets, by `by` (channel, type, person or tier) over the
+    items logged from `since` to `until` that the user may see, with a weekly series of the
+    response share for the chart and the whole period's totals. Five queries (six by person:
+    the names)."""
     now = now or timezone.now()
     field, labels = DIMENSIONS[by]
     items = _items(user=user, since=since, until=until, now=now)
+    if by == "tier":
+        items = _with_tier(items)
     aggregates = _stats_aggregates(now)
+    resolution = _resolution_aggregates(now)
     medians = _medians(items, field)
     names: dict = {}
     if by == "person":
@@ -103,14 +170,22 @@ def service_level_report(
             .distinct()
             if row["assignee"] is not None
         }
+
+    def label(value) -> str:
+        return (labels or {}).get(value) or names.get(value) or NO_VALUE.get(by) or str(value)
+
     rows = [
         ReportRow(
             key=str(row[field] or ""),
-            label=(labels or {}).get(row[field]) or names.get(row[field]) or "Nobody (unassigned)",
+            label=label(row[field]),
             stats=ServiceLevelStats(**{name: row[name] for name in aggregates}),
             median_hours=medians.get(row[field]),
+            resolution=ResolutionStats(**{name: row[name] for name in resolution}),
         )
-        for row in items.order_by().values(field).annotate(**aggregates).order_by(field)
+        for row in items.order_by()
+        .values(field)
+        .annotate(**aggregates, **resolution)
+        .order_by(field)
     ]
     weekly: dict[str, dict[str, float | None]] = {}
     for row in (
@@ -122,19 +197,20 @@ def service_level_report(
     ):
         stats = ServiceLevelStats(**{name: row[name] for name in aggregates})
         share = stats.share_in_time
-        label = (labels or {}).get(row[field]) or names.get(row[field]) or "Nobody (unassigned)"
-        weekly.setdefault(row["week"].date().isoformat(), {})[label] = (
+        weekly.setdefault(row["week"].date().isoformat(), {})[label(row[field])] = (
             None if share is None else round(float(share) * 100, 1)
         )
-    total = ServiceLevelStats(**items.order_by().aggregate(**aggregates))
+    totals = items.order_by().aggregate(**aggregates, **resolution)
+    total = ServiceLevelStats(**{name: totals[name] for name in aggregates})
     overall_median = _medians(items.annotate(all=F("requires_response")), "all").get(True)
     return {
         "rows": rows,
         "total": total,
+        "resolution": ResolutionStats(**{name: totals[name] for name in resolution}),
         "median_hours": overall_median,
         "weeks": sorted(weekly),
         "series": {
-            label: [weekly[week].get(label) for week in sorted(weekly)]
-            for label in sorted({label for values in weekly.values() for label in values})
+            name: [weekly[week].get(name) for week in sorted(weekly)]
+            for name in sorted({name for values in weekly.values() for name in values})
         },
     }

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import (
     Avg,
+    BooleanField,
     Case,
     Count,
     DateTimeField,
@@ -34,6 +35,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from accounts.models import StaffAvailability
 from customers.selectors import customers_visible_to, scoped_to_customers
 from offerings.models import Offering
 
@@ -235,6 +237,11 @@ def service_level_breaches_by_customer(*, now: datetime | None = None) -> dict[i
 # --- Support queue -------------------------------------------------------------------------
 
 
+# The queue's order is the partial index interaction_queue_idx's (models.Interaction): its
+# first page reads 50 index entries instead of sorting every open item (676 ms at 100,000).
+QUEUE_ANSWERED = ExpressionWrapper(Q(first_response_at__isnull=False), output_field=BooleanField())
+
+
 def support_queue(
     *, user, filters: dict | None = None, now: datetime | None = None
 ) -> QuerySet[Interaction]:
@@ -266,13 +273,7 @@ def support_queue(
     recent = Interaction.objects.order_by("-occurred_at", "-id")[:RECENT_INTERACTIONS_IN_QUEUE]
     return (
         with_service_level(items, now=now)
-        .annotate(
-            answered=Case(
-                When(first_response_at__isnull=True, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
+        .annotate(answered=QUEUE_ANSWERED)
         .select_related("customer", "assignee")
         .prefetch_related(
             Prefetch("customer__interactions", queryset=recent, to_attr="recent_interactions")
@@ -539,3 +540,9 @@ def notices_for(*, user):
 def notices_unread_count(*, user) -> int:
     """The top bar's badge: one query (the unread partial index)."""
     return Notice.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+
+
+def notice_emails_on(*, user) -> bool:
+    """Whether the person's notices also come by e-mail (no row: yes)."""
+    row = StaffAvailability.objects.filter(user_id=user.pk).values_list("notice_emails", flat=True)
+    return next(iter(row), True)

@@ -1,5 +1,6 @@
 """Writes on interactions. Logging an interaction is the start of the learning loop (SPEC §4)."""
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -10,15 +11,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import BooleanField, Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import StaffAvailability
 from accounts.services import staff_assigned_mark
 from core import bounds
-from core.bulk import insert_select
+from core.bulk import insert_select, update_from_values
 from core.errors import errors_under
 from core.records import record_save, related_known
 from core.statements import row_insert
@@ -31,7 +34,7 @@ from offerings.models import Offering
 from offerings.selectors import offerings_with_figures
 
 from . import business_hours
-from .assignment import assignee_choose
+from .assignment import assignee_choose, assignment_mode
 from .choices import Direction, InteractionType, OfferOutcome
 from .due_times import Policies, due_times_set
 from .models import (
@@ -43,6 +46,7 @@ from .models import (
     OfferingRating,
     OrderLine,
     ServiceLevelTarget,
+    SupportSettings,
 )
 
 NEEDS_RESPONSE_BY_DEFAULT = {InteractionType.INQUIRY, InteractionType.COMPLAINT}
@@ -289,11 +293,19 @@ def interaction_resolve(*, interaction: Interaction, at: datetime | None = None)
     at = at or timezone.now()
     _check_time(interaction, "resolved_at", at)
     resolved = Interaction.objects.filter(pk=interaction.pk, resolved_at__isnull=True).update(
-        resolved_at=at, first_response_at=Coalesce(F("first_response_at"), Value(at))
+        resolved_at=at,
+        first_response_at=Coalesce(F("first_response_at"), Value(at)),
+        # In time against its resolution due time (None: no resolution target).
+        resolved_in_time=Case(
+            When(resolution_due_at__isnull=True, then=Value(None)),
+            When(resolution_due_at__gte=Value(at), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
     )
     if resolved:
         _changed(interaction, "resolved_at", "first_response_at")
-    interaction.refresh_from_db(fields=["first_response_at", "resolved_at"])
+    interaction.refresh_from_db(fields=["first_response_at", "resolved_at", "resolved_in_time"])
     return bool(resolved)
 
 
@@ -660,6 +672,7 @@ def interactions_due_recompute(
         "customer_id",
         "occurred_at",
         "paused_seconds",
+        "resolved_at",
     ).order_by("pk")
     policies = Policies.load()
     done, last = 0, 0
@@ -668,7 +681,13 @@ def interactions_due_recompute(
         if not chunk:
             return done
         due_times_set(chunk, policies=policies)
-        Interaction.objects.bulk_update(chunk, ["response_due_at", "resolution_due_at"])
+        with connection.cursor() as cursor:
+            update_from_values(
+                cursor,
+                Interaction,
+                ["response_due_at", "resolution_due_at", "resolved_in_time"],
+                chunk,
+            )
         done += len(chunk)
         last = chunk[-1].pk
 
@@ -771,6 +790,7 @@ def _threads_resume(*, thread_ids: list[int], at: datetime) -> None:
                 "paused_seconds",
                 "response_due_at",
                 "resolution_due_at",
+                "resolved_in_time",
             ]
         )
 
@@ -1123,6 +1143,18 @@ def interactions_customer_merge(*, survivor_id: int, duplicate_id: int) -> dict[
 # --- Automatic assignment of new support items (interactions.assignment) ----------------
 
 
+@transaction.atomic
+def support_assignment_set(*, mode: str, by) -> SupportSettings:
+    """An admin chooses how new support items are assigned (the app's choice then wins over
+    the setting SUPPORT_ASSIGNMENT). A mode that is not one of AssignmentMode: a
+    ValidationError naming `assignment`."""
+    values = {"assignment": mode, "changed_at": timezone.now(), "changed_by": by}
+    # The one row is rewritten: not "unique" against itself.
+    SupportSettings(**values).full_clean(exclude=["changed_by"], validate_unique=False)
+    row, _ = SupportSettings.objects.update_or_create(pk=SupportSettings.SINGLETON, defaults=values)
+    return row
+
+
 def interaction_auto_assign(*, interaction: Interaction) -> int | None:
     """Give a newly logged item its assignee (interactions.assignment says who); returns who, or
     None when it stays as it is. Only items that wait for an answer and have nobody yet."""
@@ -1132,7 +1164,7 @@ def interaction_auto_assign(*, interaction: Interaction) -> int | None:
         or interaction.direction != Direction.INBOUND
     ):
         return None
-    mode = settings.SUPPORT_ASSIGNMENT
+    mode = assignment_mode()
     if mode == "off":
         return None
     chosen = None
@@ -1192,32 +1224,40 @@ def orders_insert_selected(*, cursor, source: str, subject: str, now) -> int:
     return created
 
 
-# Open and unanswered, its clock running: what an escalation is about.
+# Open, its clock running: what an escalation is about. Two targets per item (the response
+# while unanswered, the resolution while unresolved), each "due soon" then "overdue".
 _ESCALATION_SQL = """
 INSERT INTO {notice} (user_id, interaction_id, kind, created_at)
 SELECT DISTINCT who.user_id, i.id,
-       CASE WHEN i.response_due_at <= %(now)s THEN 'breached' ELSE 'near_breach' END,
+       CASE WHEN t.due <= %(now)s THEN t.late ELSE t.near END,
        %(now)s
 FROM {interaction} i
 JOIN {customer} c ON c.id = i.customer_id
+CROSS JOIN LATERAL (VALUES
+    (CASE WHEN i.first_response_at IS NULL THEN i.response_due_at END,
+     'near_breach', 'breached'),
+    (i.resolution_due_at, 'resolution_near', 'resolution_breached')
+) AS t(due, near, late)
 CROSS JOIN LATERAL (VALUES (i.assignee_id), (c.owner_id)) AS who(user_id)
 WHERE i.requires_response AND i.resolved_at IS NULL
-  AND i.direction = 'inbound' AND i.first_response_at IS NULL
-  AND i.waiting_since IS NULL AND i.response_due_at IS NOT NULL
-  AND i.response_due_at - (i.response_due_at - i.occurred_at) * %(near)s <= %(now)s
+  AND i.direction = 'inbound' AND i.waiting_since IS NULL
+  AND t.due IS NOT NULL
+  AND t.due - (t.due - i.occurred_at) * %(near)s <= %(now)s
   AND who.user_id IS NOT NULL
 ON CONFLICT DO NOTHING
+RETURNING id, user_id
 """
 
 
 @transaction.atomic
-def service_level_escalate(*, now: datetime | None = None) -> int:
-    """Notices for the assignee and the customer's manager of every open, unanswered item
-    that is not waiting on the customer: "due soon" once less than ESCALATE_NEAR of its target
-    (from the item to its due time) is left, "overdue" once past it. One INSERT ... SELECT
-    (the open items' partial index), whatever the size of the queue; a notice is written once
-    per person, item and kind (the unique constraint), so the task may run again at will.
-    Returns the notices written."""
+def service_level_notices_write(*, now: datetime | None = None) -> dict[int, list[int]]:
+    """Notices for the assignee and the customer's manager of every open item that is not
+    waiting on the customer, for its response target (while unanswered) and its resolution
+    target: "due soon" once less than ESCALATE_NEAR of the target (from the item to its due
+    time) is left, "overdue" once past it. One INSERT ... SELECT (the open items' partial
+    index), whatever the size of the queue; a notice is written once per person, item and
+    kind (the unique constraint), so the task may run again at will. Returns the notices
+    written, by person (the task e-mails each person theirs after the commit)."""
     now = now or timezone.now()
     service_level_reassign_away(now=now)  # first: the new assignee is notified in this run
     sql = _ESCALATION_SQL.format(
@@ -1227,7 +1267,75 @@ def service_level_escalate(*, now: datetime | None = None) -> int:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, {"now": now, "near": settings.ESCALATE_NEAR})
-        return cursor.rowcount
+        written = cursor.fetchall()
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for notice_id, user_id in written:
+        by_user[user_id].append(notice_id)
+    return {user_id: sorted(ids) for user_id, ids in sorted(by_user.items())}
+
+
+def service_level_escalate(*, now: datetime | None = None) -> int:
+    """`service_level_notices_write`, without the e-mails: how many notices were written."""
+    return sum(len(ids) for ids in service_level_notices_write(now=now).values())
+
+
+NOTICE_EMAIL_SUBJECT = "{count} service-level notice{s}: {summary}"
+
+
+def _notice_line(notice: Notice) -> str:
+    item = notice.interaction
+    resolution = notice.kind in (Notice.Kind.RESOLUTION_NEAR, Notice.Kind.RESOLUTION_BREACHED)
+    due = item.resolution_due_at if resolution else item.response_due_at
+    when = timezone.localtime(due).strftime("%Y-%m-%d %H:%M") if due else "—"
+    path = reverse("mail:conversation", args=[item.thread_id or item.pk])
+    return (
+        f"- {notice.get_kind_display()} (due {when}): {item.subject}\n"
+        f"  {item.customer.name} · {item.get_type_display()} by {item.get_channel_display()}\n"
+        f"  {settings.SITE_URL.rstrip('/')}{path}"
+    )
+
+
+@transaction.atomic
+def notices_email_send(*, user_id: int, notice_ids: list[int]) -> int:
+    """One e-mail to the person of the notices of one escalation run that are not sent yet
+    (a retry sends none twice), through Django's e-mail backend; nothing for a person who
+    turned notice e-mails off or has no address. Marks them sent; returns how many it listed."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.email:
+        return 0
+    if StaffAvailability.objects.filter(user_id=user_id, notice_emails=False).exists():
+        return 0  # opted out (no row: on, the default)
+    notices = list(
+        Notice.objects.select_for_update(of=("self",))
+        .filter(pk__in=notice_ids, user_id=user_id, emailed_at__isnull=True)
+        .select_related("interaction__customer")
+        .order_by("kind", "interaction__response_due_at", "pk")
+    )
+    if not notices:
+        return 0
+    overdue = sum(
+        n.kind in (Notice.Kind.BREACHED, Notice.Kind.RESOLUTION_BREACHED) for n in notices
+    )
+    summary = f"{overdue} overdue, {len(notices) - overdue} due soon"
+    body = "\n\n".join(
+        [
+            f"Hello {user.first_name or user.username},",
+            "These support items you answer or whose customer you manage need attention:",
+            *(_notice_line(n) for n in notices),
+            f"All your notices: {settings.SITE_URL.rstrip('/')}{reverse('notices:list')}\n"
+            "You can turn these e-mails off on that page.",
+        ]
+    )
+    send_mail(
+        NOTICE_EMAIL_SUBJECT.format(
+            count=len(notices), s="" if len(notices) == 1 else "s", summary=summary
+        ),
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+    )
+    Notice.objects.filter(pk__in=[n.pk for n in notices]).update(emailed_at=timezone.now())
+    return len(notices)
 
 
 # Overdue items moved per run, the most overdue first: the rest follow at the next run.
@@ -1241,7 +1349,7 @@ def service_level_reassign_away(*, now: datetime) -> int:
     One choice per item, so the counts move as items are given out: a loop over the few
     overdue items of people away (at most REASSIGN_PER_RUN), not over the queue. Returns the
     items moved."""
-    if settings.SUPPORT_ASSIGNMENT == "off":
+    if assignment_mode() == "off":
         return 0
     away = StaffAvailability.objects.filter(available=False).values("user_id")
     overdue = list(

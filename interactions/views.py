@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.services import staff_availability_set
+from accounts.services import staff_availability_set, staff_notice_emails_set
 from core.forms import form_add_service_errors
 from core.money import can_see_money
 from customers import facts as customer_facts
@@ -31,6 +31,7 @@ from .forms import (
     OrderLineFormSet,
     QueueFilterForm,
     ServiceLevelReportForm,
+    SupportAssignmentForm,
 )
 from .models import Interaction, Notice
 
@@ -207,14 +208,15 @@ def _queue_context(request):
         .annotate(reply_failed=Exists(failed_reply))
     )
     page = Paginator(items, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    mode, available = assignment.queue_assignment(user=request.user)
     params = request.GET.copy()
     params.pop("focus", None)
     query = params.urlencode()
     return {
         "page": page,
         "filter_form": form,
-        "assignment": settings.SUPPORT_ASSIGNMENT,
-        "available": assignment.staff_available(user=request.user),
+        "assignment": mode,
+        "available": available,
         "assignee_filter": filters.get("assignee") or "",
         "now": timezone.now(),
         # Where a plain (no JavaScript) form post returns to: the queue with these filters.
@@ -366,7 +368,11 @@ def notice_list(request):
     page = Paginator(selectors.notices_for(user=request.user), SEARCH_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "interactions/notices.html", {"page": page})
+    return render(
+        request,
+        "interactions/notices.html",
+        {"page": page, "emails_on": selectors.notice_emails_on(user=request.user)},
+    )
 
 
 @login_required
@@ -377,3 +383,50 @@ def notice_read(request, notice_id: int):
     notice = get_object_or_404(Notice, pk=notice_id, user_id=request.user.pk)
     services.notice_mark_read(notice=notice)
     return redirect("notices:list")
+
+
+@login_required
+@permission_required("interactions.view_interaction", raise_exception=True)
+@require_POST
+def notice_emails(request):
+    """The person turns the e-mail of their notices on or off (the app's list stays)."""
+    choice = request.POST.get("emails", "")
+    if choice not in ("on", "off"):
+        messages.error(request, "emails: choose on or off.")
+    else:
+        staff_notice_emails_set(user=request.user, on=choice == "on")
+        messages.success(
+            request,
+            "Notices come by e-mail too." if choice == "on" else "Notices stay in the app only.",
+        )
+    return redirect("notices:list")
+
+
+@login_required
+@permission_required("interactions.change_supportsettings", raise_exception=True)
+def support_assignment(request):
+    """Admins choose how new support items are assigned (the setting is the default)."""
+    chosen = assignment.assignment_chosen()
+    current = assignment.assignment_mode()
+    data = request.POST if request.method == "POST" else None  # an empty POST is refused
+    form = SupportAssignmentForm(data, initial={"assignment": current})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.support_assignment_set(mode=form.cleaned_data["assignment"], by=request.user)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, "Assignment saved: it applies to the next new item.")
+            return redirect("interactions:assignment")
+    return render(
+        request,
+        "interactions/assignment.html",
+        {
+            "form": form,
+            "current": current,
+            "chosen": chosen,
+            "setting": settings.SUPPORT_ASSIGNMENT,
+            "people": assignment.support_people(),
+        },
+        status=400 if form.errors else 200,
+    )

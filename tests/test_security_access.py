@@ -59,9 +59,12 @@ GET_MATRIX = {
     "interactions:queue": (200, 200, 200, 200, 302),
     "interactions:availability": (405, 405, 405, 405, 302),
     "interactions:service-levels": (200, 200, 200, 200, 302),
+    # The admins' choice of assignment mode.
+    "interactions:assignment": (200, 403, 403, 403, 302),
     # Escalation notices: each staff member's own list; marking read is a POST.
     "notices:list": (200, 200, 200, 200, 302),
     "notices:read": (405, 405, 405, 405, 302),
+    "notices:email": (405, 405, 405, 405, 302),
     "interactions:log": (200, 200, 404, 200, 302),
     "interactions:rate": (200, 200, 404, 200, 302),
     "interactions:resolve": (405, 405, 405, 405, 302),
@@ -150,6 +153,7 @@ GET_MATRIX = {
     "api-service-level-target": (200, 200, 200, 200, 403),
     # Business calendars: admins only, read and write.
     "api-business-calendars": (200, 403, 403, 403, 403),
+    "api-support-assignment": (200, 403, 403, 403, 403),
     "api-business-calendar": (200, 403, 403, 403, 403),
     "api-subscriptions": (200, 200, 200, 200, 403),
     "api-subscription": (200, 200, 404, 200, 403),
@@ -244,6 +248,9 @@ WRITE_MATRIX = {
     ("post", "interactions:wait"): (302, 302, 404, 302, 302),
     # alice's notice: only she marks it read; anyone else's reads like none at all.
     ("post", "notices:read"): (404, 302, 404, 404, 302),
+    # One's own choice of notice e-mails: every staff member (an empty choice: back with a
+    # message naming the field).
+    ("post", "notices:email"): (302, 302, 302, 302, 302),
     # An empty address is refused (400) on the page that asks for it; removing one is the
     # editors' (support staff do not reach it: 404, as for the profile's edit page).
     ("post", "customers:emails"): (400, 400, 404, 400, 302),
@@ -284,6 +291,9 @@ WRITE_MATRIX = {
     ("patch", "api-service-level-target"): (200, 403, 403, 403, 403),
     ("delete", "api-service-level-target"): (204, 403, 403, 403, 403),
     ("post", "api-business-calendars"): (400, 403, 403, 403, 403),
+    # The assignment mode: admins only; an empty choice names the field.
+    ("put", "api-support-assignment"): (400, 403, 403, 403, 403),
+    ("post", "interactions:assignment"): (400, 403, 403, 403, 302),
     ("patch", "api-business-calendar"): (200, 403, 403, 403, 403),
     ("delete", "api-business-calendar"): (204, 403, 403, 403, 403),
     # Subscriptions: the customer's manager and admins change them, support reads them.

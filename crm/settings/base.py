@@ -55,6 +55,9 @@ if SUPPORT_ASSIGNMENT not in {"off", "least_busy", "round_robin"}:
     raise ImproperlyConfigured(
         f"CRM_SUPPORT_ASSIGNMENT must be off, least_busy or round_robin, got {SUPPORT_ASSIGNMENT!r}"
     )
+# The address staff open the app at, for the links in e-mails sent without a request
+# (escalation notices).
+SITE_URL = os.environ.get("CRM_SITE_URL", "http://localhost:8000")
 # Escalation notices (interactions.services.service_level_escalate): an open item is "due
 # soon" once less than this share of its target (from the item to its due time) is left.
 ESCALATE_NEAR = float(os.environ.get("CRM_ESCALATE_NEAR", "0.25"))

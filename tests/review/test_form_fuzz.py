@@ -454,6 +454,12 @@ def test_it_discovers_a_form_for_every_post_only_page_and_the_named_parameters(f
     assert "interactions:wait" in actions
     # and the notices page's "Mark read" (alice's notice in the world)
     assert "notices:read" in actions
+    # and its choice of notice e-mails
+    assert "notices:email" in actions
+    # and the admins' assignment page's form (ada)
+    assert "interactions:assignment" in {
+        resolve(form.action).view_name for form in pages("interactions:assignment").forms
+    }
     # and the parameters and fields the review named are among those found
     assert {"q", "status", "tier", "sort", "page", "need"} <= pages(
         "customers:portfolio"
