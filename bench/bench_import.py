@@ -15,6 +15,7 @@ With --cdnow, imports lifetimes' CDNOW_master.txt instead and prints the fit.
 
 import argparse
 import importlib.util
+import logging
 import os
 import random
 import sys
@@ -45,6 +46,40 @@ def generate(path: Path, rows: int, customers: int) -> None:
             out.write(f"B-{customer},{year}-{month:02d}-{dom:02d},{amount:.2f},{amount / 3:.2f}\n")
 
 
+def _rebuild_timed() -> dict[str, float]:
+    """The rebuild's phases, timed (valuation_rebuild_everything calls them by these names):
+    the fit proper is its ModelFit.duration_ms, the rest of valuation_fit_run is the tier
+    thresholds, the priors and every customer's figures written."""
+    from valuation import services as valuation
+
+    phases: dict[str, float] = {}
+
+    def timed(name, function, after=None):
+        def run(*args, **kwargs):
+            started = time.perf_counter()
+            result = function(*args, **kwargs)
+            phases[name] = time.perf_counter() - started
+            if after:
+                after(result)
+            return result
+
+        return run
+
+    def split_fit(fit) -> None:
+        phases["fit"] = fit.duration_ms / 1000
+        phases["figures of everyone"] = phases.pop("fit and figures") - phases["fit"]
+
+    valuation.customer_summaries_rebuild = timed("summaries", valuation.customer_summaries_rebuild)
+    valuation.valuation_fit_run = timed("fit and figures", valuation.valuation_fit_run, split_fit)
+    valuation.customers_figures_history_build = timed(
+        "history", valuation.customers_figures_history_build
+    )
+    valuation.purchase_forecasts_refresh = timed(
+        "forecasts", valuation.purchase_forecasts_refresh
+    )
+    return phases
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -72,6 +107,9 @@ def main() -> None:
     from valuation.models import ModelFit
 
     call_command("migrate", verbosity=0)
+    rebuild_phases = _rebuild_timed()
+    logging.basicConfig(format="  %(message)s")
+    logging.getLogger("dataio.copy_import").setLevel(logging.INFO)
 
     def timed_import(kind: str, path: Path, as_of=None) -> tuple[float, float]:
         job = services.import_job_create(kind=kind, content=path.read_bytes(), as_of=as_of)
@@ -100,6 +138,9 @@ def main() -> None:
             f"rows/s), rebuild+refit+recompute {done - rows_done:.1f} s, total "
             f"{done - started:.1f} s"
         )
+        if rebuild_phases:
+            print("  rebuild: " + ", ".join(f"{n} {t:.1f} s" for n, t in rebuild_phases.items()))
+            rebuild_phases.clear()
         return rows_done - started, done - rows_done
 
     if options.cdnow:

@@ -11,7 +11,9 @@ message is the same. Only files keyed by occurrence (no `order_ref` column) come
 
 import dataclasses
 import io
+import logging
 import re
+import time as clock
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -32,6 +34,8 @@ from valuation.services import customers_figures_mark_stale
 from . import imports
 from .imports import RawRow, RowError
 from .models import ImportedTransaction, ImportJob, ImportProblem, RowOutcome
+
+logger = logging.getLogger(__name__)
 
 # New customers are written in statements of this many (customers_bulk_create).
 NEW_CUSTOMERS_BATCH = 5000
@@ -83,6 +87,27 @@ ERRORS = {
 }
 
 
+class Steps:
+    """How long each step of an import took, logged at its end: where a million rows' time
+    goes (docs/dataio.md, *Fast imports*)."""
+
+    def __init__(self) -> None:
+        self.last = clock.perf_counter()
+        self.times: dict[str, float] = {}
+
+    def __call__(self, name: str) -> None:
+        now = clock.perf_counter()
+        self.times[name] = self.times.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def log(self, job: ImportJob) -> None:
+        logger.info(
+            "import %s steps: %s",
+            job.pk,
+            ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.times.items()),
+        )
+
+
 def plain_file(content: bytes) -> bytes | None:
     """The file as COPY can read it (its BOM dropped, CRLF as LF), or None when a line of it
     needs the row reader."""
@@ -103,7 +128,14 @@ def _copy_text(value: str) -> str:
 
 
 def transactions_copy(
-    job: ImportJob, lines: list[bytes], columns: list[str], batch, *, subject: str, requested_at
+    job: ImportJob,
+    lines: list[bytes],
+    columns: list[str],
+    batch,
+    *,
+    subject: str,
+    requested_at,
+    steps: Steps,
 ) -> dict:
     """Apply a transaction file (no order_ref column) in the caller's transaction; the
     counts for the job. `batch` is the row path's checker (`_TransactionBatch`), `subject`
@@ -140,7 +172,8 @@ def transactions_copy(
                 cursor.execute("ROLLBACK TO SAVEPOINT dataio_copy")
         if not loaded:
             _stage_by_reader(cursor, lines, columns, problems)
-        return _apply(cursor, job, columns, batch, problems, (subject, requested_at))
+        steps("staged")
+        return _apply(cursor, job, columns, batch, problems, (subject, requested_at), steps)
 
 
 def _days_stage(cursor, today) -> None:
@@ -211,7 +244,13 @@ def _stage_by_reader(cursor, lines: list[bytes], columns: list[str], problems: l
 
 
 def _apply(
-    cursor, job: ImportJob, columns: list[str], batch, problems: list[RowError], write: tuple
+    cursor,
+    job: ImportJob,
+    columns: list[str],
+    batch,
+    problems: list[RowError],
+    write: tuple,
+    steps: Steps,
 ) -> dict:
     unread = len(problems)  # the rows the row reader refused, not staged
     today = timezone.localdate()
@@ -292,11 +331,14 @@ def _apply(
             "web": imports.DEFAULT_CHANNEL,
         },
     )
+    steps("checked")
     _amounts_probe(cursor)
     _check_in_python(cursor, columns, batch, problems)
+    steps("values probed")
     # Occurrences: the k-th good row of the same content is purchase k (0 for the first), and
     # its key the row path's TransactionRow.key.
     customers_created = _customers_create(cursor, batch, problems)
+    steps("customers")
     # Occurrences: the k-th good row of the same content is purchase k (0 for the first), and
     # its key the row path's TransactionRow.key; a row whose key is imported already is a
     # duplicate, the others get the id of their interaction.
@@ -329,6 +371,7 @@ def _apply(
         """,
         [Interaction._meta.db_table],
     )
+    steps("keyed")
     # Rows already imported: duplicates, named by where they were.
     cursor.execute(
         f"""
@@ -359,7 +402,8 @@ def _apply(
         )
         for p in problems
     )
-    created_rows = _write(cursor, job, *write)
+    steps("problems")
+    created_rows = _write(cursor, job, *write, steps)
     cursor.execute("SELECT count(*) FROM dataio_stage")
     staged = cursor.fetchone()[0]
     return {
@@ -468,7 +512,7 @@ def _customers_create(cursor, batch, problems: list[RowError]) -> int:
     return len(created)
 
 
-def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
+def _write(cursor, job: ImportJob, subject: str, requested_at, steps: Steps) -> int:
     """One order interaction, its line and its key per new purchase, and the customers'
     figures marked stale for the import's rebuild; how many purchases."""
 
@@ -480,6 +524,7 @@ def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
     created_rows = orders_insert_selected(
         cursor=cursor, source="dataio_purchases", subject=subject, now=now
     )
+    steps("orders")
     insert_select(
         cursor,
         ImportedTransaction,
@@ -491,6 +536,7 @@ def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
         },
         "FROM dataio_purchases p",
     )
+    steps("keys")
     # The figures of the customers who bought now wait for the import's rebuild (valuation's
     # service, as the batches mark them).
     cursor.execute("SELECT DISTINCT customer_id FROM dataio_purchases")
@@ -498,4 +544,5 @@ def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
         customer_ids=[row[0] for row in cursor.fetchall()], requested_at=requested_at
     )
     cursor.execute("DROP VIEW dataio_purchases")
+    steps("stale marks")
     return created_rows

@@ -271,6 +271,7 @@ def _run_copy(
 ) -> None:
     """The whole file in one transaction: every good row applied, every bad one reported,
     or nothing (a job failed meanwhile by the check keeps it out, as a batch)."""
+    steps = copy_import.Steps()
     with transaction.atomic():
         counts = copy_import.transactions_copy(
             job,
@@ -278,12 +279,16 @@ def _run_copy(
             columns,
             _TransactionBatch(job),
             subject=IMPORTED_OFFERING,
+            steps=steps,
             **_figures_wait_for_rebuild(),
         )
         if not mine.update(
             heartbeat_at=timezone.now(), **{name: F(name) + value for name, value in counts.items()}
         ):
             raise ImportJobLost
+        steps("counts")
+    steps("commit")
+    steps.log(job)
     if progress:
         job.refresh_from_db()
         progress(job)
