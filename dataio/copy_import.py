@@ -511,14 +511,17 @@ def _customers_create(cursor, batch, problems: list[RowError]) -> int:
     """The customers of the good rows that do not exist yet (name and reference the file's,
     acquired on their first purchase in it), each checked by the model's validators as the
     row path checks them: the rows of one refused are refused with its reason. How many were
-    created. (A customer whose rows are all imported already exists.)"""
+    created (each with its first line in `batch.created`). (A customer whose rows are all
+    imported already exists.)"""
 
     cursor.execute(
-        f"SELECT g.ref, min(g.day) FROM dataio_checked g WHERE g.verdict IS NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {Customer._meta.db_table} c WHERE c.external_ref = g.ref) GROUP BY g.ref"
+        f"SELECT g.ref, min(g.day), min(g.line) FROM dataio_checked g WHERE g.verdict IS NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {Customer._meta.db_table} c WHERE c.external_ref = g.ref) "
+        "GROUP BY g.ref"
     )
-    new, refused = [], {}
-    for ref, first_day in cursor.fetchall():
+    new, refused, first_line = [], {}, {}
+    for ref, first_day, line in cursor.fetchall():
+        first_line[ref] = line
         customer = batch._new_customer(ref, first_day)
         error = imports.field_error(customer, line=0, columns=imports.NEW_CUSTOMER_COLUMNS)
         if error:
@@ -540,6 +543,7 @@ def _customers_create(cursor, batch, problems: list[RowError]) -> int:
         with_history=False,
         batch_size=NEW_CUSTOMERS_BATCH,
     )
+    batch.created.update((c.pk, first_line[c.external_ref]) for c in created)
     return len(created)
 
 
