@@ -199,7 +199,17 @@ def main() -> None:
                 Figure("rows phase", options.rows / rows_s, "rows/s"),
                 Figure("re-import (all duplicates)", again_s, "s"),
             ],
-            [f"load average before the import (1, 5, 15 min): {load} on {os.cpu_count()} cores"],
+            [
+                f"load average before the import (1, 5, 15 min): {load} on {os.cpu_count()} cores",
+                *(
+                    []
+                    if million
+                    else [
+                        "The goal is set at a million rows: `uv run python bench/bench_import.py "
+                        "--rows 1000000 --customers 50000` (docs/benchmarks.md, *Import*)."
+                    ]
+                ),
+            ],
         )
 
 

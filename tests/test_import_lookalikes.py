@@ -12,7 +12,6 @@ from dataio import services
 from dataio.models import ImportKind, RowOutcome
 from dataio.services import import_job_create, import_job_run
 
-
 pytestmark = pytest.mark.django_db
 
 
