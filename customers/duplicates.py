@@ -364,28 +364,26 @@ def lookalikes_of(customer_ids, *, fuzzy_names: bool = True) -> dict[int, list[C
         return {}
     customers, emails = Customer._meta.db_table, CustomerEmail._meta.db_table
     limit = LOOKALIKE_JOIN_LIMIT
-    # o is not n, and not one of them created after n (that one names n instead).
-    other = "o.id <> n.id AND NOT (o.id = ANY(%(ids)s) AND o.id > n.id)"
+    # o is not n, and not one of them created after n (that one names n instead); `new` is
+    # the ids (a hashed set: `= ANY` of an array would scan it for every pair).
+    other = "o.id <> n.id AND NOT (o.id > n.id AND o.id IN (SELECT id FROM new))"
+    mine = "n.id IN (SELECT id FROM new)"
     parts = [
         f"""SELECT n.id, o.id FROM {customers} n JOIN {customers} o
-            ON o.email_key = n.email_key AND {other} WHERE n.id = ANY(%(ids)s)
-            AND n.email_key <> ''""",
+            ON o.email_key = n.email_key AND {other} WHERE {mine} AND n.email_key <> ''""",
         f"""SELECT n.id, o.id FROM {customers} n JOIN {emails} e ON e.address_key = n.email_key
             JOIN {customers} o ON o.id = e.customer_id AND {other}
-            WHERE n.id = ANY(%(ids)s) AND n.email_key <> ''""",
+            WHERE {mine} AND n.email_key <> ''""",
         f"""SELECT n.id, o.id FROM {customers} n JOIN {customers} o
-            ON o.phone_key = n.phone_key AND {other} WHERE n.id = ANY(%(ids)s)
-            AND n.phone_key <> ''""",
+            ON o.phone_key = n.phone_key AND {other} WHERE {mine} AND n.phone_key <> ''""",
         f"""SELECT n.id, o.id FROM {customers} n JOIN {customers} o
-            ON o.name_key = n.name_key AND {other} WHERE n.id = ANY(%(ids)s)
-            AND n.name_key <> ''""",
+            ON o.name_key = n.name_key AND {other} WHERE {mine} AND n.name_key <> ''""",
     ]
     fuzzy_names = fuzzy_names and fuzzy()
     if fuzzy_names:
         parts.append(
             f"""SELECT n.id, o.id FROM {customers} n JOIN {customers} o
-                ON o.name_key %% n.name_key AND {other} WHERE n.id = ANY(%(ids)s)
-                AND n.name_key <> ''"""
+                ON o.name_key %% n.name_key AND {other} WHERE {mine} AND n.name_key <> ''"""
         )
     union = " UNION ".join(
         f"SELECT * FROM ({part} LIMIT {limit}) p{i}" for i, part in enumerate(parts)
@@ -396,6 +394,7 @@ def lookalikes_of(customer_ids, *, fuzzy_names: bool = True) -> dict[int, list[C
             cursor.execute("SET LOCAL pg_trgm.similarity_threshold = %s", [NAME_SIMILARITY_MIN])
         cursor.execute(
             f"""
+            WITH new AS MATERIALIZED (SELECT unnest(%(ids)s::bigint[]) AS id)
             SELECT pairs.a, pairs.b, {similarity},
                 n.email, n.email_key, n.phone_key, n.name_key,
                 o.email, o.email_key, o.phone_key, o.name_key,
