@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 LOGS = Path(os.environ.get("BENCH_LOGS", ROOT / "var" / "bench"))
 
 
+# The import section's file (bench_import.py; a million on demand).
+IMPORT_ROWS = 200_000
+
 # name, title, script, full-size arguments, quick arguments
 BENCHMARKS = [
     (
@@ -84,6 +87,16 @@ BENCHMARKS = [
         "bench_nightly.py",
         [],
         ["--customers", "3000", "--runs", "1", "--million", "20000"],
+    ),
+    (
+        "import",
+        "Import of transaction rows",
+        "bench_import.py",
+        # A fifth of issue 20's million (about 30 s with its re-import, where the million
+        # takes 3-4 min): its figure shows the trend, the goal is answered on demand by
+        # `uv run python bench/bench_import.py --rows 1000000 --customers 50000`.
+        ["--rows", str(IMPORT_ROWS), "--customers", str(IMPORT_ROWS // 20)],
+        ["--rows", "20000", "--customers", "1000"],
     ),
     (
         "webhooks",

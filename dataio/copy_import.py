@@ -11,7 +11,9 @@ message is the same. Only files keyed by occurrence (no `order_ref` column) come
 
 import dataclasses
 import io
+import logging
 import re
+import time as clock
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -21,18 +23,23 @@ from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from core.bounds import UNIT_AMOUNT_MAX
-from core.bulk import insert_select
+from core.bulk import ReferenceMissing, insert_select, references_checked_in_bulk
 from customers.models import Customer
 from customers.services import customers_bulk_create
 from interactions.choices import Channel, Direction, InteractionType
 from interactions.models import Interaction, OrderLine
 from interactions.services import orders_insert_selected
-from valuation.services import customers_figures_mark_stale
+from valuation.services import customers_figures_mark_stale_selected
 
 from . import imports
 from .imports import RawRow, RowError
 from .models import ImportedTransaction, ImportJob, ImportProblem, RowOutcome
 
+logger = logging.getLogger(__name__)
+
+# The foreign keys of the rows written checked by one statement each rather than a trigger
+# per row (core.bulk.references_checked_in_bulk, where the role may); False: by the triggers.
+BULK_REFERENCES = True
 # New customers are written in statements of this many (customers_bulk_create).
 NEW_CUSTOMERS_BATCH = 5000
 
@@ -83,6 +90,27 @@ ERRORS = {
 }
 
 
+class Steps:
+    """How long each step of an import took, logged at its end: where a million rows' time
+    goes (docs/dataio.md, *Fast imports*)."""
+
+    def __init__(self) -> None:
+        self.last = clock.perf_counter()
+        self.times: dict[str, float] = {}
+
+    def __call__(self, name: str) -> None:
+        now = clock.perf_counter()
+        self.times[name] = self.times.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def log(self, job: ImportJob) -> None:
+        logger.info(
+            "import %s steps: %s",
+            job.pk,
+            ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.times.items()),
+        )
+
+
 def plain_file(content: bytes) -> bytes | None:
     """The file as COPY can read it (its BOM dropped, CRLF as LF), or None when a line of it
     needs the row reader."""
@@ -103,7 +131,14 @@ def _copy_text(value: str) -> str:
 
 
 def transactions_copy(
-    job: ImportJob, lines: list[bytes], columns: list[str], batch, *, subject: str, requested_at
+    job: ImportJob,
+    lines: list[bytes],
+    columns: list[str],
+    batch,
+    *,
+    subject: str,
+    requested_at,
+    steps: Steps,
 ) -> dict:
     """Apply a transaction file (no order_ref column) in the caller's transaction; the
     counts for the job. `batch` is the row path's checker (`_TransactionBatch`), `subject`
@@ -140,7 +175,8 @@ def transactions_copy(
                 cursor.execute("ROLLBACK TO SAVEPOINT dataio_copy")
         if not loaded:
             _stage_by_reader(cursor, lines, columns, problems)
-        return _apply(cursor, job, columns, batch, problems, (subject, requested_at))
+        steps("staged")
+        return _apply(cursor, job, columns, batch, problems, (subject, requested_at), steps)
 
 
 def _days_stage(cursor, today) -> None:
@@ -211,7 +247,13 @@ def _stage_by_reader(cursor, lines: list[bytes], columns: list[str], problems: l
 
 
 def _apply(
-    cursor, job: ImportJob, columns: list[str], batch, problems: list[RowError], write: tuple
+    cursor,
+    job: ImportJob,
+    columns: list[str],
+    batch,
+    problems: list[RowError],
+    write: tuple,
+    steps: Steps,
 ) -> dict:
     unread = len(problems)  # the rows the row reader refused, not staged
     today = timezone.localdate()
@@ -292,11 +334,13 @@ def _apply(
             "web": imports.DEFAULT_CHANNEL,
         },
     )
+    cursor.execute("ANALYZE dataio_checked")  # for the plans of the joins below
+    steps("checked")
     _amounts_probe(cursor)
     _check_in_python(cursor, columns, batch, problems)
-    # Occurrences: the k-th good row of the same content is purchase k (0 for the first), and
-    # its key the row path's TransactionRow.key.
+    steps("values probed")
     customers_created = _customers_create(cursor, batch, problems)
+    steps("customers")
     # Occurrences: the k-th good row of the same content is purchase k (0 for the first), and
     # its key the row path's TransactionRow.key; a row whose key is imported already is a
     # duplicate, the others get the id of their interaction.
@@ -307,28 +351,67 @@ def _apply(
             CASE WHEN t.key IS NULL THEN nextval(pg_get_serial_sequence(%s, 'id')) END
                 AS interaction_id
         FROM (
-            SELECT c.*, sha256(convert_to(content
-                || CASE WHEN occurrence > 0 THEN E'\x1f#' || occurrence ELSE '' END, 'UTF8'))
-                AS key
+            SELECT c.line, c.day, c.amount, c.cost, c.offering_id, c.channel, c.customer_id,
+                CASE WHEN occurrence = 0 THEN first_key
+                    ELSE sha256(convert_to(content || E'\x1f#' || occurrence, 'UTF8')) END AS key
             FROM (
-                SELECT *, row_number() OVER (PARTITION BY content ORDER BY line) - 1
+                SELECT *, row_number() OVER (PARTITION BY first_key ORDER BY line) - 1
                     AS occurrence
                 FROM (
-                    SELECT g.line, g.day, g.amount, g.cost, g.offering_id, g.channel,
-                        cu.id AS customer_id,
-                        g.ref || E'\x1f' || to_char(g.day, 'YYYY-MM-DD') || E'\x1f'
-                        || g.amount_key || E'\x1f' || g.margin_key || E'\x1f' || g.offering
-                        || E'\x1f' || g.channel AS content
-                    FROM dataio_checked g
-                    JOIN {Customer._meta.db_table} cu ON cu.external_ref = g.ref
-                    WHERE g.verdict IS NULL
-                ) good
+                    SELECT *, sha256(convert_to(content, 'UTF8')) AS first_key
+                    FROM (
+                        SELECT g.line, g.day, g.amount, g.cost, g.offering_id, g.channel,
+                            cu.id AS customer_id,
+                            g.ref || E'\x1f' || to_char(g.day, 'YYYY-MM-DD') || E'\x1f'
+                            || g.amount_key || E'\x1f' || g.margin_key || E'\x1f'
+                            || g.offering || E'\x1f' || g.channel AS content
+                        FROM dataio_checked g
+                        JOIN {Customer._meta.db_table} cu ON cu.external_ref = g.ref
+                        WHERE g.verdict IS NULL
+                    ) good
+                ) hashed
             ) c
         ) k
         LEFT JOIN {ImportedTransaction._meta.db_table} t ON t.key = k.key
         """,
         [Interaction._meta.db_table],
     )
+    cursor.execute("ANALYZE dataio_keyed")
+    steps("keyed")
+    purchases = "FROM dataio_keyed WHERE interaction_id IS NOT NULL"
+    with references_checked_in_bulk(
+        cursor,
+        models=[ImportProblem, Interaction, OrderLine, ImportedTransaction],
+        references=[
+            (ImportProblem._meta.get_field("job"), "SELECT %s", [job.pk]),
+            (ImportedTransaction._meta.get_field("job"), "SELECT %s", [job.pk]),
+            (Interaction._meta.get_field("customer"), f"SELECT customer_id {purchases}", []),
+            (OrderLine._meta.get_field("offering"), f"SELECT offering_id {purchases}", []),
+        ],
+        # The orders of the lines and keys: written in the block, counted by _write.
+        own=[
+            OrderLine._meta.get_field("interaction"),
+            ImportedTransaction._meta.get_field("interaction"),
+        ],
+        enabled=BULK_REFERENCES,
+    ):
+        counts = _problems_and_purchases_write(cursor, job, problems, write[0], steps)
+    steps("references")
+    _figures_mark_stale(cursor, write[1])
+    steps("stale marks")
+    cursor.execute("SELECT count(*) FROM dataio_stage")
+    staged = cursor.fetchone()[0]
+    return {
+        "processed_rows": staged + unread,
+        "customers_created": customers_created,
+        **counts,
+    }
+
+
+def _problems_and_purchases_write(
+    cursor, job: ImportJob, problems: list[RowError], subject: str, steps: Steps
+) -> dict:
+    """The report's rows (duplicates, errors) and the new purchases; their counts."""
     # Rows already imported: duplicates, named by where they were.
     cursor.execute(
         f"""
@@ -352,23 +435,16 @@ def _apply(
         """,
         [job.pk, RowOutcome.ERROR, *[value for row in errors for value in row]],
     )
-    error_rows = cursor.rowcount + len(problems)
+    error_rows = cursor.rowcount + len(problems)  # `problems` holds errors only
     ImportProblem.objects.bulk_create(
         ImportProblem(
             job=job, line=p.line, outcome=p.outcome, field=p.field[:60], reason=p.reason[:500]
         )
         for p in problems
     )
-    created_rows = _write(cursor, job, *write)
-    cursor.execute("SELECT count(*) FROM dataio_stage")
-    staged = cursor.fetchone()[0]
-    return {
-        "processed_rows": staged + unread,
-        "error_rows": error_rows,
-        "duplicate_rows": duplicates,
-        "created_rows": created_rows,
-        "customers_created": customers_created,
-    }
+    steps("problems")
+    created_rows = _write(cursor, job, subject, steps)
+    return {"error_rows": error_rows, "duplicate_rows": duplicates, "created_rows": created_rows}
 
 
 def _check_in_python(cursor, columns: list[str], batch, problems: list[RowError]) -> None:
@@ -435,21 +511,23 @@ def _customers_create(cursor, batch, problems: list[RowError]) -> int:
     """The customers of the good rows that do not exist yet (name and reference the file's,
     acquired on their first purchase in it), each checked by the model's validators as the
     row path checks them: the rows of one refused are refused with its reason. How many were
-    created. (A customer whose rows are all imported already exists.)"""
+    created (each with its first line in `batch.created`). (A customer whose rows are all
+    imported already exists.)"""
 
     cursor.execute(
-        f"SELECT g.ref, min(g.day) FROM dataio_checked g WHERE g.verdict IS NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {Customer._meta.db_table} c WHERE c.external_ref = g.ref) GROUP BY g.ref"
+        f"SELECT g.ref, min(g.day), min(g.line) FROM dataio_checked g WHERE g.verdict IS NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {Customer._meta.db_table} c WHERE c.external_ref = g.ref) "
+        "GROUP BY g.ref"
     )
-    new, refused = [], {}
-    for ref, first_day in cursor.fetchall():
-        error = imports.field_error(
-            batch._new_customer(ref, first_day), line=0, columns=imports.NEW_CUSTOMER_COLUMNS
-        )
+    new, refused, first_line = [], {}, {}
+    for ref, first_day, line in cursor.fetchall():
+        first_line[ref] = line
+        customer = batch._new_customer(ref, first_day)
+        error = imports.field_error(customer, line=0, columns=imports.NEW_CUSTOMER_COLUMNS)
         if error:
             refused[ref] = error
         else:
-            new.append((ref, first_day))
+            new.append(customer)
     if refused:
         cursor.execute(
             "UPDATE dataio_checked SET verdict = 'row' WHERE verdict IS NULL AND ref = ANY(%s) "
@@ -461,16 +539,16 @@ def _customers_create(cursor, batch, problems: list[RowError]) -> int:
         return 0
     # Through the customers' own bulk service, as the batches create them.
     created = customers_bulk_create(
-        customers=[batch._new_customer(ref, first_day) for ref, first_day in new],
+        customers=new,
         with_history=False,
         batch_size=NEW_CUSTOMERS_BATCH,
     )
+    batch.created.update((c.pk, first_line[c.external_ref]) for c in created)
     return len(created)
 
 
-def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
-    """One order interaction, its line and its key per new purchase, and the customers'
-    figures marked stale for the import's rebuild; how many purchases."""
+def _write(cursor, job: ImportJob, subject: str, steps: Steps) -> int:
+    """One order interaction, its line and its key per new purchase; how many."""
 
     now = timezone.now()
     cursor.execute(
@@ -480,6 +558,11 @@ def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
     created_rows = orders_insert_selected(
         cursor=cursor, source="dataio_purchases", subject=subject, now=now
     )
+    # The lines and keys name these orders (references_checked_in_bulk): all written.
+    cursor.execute("SELECT count(*) FROM dataio_purchases")
+    if cursor.fetchone()[0] != created_rows:
+        raise ReferenceMissing("an order of the import was not written")
+    steps("orders")
     insert_select(
         cursor,
         ImportedTransaction,
@@ -491,11 +574,20 @@ def _write(cursor, job: ImportJob, subject: str, requested_at) -> int:
         },
         "FROM dataio_purchases p",
     )
-    # The figures of the customers who bought now wait for the import's rebuild (valuation's
-    # service, as the batches mark them).
-    cursor.execute("SELECT DISTINCT customer_id FROM dataio_purchases")
-    customers_figures_mark_stale(
-        customer_ids=[row[0] for row in cursor.fetchall()], requested_at=requested_at
-    )
+    steps("keys")
     cursor.execute("DROP VIEW dataio_purchases")
     return created_rows
+
+
+def _figures_mark_stale(cursor, requested_at) -> None:
+    """The figures of the customers who bought now wait for the import's rebuild (valuation's
+    service, as the batches mark them), outside references_checked_in_bulk: its rows are
+    checked by their triggers."""
+    cursor.execute(
+        "CREATE TEMP VIEW dataio_buyers AS "
+        "SELECT customer_id FROM dataio_keyed WHERE interaction_id IS NOT NULL"
+    )
+    customers_figures_mark_stale_selected(
+        cursor=cursor, source="dataio_buyers", requested_at=requested_at
+    )
+    cursor.execute("DROP VIEW dataio_buyers")

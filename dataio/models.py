@@ -106,10 +106,13 @@ class RowOutcome(models.TextChoices):
     DUPLICATE = "duplicate", "Duplicate"
     # Its order_ref was imported before with other values: left as it was, not changed.
     CONFLICT = "conflict", "Conflict"
+    # Imported, but the customer it created looks like another one (customers.duplicates).
+    LOOKALIKE = "lookalike", "Looks like another customer"
 
 
 class ImportProblem(models.Model):
-    """A row of a file that was not applied, with its line number and why."""
+    """A row of a file that was not applied, with its line number and why; or one that was,
+    whose new customer looks like another one (RowOutcome.LOOKALIKE)."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="problems")
     line = models.PositiveIntegerField()

@@ -17,6 +17,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from core.tasks import TRANSIENT_ERRORS
+from customers import duplicates
 from customers import services as customers_services
 from customers.models import Customer, LifecycleStatus
 from events.names import EventName
@@ -172,15 +173,18 @@ def _import_job_apply(job: ImportJob, me: str, progress: Progress | None) -> Imp
     job.refresh_from_db()
     mine = ImportJob.objects.filter(pk=job.pk, worker=me, status__in=ACTIVE)
     try:
+        # The customers the import creates, each with the line that created it.
+        created: dict[int, int] = {}
         if job.kind == ImportKind.CUSTOMERS:
             _, rows = imports.csv_rows(
                 lines, required=imports.CUSTOMER_COLUMNS, optional=imports.CUSTOMER_OPTIONAL
             )
-            _run_batches(job, mine, rows, _apply_customers, progress)
+            apply = functools.partial(_apply_customers, created=created)
+            _run_batches(job, mine, rows, apply, progress)
         elif (columns := _copy_columns(job, lines)) is not None:
             mine.update(key_rule=KeyRule.OCCURRENCE)
             job.key_rule = KeyRule.OCCURRENCE
-            _run_copy(job, mine, lines, columns, progress)
+            _run_copy(job, mine, lines, columns, progress, created)
         else:
             transactions, rule = _transaction_rows(job, lines)
             mine.update(key_rule=rule)
@@ -189,10 +193,11 @@ def _import_job_apply(job: ImportJob, me: str, progress: Progress | None) -> Imp
                 job,
                 mine,
                 transactions,
-                _TransactionBatch(job),
+                _TransactionBatch(job, created),
                 progress,
                 together=imports.order_ref_of,
             )
+        _lookalikes_report(job, created)
     except FileRejected as rejected:
         ImportProblem.objects.create(
             job=job,
@@ -267,26 +272,60 @@ def _copy_columns(job: ImportJob, lines: list[bytes]) -> list[str] | None:
 
 
 def _run_copy(
-    job: ImportJob, mine, lines: list[bytes], columns: list[str], progress: Progress | None
+    job: ImportJob,
+    mine,
+    lines: list[bytes],
+    columns: list[str],
+    progress: Progress | None,
+    created: dict[int, int],
 ) -> None:
     """The whole file in one transaction: every good row applied, every bad one reported,
     or nothing (a job failed meanwhile by the check keeps it out, as a batch)."""
+    steps = copy_import.Steps()
     with transaction.atomic():
         counts = copy_import.transactions_copy(
             job,
             lines,
             columns,
-            _TransactionBatch(job),
+            _TransactionBatch(job, created),
             subject=IMPORTED_OFFERING,
+            steps=steps,
             **_figures_wait_for_rebuild(),
         )
         if not mine.update(
             heartbeat_at=timezone.now(), **{name: F(name) + value for name, value in counts.items()}
         ):
             raise ImportJobLost
+        steps("counts")
+    steps("commit")
+    steps.log(job)
     if progress:
         job.refresh_from_db()
         progress(job)
+
+
+def _lookalikes_report(job: ImportJob, created: dict[int, int]) -> None:
+    """Each row that created a customer who looks like another one, in the report: "looks
+    like customer #34 (same e-mail, different case)". Found for the whole file at once
+    (customers.duplicates.lookalikes_of), after its rows: the import goes on either way. A
+    transaction file names its customers by reference only, so only equal names count there."""
+    if not created:
+        return
+    found = duplicates.lookalikes_of(list(created), fuzzy_names=job.kind == ImportKind.CUSTOMERS)
+    ImportProblem.objects.bulk_create(
+        [
+            ImportProblem(
+                job=job,
+                line=created[customer_id],
+                outcome=RowOutcome.LOOKALIKE,
+                reason=f"looks like customer #{candidate.customer_id} "
+                f"({', '.join(candidate.reasons)})"[:500],
+            )
+            for customer_id, candidates in found.items()
+            for candidate in candidates
+        ],
+        batch_size=BATCH_ROWS,
+    )
 
 
 def _import_job_stop(*, job_id: int, worker: str, error: BaseException, retrying: bool) -> None:
@@ -452,8 +491,9 @@ class _TransactionBatch:
     occurrence, or the lines of one order_ref, which the batches receive together
     (`imports.orders_together`)."""
 
-    def __init__(self, job: ImportJob):
+    def __init__(self, job: ImportJob, created: dict[int, int]):
         self.job = job
+        self.created = created  # the customers created: the line of each
         self.offerings = {o.name: o for o in Offering.objects.prefetch_related("components")}
         self.offering_names = set(self.offerings)
         self.ratios = {name: _cost_ratio(o) for name, o in self.offerings.items()}
@@ -703,6 +743,10 @@ class _TransactionBatch:
         )
         # Not None: _new_customer sets the reference.
         self.customers.update((cast(str, c.external_ref), c.pk) for c in created)
+        first_line: dict[str, int] = {}
+        for row in rows:
+            first_line[row.customer_ref] = min(first_line.get(row.customer_ref, row.line), row.line)
+        self.created.update((c.pk, first_line[cast(str, c.external_ref)]) for c in created)
         return {c.pk for c in created}, refused
 
     def _interaction(self, row: TransactionRow) -> Interaction:
@@ -773,7 +817,9 @@ ROW_VALUE_ERRORS = (InvalidOperation, ValueError, OverflowError)
 CUSTOMER_FIELDS = ("name", *(name for name in imports.CUSTOMER_OPTIONAL if name != "owner"))
 
 
-def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowError]]:
+def _apply_customers(
+    batch: list[RawRow | RowError], *, created: dict[int, int]
+) -> tuple[dict, list[RowError]]:
     problems = [row for row in batch if isinstance(row, RowError)]
     raws = [row for row in batch if isinstance(row, RawRow)]
     refs = {raw.values["external_ref"] for raw in raws}
@@ -817,6 +863,7 @@ def _apply_customers(batch: list[RawRow | RowError]) -> tuple[dict, list[RowErro
         customers_services.customers_bulk_create(
             customers=to_create, with_history=True, batch_size=BATCH_ROWS
         )
+        created.update((c.pk, seen[cast(str, c.external_ref)]) for c in to_create)
     if to_update:
         customers_services.customers_bulk_update(
             customers=to_update, fields=[*CUSTOMER_FIELDS, "owner"], batch_size=BATCH_ROWS

@@ -6,14 +6,15 @@ duplicates on a re-import, whether the file goes to COPY as it is or through the
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.bulk import ReferenceMissing, references_checked_in_bulk
 from customers.models import Customer
 from dataio import copy_import, services
 from dataio.models import ImportedTransaction, ImportJob, ImportKind
 from dataio.services import import_job_create, import_job_run
-from interactions.models import OrderLine
+from interactions.models import Interaction, OrderLine
 from valuation.models import CustomerFigures
 
 from .factories import CustomerFactory, OfferingFactory
@@ -197,3 +198,67 @@ def test_a_copy_import_is_one_transaction_whole_or_nothing(world, monkeypatch):
     assert not job.problems.exists()
     assert not ImportedTransaction.objects.exists()
     assert list(Customer.objects.values_list("external_ref", flat=True)) == ["OLD"]
+
+
+def test_with_the_triggers_checking_every_reference_the_outcome_is_the_same(world, monkeypatch):
+    # given a role that may not turn the foreign keys' triggers off (or the bulk check off)
+    by_statement = imported_twice(PLAIN, copy=True, monkeypatch=monkeypatch)
+    monkeypatch.setattr(copy_import, "BULK_REFERENCES", False)
+
+    by_trigger = imported_twice(PLAIN, copy=True, monkeypatch=monkeypatch)
+
+    assert by_trigger == by_statement
+
+
+CUSTOMER = Interaction._meta.get_field("customer")
+
+
+def _replication_role(cursor) -> str:
+    cursor.execute("SHOW session_replication_role")
+    return cursor.fetchone()[0]
+
+
+def test_references_checked_in_bulk_refuse_a_row_that_does_not_exist():
+    customer = CustomerFactory()
+    missing = [(CUSTOMER, "SELECT unnest(%s::bigint[])", [[customer.pk, 10**12]])]
+    with (
+        connection.cursor() as cursor,
+        pytest.raises(ReferenceMissing, match="1 of the customers_customer rows"),
+        references_checked_in_bulk(cursor, models=[Interaction], references=missing),
+    ):
+        pytest.fail("not entered")
+
+
+def test_references_checked_in_bulk_refuse_a_reference_nobody_names():
+    with (
+        connection.cursor() as cursor,
+        pytest.raises(ValueError, match=r"Interaction\.customer: a reference nobody checks"),
+        references_checked_in_bulk(cursor, models=[Interaction], references=[]),
+    ):
+        pytest.fail("not entered")
+
+
+def test_after_the_block_or_a_failure_in_it_the_triggers_check_again():
+    customer = CustomerFactory()
+    with connection.cursor() as cursor:
+        with references_checked_in_bulk(
+            cursor, models=[Interaction], references=[(CUSTOMER, "SELECT %s", [customer.pk])]
+        ):
+            assert _replication_role(cursor) == "replica"  # the tests' role is a superuser
+        assert _replication_role(cursor) == "origin"
+        with (
+            pytest.raises(RuntimeError),
+            references_checked_in_bulk(
+                cursor, models=[Interaction], references=[(CUSTOMER, "SELECT %s", [customer.pk])]
+            ),
+        ):
+            raise RuntimeError("the disk is full")
+        assert _replication_role(cursor) == "origin"
+        # so a line of an order that does not exist is refused by its trigger
+        with pytest.raises(IntegrityError), transaction.atomic():
+            cursor.execute(
+                "INSERT INTO interactions_orderline (interaction_id, offering_id, quantity, "
+                "unit_price, unit_cost, discount) VALUES (%s, %s, 1, 1, 0, 0)",
+                [10**12, OfferingFactory().pk],
+            )
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

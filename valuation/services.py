@@ -197,6 +197,33 @@ def customers_figures_mark_stale(*, customer_ids, requested_at) -> int:
     )
 
 
+def customers_figures_mark_stale_selected(*, cursor, source: str, requested_at) -> int:
+    """customers_figures_mark_stale for the customers of `source` (a table or view with a
+    customer_id column: an import's staging), in one statement: the figures rows of new
+    customers created, every row's version bumped once, in customer id order (the lock
+    order). Returns how many were marked."""
+    values = {field.name: field.get_default() for field in FIGURE_ROW_FIELDS}
+    values.update(figures_version=1, figures_requested_at=requested_at)
+    columns = ["customer_id", "owner_id", *(field.column for field in FIGURE_ROW_FIELDS)]
+    params = [field.get_db_prep_save(values[field.name], connection) for field in FIGURE_ROW_FIELDS]
+    table = CustomerFigures._meta.db_table
+    cursor.execute(
+        f"""
+        INSERT INTO {table} ({", ".join(columns)})
+        SELECT c.id, c.owner_id, {", ".join(["%s"] * len(params))}
+        FROM {Customer._meta.db_table} c
+        WHERE c.id IN (SELECT customer_id FROM {source})
+        ORDER BY c.id
+        ON CONFLICT (customer_id) DO UPDATE SET
+            figures_version = {table}.figures_version + 1,
+            figures_requested_at = EXCLUDED.figures_requested_at,
+            owner_id = EXCLUDED.owner_id
+        """,
+        params,
+    )
+    return cursor.rowcount
+
+
 def figures_requests_due_now(*, now) -> int:
     """Requests dated in the future (an import's, waiting for its rebuild) become due now,
     for the sweeper. Returns how many."""

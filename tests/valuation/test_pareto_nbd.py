@@ -223,3 +223,31 @@ def test_it_stops_at_the_rate_shape_cap_on_customers_who_all_buy_at_one_rate():
     assert not result.converged
     assert 100 < result.params.r <= pareto_nbd._MAX_R
     assert np.isfinite(result.log_likelihood)
+
+
+def test_it_stops_at_the_drop_out_shape_cap_on_heavy_buyers_who_all_left_at_once(monkeypatch):
+    # given heavy buyers (20 purchases each) spread uniformly over two years that ended a year
+    # ago: one purchase rate and one moment of leaving for everyone, so the likelihood climbs
+    # with s along s/β fixed, where 2F1 is dearest (16 s and s past 2,000 without the cap,
+    # seconds a point past s = 5,000)
+    rng = np.random.default_rng(20)
+    ids = rng.integers(0, 300, size=6000)
+    dates = np.datetime64("2024-01-01") + rng.integers(0, 700, size=6000).astype("timedelta64[D]")
+    s = rfm_summary(ids, dates, np.zeros(6000), np.datetime64("2026-12-01"))
+    shapes = []
+    real = pareto_nbd._log_K
+
+    def recorded(r, alpha, s_, beta, x, t):
+        shapes.append(s_)
+        return real(r, alpha, s_, beta, x, t)
+
+    monkeypatch.setattr(pareto_nbd, "_log_K", recorded)
+
+    result = pareto_nbd.fit(s.frequency, s.recency, s.T)
+
+    # then the search ends below the cap, never evaluated past it, and the fit is reported as
+    # not converged
+    assert not result.converged
+    assert 100 < result.params.s <= pareto_nbd._MAX_S
+    assert max(shapes) <= pareto_nbd._MAX_S * (1 + 1e-4)  # the central differences' step
+    assert np.isfinite(result.log_likelihood)

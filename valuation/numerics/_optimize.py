@@ -174,8 +174,8 @@ def _newton(
     step to step; once the step is small the true Hessian is evaluated and decides, so the
     convergence test and the identification check are those of Newton's method.
 
-    `upper`: where a step would cross it the search stops (None), the last point below it
-    appended to `capped`.
+    `upper`: where a step would cross it the search stops (None) without evaluating past it,
+    the last point below it appended to `capped`.
     """
     theta = start.copy()
     current = objective(theta)
@@ -207,6 +207,11 @@ def _newton(
         slope = float(gradient @ step)
         # Near the optimum the decrease is below rounding of the value: trust the model.
         flat = -slope < 1e-12 * (1.0 + abs(value)) and eigenvalues[0] > 0
+        if upper is not None and np.any(theta + step > upper):
+            # Not evaluated: past the cap the model's series are dearest (seconds a point).
+            if capped is not None:
+                capped.append(theta)  # the last point below the cap
+            return None
         t = 1.0
         while True:
             trial_point = theta + t * step
@@ -231,10 +236,6 @@ def _newton(
                 trial, exact = objective(trial_point), True
                 if trial is None:
                     return None
-        if upper is not None and np.any(trial_point > upper):
-            if capped is not None:
-                capped.append(theta)  # the last point below the cap
-            return None
         theta, current = trial_point, trial
         if np.max(np.abs(theta)) > _BOUND:
             return None
