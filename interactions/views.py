@@ -337,8 +337,10 @@ REPORT_DAYS = 84  # twelve weeks by default
 def service_level_report(request):
     today = timezone.localdate()
     since, until, by = today - timedelta(days=REPORT_DAYS - 1), today, "channel"
+    defaults = {"since": since.isoformat(), "until": until.isoformat(), "by": by}
+    # A query naming only some fields (?by=tier) still shows the dates the report covers.
     form = ServiceLevelReportForm(
-        request.GET or None, initial={"since": since, "until": until, "by": by}
+        {**defaults, **request.GET.dict()} if request.GET else None, initial=defaults
     )
     if form.is_valid():
         since = form.cleaned_data.get("since") or since
