@@ -23,7 +23,7 @@ from interactions.choices import InteractionType
 from interactions.models import Interaction, OrderLine
 from replenishment.models import ReplenishmentSubscription, SubscriptionStatus
 
-from . import community, services, signin, tasks
+from . import community, ideas, services, signin, tasks
 
 TOO_MANY = "Too many sign-in links asked for. Please try again in an hour."
 CHECK_INBOX = (
@@ -149,6 +149,8 @@ def home_context(customer, *, errors=None) -> dict:
         "to_review": to_review,
         # What moderation did with their reviews (a note; the author is mailed too).
         "review_news": [o for o in to_review if o.my_review and o.my_review.status == "published"],
+        # The same for their tips and ideas (answered, or an idea's status set).
+        **ideas.post_news_of(customer_id=customer.pk),
     }
 
 

@@ -8,9 +8,14 @@ vote withdrawn) is an inbound web-channel `feedback` interaction on the customer
 not awaiting a response, so their manager sees it.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import Customer
 from interactions.choices import Channel, Direction, InteractionType
@@ -18,7 +23,14 @@ from interactions.models import Interaction
 from interactions.services import interaction_log
 from offerings.models import Category, Offering
 
-from .community import customer_holds, portal_account_for, review_text_clean
+from .community import (
+    NEWS_ANSWERED,
+    NEWS_APPROVED,
+    Tell,
+    customer_holds,
+    portal_account_for,
+    review_text_clean,
+)
 from .models import (
     IDEA_STAGES_CLOSED,
     IDEA_TITLE_MAX,
@@ -34,6 +46,7 @@ from .models import (
 )
 
 IDEA_TITLE_MIN = 3
+NEWS_STAGE = "stage"  # an idea's status changed (portal.tasks.post_news_send)
 # How a vote reads on the voter's timeline, before the idea's title (portal/privacy.py finds
 # them there when the idea's author is erased).
 VOTED_FOR = "In the portal, the customer voted for the idea: "
@@ -98,9 +111,12 @@ def portal_tip_post(*, customer: Customer, offering: Offering, text: str) -> Tip
 
 
 @transaction.atomic
-def portal_tip_approve(*, tip: Tip, user) -> Tip:
-    """Publish; the customer's later posts need no approval. Its reports are resolved."""
+def portal_tip_approve(*, tip: Tip, user, tell: Tell | None = None) -> Tip:
+    """Publish; the customer's later posts need no approval. Its reports are resolved.
+    `tell(tip_id, news)` tells the author, when it was not published before."""
     tip = Tip.objects.select_for_update().get(pk=tip.pk)
+    if tell is not None and tip.status != ReviewStatus.PUBLISHED:
+        tell(tip.pk, NEWS_APPROVED)
     tip.status = ReviewStatus.PUBLISHED
     tip.save(update_fields=["status"])
     tip.reports.update(resolved=True)
@@ -118,12 +134,15 @@ def portal_tip_hide(*, tip: Tip, user) -> Tip:
 
 
 @transaction.atomic
-def portal_tip_answer(*, tip: Tip, user, answer: str) -> Tip:
+def portal_tip_answer(*, tip: Tip, user, answer: str, tell: Tell | None = None) -> Tip:
     tip = Tip.objects.select_for_update().get(pk=tip.pk)
+    before = tip.staff_answer
     tip.staff_answer = _text(answer, field="answer", limit=REVIEW_TEXT_MAX)
     tip.answered_by = user
     tip.full_clean()
     tip.save(update_fields=["staff_answer", "answered_by"])
+    if tell is not None and tip.staff_answer != before:
+        tell(tip.pk, NEWS_ANSWERED)
     return tip
 
 
@@ -171,8 +190,10 @@ def portal_idea_post(
 
 
 @transaction.atomic
-def portal_idea_approve(*, idea: Idea, user) -> Idea:
+def portal_idea_approve(*, idea: Idea, user, tell: Tell | None = None) -> Idea:
     idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    if tell is not None and idea.status != ReviewStatus.PUBLISHED:
+        tell(idea.pk, NEWS_APPROVED)
     idea.status = ReviewStatus.PUBLISHED
     idea.save(update_fields=["status"])
     idea.reports.update(resolved=True)
@@ -190,12 +211,16 @@ def portal_idea_hide(*, idea: Idea, user) -> Idea:
 
 
 @transaction.atomic
-def portal_idea_answer(*, idea: Idea, user, stage: str, answer: str = "") -> Idea:
+def portal_idea_answer(
+    *, idea: Idea, user, stage: str, answer: str = "", tell: Tell | None = None
+) -> Idea:
     """Staff set where the idea stands and, optionally, answer it (an empty answer keeps the
-    one given before)."""
+    one given before). `tell` tells the author once: of a new answer (its message names the
+    status too), else of a new status."""
     if stage not in IdeaStage.values:
         raise ValidationError({"stage": f"Not a status: {stage!r}."})
     idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    before = (idea.stage, idea.staff_answer)
     idea.stage = stage
     fields = ["stage"]
     if answer.strip():
@@ -204,6 +229,10 @@ def portal_idea_answer(*, idea: Idea, user, stage: str, answer: str = "") -> Ide
         fields += ["staff_answer", "answered_by"]
     idea.full_clean()
     idea.save(update_fields=fields)
+    if tell is not None and idea.staff_answer != before[1]:
+        tell(idea.pk, NEWS_ANSWERED)
+    elif tell is not None and idea.stage != before[0]:
+        tell(idea.pk, NEWS_STAGE)
     return idea
 
 
@@ -307,6 +336,57 @@ def ideas_to_manage(*, stage: str = "") -> QuerySet[Idea]:
         .select_related(*BOARD_RELATED)
         .order_by("-vote_count", "-created_at", "-pk")
     )
+
+
+NEWS_LIMIT = 10
+
+
+def post_news_of(*, customer_id: int) -> dict[str, list]:
+    """The portal home's note of what staff did with the customer's published tips and
+    ideas, latest first (the author is mailed too): "tip_news" the answered tips,
+    "idea_news" the ideas answered or whose status moved on. Two queries."""
+    published = Q(customer_id=customer_id, status=ReviewStatus.PUBLISHED)
+    tips = (
+        Tip.objects.filter(published)
+        .exclude(staff_answer="")
+        .select_related("offering")
+        .order_by("-created_at", "-pk")[:NEWS_LIMIT]
+    )
+    found = (
+        Idea.objects.filter(published)
+        .filter(~Q(staff_answer="") | ~Q(stage=IdeaStage.NEW))
+        .order_by("-created_at", "-pk")[:NEWS_LIMIT]
+    )
+    return {"tip_news": list(tips), "idea_news": list(found)}
+
+
+def ideas_unanswered_of(*, manager, limit: int = 50) -> list[dict]:
+    """Published ideas of the manager's customers with no staff answer for
+    PORTAL_REVIEW_TODO_AFTER_HOURS since posted, oldest first: one query (the to-do's fixed
+    count; core.hooks "todo.ideas"). Admins answer ideas; a manager views them on the staff's
+    list, so the entry links there, to the idea."""
+    before = timezone.now() - timedelta(hours=settings.PORTAL_REVIEW_TODO_AFTER_HOURS)
+    found = (
+        Idea.objects.filter(
+            customer__owner=manager,
+            status=ReviewStatus.PUBLISHED,
+            staff_answer="",
+            created_at__lte=before,
+        )
+        .select_related("customer")
+        .order_by("created_at", "pk")[:limit]
+    )
+    manage = reverse("portal:ideas-manage")
+    return [
+        {
+            "customer": idea.customer,
+            "title": idea.title,
+            "stage": idea.get_stage_display(),
+            "at": idea.created_at,
+            "view_url": f"{manage}#idea-{idea.pk}",
+        }
+        for idea in found
+    ]
 
 
 def ideas_of_customer(*, customer_id: int) -> QuerySet[Idea]:

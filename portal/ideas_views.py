@@ -2,6 +2,8 @@
 the staff's list of ideas (admins act, managers view) and the moderation of tips and ideas
 (admins, on /portal/moderation/ beside the reviews)."""
 
+from functools import partial
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -15,7 +17,7 @@ from accounts.roles import is_admin, is_manager
 from core.ratelimit import rate_limit_hit
 from offerings.models import Category, Offering
 
-from . import community, ideas
+from . import community, ideas, tasks
 from .account_views import customer_required, home_context
 from .community_views import AnswerForm, _errors, admin_only
 from .models import (
@@ -63,6 +65,12 @@ def _stage_filter(request) -> str:
     # An unknown status filters nothing: the list is still worth showing.
     stage = request.GET.get("status", "")
     return stage if stage in IdeaStage.values else ""
+
+
+def _tell(request, kind: str):
+    """The author is told of moderation's news by mail after the commit (portal.tasks)."""
+    link = request.build_absolute_uri(reverse("portal:home"))
+    return partial(tasks.post_news_request, kind, portal_link=link)
 
 
 def _too_many(response):
@@ -239,6 +247,7 @@ def idea_answer(request, idea_id: int):
             user=request.user,
             stage=form.cleaned_data["stage"],
             answer=form.cleaned_data["answer"],
+            tell=_tell(request, "idea"),
         )
     except ValidationError as error:
         return _manage(request, errors=_errors(error), status=400)
@@ -260,7 +269,7 @@ def tip_moderation(action: str):
     def view(request, tip_id: int):
         tip = get_object_or_404(Tip, pk=tip_id)
         if action == "approve":
-            ideas.portal_tip_approve(tip=tip, user=request.user)
+            ideas.portal_tip_approve(tip=tip, user=request.user, tell=_tell(request, "tip"))
         elif action == "hide":
             ideas.portal_tip_hide(tip=tip, user=request.user)
         else:
@@ -269,7 +278,10 @@ def tip_moderation(action: str):
                 return _moderation_refused(request, _errors(form))
             try:
                 ideas.portal_tip_answer(
-                    tip=tip, user=request.user, answer=form.cleaned_data["answer"]
+                    tip=tip,
+                    user=request.user,
+                    answer=form.cleaned_data["answer"],
+                    tell=_tell(request, "tip"),
                 )
             except ValidationError as error:
                 return _moderation_refused(request, _errors(error))
@@ -285,7 +297,7 @@ def idea_moderation(action: str):
     def view(request, idea_id: int):
         idea = get_object_or_404(Idea, pk=idea_id)
         if action == "approve":
-            ideas.portal_idea_approve(idea=idea, user=request.user)
+            ideas.portal_idea_approve(idea=idea, user=request.user, tell=_tell(request, "idea"))
         else:
             ideas.portal_idea_hide(idea=idea, user=request.user)
         return redirect(f"{reverse('portal:moderation')}#ideas")

@@ -17,7 +17,7 @@ from mail.models import BouncingAddress
 from mail.services import one_line
 
 from . import signin
-from .models import Review, ReviewStatus
+from .models import Idea, Review, ReviewStatus, Tip
 
 SUBJECT = "Your sign-in link"
 BODY = """Hello {name},
@@ -70,24 +70,32 @@ def portal_sign_in_send(customer_id: int, address: str, link_base: str) -> bool:
     return True
 
 
-# --- Telling a review's author (docs/portal.md, "Reviews: the author is told") -------------
+# --- Telling a post's author (docs/portal.md, "Reviews: the author is told"; tips and ideas
+# alike) ----------------------------------------------------------------------------------
 
 NEWS_SUBJECTS = {
-    "approved": "Your review of {offering} is published",
-    "answered": "Your review of {offering} was answered",
+    "approved": "Your {post} is published",
+    "answered": "Your {post} was answered",
+    "stage": "Your {post} is now {stage}",
 }
 NEWS_BODIES = {
     "approved": """Hello {name},
 
-Your review of {offering} is published: other customers read it now.
+Your {post} is published: other customers read it now.
 
 Your portal: {link}
 """,
     "answered": """Hello {name},
 
-We answered your review of {offering}:
+We answered your {post}:{stage_line}
 
 {answer}
+
+Your portal: {link}
+""",
+    "stage": """Hello {name},
+
+Your {post} is now {stage}.
 
 Your portal: {link}
 """,
@@ -98,6 +106,11 @@ def review_news_request(review_id: int, news: str, *, portal_link: str) -> None:
     """In the moderation's transaction (portal.community's `tell`): the message is sent by a
     worker after the commit; a broker away is logged, never a failed moderation."""
     enqueue_on_commit(review_news_send, review_id, news, portal_link)
+
+
+def post_news_request(kind: str, post_id: int, news: str, *, portal_link: str) -> None:
+    """As review_news_request, for a tip or an idea (`kind` "tip" or "idea")."""
+    enqueue_on_commit(post_news_send, kind, post_id, news, portal_link)
 
 
 def review_news_refusal(customer: Customer) -> str:
@@ -116,33 +129,62 @@ def review_news_refusal(customer: Customer) -> str:
     return ""
 
 
-@shared_task(**retry_transient(max_retries=3, also=SMTP_TRANSIENT))
-def review_news_send(review_id: int, news: str, portal_link: str) -> str:
-    """Mail the author their review's news; returns "sent" or why not (tests and logs)."""
-    review = (
-        Review.objects.select_related("customer", "offering")
-        .filter(pk=review_id, customer__preference_link_version__isnull=False)
+POSTS: dict[str, type[Review] | type[Tip] | type[Idea]] = {
+    "review": Review,
+    "tip": Tip,
+    "idea": Idea,
+}
+
+
+def _post_named(kind: str, post) -> str:
+    if kind == "idea":
+        return f"idea “{one_line(post.title)}”"
+    return f"{kind} {'of' if kind == 'review' else 'on'} {one_line(post.offering.name)}"
+
+
+def post_news_mail(kind: str, post_id: int, news: str, portal_link: str) -> str:
+    """Mail the author their post's news; returns "sent" or why not (tests and logs)."""
+    model = POSTS.get(kind)
+    if model is None or news not in NEWS_SUBJECTS or (news == "stage" and kind != "idea"):
+        return "gone"
+    related = ["customer"] if kind == "idea" else ["customer", "offering"]
+    post = (
+        model.objects.select_related(*related)  # type: ignore[attr-defined]
+        .filter(pk=post_id, customer__preference_link_version__isnull=False)
         .first()
     )
-    if review is None or news not in NEWS_SUBJECTS:
+    if post is None:
         return "gone"  # erased or deleted meanwhile
-    if (news == "approved" and review.status != ReviewStatus.PUBLISHED) or (
-        news == "answered" and not review.staff_answer
+    if (news == "approved" and post.status != ReviewStatus.PUBLISHED) or (
+        news == "answered" and not post.staff_answer
     ):
         return "outdated"  # hidden or its answer removed before the worker ran
-    refused = review_news_refusal(review.customer)
+    refused = review_news_refusal(post.customer)
     if refused:
         return refused
-    offering = one_line(review.offering.name)
+    named = _post_named(kind, post)
+    stage = post.get_stage_display().lower() if kind == "idea" else ""
     send_mail(
-        NEWS_SUBJECTS[news].format(offering=offering)[:200],
+        NEWS_SUBJECTS[news].format(post=named, stage=stage)[:200],
         NEWS_BODIES[news].format(
-            name=review.customer.name,
-            offering=offering,
-            answer=review.staff_answer,
+            name=post.customer.name,
+            post=named,
+            stage=stage,
+            stage_line=f" it is {stage}." if stage else "",
+            answer=post.staff_answer,
             link=portal_link,
         ),
         settings.DEFAULT_FROM_EMAIL,
-        [review.customer.email],
+        [post.customer.email],
     )
     return "sent"
+
+
+@shared_task(**retry_transient(max_retries=3, also=SMTP_TRANSIENT))
+def review_news_send(review_id: int, news: str, portal_link: str) -> str:
+    return post_news_mail("review", review_id, news, portal_link)
+
+
+@shared_task(**retry_transient(max_retries=3, also=SMTP_TRANSIENT))
+def post_news_send(kind: str, post_id: int, news: str, portal_link: str) -> str:
+    return post_news_mail(kind, post_id, news, portal_link)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from interactions.services import OrderLineInput, interaction_log
-from portal.models import Review
+from portal.models import Idea, Review
 from replenishment.services import replenishment_subscribe
 from valuation.services import customer_figures_recompute
 from workspace.selectors.todo import at_risk_customers, manager_todo, portfolio_median_clv
@@ -39,15 +39,26 @@ def test_it_renders_the_todo_list_in_a_fixed_number_of_queries(
         )
         for c in customers
     )
+    # and an idea of each posted two days ago that no admin answered
+    Idea.objects.bulk_create(
+        Idea(
+            customer=c,
+            title="Bigger bags",
+            text="1 kg",
+            status="published",
+            created_at=timezone.now() - timedelta(days=2),
+        )
+        for c in customers
+    )
     client.force_login(alice)
     client.get(reverse("workspace:todo"))
 
     # When the manager opens the to-do list
     # Then the same queries run whatever its size: session, user, role with its permissions,
     # next steps, subscriptions, predicted purchases, unanswered, median, at risk, the
-    # portal's unanswered reviews, the managers a to-do may be handed to, and the
+    # portal's unanswered reviews and ideas, the managers a to-do may be handed to, and the
     # navigation's counts of new senders to check and of unread notices
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = client.get(reverse("workspace:todo"))
     todo = response.context["todo"]
     assert len(todo.next_steps) == size
@@ -55,6 +66,7 @@ def test_it_renders_the_todo_list_in_a_fixed_number_of_queries(
     assert len(todo.at_risk) == size
     assert len(todo.predicted) == size
     assert len(todo.reviews) == size
+    assert len(todo.ideas) == size
 
 
 def test_it_lists_valuable_customers_whose_p_alive_fell_and_no_others(alice, bob):

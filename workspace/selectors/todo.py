@@ -167,6 +167,8 @@ class TodoList:
     # Reviews of the manager's customers waiting for staff's answer (the portal's, through
     # core.hooks "todo.reviews": the workspace does not import the portal).
     reviews: list = field(default_factory=list)
+    # Ideas of the manager's customers with no answer yet ("todo.ideas"; admins answer them).
+    ideas: list = field(default_factory=list)
 
     @property
     def replenishment_count(self) -> int:
@@ -183,6 +185,7 @@ class TodoList:
                 self.unanswered,
                 self.at_risk,
                 self.reviews,
+                self.ideas,
             )
         )
 
@@ -244,6 +247,11 @@ def manager_todo(*, manager, today: date | None = None) -> TodoList:
         reviews=[
             entry
             for provider in hooks.provided("todo.reviews")
+            for entry in provider(manager=manager)
+        ],
+        ideas=[
+            entry
+            for provider in hooks.provided("todo.ideas")
             for entry in provider(manager=manager)
         ],
     )
