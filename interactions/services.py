@@ -24,7 +24,7 @@ from core import bounds
 from core.bulk import insert_select, update_from_values
 from core.errors import errors_under
 from core.records import record_save, related_known
-from core.statements import row_insert
+from core.statements import row_insert, rows_insert
 from customers.facts import FactInput, customer_fact_record
 from customers.models import Customer
 from customers.services import ERASED
@@ -883,7 +883,7 @@ def _add(errors: dict[str, list[str]], error: ValidationError) -> None:
 
 
 def _batch_item_build(
-    item: InteractionBatchItem, refs: _Refs, logged_by
+    item: InteractionBatchItem, refs: _Refs, logged_by, line_checks: dict
 ) -> tuple[Interaction, list[OrderLine], dict[str, list[str]]]:
     """The unsaved interaction and lines of one item and its errors, found without a query:
     the rules of interaction_log (a thread of the same customer, lines only on orders that may
@@ -951,12 +951,24 @@ def _batch_item_build(
     for index, order_line in enumerate(lines):
         try:
             with errors_under(f"lines[{index}]"):
-                order_line.full_clean(
-                    exclude=["interaction", "offering"], validate_constraints=False
-                )
+                _line_check(order_line, line_checks)
         except ValidationError as error:
             _add(errors, error)
     return interaction, lines, errors
+
+
+def _line_check(line: OrderLine, known: dict) -> None:
+    """A line's full_clean, once per batch for each distinct set of values: the checks read
+    only its four numbers (keyed exactly, as written: 2.0 and 2.00 differ in places)."""
+    key = (str(line.quantity), str(line.unit_price), str(line.unit_cost), str(line.discount))
+    if key not in known:
+        try:
+            line.full_clean(exclude=["interaction", "offering"], validate_constraints=False)
+            known[key] = None
+        except ValidationError as error:
+            known[key] = error
+    if known[key] is not None:
+        raise known[key]
 
 
 class _RollBack(Exception):
@@ -994,6 +1006,7 @@ def interactions_batch_log(
     one_by_one: list[tuple[int, InteractionBatchItem]] = []
     first_of_ref: dict[tuple[str, str], int] = {}  # a source reference -> its item's index
     duplicates: dict[int, int] = {}  # an item's index -> the index of the item it repeats
+    line_checks: dict = {}  # a line's values -> its full_clean's error (None: valid)
     for index, item in enumerate(items):
         if not isinstance(item, InteractionBatchItem):
             results[index].errors = item
@@ -1009,7 +1022,7 @@ def interactions_batch_log(
         if ref is not None and ref in first_of_ref:
             duplicates[index] = first_of_ref[ref]
             continue
-        interaction, lines, errors = _batch_item_build(item, refs, logged_by)
+        interaction, lines, errors = _batch_item_build(item, refs, logged_by, line_checks)
         if errors:
             results[index].errors = errors
             continue
@@ -1049,10 +1062,10 @@ def _batch_write(bulk, one_by_one, refs: _Refs, results, logged_by) -> None:
     lines = [line for _, _, item_lines in bulk for line in item_lines]
     if interactions:
         due_times_set(interactions)
-        Interaction.objects.bulk_create(interactions)
+        rows_insert(interactions)
         for line in lines:
             line.interaction_id = line.interaction.pk
-        OrderLine.objects.bulk_create(lines)
+        rows_insert(lines)
         for index, interaction, _ in bulk:
             results[index].id = interaction.pk
     customer_ids = sorted(

@@ -29,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core.statements import row_get_locked, row_update
+from core.statements import row_get_locked, row_update, rows_upsert
 from interactions.choices import SERVICE_TYPES, InteractionType
 from interactions.models import Interaction, OrderLine
 
@@ -298,9 +298,9 @@ def summaries_record_interactions(
     batches and single writes that meet on a customer take turns and never deadlock.
     """
     customer_ids = sorted(set(customer_ids) | {i.customer_id for i in interactions})
-    CustomerSummary.objects.bulk_create(
+    rows_upsert(
         [CustomerSummary(customer_id=customer_id) for customer_id in customer_ids],
-        ignore_conflicts=True,
+        unique=["customer"],
     )
     summaries = {
         summary.customer_id: summary
@@ -340,9 +340,8 @@ def summaries_record_interactions(
     for customer_id in touched:
         _check_in_range(summaries[customer_id])
     if touched:
-        CustomerSummary.objects.bulk_create(
+        rows_upsert(
             [summaries[customer_id] for customer_id in touched],
-            update_conflicts=True,
-            unique_fields=["customer"],
+            unique=["customer"],
             update_fields=SUMMARY_FIELDS,
         )
