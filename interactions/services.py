@@ -1093,6 +1093,14 @@ def _batch_write(bulk, one_by_one, refs: _Refs, results, logged_by) -> None:
             root = interaction.thread.thread_id or interaction.thread.pk
             answers[root] = max(answers.get(root, interaction.occurred_at), interaction.occurred_at)
     _threads_answer(answers=answers)
+    # The customer's messages in a thread resume what waits there on them, as alone.
+    resumes: dict[int, datetime] = {}
+    for interaction in interactions:
+        if interaction.direction == Direction.INBOUND and interaction.thread is not None:
+            root = interaction.thread.thread_id or interaction.thread.pk
+            resumes[root] = min(resumes.get(root, interaction.occurred_at), interaction.occurred_at)
+    for root, at in sorted(resumes.items()):
+        _threads_resume(thread_ids=[root], at=at)
     for index, item in sorted(one_by_one, key=lambda pair: pair[1].customer_id):
         try:
             with transaction.atomic():

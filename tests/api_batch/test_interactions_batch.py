@@ -378,3 +378,40 @@ def test_an_outbound_item_in_a_thread_answers_what_waits_there(
         assert item.first_response_at == reply_at
     later.refresh_from_db()
     assert later.first_response_at is None  # written after the answer: still waiting
+
+
+def test_the_customers_message_in_a_thread_resumes_what_waits_on_them(
+    api, charlie, alices_customer, recomputes
+):
+    """A paused item ("waiting on the customer") resumes when their reply arrives in a
+    batch, as when it is logged alone (interaction_log)."""
+    from interactions.services import interaction_wait_on_customer
+
+    asked = Interaction.objects.create(
+        customer=alices_customer,
+        channel="email",
+        direction="inbound",
+        type="complaint",
+        subject="Broken grinder",
+        occurred_at=NOW - timedelta(hours=5),
+        requires_response=True,
+    )
+    assert interaction_wait_on_customer(interaction=asked, at=NOW - timedelta(hours=4))
+    response = api(charlie).post(
+        URL,
+        {
+            "items": [
+                inquiry(
+                    alices_customer,
+                    subject="Re: Broken grinder",
+                    thread=asked.pk,
+                    occurred_at=(NOW - timedelta(hours=1)).isoformat(),
+                )
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    asked.refresh_from_db()
+    assert asked.waiting_since is None
+    assert asked.paused_seconds == 3 * 3600
