@@ -114,23 +114,12 @@ def portal_tip_post(*, customer: Customer, offering: Offering, text: str) -> Tip
 def portal_tip_approve(*, tip: Tip, user, tell: Tell | None = None) -> Tip:
     """Publish; the customer's later posts need no approval. Its reports are resolved.
     `tell(tip_id, news)` tells the author, when it was not published before."""
-    tip = Tip.objects.select_for_update().get(pk=tip.pk)
-    if tell is not None and tip.status != ReviewStatus.PUBLISHED:
-        tell(tip.pk, NEWS_APPROVED)
-    tip.status = ReviewStatus.PUBLISHED
-    tip.save(update_fields=["status"])
-    tip.reports.update(resolved=True)
-    PortalAccount.objects.filter(customer_id=tip.customer_id).update(posts_need_approval=False)
-    return tip
+    return _post_publish(Tip, tip, tell)
 
 
 @transaction.atomic
 def portal_tip_hide(*, tip: Tip, user) -> Tip:
-    tip = Tip.objects.select_for_update().get(pk=tip.pk)
-    tip.status = ReviewStatus.HIDDEN
-    tip.save(update_fields=["status"])
-    tip.reports.update(resolved=True)
-    return tip
+    return _post_hide(Tip, tip)
 
 
 @transaction.atomic
@@ -191,23 +180,12 @@ def portal_idea_post(
 
 @transaction.atomic
 def portal_idea_approve(*, idea: Idea, user, tell: Tell | None = None) -> Idea:
-    idea = Idea.objects.select_for_update().get(pk=idea.pk)
-    if tell is not None and idea.status != ReviewStatus.PUBLISHED:
-        tell(idea.pk, NEWS_APPROVED)
-    idea.status = ReviewStatus.PUBLISHED
-    idea.save(update_fields=["status"])
-    idea.reports.update(resolved=True)
-    PortalAccount.objects.filter(customer_id=idea.customer_id).update(posts_need_approval=False)
-    return idea
+    return _post_publish(Idea, idea, tell)
 
 
 @transaction.atomic
 def portal_idea_hide(*, idea: Idea, user) -> Idea:
-    idea = Idea.objects.select_for_update().get(pk=idea.pk)
-    idea.status = ReviewStatus.HIDDEN
-    idea.save(update_fields=["status"])
-    idea.reports.update(resolved=True)
-    return idea
+    return _post_hide(Idea, idea)
 
 
 @transaction.atomic
@@ -487,3 +465,24 @@ def ideas_customer_erase(*, customer_id: int) -> None:
     Idea.objects.filter(customer_id=customer_id).update(
         title=ERASED_IDEA, text="", staff_answer="", status=ReviewStatus.HIDDEN
     )
+
+
+def _post_publish(model, post, tell: "Tell | None"):
+    """A tip or idea published by an admin: the author told when it was not published
+    before, its reports resolved, the customer's later posts free of approval."""
+    post = model.objects.select_for_update().get(pk=post.pk)
+    if tell is not None and post.status != ReviewStatus.PUBLISHED:
+        tell(post.pk, NEWS_APPROVED)
+    post.status = ReviewStatus.PUBLISHED
+    post.save(update_fields=["status"])
+    post.reports.update(resolved=True)
+    PortalAccount.objects.filter(customer_id=post.customer_id).update(posts_need_approval=False)
+    return post
+
+
+def _post_hide(model, post):
+    post = model.objects.select_for_update().get(pk=post.pk)
+    post.status = ReviewStatus.HIDDEN
+    post.save(update_fields=["status"])
+    post.reports.update(resolved=True)
+    return post
