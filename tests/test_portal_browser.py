@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from crm.celery import app
-from portal.models import Idea, IdeaVote, PortalAccount
+from portal.models import Idea, IdeaVote, PortalAccount, Review
 from replenishment.models import ReplenishmentSubscription
 from replenishment.services import replenishment_subscribe
 
@@ -135,6 +135,14 @@ def test_a_customer_posts_an_idea_votes_for_another_and_an_admin_answers_it(
     expect(tips).to_contain_text("Waiting for approval")
     tips.scroll_into_view_if_needed()
     shot(page, "portal-home-tips")
+    # She reviews what she ordered: a new account's review waits for approval as well.
+    form = page.locator(f"#review-{beans.pk}")
+    form.get_by_label("Rating").select_option("4")
+    form.get_by_label("Your review").fill("Rich and even, a <i>little</i> bitter.")
+    form.get_by_role("button", name="Post the review").click()
+    expect(page.locator(f"#review-{beans.pk} .badge")).to_have_text("Waiting for approval")
+    review = Review.objects.get(customer=anna, offering=beans)
+    assert (review.rating, review.text) == (4, "Rich and even, a little bitter.")
     page.get_by_role("navigation", name="Portal").get_by_role("link", name="Ideas").click()
     expect(page.get_by_role("heading", name="Ideas", exact=True)).to_be_visible()
 
@@ -163,6 +171,8 @@ def test_a_customer_posts_an_idea_votes_for_another_and_an_admin_answers_it(
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, "ada")
     page.goto("/portal/moderation/")
+    page.locator(f"#review-{review.pk}").get_by_role("button", name="Approve").click()
+    expect(page.locator(f"#review-{review.pk}")).to_have_count(0)
     pending = page.locator(f"#ideas #idea-{mine.pk}")
     expect(pending).to_contain_text("Night Owl")
     shot(page, "portal-moderation-ideas")
@@ -171,6 +181,10 @@ def test_a_customer_posts_an_idea_votes_for_another_and_an_admin_answers_it(
     page.locator("#tips").get_by_role("button", name="Approve").click()
     expect(page.get_by_text("No tip waits for moderation.")).to_be_visible()
     page.goto(f"/offerings/{beans.pk}/reviews/")
+    published = page.locator(f"#review-{review.pk}")
+    expect(published).to_contain_text("Night Owl")
+    expect(published).to_contain_text("4 / 5")
+    expect(published).to_contain_text("Rich and even, a little bitter.")
     expect(page.locator("#tips")).to_contain_text("Night Owl")
     expect(page.locator("#tips")).to_contain_text("Let the shot run 28 seconds.")
     assert "Anna" not in page.locator("main").inner_text()
