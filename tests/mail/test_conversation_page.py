@@ -78,7 +78,8 @@ def test_support_sees_the_whole_dialogue_without_money(client, charlie, thread):
     assert "Quoted history" in page and "On Monday you wrote" in page
     assert "<b>grinder</b>" not in page  # the HTML only on request
     assert "Ordered beans on the phone" in page and "House blend" in page
-    assert "987" not in page and "1,975" not in page
+    # The amounts in any format (not "987" alone: a timestamp or an id may hold it).
+    assert not any(amount in page for amount in ("987.65", "987,65", "1,975", "1975"))
     assert "Matched: Sender&#x27;s address is the customer&#x27;s" in page
     assert "prefers" in page and "Reply by email" in page
     assert "photo.html" in page
