@@ -61,8 +61,9 @@ def _listen_forever(stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             _listen(stop)
-        except Exception:  # the database went away: listen again once it is back
-            logger.exception("the figures listener lost its connection; reconnecting")
+        except Exception:  # the database or the broker went away: listen again, which
+            # first sends every stale customer's recompute (so an outage loses none)
+            logger.exception("the figures listener failed; listening again in a second")
             stop.wait(1.0)
         finally:
             connections.close_all()  # this thread's Django connection (the catch-up's)
