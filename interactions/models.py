@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from core import bounds
@@ -118,7 +118,9 @@ class Interaction(models.Model):
             # time, over the open inbound items only; its first page reads 50 entries.
             models.Index(
                 ExpressionWrapper(Q(first_response_at__isnull=False), output_field=BooleanField()),
-                F("response_due_at").asc(nulls_last=True),
+                # Ascending, NULLs last: PostgreSQL's default, the queue's order (SQLite, the
+                # embedded default, takes no NULLS LAST in an index).
+                "response_due_at",
                 "occurred_at",
                 "id",
                 name="interaction_queue_idx",

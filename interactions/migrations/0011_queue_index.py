@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='interaction',
-            index=models.Index(models.ExpressionWrapper(models.Q(('first_response_at__isnull', False)), output_field=models.BooleanField()), models.OrderBy(models.F('response_due_at'), nulls_last=True), models.F('occurred_at'), models.F('id'), condition=models.Q(('direction', 'inbound'), ('requires_response', True), ('resolved_at__isnull', True)), name='interaction_queue_idx'),
+            index=models.Index(models.ExpressionWrapper(models.Q(('first_response_at__isnull', False)), output_field=models.BooleanField()), models.F('response_due_at'), models.F('occurred_at'), models.F('id'), condition=models.Q(('direction', 'inbound'), ('requires_response', True), ('resolved_at__isnull', True)), name='interaction_queue_idx'),
         ),
     ]
