@@ -419,6 +419,7 @@ SPECTACULAR_SETTINGS = {
         "ComponentKind": "offerings.models.ComponentKind",
         "CustomerKind": "customers.models.CustomerKind",
         "FactKind": "customers.models.FactKind",
+        "AssignmentMode": "interactions.choices.AssignmentMode",
     },
 }
 
